@@ -1,0 +1,147 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Class is how an error is handled: the retry classes of the design brief, §5.
+type Class int
+
+// Error classes.
+const (
+	// ClassTransient: retry soon with backoff and jitter.
+	ClassTransient Class = iota + 1
+	// ClassThrottled: rate limited; retry with a longer backoff.
+	ClassThrottled
+	// ClassWaitFixed: Meta asks for a fixed wait before the next try.
+	ClassWaitFixed
+	// ClassPermanent: retrying cannot help.
+	ClassPermanent
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassTransient:
+		return "transient"
+	case ClassThrottled:
+		return "throttled"
+	case ClassWaitFixed:
+		return "wait_fixed"
+	case ClassPermanent:
+		return "permanent"
+	}
+	return "unknown"
+}
+
+// Graph error codes with a meaning of their own to the onboarding steps.
+const (
+	CodeInvalidParameter     = 100    // also "already assigned" and "override on unsubscribed WABA"
+	CodeTokenInvalid         = 190    // access token expired or revoked
+	CodeReengagementRequired = 131047 // more than 24 hours since the customer last replied
+	CodeRegisterPINMismatch  = 133005 // two-step verification PIN mismatch
+	CodeRegisterBlocked      = 133016 // too many register/deregister calls: blocked for 72 hours
+	CodeRegisterDeleting     = 133015 // number being deleted: wait 5 minutes
+	CodeTwoStepTooManyTries  = 133008
+	CodeTwoStepTooFast       = 133009
+)
+
+var (
+	transientCodes = map[int]bool{1: true, 2: true, 131000: true, 131016: true, 131057: true, 133004: true}
+	throttledCodes = map[int]bool{4: true, 17: true, 341: true, 80007: true, 130429: true, 131048: true, 131056: true}
+	// waitFixedSeconds maps a wait-fixed code to the wait Meta asks for, in seconds.
+	waitFixedSeconds = map[int]int{133015: 300, 133008: 300, 133009: 60}
+)
+
+// Classify returns the class of a Graph error code. Meta's HTTP status is consulted only when Meta sent no
+// code (a 5xx without an error envelope is transient). Unknown codes are permanent: an operator looks at them.
+func Classify(code, httpStatus int) Class {
+	switch {
+	case transientCodes[code]:
+		return ClassTransient
+	case throttledCodes[code]:
+		return ClassThrottled
+	case waitFixedSeconds[code] > 0:
+		return ClassWaitFixed
+	case code == 0 && (httpStatus >= 500 || httpStatus == 429):
+		return ClassTransient
+	}
+	return ClassPermanent
+}
+
+// WaitSeconds returns the fixed wait Meta asks for after a wait-fixed error code, or 0.
+func WaitSeconds(code int) int { return waitFixedSeconds[code] }
+
+// Error is a failed Graph call: Meta's error envelope, or a transport failure (HTTPStatus 0). Its message
+// never contains a URL query, a token, a code, a PIN or a secret.
+type Error struct {
+	// Call is the operation (CallOAuth, CallRegister, ...).
+	Call string
+	// HTTPStatus is the response status, 0 when no response arrived.
+	HTTPStatus int
+	Code       int
+	Subcode    int
+	Type       string
+	Message    string
+	FBTraceID  string
+	Class      Class
+	// Timeout is set when the call timed out: Meta may or may not have acted on it.
+	Timeout bool
+	// Sent is false only when the request certainly never reached the server (for example a refused
+	// connection); a non-idempotent call is safe to repeat only then.
+	Sent bool
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph %s: ", e.Call)
+	switch {
+	case e.Code != 0:
+		fmt.Fprintf(&b, "code %d", e.Code)
+		if e.Subcode != 0 {
+			fmt.Fprintf(&b, " subcode %d", e.Subcode)
+		}
+		if e.Type != "" {
+			fmt.Fprintf(&b, " (%s)", e.Type)
+		}
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+	case e.HTTPStatus != 0:
+		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
+		if e.Message != "" {
+			b.WriteString(": " + e.Message)
+		}
+	default:
+		b.WriteString(e.Message)
+	}
+	if e.FBTraceID != "" {
+		b.WriteString(" fbtrace_id=" + e.FBTraceID)
+	}
+	return b.String()
+}
+
+// Ambiguous reports whether Meta may have acted on the request although the call failed (a timeout, a lost
+// connection after sending, or a 5xx). A non-idempotent call must be re-checked before it is repeated.
+func (e *Error) Ambiguous() bool {
+	if e.HTTPStatus == 0 {
+		return e.Sent
+	}
+	return e.HTTPStatus >= 500
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge, true
+	}
+	return nil, false
+}
+
+// IsCode reports whether err is a Graph error with the given code.
+func IsCode(err error, code int) bool {
+	ge, ok := AsError(err)
+	return ok && ge.Code == code
+}

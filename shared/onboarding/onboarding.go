@@ -1,0 +1,510 @@
+// Package onboarding is the domain of the WhatsApp Embedded Signup onboarding: the onboarding record, its
+// steps and their state machine, the typed errors the workflow and the API tell apart, and the interfaces of
+// the adapters (store, vault, workflow). It imports nothing outside the standard library.
+package onboarding
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Status is the state of a whole onboarding.
+type Status string
+
+// Onboarding statuses, as the HTTP API reports them.
+const (
+	StatusRunning             Status = "RUNNING"
+	StatusAwaitingTestMessage Status = "AWAITING_TEST_MESSAGE"
+	StatusCompleted           Status = "COMPLETED"
+	StatusVerified            Status = "VERIFIED"
+	StatusFailed              Status = "FAILED"
+	StatusOffboarded          Status = "OFFBOARDED"
+)
+
+// Active reports whether an onboarding in this status is still being worked on by a workflow execution.
+// At most one active onboarding may exist per WABA and phone number.
+func (s Status) Active() bool { return s == StatusRunning || s == StatusAwaitingTestMessage }
+
+// Terminal reports whether no workflow execution will change an onboarding in this status again
+// (a FAILED onboarding may still be resumed by an explicit retry).
+func (s Status) Terminal() bool { return !s.Active() }
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusRunning, StatusAwaitingTestMessage, StatusCompleted, StatusVerified, StatusFailed, StatusOffboarded:
+		return true
+	}
+	return false
+}
+
+// StepName names one onboarding step. The names are part of the HTTP contract and of the workflow definition.
+type StepName string
+
+// The onboarding steps, in order.
+const (
+	StepExchangeToken     StepName = "exchange_token"
+	StepVerifyGrant       StepName = "verify_grant"
+	StepSubscribeWebhooks StepName = "subscribe_webhooks"
+	StepShareCreditLine   StepName = "share_credit_line"
+	StepRegisterPhone     StepName = "register_phone"
+	StepSendTestMessage   StepName = "send_test_message"
+)
+
+// StepOrder is the order in which steps run and are reported.
+var StepOrder = []StepName{
+	StepExchangeToken, StepVerifyGrant, StepSubscribeWebhooks, StepShareCreditLine, StepRegisterPhone, StepSendTestMessage,
+}
+
+// Valid reports whether n is one of the defined steps.
+func (n StepName) Valid() bool { return n.index() >= 0 }
+
+func (n StepName) index() int {
+	for i, s := range StepOrder {
+		if s == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// StepStatus is the state of one step.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending   StepStatus = "PENDING"
+	StepRunning   StepStatus = "RUNNING"
+	StepSucceeded StepStatus = "SUCCEEDED"
+	StepSkipped   StepStatus = "SKIPPED"
+	StepFailed    StepStatus = "FAILED"
+)
+
+// Done reports whether the step needs no more work.
+func (s StepStatus) Done() bool { return s == StepSucceeded || s == StepSkipped }
+
+// Event is the Embedded Signup finish type reported by the popup's session-info message.
+type Event string
+
+// The Embedded Signup finish events this service onboards.
+const (
+	// EventFinish: the customer shared a WABA and a business phone number.
+	EventFinish Event = "FINISH"
+	// EventFinishOnlyWABA: the customer shared a WABA but no phone number; registration is skipped.
+	EventFinishOnlyWABA Event = "FINISH_ONLY_WABA"
+	// EventFinishBusinessApp: a WhatsApp Business app number onboarded for coexistence; it is already
+	// registered by the app, so registration is skipped.
+	EventFinishBusinessApp Event = "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"
+)
+
+// Events lists the accepted finish events.
+var Events = []Event{EventFinish, EventFinishOnlyWABA, EventFinishBusinessApp}
+
+// Valid reports whether e is an accepted finish event.
+func (e Event) Valid() bool {
+	for _, v := range Events {
+		if v == e {
+			return true
+		}
+	}
+	return false
+}
+
+// HasPhone reports whether a signup with this event carries a business phone number.
+func (e Event) HasPhone() bool { return e != EventFinishOnlyWABA }
+
+// Currencies are the currencies a shared credit line can be invoiced in.
+var Currencies = []string{"AUD", "EUR", "GBP", "IDR", "INR", "USD"}
+
+// ValidCurrency reports whether c is one of Currencies.
+func ValidCurrency(c string) bool {
+	for _, v := range Currencies {
+		if v == c {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	graphIDPattern   = regexp.MustCompile(`^[0-9]{1,20}$`)
+	pinPattern       = regexp.MustCompile(`^[0-9]{6}$`)
+	e164Pattern      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	idPattern        = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
+	errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// ValidGraphID reports whether s is a Graph API object id safe to put in a URL path: 1 to 20 ASCII digits.
+func ValidGraphID(s string) bool { return graphIDPattern.MatchString(s) }
+
+// ValidPIN reports whether s is a six-digit two-step verification PIN.
+func ValidPIN(s string) bool { return pinPattern.MatchString(s) }
+
+// ValidE164 reports whether s is a phone number in E.164 form (+ and 7 to 15 digits).
+func ValidE164(s string) bool { return e164Pattern.MatchString(s) }
+
+// ValidID reports whether s has the form of an onboarding id.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// NewID returns a random onboarding id: 128 bits from the CSPRNG, URL-safe base64 without padding (22 chars).
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("onboarding: reading random bytes: %v", err)) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewPIN returns a random six-digit PIN from the CSPRNG, uniformly distributed.
+func NewPIN() string {
+	const limit = 1_000_000
+	// Rejection sampling over 24-bit values keeps the distribution uniform.
+	for {
+		var b [3]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(fmt.Sprintf("onboarding: reading random bytes: %v", err))
+		}
+		v := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
+		if v < (1<<24)/limit*limit {
+			return fmt.Sprintf("%06d", v%limit)
+		}
+	}
+}
+
+// StepError is the error recorded on a failed step and shown by the API. It never holds a secret.
+type StepError struct {
+	// Code is a snake_case error code from codes.go.
+	Code string `json:"code"`
+	// GraphCode and GraphSubcode are Meta's error.code and error.error_subcode, when Meta answered.
+	GraphCode    int `json:"graph_code,omitempty"`
+	GraphSubcode int `json:"graph_subcode,omitempty"`
+	// Message says what happened and what an operator can do about it.
+	Message string `json:"message"`
+	// FBTraceID is Meta's trace id, to quote to Meta support.
+	FBTraceID string `json:"fbtrace_id,omitempty"`
+}
+
+// Step is the state of one onboarding step.
+type Step struct {
+	Name       StepName   `json:"name"`
+	Status     StepStatus `json:"status"`
+	Attempts   int        `json:"attempts"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Error      *StepError `json:"error,omitempty"`
+	// Note explains a skip or a notable success (for example "already registered for Cloud API").
+	Note string `json:"note,omitempty"`
+}
+
+// Record is one onboarding: what the customer granted and how far the steps got.
+type Record struct {
+	ID            string `json:"id"`
+	WABAID        string `json:"waba_id"`
+	PhoneNumberID string `json:"phone_number_id,omitempty"`
+	BusinessID    string `json:"business_id,omitempty"`
+	Event         Event  `json:"event"`
+	Status        Status `json:"status"`
+	Steps         []Step `json:"steps"`
+	// Currency is the invoicing currency for the shared credit line.
+	Currency string `json:"currency,omitempty"`
+	// TestRecipient is the tester's WhatsApp number (E.164) when the partner asked for an end-to-end test.
+	TestRecipient string `json:"test_recipient,omitempty"`
+	// AllocationConfigID is the credit line allocation returned by whatsapp_credit_sharing_and_attach.
+	AllocationConfigID string `json:"allocation_config_id,omitempty"`
+	// ReauthRequired is set when Meta refused the business token (error 190): the customer must go through
+	// Embedded Signup again; retrying cannot help.
+	ReauthRequired bool `json:"reauth_required,omitempty"`
+	// RegisterRetryAfter is when registration may be tried again after Meta blocked it (error 133016).
+	RegisterRetryAfter *time.Time `json:"register_retry_after,omitempty"`
+	// Progress holds facts steps record between their own side effects so that a re-run skips what was done.
+	Progress Progress `json:"-"`
+	// TestMessageID is the id (wamid) of the reply sent by send_test_message.
+	TestMessageID string `json:"test_message_id,omitempty"`
+	// TestMessageStatus is the furthest delivery status seen for the test reply (sent, delivered, read).
+	TestMessageStatus string `json:"test_message_status,omitempty"`
+	// Executions counts workflow executions started for this onboarding (1 + retries); it names the next one.
+	Executions int       `json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// Version is the optimistic-concurrency version; the store increments it on every successful write.
+	Version int64 `json:"-"`
+}
+
+// Progress records the side effects a step has already caused, so a re-run (after a Lambda timeout or a
+// retry) reads them instead of calling Meta again. It is internal bookkeeping, not part of the API.
+type Progress struct {
+	SubscribedApp       bool       `json:"subscribed_app,omitempty"`
+	OverrideSet         bool       `json:"override_set,omitempty"`
+	SystemUserAssigned  bool       `json:"system_user_assigned,omitempty"`
+	CreditAttachStarted *time.Time `json:"credit_attach_started,omitempty"`
+	RegisterStarted     *time.Time `json:"register_started,omitempty"`
+	InboundMessageID    string     `json:"inbound_message_id,omitempty"`
+	TestSendStarted     *time.Time `json:"test_send_started,omitempty"`
+}
+
+// NewRecordInput is what a validated, verified signup provides to create a record.
+type NewRecordInput struct {
+	ID            string
+	WABAID        string
+	PhoneNumberID string
+	BusinessID    string
+	Event         Event
+	Currency      string
+	TestRecipient string
+	Now           time.Time
+}
+
+// NewRecord returns a RUNNING record whose exchange_token and verify_grant steps already succeeded (the signup
+// request performs them synchronously) and whose workflow steps are PENDING.
+func NewRecord(in NewRecordInput) *Record {
+	now := in.Now.UTC()
+	r := &Record{
+		ID:            in.ID,
+		WABAID:        in.WABAID,
+		PhoneNumberID: in.PhoneNumberID,
+		BusinessID:    in.BusinessID,
+		Event:         in.Event,
+		Status:        StatusRunning,
+		Currency:      in.Currency,
+		TestRecipient: in.TestRecipient,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	for _, name := range StepOrder {
+		st := Step{Name: name, Status: StepPending}
+		if name == StepExchangeToken || name == StepVerifyGrant {
+			t := now
+			st.Status, st.Attempts, st.StartedAt, st.FinishedAt = StepSucceeded, 1, &t, &t
+		}
+		r.Steps = append(r.Steps, st)
+	}
+	return r
+}
+
+// Clone returns a deep copy of r, so adapters never share mutable state with callers.
+func (r *Record) Clone() *Record {
+	c := *r
+	c.Steps = make([]Step, len(r.Steps))
+	for i, s := range r.Steps {
+		s.StartedAt = cloneTime(s.StartedAt)
+		s.FinishedAt = cloneTime(s.FinishedAt)
+		if s.Error != nil {
+			e := *s.Error
+			s.Error = &e
+		}
+		c.Steps[i] = s
+	}
+	c.RegisterRetryAfter = cloneTime(r.RegisterRetryAfter)
+	c.Progress.CreditAttachStarted = cloneTime(r.Progress.CreditAttachStarted)
+	c.Progress.RegisterStarted = cloneTime(r.Progress.RegisterStarted)
+	c.Progress.TestSendStarted = cloneTime(r.Progress.TestSendStarted)
+	return &c
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
+}
+
+// Step returns the named step, or nil if the record has no such step.
+func (r *Record) Step(name StepName) *Step {
+	for i := range r.Steps {
+		if r.Steps[i].Name == name {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// HasTestRecipient reports whether the partner asked for the end-to-end test message.
+func (r *Record) HasTestRecipient() bool { return r.TestRecipient != "" }
+
+func (r *Record) mustStep(name StepName) (*Step, error) {
+	s := r.Step(name)
+	if s == nil {
+		return nil, &InvalidTransitionError{Step: name, Reason: "unknown step"}
+	}
+	return s, nil
+}
+
+// StartStep marks a step RUNNING and counts the attempt. Starting a step that is already done is an error the
+// caller should have avoided by checking Step(name).Status.Done().
+func (r *Record) StartStep(name StepName, now time.Time) error {
+	s, err := r.mustStep(name)
+	if err != nil {
+		return err
+	}
+	if s.Status.Done() {
+		return &InvalidTransitionError{Step: name, Reason: "step already " + string(s.Status)}
+	}
+	if !r.Status.Active() {
+		return &InvalidTransitionError{Step: name, Reason: "onboarding is " + string(r.Status)}
+	}
+	now = now.UTC()
+	if s.Status != StepRunning || s.StartedAt == nil {
+		s.StartedAt = &now
+	}
+	s.Status = StepRunning
+	s.Attempts++
+	s.FinishedAt = nil
+	r.UpdatedAt = now
+	return nil
+}
+
+// NoteStepError records the error of an attempt that will be retried; the step stays RUNNING.
+func (r *Record) NoteStepError(name StepName, e StepError, now time.Time) error {
+	s, err := r.mustStep(name)
+	if err != nil {
+		return err
+	}
+	s.Error = &e
+	r.UpdatedAt = now.UTC()
+	return nil
+}
+
+// SucceedStep marks a step SUCCEEDED, clearing any error of earlier attempts.
+func (r *Record) SucceedStep(name StepName, note string, now time.Time) error {
+	return r.finishStep(name, StepSucceeded, note, now)
+}
+
+// SkipStep marks a step SKIPPED with the reason.
+func (r *Record) SkipStep(name StepName, reason string, now time.Time) error {
+	return r.finishStep(name, StepSkipped, reason, now)
+}
+
+func (r *Record) finishStep(name StepName, status StepStatus, note string, now time.Time) error {
+	s, err := r.mustStep(name)
+	if err != nil {
+		return err
+	}
+	if s.Status.Done() {
+		if s.Status == status {
+			return nil // idempotent
+		}
+		return &InvalidTransitionError{Step: name, Reason: "step already " + string(s.Status)}
+	}
+	now = now.UTC()
+	if s.StartedAt == nil {
+		s.StartedAt = &now
+	}
+	s.Status, s.FinishedAt, s.Error, s.Note = status, &now, nil, note
+	r.UpdatedAt = now
+	return nil
+}
+
+// Fail marks the step FAILED with its error and the whole onboarding FAILED. Failing an onboarding that is
+// already FAILED on the same step only updates the error. A finished onboarding cannot fail.
+func (r *Record) Fail(name StepName, e StepError, now time.Time) error {
+	s, err := r.mustStep(name)
+	if err != nil {
+		return err
+	}
+	if r.Status != StatusFailed && !r.Status.Active() {
+		return &InvalidTransitionError{Step: name, Reason: "onboarding is " + string(r.Status)}
+	}
+	if s.Status.Done() {
+		return &InvalidTransitionError{Step: name, Reason: "step already " + string(s.Status)}
+	}
+	now = now.UTC()
+	if s.StartedAt == nil {
+		s.StartedAt = &now
+	}
+	s.Status, s.FinishedAt, s.Error = StepFailed, &now, &e
+	r.Status = StatusFailed
+	r.UpdatedAt = now
+	return nil
+}
+
+// SetStatus moves the onboarding to an active status (RUNNING or AWAITING_TEST_MESSAGE) while its workflow runs.
+func (r *Record) SetStatus(s Status, now time.Time) error {
+	if !s.Active() || !r.Status.Active() {
+		return &InvalidTransitionError{Reason: fmt.Sprintf("cannot move from %s to %s", r.Status, s)}
+	}
+	r.Status, r.UpdatedAt = s, now.UTC()
+	return nil
+}
+
+// Complete ends the onboarding COMPLETED (or VERIFIED when the test message round trip was seen). Every
+// workflow step must be done.
+func (r *Record) Complete(verified bool, now time.Time) error {
+	want := StatusCompleted
+	if verified {
+		want = StatusVerified
+	}
+	if r.Status == want {
+		return nil // idempotent
+	}
+	if !r.Status.Active() {
+		return &InvalidTransitionError{Reason: fmt.Sprintf("cannot complete an onboarding that is %s", r.Status)}
+	}
+	for _, s := range r.Steps {
+		if !s.Status.Done() {
+			return &InvalidTransitionError{Step: s.Name, Reason: "step is " + string(s.Status)}
+		}
+	}
+	r.Status, r.UpdatedAt = want, now.UTC()
+	return nil
+}
+
+// FailedStep returns the first FAILED step, or "" if none.
+func (r *Record) FailedStep() StepName {
+	for _, s := range r.Steps {
+		if s.Status == StepFailed {
+			return s.Name
+		}
+	}
+	return ""
+}
+
+// Retryable says whether a FAILED onboarding may be resumed now, and if not, why (as a typed error).
+func (r *Record) Retryable(now time.Time) error {
+	if r.Status != StatusFailed {
+		return &NotRetryableError{Code: CodeNotRetryable, Reason: fmt.Sprintf("onboarding is %s; only FAILED onboardings can be retried", r.Status)}
+	}
+	if r.ReauthRequired {
+		return &NotRetryableError{Code: CodeReauthRequired, Reason: "the customer's business token was refused by Meta; the customer must complete Embedded Signup again"}
+	}
+	if r.RegisterRetryAfter != nil && now.Before(*r.RegisterRetryAfter) {
+		return &NotRetryableError{Code: CodeRegisterBlocked, Reason: "Meta blocks registration of this number until " + r.RegisterRetryAfter.UTC().Format(time.RFC3339)}
+	}
+	if r.FailedStep() == "" {
+		return &NotRetryableError{Code: CodeNotRetryable, Reason: "no failed step to resume"}
+	}
+	return nil
+}
+
+// Resume moves a FAILED onboarding back to RUNNING, resets its failed step to PENDING (keeping its attempt
+// count and last error for the record) and returns the step the workflow must resume from.
+func (r *Record) Resume(now time.Time) (StepName, error) {
+	if err := r.Retryable(now); err != nil {
+		return "", err
+	}
+	name := r.FailedStep()
+	s := r.Step(name)
+	s.Status, s.FinishedAt = StepPending, nil
+	r.Status = StatusRunning
+	r.RegisterRetryAfter = nil
+	r.UpdatedAt = now.UTC()
+	return name, nil
+}
+
+// Offboard marks the onboarding OFFBOARDED (the partner was removed from the WABA). Idempotent.
+func (r *Record) Offboard(now time.Time) {
+	if r.Status == StatusOffboarded {
+		return
+	}
+	r.Status, r.UpdatedAt = StatusOffboarded, now.UTC()
+}
+
+// ExecutionName returns the Step Functions execution name for the n-th execution of this onboarding
+// (1-based). Names are deterministic so that a repeated StartExecution is idempotent.
+func ExecutionName(id string, n int) string { return fmt.Sprintf("%s-%d", id, n) }
+
+// ValidErrorCode reports whether c is a snake_case error code.
+func ValidErrorCode(c string) bool { return errorCodePattern.MatchString(c) }

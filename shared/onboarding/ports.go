@@ -1,0 +1,133 @@
+package onboarding
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Store keeps onboarding records. Implementations: the DynamoDB adapter (shared/store/dynamodb) and the
+// in-memory one (shared/store/memory); both pass the same contract tests (shared/store/storetest).
+type Store interface {
+	// Create stores a new record. It fails with *ActiveOnboardingError when another active onboarding exists
+	// for the same WABA and phone number. On success r.Version is set.
+	Create(ctx context.Context, r *Record) error
+	// Get returns the record or ErrNotFound.
+	Get(ctx context.Context, id string) (*Record, error)
+	// Update writes r if the stored version still equals r.Version (ErrVersionConflict otherwise) and
+	// increments r.Version. A change into an active status re-acquires the WABA+phone guard
+	// (*ActiveOnboardingError if another onboarding holds it); a change out of one releases it.
+	Update(ctx context.Context, r *Record) error
+	// FindByPhone returns the most recent record for a business phone number id, or ErrNotFound.
+	FindByPhone(ctx context.Context, phoneNumberID string) (*Record, error)
+	// FindByWABA returns the records of a WABA, most recent first (at most limit, or all if limit <= 0).
+	FindByWABA(ctx context.Context, wabaID string, limit int) ([]*Record, error)
+}
+
+// AppConfig is the partner's stage configuration, kept in the stage secret.
+type AppConfig struct {
+	AppID string
+	// AppSecret signs webhooks and authenticates the code exchange.
+	AppSecret Secret
+	// PreviousAppSecret is accepted for webhook signatures until PreviousAppSecretUntil (secret rotation).
+	PreviousAppSecret      Secret
+	PreviousAppSecretUntil time.Time
+	// SystemToken is the partner's system user token, used for credit sharing.
+	SystemToken  Secret
+	SystemUserID string
+	// CreditLineID is the partner's extended credit line; empty means credit sharing is skipped.
+	CreditLineID string
+	// WebhookVerifyToken answers Meta's GET /webhooks handshake.
+	WebhookVerifyToken Secret
+}
+
+// WABASecret is what the vault keeps per customer WABA.
+type WABASecret struct {
+	BusinessToken Secret
+	// TokenExpiresAt is zero when the token does not expire.
+	TokenExpiresAt time.Time
+	// PINs maps a phone number id to its two-step verification PIN.
+	PINs map[string]Secret
+}
+
+// Vault keeps secrets: the stage app config and one secret per customer WABA. Implementations: AWS Secrets
+// Manager (shared/vault/secretsmanager) and an in-memory one for the local runner (shared/vault/memory).
+type Vault interface {
+	// AppConfig returns the stage configuration (cached briefly).
+	AppConfig(ctx context.Context) (AppConfig, error)
+	// WABASecret returns the WABA's secret, or ErrNotFound.
+	WABASecret(ctx context.Context, wabaID string) (*WABASecret, error)
+	// PutBusinessToken stores the customer's business token for a WABA, keeping its PINs. idempotencyKey
+	// makes a repeated call with the same key write no second version.
+	PutBusinessToken(ctx context.Context, wabaID string, token Secret, expiresAt time.Time, idempotencyKey string) error
+	// EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN.
+	// A PIN is stored before the first register call and reused by every later one.
+	EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate Secret, idempotencyKey string) (Secret, error)
+}
+
+// StartInput starts one workflow execution.
+type StartInput struct {
+	OnboardingID string
+	// Name is the execution name (ExecutionName): deterministic, so that repeating a start is idempotent.
+	Name string
+	// Input is the execution input document (ids and flags only, never secrets).
+	Input WorkflowInput
+}
+
+// WorkflowInput is the state machine's execution input. It carries ids and flags only.
+type WorkflowInput struct {
+	OnboardingID  string `json:"onboarding_id"`
+	WABAID        string `json:"waba_id"`
+	PhoneNumberID string `json:"phone_number_id"`
+	// ResumeFrom names the step to start from; empty means the first workflow step.
+	ResumeFrom StepName `json:"resume_from"`
+	// TestMessage says whether to run the end-to-end test message round trip.
+	TestMessage bool `json:"test_message"`
+	// InboundTimeoutSeconds and StatusTimeoutSeconds bound the two test-message waits.
+	InboundTimeoutSeconds int `json:"inbound_timeout_seconds"`
+	StatusTimeoutSeconds  int `json:"status_timeout_seconds"`
+}
+
+// Workflow starts and resumes onboarding workflow executions: AWS Step Functions, or the local interpreter.
+type Workflow interface {
+	// Start starts an execution and returns its id (an execution ARN on AWS).
+	Start(ctx context.Context, in StartInput) (string, error)
+	// SendTaskSuccess resumes a task waiting on a task token with its output document.
+	SendTaskSuccess(ctx context.Context, taskToken string, output []byte) error
+	// SendTaskFailure fails a task waiting on a task token.
+	SendTaskFailure(ctx context.Context, taskToken, errorName, cause string) error
+}
+
+// Clock tells the time; tests replace it.
+type Clock func() time.Time
+
+// Secret holds a token, PIN or app secret. It renders as "[redacted]" in every format, log and JSON encoding,
+// so a secret that reaches a log line or a response by mistake is not disclosed. Reveal returns the value for
+// the one request that needs it.
+type Secret struct{ v string }
+
+// NewSecret wraps a secret value.
+func NewSecret(v string) Secret { return Secret{v: v} }
+
+// Reveal returns the secret value. Call it only where the value goes into the request that needs it.
+func (s Secret) Reveal() string { return s.v }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == "" }
+
+// Equal compares two secrets.
+func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+
+const redacted = "[redacted]"
+
+func (s Secret) String() string   { return redacted }
+func (s Secret) GoString() string { return redacted }
+
+// LogValue keeps the value out of slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON keeps the value out of JSON documents; adapters that must persist it use Reveal explicitly.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText keeps the value out of text encodings.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
