@@ -241,8 +241,10 @@ type Progress struct {
 	SystemUserAssigned  bool       `json:"system_user_assigned,omitempty"`
 	CreditAttachStarted *time.Time `json:"credit_attach_started,omitempty"`
 	RegisterStarted     *time.Time `json:"register_started,omitempty"`
-	InboundMessageID    string     `json:"inbound_message_id,omitempty"`
-	TestSendStarted     *time.Time `json:"test_send_started,omitempty"`
+	// RegisterCalls counts register calls made for this onboarding: Meta allows 10 per number per 72 hours.
+	RegisterCalls    int        `json:"register_calls,omitempty"`
+	InboundMessageID string     `json:"inbound_message_id,omitempty"`
+	TestSendStarted  *time.Time `json:"test_send_started,omitempty"`
 }
 
 // NewRecordInput is what a validated, verified signup provides to create a record.

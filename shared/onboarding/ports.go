@@ -79,6 +79,10 @@ type WorkflowInput struct {
 	OnboardingID  string `json:"onboarding_id"`
 	WABAID        string `json:"waba_id"`
 	PhoneNumberID string `json:"phone_number_id"`
+	// Event is the Embedded Signup finish event; the definition skips registration for coexistence numbers.
+	Event Event `json:"event"`
+	// ShareCreditLine says whether a credit line is configured for the stage.
+	ShareCreditLine bool `json:"share_credit_line"`
 	// ResumeFrom names the step to start from; empty means the first workflow step.
 	ResumeFrom StepName `json:"resume_from"`
 	// TestMessage says whether to run the end-to-end test message round trip.
@@ -131,3 +135,61 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `
 
 // MarshalText keeps the value out of text encodings.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Wait is a pending task token: a workflow execution waiting for a webhook (kind says which).
+type Wait struct {
+	OnboardingID string
+	Kind         string
+	TaskToken    string
+	ExpiresAt    time.Time
+}
+
+// ClaimResult says what ClaimEvent found.
+type ClaimResult int
+
+// Claim results.
+const (
+	// ClaimNew: the event was never seen; the caller holds the lease and processes it.
+	ClaimNew ClaimResult = iota + 1
+	// ClaimRetry: an earlier claim's lease expired before it completed; the caller holds a new lease.
+	ClaimRetry
+	// ClaimDone: the event was processed already (a duplicate delivery); nothing to do.
+	ClaimDone
+	// ClaimBusy: another worker holds the lease now; try again later.
+	ClaimBusy
+)
+
+// WebhookStore keeps what the webhook worker needs: insert-first dedupe claims, monotonic message statuses,
+// pending task tokens and partner events per WABA. Implemented by the store adapters beside Store.
+type WebhookStore interface {
+	// ClaimEvent is the insert-first dedupe: a conditional insert of the event key with a processing lease.
+	// Duplicates arriving concurrently race on the insert, never on a read.
+	ClaimEvent(ctx context.Context, key string, now time.Time, lease, ttl time.Duration) (ClaimResult, error)
+	// CompleteEvent marks a claimed event processed; later claims answer ClaimDone until ttl.
+	CompleteEvent(ctx context.Context, key string, now time.Time, ttl time.Duration) error
+	// AdvanceMessageStatus records status for a message only if it ranks above the stored one (a late
+	// "delivered" after "read" changes nothing) and reports whether it advanced.
+	AdvanceMessageStatus(ctx context.Context, messageID, status string, now time.Time, ttl time.Duration) (bool, error)
+	// PutWait stores or replaces the task token of an onboarding's wait.
+	PutWait(ctx context.Context, w Wait) error
+	// TakeWait removes and returns the onboarding's wait of that kind; of concurrent callers exactly one gets
+	// it, the others get ErrNotFound.
+	TakeWait(ctx context.Context, onboardingID, kind string) (Wait, error)
+	// RecordPartnerEvent records an account_update event (PARTNER_ADDED, PARTNER_REMOVED, ...) for a WABA.
+	RecordPartnerEvent(ctx context.Context, wabaID, event string, at time.Time) error
+}
+
+// MessageStatusRank orders WhatsApp message statuses for monotonic updates; 0 means unknown.
+func MessageStatusRank(status string) int {
+	switch status {
+	case "sent":
+		return 1
+	case "delivered":
+		return 2
+	case "read", "played":
+		return 3
+	case "failed":
+		return 4
+	}
+	return 0
+}

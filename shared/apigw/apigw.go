@@ -1,0 +1,100 @@
+// Package apigw adapts plain net/http handlers to API Gateway HTTP API (payload format 2.0) Lambda events, so
+// the same handlers serve Lambda and the local runner.
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/waes/onboarding/shared/logging"
+)
+
+// Handler returns a Lambda handler that serves API Gateway HTTP API v2 events with h.
+func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		req, err := Request(ctx, ev)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{
+				StatusCode: http.StatusBadRequest,
+				Headers:    map[string]string{"Content-Type": "application/json"},
+				Body:       `{"error":{"code":"invalid_request","message":"the request could not be read"}}`,
+			}, nil
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return Response(rec), nil
+	}
+}
+
+// Request builds the http.Request of an API Gateway v2 event. The body is base64-decoded when API Gateway
+// marked it encoded, so handlers always see the raw bytes (the webhook signature is computed over them). The
+// API Gateway request id is put in the context for the logs.
+func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return nil, fmt.Errorf("decoding the base64 body: %w", err)
+		}
+		body = b
+	}
+	method := ev.RequestContext.HTTP.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	target := path
+	if ev.RawQueryString != "" {
+		target += "?" + ev.RawQueryString
+	}
+	if id := ev.RequestContext.RequestID; id != "" {
+		ctx = logging.WithRequestID(ctx, id)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	for k, v := range ev.Headers {
+		// API Gateway joins repeated headers with commas; keep them as one value as a proxy would.
+		req.Header.Set(k, v)
+	}
+	if len(ev.Cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
+	req.ContentLength = int64(len(body))
+	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
+	req.Host = ev.RequestContext.DomainName
+	req.RequestURI = target
+	return req, nil
+}
+
+// Response converts a recorded response into the API Gateway v2 response. Bodies that are not valid UTF-8
+// are base64-encoded.
+func Response(rec *httptest.ResponseRecorder) events.APIGatewayV2HTTPResponse {
+	res := events.APIGatewayV2HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
+	for k, v := range rec.Header() {
+		if strings.EqualFold(k, "Set-Cookie") {
+			res.Cookies = append(res.Cookies, v...)
+			continue
+		}
+		res.Headers[k] = strings.Join(v, ", ")
+	}
+	b := rec.Body.Bytes()
+	if utf8.Valid(b) {
+		res.Body = string(b)
+	} else {
+		res.Body, res.IsBase64Encoded = base64.StdEncoding.EncodeToString(b), true
+	}
+	return res
+}

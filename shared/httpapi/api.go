@@ -1,0 +1,304 @@
+// Package httpapi holds the plain net/http handlers of the HTTP API (DESIGN §3): POST /signup,
+// GET /onboardings/{id}, POST /onboardings/{id}/retry and GET /healthz. They serve Lambda through the API
+// Gateway adapter (shared/apigw) and the local runner directly. Every error body is
+// {"error": {"code", "message", "field"}} and never carries a token, code, PIN or secret.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/signup"
+)
+
+// Onboardings is the application service behind the API.
+type Onboardings interface {
+	Signup(ctx context.Context, req signup.Request) (*onboarding.Record, error)
+	Get(ctx context.Context, id string) (*onboarding.Record, error)
+	Retry(ctx context.Context, id string) (*onboarding.Record, error)
+}
+
+// Options configure the API handler.
+type Options struct {
+	Logger *slog.Logger
+	// MaxBodyBytes overrides MaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// API serves the onboarding endpoints.
+type API struct {
+	svc     Onboardings
+	opts    Options
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns the API handler.
+func New(svc Onboardings, opts Options) *API {
+	if opts.Logger == nil {
+		opts.Logger = logging.Discard()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = MaxBodyBytes
+	}
+	a := &API{svc: svc, opts: opts, mux: http.NewServeMux()}
+	a.mux.HandleFunc("/signup", methods(map[string]http.HandlerFunc{http.MethodPost: a.signup}))
+	a.mux.HandleFunc("/onboardings/{id}", methods(map[string]http.HandlerFunc{http.MethodGet: a.get}))
+	a.mux.HandleFunc("/onboardings/{id}/retry", methods(map[string]http.HandlerFunc{http.MethodPost: a.retry}))
+	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: Healthz}))
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "no such endpoint")
+	})
+	a.handler = Middleware(opts.Logger, a.mux)
+	return a
+}
+
+// ServeHTTP runs the request through the request-id, logging and recovery middleware.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.handler.ServeHTTP(w, r)
+}
+
+// Healthz answers liveness checks.
+func Healthz(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// methods dispatches on the HTTP method and answers 405 with an Allow header otherwise.
+func methods(handlers map[string]http.HandlerFunc) http.HandlerFunc {
+	allow := ""
+	for m := range handlers {
+		if allow != "" {
+			allow += ", "
+		}
+		allow += m
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := handlers[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allow)
+			WriteError(w, http.StatusMethodNotAllowed, onboarding.CodeMethodNotAllowed, "", r.Method+" is not allowed here; use "+allow)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// signupResponse is the 202 answer of POST /signup.
+type signupResponse struct {
+	ID        string            `json:"id"`
+	Status    onboarding.Status `json:"status"`
+	StatusURL string            `json:"status_url"`
+}
+
+func statusURL(id string) string { return "/onboardings/" + id }
+
+func (a *API) signup(w http.ResponseWriter, r *http.Request) {
+	if rerr := checkJSONContentType(r); rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	body, rerr := readBody(r, a.opts.MaxBodyBytes)
+	if rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
+	req, rerr := ParseSignup(body)
+	if rerr != nil {
+		a.opts.Logger.InfoContext(r.Context(), "signup refused", "error_code", rerr.Code, "field", rerr.Field)
+		writeRequestError(w, rerr)
+		return
+	}
+	rec, err := a.svc.Signup(r.Context(), req)
+	if err != nil {
+		a.writeServiceError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusAccepted, signupResponse{ID: rec.ID, Status: rec.Status, StatusURL: statusURL(rec.ID)})
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !onboarding.ValidID(id) {
+		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+		return
+	}
+	rec, err := a.svc.Get(logging.WithOnboardingID(r.Context(), id), id)
+	if err != nil {
+		a.writeServiceError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, rec)
+}
+
+func (a *API) retry(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !onboarding.ValidID(id) {
+		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+		return
+	}
+	if r.ContentLength > 0 {
+		// The retry takes no body; accept an empty JSON object for clients that always send one.
+		if body, rerr := readBody(r, 1024); rerr != nil || (len(body) > 0 && string(body) != "{}") {
+			WriteError(w, http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "POST /onboardings/{id}/retry takes no body")
+			return
+		}
+	}
+	rec, err := a.svc.Retry(logging.WithOnboardingID(r.Context(), id), id)
+	if err != nil {
+		a.writeServiceError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusAccepted, rec)
+}
+
+// conflictResponse is the 409 answer when an onboarding is already running for the WABA and phone.
+type conflictResponse struct {
+	Error     ErrorBody `json:"error"`
+	ID        string    `json:"id"`
+	StatusURL string    `json:"status_url"`
+}
+
+// writeServiceError maps the service's typed errors to HTTP answers; anything else is a 500 whose detail is
+// logged, not returned.
+func (a *API) writeServiceError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		active  *onboarding.ActiveOnboardingError
+		exch    *signup.ExchangeError
+		grant   *signup.GrantError
+		up      *signup.UpstreamError
+		notRetr *onboarding.NotRetryableError
+		valid   *onboarding.ValidationError
+	)
+	switch {
+	case errors.As(err, &active):
+		WriteJSON(w, http.StatusConflict, conflictResponse{
+			Error: ErrorBody{Code: onboarding.CodeOnboardingInProgress, Message: "an onboarding for this WABA and phone number is already running: " + active.ExistingID},
+			ID:    active.ExistingID, StatusURL: statusURL(active.ExistingID),
+		})
+	case errors.As(err, &exch):
+		WriteError(w, http.StatusBadRequest, onboarding.CodeCodeExchangeFailed, "code", exch.Reason)
+	case errors.As(err, &grant):
+		WriteError(w, http.StatusForbidden, onboarding.CodeGrantMismatch, grant.Field, grant.Reason)
+	case errors.As(err, &up):
+		WriteError(w, http.StatusBadGateway, onboarding.CodeUpstreamUnavailable, "", up.Reason)
+	case errors.As(err, &notRetr):
+		WriteError(w, http.StatusConflict, notRetr.Code, "", notRetr.Reason)
+	case errors.As(err, &valid):
+		WriteError(w, http.StatusBadRequest, valid.Code, valid.Field, valid.Message)
+	case errors.Is(err, onboarding.ErrNotFound):
+		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		a.opts.Logger.ErrorContext(r.Context(), "request ran out of time", "error", err.Error())
+		WriteError(w, http.StatusServiceUnavailable, onboarding.CodeUnavailable, "", "the request ran out of time; try again")
+	default:
+		a.opts.Logger.ErrorContext(r.Context(), "request failed", "error", err.Error())
+		WriteError(w, http.StatusInternalServerError, onboarding.CodeInternal, "", "internal error; the request id in the logs has the detail")
+	}
+}
+
+// ErrorBody is the error object of every error response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+type errorResponse struct {
+	Error ErrorBody `json:"error"`
+}
+
+// WriteError writes {"error": {...}} with the status.
+func WriteError(w http.ResponseWriter, status int, code, field, message string) {
+	WriteJSON(w, status, errorResponse{Error: ErrorBody{Code: code, Message: message, Field: field}})
+}
+
+func writeRequestError(w http.ResponseWriter, e *requestError) {
+	WriteError(w, e.status, e.Code, e.Field, e.Message)
+}
+
+// WriteJSON writes v as the JSON body with the status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal_error","message":"the response could not be encoded"}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// HeaderRequestID carries the request id back to the client.
+const HeaderRequestID = "X-Request-Id"
+
+// Middleware gives every request a request id (the API Gateway one when the adapter set it), logs one line
+// per request, and turns a panic into a 500.
+func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := logging.RequestID(ctx)
+		if id == "" {
+			id = newRequestID()
+			ctx = logging.WithRequestID(ctx, id)
+		}
+		w.Header().Set(HeaderRequestID, id)
+		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "handler panicked", "panic", panicText(p))
+				if !rw.wrote {
+					WriteError(rw, http.StatusInternalServerError, onboarding.CodeInternal, "", "internal error")
+				}
+			}
+			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
+		next.ServeHTTP(rw, r.WithContext(ctx))
+	})
+}
+
+func panicText(p any) string {
+	if err, ok := p.(error); ok {
+		return err.Error()
+	}
+	if s, ok := p.(string); ok {
+		return s
+	}
+	return "non-error panic"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// MaxBodyBytes is the largest request body the API accepts (webhooks excepted).
+const MaxBodyBytes = 64 << 10
+
+// requestError is a request the API refuses, with its HTTP status.
+type requestError struct {
+	status int
+	*onboarding.ValidationError
+}
+
+func invalid(status int, code, field, format string, args ...any) *requestError {
+	return &requestError{status: status, ValidationError: &onboarding.ValidationError{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}}
+}
+
+// checkJSONContentType accepts application/json with an optional utf-8 charset.
+func checkJSONContentType(r *http.Request) *requestError {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return invalid(http.StatusUnsupportedMediaType, onboarding.CodeUnsupportedMediaType, "", "Content-Type must be application/json")
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return invalid(http.StatusUnsupportedMediaType, onboarding.CodeUnsupportedMediaType, "", "Content-Type must be application/json, not %q", truncate(ct, 64))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return invalid(http.StatusUnsupportedMediaType, onboarding.CodeUnsupportedMediaType, "", "the charset must be utf-8")
+	}
+	return nil
+}
+
+// readBody reads at most limit bytes; a longer body is 413.
+func readBody(r *http.Request, limit int64) ([]byte, *requestError) {
+	if r.ContentLength > limit {
+		return nil, invalid(http.StatusRequestEntityTooLarge, onboarding.CodeBodyTooLarge, "", "the body is larger than %d bytes", limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body could not be read")
+	}
+	if int64(len(body)) > limit {
+		return nil, invalid(http.StatusRequestEntityTooLarge, onboarding.CodeBodyTooLarge, "", "the body is larger than %d bytes", limit)
+	}
+	return body, nil
+}
+
+// decodeStringObject parses body as exactly one JSON object whose values are all strings, refusing what
+// encoding/json would let through: invalid UTF-8, duplicate keys, keys that differ from a known field only by
+// case, unknown keys, non-string values (numbers where strings belong, null, objects) and trailing data.
+func decodeStringObject(body []byte, fields []string) (map[string]string, *requestError) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is empty; send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body must be a JSON object")
+	}
+	out := make(map[string]string, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		key := tok.(string) // inside an object, the decoder only yields string keys
+		if !containsExact(fields, key) {
+			for _, f := range fields {
+				if strings.EqualFold(f, key) {
+					return nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q (field names are case-sensitive: did you mean %q?)", truncate(key, 64), f)
+				}
+			}
+			return nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q", truncate(key, 64))
+		}
+		if _, dup := out[key]; dup {
+			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, key, "field %q appears more than once", key)
+		}
+		val, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		s, ok := val.(string)
+		if !ok {
+			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON string, not %s", key, jsonKind(val))
+		}
+		out[key] = s
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, syntaxError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "unexpected data after the JSON object")
+	}
+	return out, nil
+}
+
+func syntaxError(err error) *requestError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "malformed JSON at byte %d", se.Offset)
+	}
+	return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "malformed JSON")
+}
+
+func jsonKind(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	case json.Delim:
+		if v == '{' {
+			return "an object"
+		}
+		return "an array"
+	}
+	return "another type"
+}
+
+func containsExact(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

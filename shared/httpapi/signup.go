@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/signup"
+)
+
+// Fields of the POST /signup body.
+const (
+	fieldCode          = "code"
+	fieldWABAID        = "waba_id"
+	fieldPhoneNumberID = "phone_number_id"
+	fieldBusinessID    = "business_id"
+	fieldEvent         = "event"
+	fieldPIN           = "pin"
+	fieldCurrency      = "currency"
+	fieldTestRecipient = "test_recipient"
+)
+
+var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient}
+
+// maxCodeLength bounds the Embedded Signup code (Meta's codes are a few hundred characters).
+const maxCodeLength = 4096
+
+// ParseSignup validates a POST /signup body (already size-checked) and returns the signup request. Each rule
+// names the field at fault; empty strings are refused rather than read as absent, so a frontend bug that
+// drops a value is caught here and not at Meta.
+func ParseSignup(body []byte) (signup.Request, *requestError) {
+	m, rerr := decodeStringObject(body, signupFields)
+	if rerr != nil {
+		return signup.Request{}, rerr
+	}
+	bad := func(field, format string, args ...any) (signup.Request, *requestError) {
+		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, field, format, args...)
+	}
+	for k, v := range m {
+		if v == "" {
+			return bad(k, "%s is empty: omit the field instead", k)
+		}
+	}
+
+	event := onboarding.EventFinish
+	if v, ok := m[fieldEvent]; ok {
+		event = onboarding.Event(v)
+		if !event.Valid() {
+			return bad(fieldEvent, "event must be one of %s", joinEvents())
+		}
+	}
+
+	code, ok := m[fieldCode]
+	if !ok {
+		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldCode, "code is required: the code Embedded Signup returned to FB.login")
+	}
+	if len(code) > maxCodeLength || !printableASCII(code) {
+		return bad(fieldCode, "code must be the code Embedded Signup returned (printable ASCII, at most %d characters)", maxCodeLength)
+	}
+
+	waba, ok := m[fieldWABAID]
+	if !ok {
+		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldWABAID, "waba_id is required: the WABA id from the WA_EMBEDDED_SIGNUP session event")
+	}
+	if !onboarding.ValidGraphID(waba) {
+		return bad(fieldWABAID, "waba_id must be 1 to 20 ASCII digits")
+	}
+
+	phone, hasPhone := m[fieldPhoneNumberID]
+	switch {
+	case event.HasPhone() && !hasPhone:
+		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldPhoneNumberID, "phone_number_id is required for event %s", event)
+	case !event.HasPhone() && hasPhone:
+		return bad(fieldPhoneNumberID, "phone_number_id must be absent for event %s", event)
+	case hasPhone && !onboarding.ValidGraphID(phone):
+		return bad(fieldPhoneNumberID, "phone_number_id must be 1 to 20 ASCII digits")
+	}
+
+	business := m[fieldBusinessID]
+	if _, ok := m[fieldBusinessID]; ok && !onboarding.ValidGraphID(business) {
+		return bad(fieldBusinessID, "business_id must be 1 to 20 ASCII digits")
+	}
+
+	pin, hasPIN := m[fieldPIN]
+	switch {
+	case hasPIN && !onboarding.ValidPIN(pin):
+		return bad(fieldPIN, "pin must be exactly 6 ASCII digits")
+	case hasPIN && !event.HasPhone():
+		return bad(fieldPIN, "pin is only used to register a phone number; event %s has none", event)
+	case hasPIN && event == onboarding.EventFinishBusinessApp:
+		return bad(fieldPIN, "pin is not used for WhatsApp Business app (coexistence) numbers, which are not registered again")
+	}
+
+	currency, hasCurrency := m[fieldCurrency]
+	if hasCurrency && !onboarding.ValidCurrency(currency) {
+		return bad(fieldCurrency, "currency must be one of %s", strings.Join(onboarding.Currencies, ", "))
+	}
+
+	recipient, hasRecipient := m[fieldTestRecipient]
+	switch {
+	case hasRecipient && !onboarding.ValidE164(recipient):
+		return bad(fieldTestRecipient, "test_recipient must be a phone number in E.164 form, such as +16505551234")
+	case hasRecipient && !event.HasPhone():
+		return bad(fieldTestRecipient, "test_recipient needs a business phone number; event %s has none", event)
+	}
+
+	req := signup.Request{
+		Code: onboarding.NewSecret(code), WABAID: waba, PhoneNumberID: phone, BusinessID: business,
+		Event: event, Currency: currency, TestRecipient: recipient,
+	}
+	if hasPIN {
+		req.PIN = onboarding.NewSecret(pin)
+	}
+	return req, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func joinEvents() string {
+	names := make([]string, len(onboarding.Events))
+	for i, e := range onboarding.Events {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,378 @@
+// Package signup is the application service behind the HTTP API: it finishes the synchronous part of an
+// onboarding (exchange the 30-second code, verify the grant, store the token and PIN, create the record,
+// start the workflow), reads onboardings, and resumes failed ones.
+package signup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// GraphAPI is the part of the Graph API client the signup uses.
+type GraphAPI interface {
+	ExchangeCode(ctx context.Context, in *graph.ExchangeCodeInput, optFns ...func(*graph.Options)) (*graph.ExchangeCodeOutput, error)
+	DebugToken(ctx context.Context, in *graph.DebugTokenInput, optFns ...func(*graph.Options)) (*graph.DebugTokenOutput, error)
+	ListPhoneNumbers(ctx context.Context, in *graph.ListPhoneNumbersInput, optFns ...func(*graph.Options)) (*graph.ListPhoneNumbersOutput, error)
+}
+
+// Config is the non-secret stage configuration of the signup.
+type Config struct {
+	// DefaultCurrency invoices the shared credit line when the signup names no currency.
+	DefaultCurrency string
+	// InboundTimeout bounds the wait for the tester's message; StatusTimeout the wait for the reply's status.
+	InboundTimeout time.Duration
+	StatusTimeout  time.Duration
+	// GraphRetryBudget bounds the in-process retries of the exchange and debug_token (the code lives 30 s and
+	// the partner's frontend is waiting).
+	GraphRetryBudget time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultInboundTimeout   = 24 * time.Hour
+	DefaultStatusTimeout    = time.Hour
+	DefaultGraphRetryBudget = 5 * time.Second
+)
+
+// Required scopes of the business token.
+var requiredScopes = []string{"whatsapp_business_management", "whatsapp_business_messaging"}
+
+// Service implements the signup, status and retry operations.
+type Service struct {
+	Store    onboarding.Store
+	Vault    onboarding.Vault
+	Graph    GraphAPI
+	Workflow onboarding.Workflow
+	Config   Config
+	Clock    onboarding.Clock
+	Logger   *slog.Logger
+}
+
+// Request is a validated signup request.
+type Request struct {
+	Code          onboarding.Secret
+	WABAID        string
+	PhoneNumberID string
+	BusinessID    string
+	Event         onboarding.Event
+	PIN           onboarding.Secret
+	Currency      string
+	TestRecipient string
+}
+
+// ExchangeError: Meta refused the code (invalid, expired or already used). The frontend must restart the
+// Embedded Signup flow to get a new code.
+type ExchangeError struct{ Reason string }
+
+func (e *ExchangeError) Error() string { return e.Reason }
+
+// GrantError: the business token cannot reach what the browser claimed.
+type GrantError struct {
+	Field  string
+	Reason string
+}
+
+func (e *GrantError) Error() string { return e.Reason }
+
+// UpstreamError: Meta did not answer usefully within the request's budget.
+type UpstreamError struct{ Reason string }
+
+func (e *UpstreamError) Error() string { return e.Reason }
+
+func (s *Service) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return logging.Discard()
+}
+
+// signupRetry makes the exchange and debug_token retry transient and throttled Graph errors in-process,
+// within a budget that fits the code's 30-second life. The client never retries an exchange that timed out.
+func (s *Service) signupRetry(o *graph.Options) {
+	budget := s.Config.GraphRetryBudget
+	if budget <= 0 {
+		budget = DefaultGraphRetryBudget
+	}
+	o.Retry.RetryGraphErrors = true
+	o.Retry.Budget = budget
+}
+
+// Signup finishes the synchronous part of an onboarding and starts its workflow. It returns the new record
+// (RUNNING, or FAILED when the workflow could not be started: POST /onboardings/{id}/retry resumes it).
+func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, error) {
+	id := onboarding.NewID()
+	ctx = logging.WithOnboardingID(ctx, id)
+	log := s.logger()
+	log.InfoContext(ctx, "signup received", "waba_id", req.WABAID, "phone_number_id", req.PhoneNumberID, "event", req.Event)
+
+	// Refuse early, before the one-time code is spent, when an onboarding for this WABA and phone is running.
+	// Store.Create below is the authoritative check.
+	if err := s.checkNoActive(ctx, req); err != nil {
+		return nil, err
+	}
+	cfg, err := s.Vault.AppConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the stage configuration: %w", err)
+	}
+
+	exch, err := s.Graph.ExchangeCode(ctx, &graph.ExchangeCodeInput{AppID: cfg.AppID, AppSecret: cfg.AppSecret, Code: req.Code}, s.signupRetry)
+	if err != nil {
+		return nil, exchangeFailure(err)
+	}
+	token := exch.AccessToken
+	log.InfoContext(ctx, "code exchanged")
+
+	expiresAt, err := s.verifyGrant(ctx, cfg, token, req)
+	if err != nil {
+		return nil, err
+	}
+	log.InfoContext(ctx, "grant verified")
+
+	if err := s.Vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
+		return nil, fmt.Errorf("storing the business token: %w", err)
+	}
+	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
+		if err := s.storePIN(ctx, req, id); err != nil {
+			return nil, err
+		}
+	}
+
+	currency := req.Currency
+	if currency == "" {
+		currency = s.Config.DefaultCurrency
+	}
+	rec := onboarding.NewRecord(onboarding.NewRecordInput{
+		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
+		Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient, Now: s.now(),
+	})
+	rec.Executions = 1
+	if err := s.Store.Create(ctx, rec); err != nil {
+		return nil, fmt.Errorf("creating onboarding %s: %w", id, err)
+	}
+	log.InfoContext(ctx, "onboarding created")
+
+	if err := s.start(ctx, rec, cfg, ""); err != nil {
+		return s.recordStartFailure(ctx, rec.ID, onboarding.StepSubscribeWebhooks, err)
+	}
+	return rec, nil
+}
+
+// checkNoActive returns *ActiveOnboardingError when an active onboarding exists for the WABA and phone.
+func (s *Service) checkNoActive(ctx context.Context, req Request) error {
+	recs, err := s.Store.FindByWABA(ctx, req.WABAID, 50)
+	if err != nil {
+		return fmt.Errorf("looking up onboardings of WABA %s: %w", req.WABAID, err)
+	}
+	for _, r := range recs {
+		if r.Status.Active() && r.PhoneNumberID == req.PhoneNumberID {
+			return &onboarding.ActiveOnboardingError{ExistingID: r.ID}
+		}
+	}
+	return nil
+}
+
+// exchangeFailure maps an exchange error: Meta refusing the code is the client's problem (400); Meta not
+// answering is ours (502), and after a timeout the code may be spent.
+func exchangeFailure(err error) error {
+	ge, ok := graph.AsError(err)
+	if !ok {
+		return fmt.Errorf("exchanging the code: %w", err)
+	}
+	switch {
+	case ge.Timeout:
+		return &UpstreamError{Reason: "Meta did not answer the code exchange in time; the code may be spent: restart Embedded Signup"}
+	case ge.Class == graph.ClassPermanent:
+		return &ExchangeError{Reason: "Meta refused the code (" + graphDetail(ge) + "): it is invalid, expired or already used; restart Embedded Signup to get a new one"}
+	}
+	return &UpstreamError{Reason: "Meta could not exchange the code (" + graphDetail(ge) + "); restart Embedded Signup"}
+}
+
+func graphDetail(ge *graph.Error) string {
+	s := fmt.Sprintf("graph code %d", ge.Code)
+	if ge.Code == 0 {
+		s = fmt.Sprintf("HTTP %d", ge.HTTPStatus)
+	}
+	if ge.Subcode != 0 {
+		s += fmt.Sprintf(", subcode %d", ge.Subcode)
+	}
+	if ge.FBTraceID != "" {
+		s += ", fbtrace_id " + ge.FBTraceID
+	}
+	return s
+}
+
+// verifyGrant proves the token is valid, belongs to our app, carries both WhatsApp scopes for the claimed
+// WABA, and reaches the claimed phone number. It returns the token's expiry (zero: never).
+func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) (time.Time, error) {
+	appToken := onboarding.NewSecret(cfg.AppID + "|" + cfg.AppSecret.Reveal())
+	dbg, err := s.Graph.DebugToken(ctx, &graph.DebugTokenInput{InputToken: token, AccessToken: appToken}, s.signupRetry)
+	if err != nil {
+		return time.Time{}, upstream("debug_token", err)
+	}
+	switch {
+	case !dbg.IsValid:
+		return time.Time{}, &GrantError{Field: "code", Reason: "Meta reports the exchanged token as invalid"}
+	case dbg.AppID != cfg.AppID:
+		return time.Time{}, &GrantError{Field: "code", Reason: "the token was issued to another app"}
+	}
+	for _, scope := range requiredScopes {
+		if !slices.Contains(dbg.Scopes, scope) {
+			return time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+		}
+		i := slices.IndexFunc(dbg.GranularScopes, func(g graph.GranularScope) bool { return g.Scope == scope })
+		if i < 0 {
+			return time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+		}
+		// target_ids limit a granular scope to those objects; absent, it covers every object the user granted,
+		// and reachability is proved by reading the WABA's phone numbers below.
+		if t := dbg.GranularScopes[i].TargetIDs; len(t) > 0 && !slices.Contains(t, req.WABAID) {
+			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + req.WABAID}
+		}
+	}
+	phones, err := s.Graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: req.WABAID, AccessToken: token}, s.signupRetry)
+	if err != nil {
+		if ge, ok := graph.AsError(err); ok && ge.Class == graph.ClassPermanent {
+			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + req.WABAID + " (" + graphDetail(ge) + ")"}
+		}
+		return time.Time{}, upstream("phone_numbers", err)
+	}
+	if req.PhoneNumberID != "" && !slices.ContainsFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == req.PhoneNumberID }) {
+		return time.Time{}, &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + req.WABAID}
+	}
+	return dbg.ExpiresAt, nil
+}
+
+func upstream(call string, err error) error {
+	if ge, ok := graph.AsError(err); ok {
+		return &UpstreamError{Reason: "Meta could not answer " + call + " (" + graphDetail(ge) + ")"}
+	}
+	return fmt.Errorf("%s: %w", call, err)
+}
+
+// storePIN stores the partner's PIN, or a fresh random one, before any register call can happen.
+func (s *Service) storePIN(ctx context.Context, req Request, id string) error {
+	candidate, source := req.PIN, "partner"
+	if candidate.IsZero() {
+		candidate, source = onboarding.NewSecret(onboarding.NewPIN()), "generated"
+	}
+	stored, err := s.Vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, candidate, id)
+	if err != nil {
+		return fmt.Errorf("storing the two-step verification PIN: %w", err)
+	}
+	if !req.PIN.IsZero() && !stored.Equal(req.PIN) {
+		// The number already has a stored PIN from an earlier onboarding; Meta knows that one if registration
+		// went through, so it is kept. Never log either value.
+		s.logger().WarnContext(ctx, "a PIN was already stored for this phone; keeping the stored one", "pin_source", "stored")
+		return nil
+	}
+	s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", source)
+	return nil
+}
+
+// start starts the n-th workflow execution of the record.
+func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboarding.AppConfig, resumeFrom onboarding.StepName) error {
+	inbound, status := s.Config.InboundTimeout, s.Config.StatusTimeout
+	if inbound <= 0 {
+		inbound = DefaultInboundTimeout
+	}
+	if status <= 0 {
+		status = DefaultStatusTimeout
+	}
+	name := onboarding.ExecutionName(rec.ID, rec.Executions)
+	arn, err := s.Workflow.Start(ctx, onboarding.StartInput{
+		OnboardingID: rec.ID,
+		Name:         name,
+		Input: onboarding.WorkflowInput{
+			OnboardingID: rec.ID, WABAID: rec.WABAID, PhoneNumberID: rec.PhoneNumberID, Event: rec.Event,
+			ShareCreditLine: cfg.CreditLineID != "", ResumeFrom: resumeFrom, TestMessage: rec.HasTestRecipient(),
+			InboundTimeoutSeconds: int(inbound / time.Second), StatusTimeoutSeconds: int(status / time.Second),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.logger().InfoContext(ctx, "workflow started", "execution", arn, "resume_from", resumeFrom)
+	return nil
+}
+
+// recordStartFailure marks the onboarding FAILED on the step the workflow should have started from, so that
+// a retry resumes it, and returns the record.
+func (s *Service) recordStartFailure(ctx context.Context, id string, step onboarding.StepName, startErr error) (*onboarding.Record, error) {
+	s.logger().ErrorContext(ctx, "starting the workflow failed", "error", startErr.Error())
+	detail := onboarding.StepError{
+		Code:    onboarding.CodeWorkflowStart,
+		Message: "the workflow could not be started: " + startErr.Error() + "; POST /onboardings/" + id + "/retry resumes it",
+	}
+	var rec *onboarding.Record
+	for range 5 {
+		r, err := s.Store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
+		}
+		if err := r.Fail(step, detail, s.now()); err != nil {
+			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
+		}
+		err = s.Store.Update(ctx, r)
+		if errors.Is(err, onboarding.ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
+		}
+		rec = r
+		break
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("recording the failed workflow start: %w", onboarding.ErrVersionConflict)
+	}
+	return rec, nil
+}
+
+// Get returns an onboarding record.
+func (s *Service) Get(ctx context.Context, id string) (*onboarding.Record, error) {
+	return s.Store.Get(ctx, id)
+}
+
+// Retry resumes a FAILED onboarding from its failed step with a new workflow execution.
+func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, error) {
+	ctx = logging.WithOnboardingID(ctx, id)
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	from, err := rec.Resume(s.now())
+	if err != nil {
+		return nil, err
+	}
+	rec.Executions++
+	if err := s.Store.Update(ctx, rec); err != nil {
+		if errors.Is(err, onboarding.ErrVersionConflict) {
+			return nil, &onboarding.NotRetryableError{Code: onboarding.CodeNotRetryable, Reason: "the onboarding changed while the retry was being recorded (another retry?); read it again"}
+		}
+		return nil, err
+	}
+	cfg, err := s.Vault.AppConfig(ctx)
+	if err != nil {
+		return s.recordStartFailure(ctx, id, from, fmt.Errorf("reading the stage configuration: %w", err))
+	}
+	if err := s.start(ctx, rec, cfg, from); err != nil {
+		return s.recordStartFailure(ctx, id, from, err)
+	}
+	s.logger().InfoContext(ctx, "onboarding resumed", "resume_from", from, "execution_number", rec.Executions)
+	return rec, nil
+}

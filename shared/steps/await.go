@@ -1,0 +1,85 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// Wait kinds: what a .waitForTaskToken state of the workflow waits for.
+const (
+	WaitInboundMessage = "inbound_message"
+	WaitMessageStatus  = "message_status"
+)
+
+// WaitTTL bounds how long a pending task token is kept: longer than any wait the workflow allows.
+const WaitTTL = 8 * 24 * time.Hour
+
+// Waits keeps the task tokens of the workflow's waits until a webhook resumes them.
+type Waits interface {
+	// PutWait stores (or replaces) the task token the onboarding's workflow waits on for kind.
+	PutWait(ctx context.Context, w onboarding.Wait) error
+}
+
+// Correlator asks the webhook worker to check whether what a wait needs has already arrived (the tester's
+// message can arrive before the workflow starts waiting for it). Only the webhook worker resumes task
+// tokens, so the wait handler never calls Step Functions itself.
+type Correlator interface {
+	RequestCorrelation(ctx context.Context, onboardingID string) error
+}
+
+// AwaitInput is the payload of the await_webhook function, invoked by a .waitForTaskToken task state.
+type AwaitInput struct {
+	OnboardingID string `json:"onboarding_id"`
+	Kind         string `json:"kind"`
+	TaskToken    string `json:"task_token"`
+}
+
+// AwaitWebhook records that the workflow waits for a webhook: the tester's inbound message (the onboarding
+// becomes AWAITING_TEST_MESSAGE and send_test_message starts) or the status of the test reply. It stores the
+// task token and requests a correlation, so an event that arrived earlier resumes the wait at once.
+func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, error) {
+	ctx = logging.WithOnboardingID(ctx, in.OnboardingID)
+	switch {
+	case !onboarding.ValidID(in.OnboardingID):
+		return Output{}, permanent(onboarding.CodeInvalidField, "await_webhook input has no valid onboarding_id")
+	case in.Kind != WaitInboundMessage && in.Kind != WaitMessageStatus:
+		return Output{}, permanent(onboarding.CodeInvalidField, fmt.Sprintf("await_webhook: unknown kind %q", in.Kind))
+	case in.TaskToken == "":
+		return Output{}, permanent(onboarding.CodeInvalidField, "await_webhook input has no task_token")
+	}
+	_, err := s.update(ctx, in.OnboardingID, func(r *onboarding.Record) error {
+		if !r.Status.Active() {
+			return permanent(onboarding.CodeNotRetryable, "onboarding is "+string(r.Status)+"; nothing to wait for")
+		}
+		if in.Kind != WaitInboundMessage {
+			return errSkipWrite
+		}
+		st := r.Step(onboarding.StepSendTestMessage)
+		if st.Status != onboarding.StepRunning {
+			if err := r.StartStep(onboarding.StepSendTestMessage, s.now()); err != nil {
+				return err
+			}
+		}
+		if r.Status == onboarding.StatusAwaitingTestMessage {
+			return nil
+		}
+		return r.SetStatus(onboarding.StatusAwaitingTestMessage, s.now())
+	})
+	if err != nil && err != errSkipWrite {
+		return Output{}, classify(onboarding.StepSendTestMessage, err)
+	}
+	if err := s.Waits.PutWait(ctx, onboarding.Wait{
+		OnboardingID: in.OnboardingID, Kind: in.Kind, TaskToken: in.TaskToken, ExpiresAt: s.now().Add(WaitTTL),
+	}); err != nil {
+		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("storing the task token: %w", err))
+	}
+	if err := s.Correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
+		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("requesting correlation: %w", err))
+	}
+	s.logger().InfoContext(ctx, "waiting for webhook", "kind", in.Kind)
+	return Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning}, nil
+}
