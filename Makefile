@@ -61,11 +61,12 @@ diff: deps build ## compare STAGE with what is deployed (needs AWS credentials)
 
 .PHONY: deploy
 deploy: deps build ## deploy STAGE (needs AWS credentials): make deploy STAGE=prod
-	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening
+	$(CDK) deploy -c stage=$(STAGE) --require-approval broadening --outputs-file cdk.out/outputs-$(STAGE).json
 
 .PHONY: bootstrap
-bootstrap: deps ## bootstrap the CDK in the current AWS account and region (once per account/region)
-	$(CDK) bootstrap
+# The CLI synthesizes the app to find its environment, so bootstrap needs the function binaries too.
+bootstrap: deps build ## bootstrap the CDK in the current AWS account and region (once per account/region)
+	$(CDK) bootstrap -c stage=$(STAGE)
 
 .PHONY: clean
 clean: ## remove build outputs

@@ -1,0 +1,122 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// monitoring creates the alarm topic, the alarms and the dashboard.
+func (b *builder) monitoring() {
+	// A key of its own: CloudWatch must be allowed to use it to publish alarms, which the secrets key must
+	// not allow. (The AWS managed aws/sns key cannot grant CloudWatch anything.)
+	key := awskms.NewKey(b.stack, jsii.String("AlarmsKey"), &awskms.KeyProps{
+		Description:       jsii.String(AppName + " " + b.stage.Name + ": encrypts the alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     b.removal,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"), // in a key policy, "*" is this key
+	}), nil)
+	topic := awssns.NewTopic(b.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String(AppName + " " + b.stage.Name + " alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if b.stage.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(b.stage.AlarmEmail), nil))
+	}
+	action := awscloudwatchactions.NewSnsAction(topic)
+
+	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
+	sum := &awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}
+	var alarms []awscloudwatch.IAlarm
+	alarm := func(id string, metric awscloudwatch.IMetric, threshold float64, description string) {
+		a := awscloudwatch.NewAlarm(b.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			AlarmDescription:   jsii.String(description),
+		})
+		a.AddAlarmAction(action)
+		alarms = append(alarms, a)
+	}
+
+	sm := b.stateMachine
+	alarm("WorkflowFailedAlarm", sm.MetricFailed(sum), 1,
+		"An onboarding execution failed: open it in the Step Functions console (execution history) and GET /onboardings/{id}")
+	alarm("WorkflowTimedOutAlarm", sm.MetricTimedOut(sum), 1,
+		"An onboarding execution timed out: see its execution history in the Step Functions console")
+	alarm("Api5xxAlarm", b.api.MetricServerError(sum), 1,
+		"The API answered 5xx: Meta retries webhooks that fail; check the api and webhook function logs")
+	for _, f := range Functions {
+		fn := b.fns[f.Name]
+		id := constructID(f.Name)
+		alarm(id+"ErrorsAlarm", fn.MetricErrors(sum), 1, "Lambda "+f.Name+" reported errors: see its log group")
+		alarm(id+"ThrottlesAlarm", fn.MetricThrottles(sum), 1, "Lambda "+f.Name+" was throttled: check the account's concurrency")
+	}
+	tableThrottles := b.table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
+		Operations: &[]awsdynamodb.Operation{
+			awsdynamodb.Operation_GET_ITEM, awsdynamodb.Operation_PUT_ITEM, awsdynamodb.Operation_UPDATE_ITEM,
+			awsdynamodb.Operation_DELETE_ITEM, awsdynamodb.Operation_QUERY,
+		},
+		Period: fiveMinutes,
+	})
+	alarm("TableThrottlesAlarm", tableThrottles, 1, "DynamoDB throttled requests on the onboarding table")
+	alarm("WebhookDLQAlarm", b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+	}), 1, "Webhook changes the worker could not process are in the dead-letter queue: inspect and redrive them (docs/deploy.md)")
+	alarm("WebhookQueueAgeAlarm", b.queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
+		Period: fiveMinutes, Statistic: jsii.String("Maximum"),
+	}), 900, "Webhook changes wait in the queue for 15 minutes or more: is webhook_worker failing or throttled?")
+
+	b.dashboard(alarms)
+}
+
+// dashboard shows the workflow, the API, the functions, the queue and the table on one page.
+func (b *builder) dashboard(alarms []awscloudwatch.IAlarm) {
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum")}
+	graph := func(title string, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &left, Width: jsii.Number(12), Height: jsii.Number(6),
+		})
+	}
+	sm := b.stateMachine
+	var errors, durations []awscloudwatch.IMetric
+	for _, f := range Functions {
+		fn := b.fns[f.Name]
+		errors = append(errors, fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String(f.Name)}))
+		durations = append(durations, fn.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Label: jsii.String(f.Name)}))
+	}
+	awscloudwatch.NewDashboard(b.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(StackName(b.stage.Name)),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+				Title: jsii.String("Alarms"), Alarms: &alarms, Width: jsii.Number(24), Height: jsii.Number(4),
+			})},
+			{
+				graph("Onboarding executions", sm.MetricStarted(sum), sm.MetricSucceeded(sum), sm.MetricFailed(sum), sm.MetricTimedOut(sum)),
+				graph("API requests and errors", b.api.MetricCount(sum), b.api.MetricClientError(sum), b.api.MetricServerError(sum)),
+			},
+			{graph("Lambda errors", errors...), graph("Lambda duration p99 (ms)", durations...)},
+			{
+				graph("Webhook queue",
+					b.queue.MetricApproximateNumberOfMessagesVisible(nil),
+					b.queue.MetricApproximateAgeOfOldestMessage(nil),
+					b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Label: jsii.String("DLQ messages")})),
+				graph("Table", b.table.MetricConsumedReadCapacityUnits(sum), b.table.MetricConsumedWriteCapacityUnits(sum)),
+			},
+		},
+	})
+}

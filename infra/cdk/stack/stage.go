@@ -1,0 +1,191 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// StageConfig is the configuration of one deployment stage: one entry of the "stages" object in cdk.json's
+// context. It holds no secret: secrets go in the stage secret, which the stack creates empty.
+type StageConfig struct {
+	// Name is the stage's key in "stages" (dev, staging, prod). It names the stack and the secrets.
+	Name string `json:"-"`
+	// AllowedOrigins are the partner frontend origins (scheme://host[:port]) the API allows by CORS.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// ThrottleRateLimit and ThrottleBurstLimit are the API stage's steady-state requests per second and burst.
+	ThrottleRateLimit  float64 `json:"throttleRateLimit"`
+	ThrottleBurstLimit int     `json:"throttleBurstLimit"`
+	// LogRetentionDays is the retention of every log group of the stage; one of CloudWatch's allowed values.
+	LogRetentionDays int `json:"logRetentionDays"`
+	// LogLevel is the functions' application log level: DEBUG, INFO, WARN or ERROR.
+	LogLevel string `json:"logLevel"`
+	// MemoryMB overrides the default memory of functions, by function name.
+	MemoryMB map[string]int `json:"memoryMB,omitempty"`
+	// AlarmEmail, when set, subscribes this address to the alarm topic (the subscription must be confirmed).
+	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// DeletionProtection protects the table and the stack from deletion, and retains the stage secret and
+	// log groups when the stack is deleted. On in prod.
+	DeletionProtection bool `json:"deletionProtection"`
+	// WebhookOverrideURL, when set, is the per-WABA webhook callback override (https) set at subscription.
+	WebhookOverrideURL string `json:"webhookOverrideUrl,omitempty"`
+	// DefaultCurrency is the credit line currency when a signup names none.
+	DefaultCurrency string `json:"defaultCurrency"`
+	// InboundTimeoutSeconds bounds the wait for the tester's inbound message; StatusTimeoutSeconds the wait
+	// for the status webhooks of the reply.
+	InboundTimeoutSeconds int `json:"inboundTimeoutSeconds"`
+	StatusTimeoutSeconds  int `json:"statusTimeoutSeconds"`
+	// GraphAPIVersion is the Graph API version the functions call (vNN.N).
+	GraphAPIVersion string `json:"graphApiVersion"`
+}
+
+var (
+	stageNameRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
+	graphVersion = regexp.MustCompile(`^v[0-9]{2}\.[0-9]$`)
+	logLevels    = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+)
+
+// DecodeStages decodes the "stages" context value (as the CDK returns it: decoded JSON) into validated stage
+// configurations keyed by stage name. Unknown keys are errors, so a typo in cdk.json fails the synth instead
+// of silently deploying a default.
+func DecodeStages(raw any) (map[string]StageConfig, error) {
+	if raw == nil {
+		return nil, errors.New(`cdk.json: context "stages" is missing`)
+	}
+	doc, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf(`cdk.json: context "stages": %w`, err)
+	}
+	var entries map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &entries); err != nil {
+		return nil, fmt.Errorf(`cdk.json: context "stages" must be an object of stage objects: %w`, err)
+	}
+	stages := make(map[string]StageConfig, len(entries))
+	for name, entry := range entries {
+		dec := json.NewDecoder(bytes.NewReader(entry))
+		dec.DisallowUnknownFields()
+		var s StageConfig
+		if err := dec.Decode(&s); err != nil {
+			return nil, fmt.Errorf("cdk.json: stage %q: %w", name, err)
+		}
+		s.Name = name
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		stages[name] = s
+	}
+	return stages, nil
+}
+
+// SelectStage returns the named stage, or an error listing the stages there are.
+func SelectStage(stages map[string]StageConfig, name string) (StageConfig, error) {
+	s, ok := stages[name]
+	if !ok {
+		names := make([]string, 0, len(stages))
+		for n := range stages {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return StageConfig{}, fmt.Errorf("unknown stage %q (cdk.json has: %s); choose one with -c stage=NAME", name, strings.Join(names, ", "))
+	}
+	return s, nil
+}
+
+// Validate checks every setting, naming the stage and the setting at fault.
+func (s StageConfig) Validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if !stageNameRE.MatchString(s.Name) {
+		bad("the stage name must match %s (it names the stack and the secrets)", stageNameRE)
+	}
+	if len(s.AllowedOrigins) == 0 {
+		bad("allowedOrigins must list at least one partner frontend origin")
+	}
+	for _, o := range s.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("allowedOrigins: %q: %v", o, err)
+		}
+	}
+	if s.ThrottleRateLimit <= 0 || s.ThrottleBurstLimit <= 0 {
+		bad("throttleRateLimit and throttleBurstLimit must be positive")
+	}
+	if _, ok := retentionDays[s.LogRetentionDays]; !ok {
+		days := make([]int, 0, len(retentionDays))
+		for d := range retentionDays {
+			days = append(days, d)
+		}
+		sort.Ints(days)
+		bad("logRetentionDays must be one of %v", days)
+	}
+	if !slices.Contains(logLevels, s.LogLevel) {
+		bad("logLevel must be one of %s", strings.Join(logLevels, ", "))
+	}
+	for fn, mb := range s.MemoryMB {
+		if _, ok := specByName(fn); !ok {
+			bad("memoryMB: unknown function %q", fn)
+		}
+		if mb < 128 || mb > 10240 {
+			bad("memoryMB: %s: %d is outside 128..10240", fn, mb)
+		}
+	}
+	if s.AlarmEmail != "" {
+		if a, err := mail.ParseAddress(s.AlarmEmail); err != nil || a.Address != s.AlarmEmail {
+			bad("alarmEmail must be a bare email address")
+		}
+	}
+	if s.WebhookOverrideURL != "" {
+		if u, err := url.Parse(s.WebhookOverrideURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("webhookOverrideUrl must be an https URL")
+		}
+	}
+	if !onboarding.ValidCurrency(s.DefaultCurrency) {
+		bad("defaultCurrency must be one of %s", strings.Join(onboarding.Currencies, ", "))
+	}
+	maxWait := int(config.MaxWait / time.Second)
+	for name, v := range map[string]int{"inboundTimeoutSeconds": s.InboundTimeoutSeconds, "statusTimeoutSeconds": s.StatusTimeoutSeconds} {
+		if v < 1 || v > maxWait {
+			bad("%s must be between 1 and %d", name, maxWait)
+		}
+	}
+	if !graphVersion.MatchString(s.GraphAPIVersion) {
+		bad("graphApiVersion must have the form vNN.N (for example v21.0)")
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("cdk.json: stage %q: %s", s.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkOrigin accepts a CORS origin: https://host[:port], or http for loopback hosts (local frontends).
+// Wildcards are refused: the allow-list is what keeps other sites from driving the signup API.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil {
+		return err
+	}
+	switch {
+	case strings.Contains(o, "*"):
+		return errors.New("wildcards are not allowed")
+	case u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#"):
+		return errors.New("must be scheme://host[:port] with nothing after it")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"):
+		return nil
+	default:
+		return errors.New("must be https (http only for localhost)")
+	}
+}

@@ -1,0 +1,60 @@
+// Package dynamodb is the DynamoDB implementation of onboarding.Store. It passes the contract tests of
+// shared/store/storetest against dynalite (see the dynalitetest package), like the in-memory store does.
+//
+// # Table
+//
+// One table per stage (TableSchema; the CDK stack builds the same one from the exported constants):
+// string keys pk and sk, two global secondary indexes with projection ALL, on-demand billing, TTL on
+// expires_at (N, epoch seconds) and point-in-time recovery. Items:
+//
+//	item                 pk                           sk        other attributes
+//	onboarding record    ONB#<id>                     RECORD    every Record field, version (N),
+//	                                                            gsi1pk/gsi1sk, gsi2pk/gsi2sk
+//	active guard         ACTIVE#<waba_id>#<phone|->   GUARD     onboarding_id, acquired_at,
+//	                                                            record_version (N), lease
+//
+// A record item holds every field of onboarding.Record as its own attribute, including Progress (a map) and
+// Executions, which the domain keeps out of its JSON; steps are a list of maps. Times are RFC 3339 strings
+// in UTC with a fixed nine-digit fraction (fixed width keeps them sortable as strings). version is the
+// optimistic-concurrency version: Create writes 1, each Update writes version+1 conditioned on the old value.
+//
+// Indexes: gsi1 (gsi1pk "PHONE#<phone_number_id>", gsi1sk "<created_at>#<id>") serves FindByPhone, newest
+// first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA. A record without a
+// phone number (FINISH_ONLY_WABA) has no gsi1 keys. Records never carry expires_at; the TTL attribute is for
+// later item types (webhook dedupe keys, pending task tokens).
+//
+// # One active onboarding per WABA and phone number
+//
+// The guard item of a WABA and phone number (phone "-" when there is none) names the onboarding that holds
+// it and the version of the record write it was acquired for. Only conditional single-item writes maintain
+// it, because dynalite implements no TransactWriteItems:
+//
+//   - Create of an active record puts the guard if absent. If it exists, the holder's record decides. The
+//     holder wins, and the caller gets *onboarding.ActiveOnboardingError naming it, if its record is active,
+//     or if its record is not yet written at record_version (missing, for a create; still inactive, for a
+//     retry) and the guard is younger than Options.GuardStaleAfter: the holder is between its two writes.
+//     Otherwise the guard is stale (an inactive holder, or one that died between its writes) and is taken
+//     over with a put conditioned on the lease read, so that of concurrent takeovers exactly one succeeds.
+//     Then the record is put if absent. A failed put does not prove nothing was written (a lost response,
+//     then the SDK's retry failing the condition), so the record is read: the record as written means
+//     success; another record (ErrVersionConflict: the id exists) or none means the acquisition is rolled
+//     back with a delete conditioned on its lease; an unreadable one leaves the guard, which is safe.
+//   - Update reads the record first (the conditional write makes that read authoritative); a write failing
+//     its condition is re-read to tell ErrNotFound, ErrVersionConflict and its own lost response apart. Moving from an
+//     inactive status into an active one (a retry of a FAILED onboarding) acquires the guard the same way,
+//     for the new version, before the write; moving from an active status to an inactive one deletes the
+//     guard after the write, conditioned on holder = this id and record_version below the new version, so a
+//     newer acquisition by a concurrent retry survives. A failed or skipped release is harmless: a guard
+//     whose holder is inactive is stale, and the next acquirer takes it over.
+//
+// The remaining window: a writer stalled for longer than GuardStaleAfter between its guard write and its
+// record write can lose the guard to another onboarding and still write its record, leaving two active
+// onboardings. A minute is far beyond the milliseconds between the two writes.
+//
+// # Errors
+//
+// Errors carry the table and the operation. Conditional-check failures become the domain's errors
+// (onboarding.ErrVersionConflict, onboarding.ErrNotFound, *onboarding.ActiveOnboardingError); everything else,
+// throttling included, is returned wrapped, and IsThrottled tells throttling apart so callers can treat it
+// as transient.
+package dynamodb

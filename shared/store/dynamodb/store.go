@@ -1,0 +1,358 @@
+package dynamodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// API is the part of the DynamoDB client the Store calls. *dynamodb.Client implements it; tests wrap it to
+// inject faults (FaultAPI).
+type API interface {
+	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *ddb.UpdateItemInput, optFns ...func(*ddb.Options)) (*ddb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, optFns ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *ddb.QueryInput, optFns ...func(*ddb.Options)) (*ddb.QueryOutput, error)
+}
+
+// Options tune a Store.
+type Options struct {
+	// Clock dates guard acquisitions and judges their age, and judges the expiry of waits (TakeWait).
+	// Default time.Now.
+	Clock onboarding.Clock
+	// GuardStaleAfter is how long a guard whose holder has no record yet still counts as active: the holder
+	// may be between writing its guard and writing its record. Older such guards were left by a create that
+	// died halfway and are taken over. Default DefaultGuardStaleAfter.
+	GuardStaleAfter time.Duration
+	// GuardAttempts bounds the acquire loop (each attempt is a conditional write that lost a race).
+	// Default DefaultGuardAttempts.
+	GuardAttempts int
+	// CleanupTimeout bounds the guard releases and rollbacks, which run even after the caller's context
+	// ended so that an abandoned request leaves no guard behind. Default DefaultCleanupTimeout.
+	CleanupTimeout time.Duration
+	// Logger receives the failures the Store tolerates (a guard release that did not happen). Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultGuardStaleAfter = time.Minute
+	DefaultGuardAttempts   = 8
+	DefaultCleanupTimeout  = 5 * time.Second
+)
+
+// Store is the DynamoDB implementation of onboarding.Store and onboarding.WebhookStore. It is safe for concurrent use, also across
+// processes: every write is conditional.
+type Store struct {
+	api   API
+	table string
+	opts  Options
+}
+
+var _ onboarding.Store = (*Store)(nil)
+
+// New returns a Store on table through client.
+func New(client API, table string, optFns ...func(*Options)) *Store {
+	o := Options{
+		Clock:           time.Now,
+		GuardStaleAfter: DefaultGuardStaleAfter,
+		GuardAttempts:   DefaultGuardAttempts,
+		CleanupTimeout:  DefaultCleanupTimeout,
+	}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.GuardAttempts <= 0 {
+		o.GuardAttempts = DefaultGuardAttempts
+	}
+	if o.CleanupTimeout <= 0 {
+		o.CleanupTimeout = DefaultCleanupTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Store{api: client, table: table, opts: o}
+}
+
+// Table returns the table name.
+func (s *Store) Table() string { return s.table }
+
+// Create stores a new record at version 1. An active record first acquires the guard of its WABA and phone
+// number (*onboarding.ActiveOnboardingError if another active onboarding holds it). A record whose id exists
+// already is refused with onboarding.ErrVersionConflict (it would overwrite a version the caller never read).
+func (s *Store) Create(ctx context.Context, r *onboarding.Record) error {
+	if err := validate(r); err != nil {
+		return s.errorf("create", "", err)
+	}
+	const version = 1
+	item, err := marshalRecord(r, version)
+	if err != nil {
+		return s.errorf("create", r.ID, err)
+	}
+	var g *guardItem
+	if r.Status.Active() {
+		if g, err = s.acquire(ctx, r, version, true); err != nil {
+			return err
+		}
+	}
+	_, err = s.api.PutItem(ctx, &ddb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	})
+	if err == nil {
+		r.Version = version
+		return nil
+	}
+	return s.createFailed(ctx, r, item, g, err)
+}
+
+// createFailed handles a failed record write of Create, after the guard g (nil for an inactive record) was
+// acquired for it. The failure does not prove that nothing was written: a timeout or a lost response can
+// hide a write that happened, and then the SDK's retry of it fails its condition. Rolling back the guard of
+// a stored active record would let a second onboarding start, so it looks first: the record as written
+// means the create succeeded; another record or none means the guard can go; if it cannot tell, the guard
+// stays, which is safe (its holder's record either exists, and decides, or never appears, and the guard
+// stops counting after GuardStaleAfter).
+func (s *Store) createFailed(ctx context.Context, r *onboarding.Record, item map[string]types.AttributeValue, g *guardItem, putErr error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.CleanupTimeout)
+	defer cancel()
+	stored, err := s.getRecord(ctx, r.ID)
+	if err == nil && isItem(stored, item) {
+		s.opts.Logger.WarnContext(ctx, "onboarding record write reported an error but was stored",
+			slog.String("table", s.table), slog.String("onboarding_id", r.ID), slog.Any("error", putErr))
+		r.Version = 1
+		return nil
+	}
+	if g != nil && (err == nil || errors.Is(err, onboarding.ErrNotFound)) {
+		s.rollback(ctx, g)
+	}
+	if isConditionalFailure(putErr) {
+		return s.errorf("create", r.ID, fmt.Errorf("record already exists: %w", onboarding.ErrVersionConflict))
+	}
+	return s.errorf("PutItem", "onboarding "+r.ID, putErr)
+}
+
+// isItem reports whether stored is the record item describes, that is whether a write of item happened.
+func isItem(stored *onboarding.Record, item map[string]types.AttributeValue) bool {
+	want, err := unmarshalRecord(item)
+	return err == nil && reflect.DeepEqual(stored, want)
+}
+
+// Get returns the record, read consistently, or onboarding.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (*onboarding.Record, error) {
+	if id == "" {
+		return nil, s.errorf("get", id, onboarding.ErrNotFound)
+	}
+	return s.getRecord(ctx, id)
+}
+
+// Update writes r if the stored version equals r.Version and then increments r.Version; it changes nothing
+// else in r (the caller sets UpdatedAt). A record that does not exist is onboarding.ErrNotFound, a stale
+// version onboarding.ErrVersionConflict. Moving from an inactive status into an active one (a retry) acquires
+// the WABA+phone guard first (*onboarding.ActiveOnboardingError if another onboarding holds it); moving out
+// of an active status releases it after the write. WABAID and PhoneNumberID cannot change.
+func (s *Store) Update(ctx context.Context, r *onboarding.Record) error {
+	if err := validate(r); err != nil {
+		return s.errorf("update", "", err)
+	}
+	// Read first: the guard work depends on the status being left, and the conditional write below makes
+	// the read authoritative (the write fails unless the stored version is still the one read).
+	old, err := s.getRecord(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if old.Version != r.Version {
+		return s.errorf("update", r.ID, fmt.Errorf("stored version %d, caller has %d: %w", old.Version, r.Version, onboarding.ErrVersionConflict))
+	}
+	if err := immutable(old, r); err != nil {
+		return s.errorf("update", r.ID, err)
+	}
+	next := r.Version + 1
+	item, err := marshalRecord(r, next)
+	if err != nil {
+		return s.errorf("update", r.ID, err)
+	}
+	if !old.Status.Active() && r.Status.Active() {
+		if _, err := s.acquire(ctx, r, next, false); err != nil {
+			return err
+		}
+	}
+	_, err = s.api.PutItem(ctx, &ddb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": AttrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(r.Version)},
+	})
+	if err != nil {
+		// A guard acquired above stays: its holder's record is inactive (this write lost), so it is stale and
+		// the next creator takes it over, or a concurrent retry of this same record won and needs it.
+		if !isConditionalFailure(err) {
+			return s.errorf("PutItem", "onboarding "+r.ID, err)
+		}
+		stored, gerr := s.getRecord(ctx, r.ID)
+		switch {
+		case errors.Is(gerr, onboarding.ErrNotFound):
+			return gerr
+		case gerr != nil || !isItem(stored, item):
+			return s.errorf("update", r.ID, fmt.Errorf("version %d was overwritten: %w", r.Version, onboarding.ErrVersionConflict))
+		}
+		// The stored record is this write: its first response was lost and the SDK's retry failed the
+		// version condition that the write itself had changed. (A concurrent writer of an identical item,
+		// down to the nanoseconds of UpdatedAt, also lands here; both callers wanted the state now stored.)
+	}
+	if old.Status.Active() && !r.Status.Active() {
+		s.release(ctx, r, next)
+	}
+	r.Version = next
+	return nil
+}
+
+// FindByPhone returns the most recently created record of a business phone number id, or
+// onboarding.ErrNotFound. It finds the id on GSI1 and then reads the record consistently, because callers
+// (webhook correlation) update what they find and an index copy may lag behind the table.
+func (s *Store) FindByPhone(ctx context.Context, phoneNumberID string) (*onboarding.Record, error) {
+	if phoneNumberID == "" {
+		return nil, s.errorf("find by phone", phoneNumberID, onboarding.ErrNotFound)
+	}
+	out, err := s.api.Query(ctx, &ddb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(IndexGSI1),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK, "#id": "id"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: phonePrefix + phoneNumberID}},
+		ProjectionExpression:      aws.String("#id"),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return nil, s.errorf("Query "+IndexGSI1, "phone "+phoneNumberID, err)
+	}
+	if len(out.Items) == 0 {
+		return nil, s.errorf("find by phone", phoneNumberID, onboarding.ErrNotFound)
+	}
+	id, ok := out.Items[0]["id"].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, s.errorf("Query "+IndexGSI1, "phone "+phoneNumberID, errors.New("index item without a string id"))
+	}
+	return s.getRecord(ctx, id.Value)
+}
+
+// FindByWABA returns the records of a WABA from GSI2, most recently created first, at most limit (all if
+// limit <= 0). Index reads are eventually consistent: Get a record by id before a read-modify-write.
+func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*onboarding.Record, error) {
+	recs := []*onboarding.Record{}
+	if wabaID == "" {
+		return recs, nil
+	}
+	in := &ddb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(IndexGSI2),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI2PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: wabaPrefix + wabaID}},
+		ScanIndexForward:          aws.Bool(false),
+	}
+	for {
+		if limit > 0 {
+			in.Limit = aws.Int32(int32(min(limit-len(recs), math.MaxInt32)))
+		}
+		out, err := s.api.Query(ctx, in)
+		if err != nil {
+			return nil, s.errorf("Query "+IndexGSI2, "waba "+wabaID, err)
+		}
+		for _, av := range out.Items {
+			r, err := unmarshalRecord(av)
+			if err != nil {
+				return nil, s.errorf("Query "+IndexGSI2, "waba "+wabaID, err)
+			}
+			recs = append(recs, r)
+		}
+		// A page ends at the limit or at 1 MB; only the second case needs another page.
+		if len(out.LastEvaluatedKey) == 0 || (limit > 0 && len(recs) >= limit) {
+			return recs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// getRecord reads a record consistently; a missing one is onboarding.ErrNotFound (wrapped).
+func (s *Store) getRecord(ctx context.Context, id string) (*onboarding.Record, error) {
+	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(recordPK(id), recordSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, s.errorf("GetItem", "onboarding "+id, err)
+	}
+	if len(out.Item) == 0 {
+		return nil, s.errorf("get", id, onboarding.ErrNotFound)
+	}
+	r, err := unmarshalRecord(out.Item)
+	if err != nil {
+		return nil, s.errorf("GetItem", "onboarding "+id, err)
+	}
+	return r, nil
+}
+
+// errorf adds the table and the operation (and its subject, when there is one) to err.
+func (s *Store) errorf(op, subject string, err error) error {
+	if subject != "" {
+		op += " " + subject
+	}
+	return fmt.Errorf("dynamodb table %s: %s: %w", s.table, op, err)
+}
+
+func validate(r *onboarding.Record) error {
+	switch {
+	case r == nil:
+		return errors.New("nil record")
+	case r.ID == "":
+		return errors.New("record has no id")
+	case r.WABAID == "":
+		return fmt.Errorf("record %s has no waba_id", r.ID)
+	}
+	return nil
+}
+
+// immutable refuses a change of the fields the guard key and the indexes are derived from.
+func immutable(old, r *onboarding.Record) error {
+	if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
+		return &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"}
+	}
+	return nil
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: fmt.Sprint(n)}
+}
+
+func isConditionalFailure(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
