@@ -1,5 +1,6 @@
-// Package dynamodb is the DynamoDB implementation of onboarding.Store. It passes the contract tests of
-// shared/store/storetest against dynalite (see the dynalitetest package), like the in-memory store does.
+// Package dynamodb is the DynamoDB implementation of onboarding.Store and onboarding.WebhookStore. It passes
+// the contract tests of shared/store/storetest against dynalite (see the dynalitetest package), like the
+// in-memory store does.
 //
 // # Table
 //
@@ -7,11 +8,19 @@
 // string keys pk and sk, two global secondary indexes with projection ALL, on-demand billing, TTL on
 // expires_at (N, epoch seconds) and point-in-time recovery. Items:
 //
-//	item                 pk                           sk        other attributes
-//	onboarding record    ONB#<id>                     RECORD    every Record field, version (N),
-//	                                                            gsi1pk/gsi1sk, gsi2pk/gsi2sk
-//	active guard         ACTIVE#<waba_id>#<phone|->   GUARD     onboarding_id, acquired_at,
-//	                                                            record_version (N), lease
+//	item               pk                           sk           other attributes
+//	onboarding record  ONB#<id>                     RECORD       every Record field, version (N),
+//	                                                             gsi1pk/gsi1sk, gsi2pk/gsi2sk
+//	active guard       ACTIVE#<waba_id>#<phone|->   GUARD        onboarding_id, acquired_at,
+//	                                                             record_version (N), lease
+//	event claim        EVT#<key>                    EVENT        lease_until, claim_id, done (BOOL),
+//	                                                             attempts (N), completed_at, expires_at (N)
+//	message status     MSG#<message_id>             STATUS       status, rank (N), updated_at, write_id,
+//	                                                             expires_at (N)
+//	pending wait       ONB#<onboarding_id>          WAIT#<kind>  onboarding_id, kind, task_token,
+//	                                                             wait_expires_at, expires_at (N)
+//	partner events     WABA#<waba_id>               PARTNER      waba_id, last_event, last_event_at,
+//	                                                             <event>_at per event (partner_added_at)
 //
 // A record item holds every field of onboarding.Record as its own attribute, including Progress (a map) and
 // Executions, which the domain keeps out of its JSON; steps are a list of maps. Times are RFC 3339 strings
@@ -20,8 +29,21 @@
 //
 // Indexes: gsi1 (gsi1pk "PHONE#<phone_number_id>", gsi1sk "<created_at>#<id>") serves FindByPhone, newest
 // first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA. A record without a
-// phone number (FINISH_ONLY_WABA) has no gsi1 keys. Records never carry expires_at; the TTL attribute is for
-// later item types (webhook dedupe keys, pending task tokens).
+// phone number (FINISH_ONLY_WABA) has no gsi1 keys. Records, guards and partner items never carry
+// expires_at; event claims, message statuses and waits do. No webhook item has index keys.
+//
+// # Webhook items
+//
+// ClaimEvent is insert-first: a put conditioned on "attribute_not_exists(pk) OR expires_at <= :now"; on a
+// conditional failure the existing item decides (done: ClaimDone; lease running: ClaimBusy; lease ended:
+// a takeover conditioned on the lease_until read and done = false, ClaimRetry for its one winner). The item
+// comes with the failure (ReturnValuesOnConditionCheckFailure ALL_OLD) on DynamoDB, or from a consistent
+// read where it does not (dynalite). AdvanceMessageStatus is an update conditioned on
+// "attribute_not_exists(pk) OR rank < :rank OR expires_at <= :now". TakeWait deletes with ReturnValues
+// ALL_OLD conditioned on attribute_exists(pk). RecordPartnerEvent moves last_event only forward in time.
+// Items whose expires_at has passed count as absent (DynamoDB's TTL deletes them lazily); TTLs are epoch
+// seconds rounded up (webhookstate.TTL). claim_id and write_id let a write whose response was lost, and
+// whose retry by the SDK then failed its own condition, recognise itself. docs/data-model.md has the detail.
 //
 // # One active onboarding per WABA and phone number
 //
@@ -56,5 +78,5 @@
 // Errors carry the table and the operation. Conditional-check failures become the domain's errors
 // (onboarding.ErrVersionConflict, onboarding.ErrNotFound, *onboarding.ActiveOnboardingError); everything else,
 // throttling included, is returned wrapped, and IsThrottled tells throttling apart so callers can treat it
-// as transient.
+// as transient. FaultAPI injects such errors (ThrottleError, Throttle) for reliability tests.
 package dynamodb

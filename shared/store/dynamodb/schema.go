@@ -25,8 +25,8 @@ const (
 	IndexGSI2  = "gsi2"
 	AttrGSI2PK = "gsi2pk"
 	AttrGSI2SK = "gsi2sk"
-	// AttrTTL is the table's TTL attribute (N, epoch seconds). Onboarding records and guards never carry it;
-	// it is reserved for short-lived items (webhook dedupe keys, pending task tokens).
+	// AttrTTL is the table's TTL attribute (N, epoch seconds). Onboarding records, guards and partner items
+	// never carry it; webhook event claims, message statuses and pending waits do.
 	AttrTTL = "expires_at"
 	// AttrVersion is the optimistic-concurrency version of a record item (N).
 	AttrVersion = "version"
