@@ -107,20 +107,31 @@ type Clock func() time.Time
 
 // Secret holds a token, PIN or app secret. It renders as "[redacted]" in every format, log and JSON encoding,
 // so a secret that reaches a log line or a response by mistake is not disclosed. Reveal returns the value for
-// the one request that needs it.
-type Secret struct{ v string }
+// the one request that needs it. The value sits behind a pointer so that even fmt's raw printing of a struct
+// field it cannot call methods on (an unexported field) shows an address, never the value.
+type Secret struct{ v *string }
 
 // NewSecret wraps a secret value.
-func NewSecret(v string) Secret { return Secret{v: v} }
+func NewSecret(v string) Secret {
+	if v == "" {
+		return Secret{}
+	}
+	return Secret{v: &v}
+}
 
 // Reveal returns the secret value. Call it only where the value goes into the request that needs it.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.v == nil || *s.v == "" }
 
 // Equal compares two secrets.
-func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+func (s Secret) Equal(o Secret) bool { return s.Reveal() == o.Reveal() }
 
 const redacted = "[redacted]"
 

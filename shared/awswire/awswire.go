@@ -1,0 +1,136 @@
+// Package awswire builds a deployed function's dependencies once per cold start: the stage configuration from
+// the environment, the JSON logger, the AWS SDK clients and the adapters over them. Functions' main packages
+// call it and then lambda.Start; nothing here runs per invocation.
+package awswire
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/signup"
+	"github.com/waes/onboarding/shared/steps"
+	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
+	smvault "github.com/waes/onboarding/shared/vault/secretsmanager"
+	"github.com/waes/onboarding/shared/workflow/sfn"
+)
+
+// awsCallTimeout bounds every AWS SDK call (DynamoDB, Secrets Manager, Step Functions, SQS, EventBridge), all
+// attempts included, so a slow dependency cannot eat a whole invocation.
+const awsCallTimeout = 10 * time.Second
+
+// Deps are a function's dependencies.
+type Deps struct {
+	Stage  config.Stage
+	Logger *slog.Logger
+	AWS    aws.Config
+}
+
+// Load reads the configuration (failing when a setting the function needs is missing), builds the logger and
+// loads the AWS SDK configuration with the standard retryer (backoff with jitter, at most 5 attempts).
+func Load(ctx context.Context, need config.Need) (*Deps, error) {
+	stage, err := config.FromEnv(os.Getenv, need)
+	if err != nil {
+		return nil, err
+	}
+	log := logging.New(os.Stdout, stage.LogLevel)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	cfg.HTTPClient = awsHTTPClient()
+	return &Deps{Stage: stage, Logger: log, AWS: cfg}, nil
+}
+
+// MustLoad is Load for main: it logs the error and exits, so Lambda reports a failed init.
+func MustLoad(need config.Need) *Deps {
+	d, err := Load(context.Background(), need)
+	if err != nil {
+		logging.New(os.Stderr, slog.LevelInfo).Error("cold start failed", "error", err.Error())
+		os.Exit(1)
+	}
+	return d
+}
+
+// Fatal logs a cold-start failure and exits.
+func (d *Deps) Fatal(msg string, err error) {
+	d.Logger.Error(msg, "error", err.Error())
+	os.Exit(1)
+}
+
+// Store returns the DynamoDB store of the stage table.
+func (d *Deps) Store() *ddbstore.Store {
+	return ddbstore.New(dynamodb.NewFromConfig(d.AWS), d.Stage.TableName, func(o *ddbstore.Options) { o.Logger = d.Logger })
+}
+
+// Vault returns the Secrets Manager vault of the stage.
+func (d *Deps) Vault() *smvault.Vault {
+	return smvault.New(secretsmanager.NewFromConfig(d.AWS), smvault.Options{
+		StageSecretID:    d.Stage.StageSecretID,
+		WABASecretPrefix: d.Stage.WABASecretPrefix,
+		KMSKeyID:         d.Stage.SecretsKMSKeyID,
+		Tags:             map[string]string{"stage": d.Stage.Name, "managed-by": "wa-onboarding"},
+		Logger:           d.Logger,
+	})
+}
+
+// Graph returns the Graph API client: https://graph.facebook.com unless GRAPH_BASE_URL names a loopback
+// simulator.
+func (d *Deps) Graph() (*graph.Client, error) {
+	return graph.New(graph.Options{BaseEndpoint: d.Stage.GraphBaseURL, APIVersion: d.Stage.GraphAPIVersion, Logger: d.Logger})
+}
+
+// Workflow returns the Step Functions adapter of the stage's state machine.
+func (d *Deps) Workflow() *sfn.Workflow {
+	return sfn.New(awssfn.NewFromConfig(d.AWS), d.Stage.StateMachineARN)
+}
+
+// Steps returns the workflow steps' service.
+func (d *Deps) Steps() (*steps.Service, error) {
+	g, err := d.Graph()
+	if err != nil {
+		return nil, err
+	}
+	return &steps.Service{
+		Store: d.Store(), Vault: d.Vault(), Graph: g, Logger: d.Logger,
+		Config: steps.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
+	}, nil
+}
+
+// Signup returns the signup application service.
+func (d *Deps) Signup() (*signup.Service, error) {
+	g, err := d.Graph()
+	if err != nil {
+		return nil, err
+	}
+	return &signup.Service{
+		Store: d.Store(), Vault: d.Vault(), Graph: g, Workflow: d.Workflow(), Logger: d.Logger,
+		Config: signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout},
+	}, nil
+}
+
+// Handler wraps a Lambda handler so that its context carries the Lambda request id for the logs and every
+// AWS call made under it is bounded by the invocation's deadline.
+func Handler[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			ctx = logging.WithRequestID(ctx, lc.AwsRequestID)
+		}
+		return fn(ctx, in)
+	}
+}

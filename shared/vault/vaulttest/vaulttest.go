@@ -1,0 +1,361 @@
+// Package vaulttest is the contract every onboarding.Vault implementation passes: the Secrets Manager
+// adapter (over a fake transport) and the in-memory one run the same cases, so that the local runner and the
+// unit tests above the adapters see the production semantics.
+package vaulttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/vault/internal/vaultcheck"
+)
+
+// Subject is one vault under test.
+type Subject struct {
+	Vault onboarding.Vault
+	// Writes returns the number of state-changing writes so far (for Secrets Manager: versions created).
+	Writes func() int
+}
+
+// Factory returns a new vault with no WABA secrets whose stage configuration is app.
+type Factory func(t *testing.T, app onboarding.AppConfig) Subject
+
+// Secret values used by the contract. They are distinctive, so that a test can search errors for them.
+const (
+	AppSecretValue     = "contract-app-secret-7f3a"
+	PrevAppSecretValue = "contract-previous-app-secret-19c2"
+	SystemTokenValue   = "contract-system-token-55d1"
+	VerifyTokenValue   = "contract-verify-token-a0b4"
+	TokenValue         = "contract-business-token-1111"
+	OtherTokenValue    = "contract-business-token-2222"
+)
+
+// AppConfig returns the stage configuration the contract uses, with every field set.
+func AppConfig() onboarding.AppConfig {
+	return onboarding.AppConfig{
+		AppID:                  "1234567890",
+		AppSecret:              onboarding.NewSecret(AppSecretValue),
+		PreviousAppSecret:      onboarding.NewSecret(PrevAppSecretValue),
+		PreviousAppSecretUntil: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		SystemToken:            onboarding.NewSecret(SystemTokenValue),
+		SystemUserID:           "61550000000001",
+		CreditLineID:           "1586175763729637",
+		WebhookVerifyToken:     onboarding.NewSecret(VerifyTokenValue),
+	}
+}
+
+// SecretValues lists the values no error may contain (PINs used by the contract included).
+func SecretValues() []string {
+	return []string{AppSecretValue, PrevAppSecretValue, SystemTokenValue, VerifyTokenValue, TokenValue, OtherTokenValue,
+		"314159", "271828", "161803", "141421"}
+}
+
+// NoSecretIn fails t if s contains one of SecretValues.
+func NoSecretIn(t testing.TB, what, s string) {
+	t.Helper()
+	for _, v := range SecretValues() {
+		if strings.Contains(s, v) {
+			t.Errorf("%s contains a secret value: %q", what, s)
+		}
+	}
+}
+
+const (
+	waba   = "102290129340398"
+	phone1 = "106540352242922"
+	phone2 = "106540352242923"
+)
+
+var (
+	pinA = onboarding.NewSecret("314159")
+	pinB = onboarding.NewSecret("271828")
+)
+
+// Run runs the contract against vaults from newVault.
+func Run(t *testing.T, newVault Factory) {
+	ctx := context.Background()
+
+	t.Run("AppConfig returns the stage configuration", func(t *testing.T) {
+		want := AppConfig()
+		s := newVault(t, want)
+		got, err := s.Vault.AppConfig(ctx)
+		if err != nil {
+			t.Fatalf("AppConfig: %v", err)
+		}
+		if !sameConfig(got, want) {
+			t.Errorf("AppConfig: got %s, want %s", describeConfig(got), describeConfig(want))
+		}
+	})
+
+	t.Run("WABASecret of an unknown WABA is ErrNotFound", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		_, err := s.Vault.WABASecret(ctx, waba)
+		if !errors.Is(err, onboarding.ErrNotFound) {
+			t.Errorf("WABASecret: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("PutBusinessToken stores token and expiry", func(t *testing.T) {
+		for _, tc := range []struct {
+			name      string
+			expiresAt time.Time
+		}{
+			{"expiring", time.Date(2031, 5, 6, 7, 8, 9, 123000000, time.FixedZone("CEST", 2*3600))},
+			{"never expiring", time.Time{}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := newVault(t, AppConfig())
+				if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), tc.expiresAt, "key-1"); err != nil {
+					t.Fatalf("PutBusinessToken: %v", err)
+				}
+				got := mustRead(t, s.Vault)
+				if g := got.BusinessToken.Reveal(); g != TokenValue {
+					t.Errorf("business token: got %q, want %q", g, TokenValue)
+				}
+				if !got.TokenExpiresAt.Equal(tc.expiresAt) || got.TokenExpiresAt.IsZero() != tc.expiresAt.IsZero() {
+					t.Errorf("token expiry: got %v, want %v", got.TokenExpiresAt, tc.expiresAt)
+				}
+				if len(got.PINs) != 0 {
+					t.Errorf("pins: got %d, want 0", len(got.PINs))
+				}
+			})
+		}
+	})
+
+	t.Run("PutBusinessToken repeated with the same key writes once", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		exp := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range 3 {
+			if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), exp, "key-1"); err != nil {
+				t.Fatalf("PutBusinessToken #%d: %v", i+1, err)
+			}
+		}
+		if s.Writes != nil {
+			if got, want := s.Writes(), 1; got != want {
+				t.Errorf("writes: got %d, want %d", got, want)
+			}
+		}
+	})
+
+	t.Run("PutBusinessToken with a new token replaces it and keeps the PINs", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		mustPut(t, s.Vault, TokenValue, "key-1")
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-pin"); err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		// The same idempotency key with another token: the caller's latest intent wins.
+		mustPut(t, s.Vault, OtherTokenValue, "key-1")
+		got := mustRead(t, s.Vault)
+		if g := got.BusinessToken.Reveal(); g != OtherTokenValue {
+			t.Errorf("business token: got %q, want %q", g, OtherTokenValue)
+		}
+		if p := got.PINs[phone1]; !p.Equal(pinA) {
+			t.Errorf("pin of %s: got %q, want %q", phone1, p.Reveal(), pinA.Reveal())
+		}
+	})
+
+	t.Run("EnsurePIN stores the first PIN and keeps it", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a")
+		if err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		if !got.Equal(pinA) {
+			t.Errorf("first EnsurePIN: got %q, want %q", got.Reveal(), pinA.Reveal())
+		}
+		before := writes(s)
+		for _, key := range []string{"key-a", "key-b"} {
+			got, err = s.Vault.EnsurePIN(ctx, waba, phone1, pinB, key)
+			if err != nil {
+				t.Fatalf("EnsurePIN again (%s): %v", key, err)
+			}
+			if !got.Equal(pinA) {
+				t.Errorf("EnsurePIN again (%s): got %q, want the stored %q", key, got.Reveal(), pinA.Reveal())
+			}
+		}
+		if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
+			t.Errorf("writes by repeated EnsurePIN: got %d, want %d", got, want)
+		}
+		sec := mustRead(t, s.Vault)
+		if !sec.BusinessToken.IsZero() {
+			t.Errorf("business token of a PIN-only secret: got set, want empty")
+		}
+	})
+
+	t.Run("EnsurePIN for two phones keeps both, PutBusinessToken keeps them", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
+			t.Fatalf("EnsurePIN %s: %v", phone1, err)
+		}
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone2, pinB, "key-b"); err != nil {
+			t.Fatalf("EnsurePIN %s: %v", phone2, err)
+		}
+		mustPut(t, s.Vault, TokenValue, "key-t")
+		got := mustRead(t, s.Vault)
+		for ph, want := range map[string]onboarding.Secret{phone1: pinA, phone2: pinB} {
+			if p := got.PINs[ph]; !p.Equal(want) {
+				t.Errorf("pin of %s: got %q, want %q", ph, p.Reveal(), want.Reveal())
+			}
+		}
+	})
+
+	t.Run("concurrent EnsurePIN for different phones of one WABA loses none", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		const n = 5
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		got := make([]onboarding.Secret, n)
+		for i := range n {
+			wg.Go(func() {
+				got[i], errs[i] = s.Vault.EnsurePIN(ctx, waba, fmt.Sprint(1000+i), pinFor(i), fmt.Sprint("key-", i))
+			})
+		}
+		wg.Wait()
+		sec := mustRead(t, s.Vault)
+		for i := range n {
+			if errs[i] != nil {
+				t.Errorf("EnsurePIN #%d: %v", i, errs[i])
+				continue
+			}
+			if !got[i].Equal(pinFor(i)) {
+				t.Errorf("EnsurePIN #%d: got %q, want %q", i, got[i].Reveal(), pinFor(i).Reveal())
+			}
+			if p := sec.PINs[fmt.Sprint(1000+i)]; !p.Equal(pinFor(i)) {
+				t.Errorf("stored pin #%d: got %q, want %q", i, p.Reveal(), pinFor(i).Reveal())
+			}
+		}
+	})
+
+	t.Run("concurrent EnsurePIN for one phone agrees on one PIN", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		got := make([]onboarding.Secret, n)
+		for i := range n {
+			wg.Go(func() {
+				got[i], errs[i] = s.Vault.EnsurePIN(ctx, waba, phone1, pinFor(i), fmt.Sprint("key-", i))
+			})
+		}
+		wg.Wait()
+		stored := mustRead(t, s.Vault).PINs[phone1]
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("EnsurePIN #%d: %v", i, errs[i])
+			}
+			if !got[i].Equal(stored) {
+				t.Errorf("EnsurePIN #%d: got %q, want the stored %q", i, got[i].Reveal(), stored.Reveal())
+			}
+		}
+		if !onboarding.ValidPIN(stored.Reveal()) {
+			t.Errorf("stored pin is not a PIN")
+		}
+	})
+
+	t.Run("WABASecret returns a copy", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		sec := mustRead(t, s.Vault)
+		sec.PINs[phone1] = pinB
+		sec.PINs[phone2] = pinB
+		again := mustRead(t, s.Vault)
+		if p := again.PINs[phone1]; !p.Equal(pinA) || len(again.PINs) != 1 {
+			t.Errorf("after changing a returned secret: got pin %q and %d pins, want %q and 1", p.Reveal(), len(again.PINs), pinA.Reveal())
+		}
+	})
+
+	t.Run("invalid arguments are refused before any write", func(t *testing.T) {
+		tok := onboarding.NewSecret(TokenValue)
+		for _, tc := range []struct {
+			name string
+			call func(v onboarding.Vault) error
+		}{
+			{"WABASecret bad waba id", func(v onboarding.Vault) error { _, err := v.WABASecret(ctx, "12/../34"); return err }},
+			{"PutBusinessToken bad waba id", func(v onboarding.Vault) error {
+				return v.PutBusinessToken(ctx, "abc", tok, time.Time{}, "k")
+			}},
+			{"PutBusinessToken empty token", func(v onboarding.Vault) error {
+				return v.PutBusinessToken(ctx, waba, onboarding.Secret{}, time.Time{}, "k")
+			}},
+			{"PutBusinessToken token with whitespace", func(v onboarding.Vault) error {
+				return v.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue+"\n"), time.Time{}, "k")
+			}},
+			{"PutBusinessToken empty key", func(v onboarding.Vault) error { return v.PutBusinessToken(ctx, waba, tok, time.Time{}, "") }},
+			{"EnsurePIN bad waba id", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, "", phone1, pinA, "k"); return err }},
+			{"EnsurePIN bad phone id", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, waba, "+1650", pinA, "k"); return err }},
+			{"EnsurePIN 5-digit pin", func(v onboarding.Vault) error {
+				_, err := v.EnsurePIN(ctx, waba, phone1, onboarding.NewSecret("31415"), "k")
+				return err
+			}},
+			{"EnsurePIN non-digit pin", func(v onboarding.Vault) error {
+				_, err := v.EnsurePIN(ctx, waba, phone1, onboarding.NewSecret(TokenValue), "k")
+				return err
+			}},
+			{"EnsurePIN empty key", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, waba, phone1, pinA, ""); return err }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := newVault(t, AppConfig())
+				err := tc.call(s.Vault)
+				if !errors.Is(err, vaultcheck.ErrInvalidArgument) {
+					t.Fatalf("got %v, want an invalid argument error", err)
+				}
+				NoSecretIn(t, "error", err.Error())
+				if got := writes(s); got != 0 {
+					t.Errorf("writes: got %d, want 0", got)
+				}
+			})
+		}
+	})
+}
+
+func writes(s Subject) int {
+	if s.Writes == nil {
+		return 0
+	}
+	return s.Writes()
+}
+
+func pinFor(i int) onboarding.Secret { return onboarding.NewSecret(fmt.Sprintf("%06d", 100000+i*111)) }
+
+func mustPut(t *testing.T, v onboarding.Vault, token, key string) {
+	t.Helper()
+	if err := v.PutBusinessToken(context.Background(), waba, onboarding.NewSecret(token), time.Time{}, key); err != nil {
+		t.Fatalf("PutBusinessToken: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, v onboarding.Vault) *onboarding.WABASecret {
+	t.Helper()
+	s, err := v.WABASecret(context.Background(), waba)
+	if err != nil {
+		t.Fatalf("WABASecret: %v", err)
+	}
+	return s
+}
+
+func sameConfig(a, b onboarding.AppConfig) bool {
+	return a.AppID == b.AppID && a.AppSecret.Equal(b.AppSecret) && a.PreviousAppSecret.Equal(b.PreviousAppSecret) &&
+		a.PreviousAppSecretUntil.Equal(b.PreviousAppSecretUntil) && a.SystemToken.Equal(b.SystemToken) &&
+		a.SystemUserID == b.SystemUserID && a.CreditLineID == b.CreditLineID && a.WebhookVerifyToken.Equal(b.WebhookVerifyToken)
+}
+
+// describeConfig renders a config for a failure message; secrets show only whether they are set.
+func describeConfig(c onboarding.AppConfig) string {
+	set := func(s onboarding.Secret) string {
+		if s.IsZero() {
+			return "empty"
+		}
+		return "set"
+	}
+	return fmt.Sprintf("{app_id %s, app_secret %s, previous %s until %s, system_token %s, system_user %s, credit_line %s, verify_token %s}",
+		c.AppID, set(c.AppSecret), set(c.PreviousAppSecret), c.PreviousAppSecretUntil.Format(time.RFC3339), set(c.SystemToken),
+		c.SystemUserID, c.CreditLineID, set(c.WebhookVerifyToken))
+}
