@@ -1,0 +1,284 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/waes/onboarding/shared/httpapi"
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// MaxBodyBytes is the largest webhook body accepted. Meta sends up to 3 MB; the margin covers a batch at that
+// limit, and anything larger is answered 413 before it is verified or parsed.
+const MaxBodyBytes = 4 << 20
+
+// MaxChallengeLength bounds the hub.challenge echoed by the handshake (Meta sends a short number).
+const MaxChallengeLength = 256
+
+// Sink takes the events of a verified notification. Accept returns nil only once every event is stored or
+// enqueued durably: the handler then answers 200 and Meta never sends them again. Any error makes the handler
+// answer 500, so Meta retries the whole delivery; a Sink must therefore tolerate events it already accepted
+// (the worker dedupes on Event.Key). Accept must be safe for concurrent use. The handler never touches the
+// events after Accept returns, so a Sink may keep them.
+type Sink interface {
+	Accept(ctx context.Context, events []Event) error
+}
+
+// ConfigFunc returns the stage's app config (the vault's AppConfig method). It is called on every request so
+// that a rotated app secret or verify token is picked up as soon as the vault's cache refreshes.
+type ConfigFunc func(ctx context.Context) (onboarding.AppConfig, error)
+
+// Options configure the Handler.
+type Options struct {
+	// Logger receives one line per delivery with its counts, never the body or a secret. Default: discard.
+	Logger *slog.Logger
+	// MaxBodyBytes overrides MaxBodyBytes.
+	MaxBodyBytes int64
+	// Now tells the time for the previous secret's rotation window. Default: time.Now.
+	Now func() time.Time
+	// KeepOther hands KindOther events (unknown fields, values of an unexpected shape) to the sink too. By
+	// default they are answered 200, counted and logged, but not stored (DESIGN §8: ignored).
+	KeepOther bool
+}
+
+// Handler serves GET (Meta's verification handshake) and POST (signed notifications) on the webhook route;
+// it does not look at the path, so it is mounted at /webhooks by the router (API Gateway or the local runner).
+// Other methods are answered 405. It is safe for concurrent use.
+type Handler struct {
+	config  ConfigFunc
+	sink    Sink
+	opts    Options
+	handler http.Handler
+}
+
+// NewHandler returns the webhook handler, wrapped in httpapi.Middleware for request ids, the access log and
+// panic recovery.
+func NewHandler(config ConfigFunc, sink Sink, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = logging.Discard()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = MaxBodyBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{config: config, sink: sink, opts: opts}
+	h.handler = httpapi.Middleware(opts.Logger, http.HandlerFunc(h.route))
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		h.handshake(w, r)
+	case http.MethodPost:
+		h.notify(w, r)
+	default:
+		// HEAD too: a handshake answered without its body would be a handshake Meta cannot complete.
+		w.Header().Set("Allow", "GET, POST")
+		httpapi.WriteError(w, http.StatusMethodNotAllowed, onboarding.CodeMethodNotAllowed, "", r.Method+" is not allowed here; use GET or POST")
+	}
+}
+
+// handshake answers Meta's subscription check: hub.mode=subscribe and hub.verify_token equal to the stage's
+// verify token, then hub.challenge echoed as text/plain. No signature is involved (Meta sends none on GET).
+func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	cfg, err := h.config(ctx)
+	if err != nil {
+		h.opts.Logger.ErrorContext(ctx, "webhook handshake: loading the app config failed", "error", err.Error())
+		httpapi.WriteError(w, http.StatusInternalServerError, onboarding.CodeDependency, "", "the configuration could not be loaded; try again")
+		return
+	}
+	if cfg.WebhookVerifyToken.IsZero() {
+		h.opts.Logger.ErrorContext(ctx, "webhook handshake refused: no verify token is configured for the stage")
+		httpapi.WriteError(w, http.StatusForbidden, onboarding.CodeForbidden, "", "the verification handshake failed")
+		return
+	}
+	if q.Get("hub.mode") != "subscribe" || !tokenEqual(q.Get("hub.verify_token"), cfg.WebhookVerifyToken.Reveal()) {
+		h.opts.Logger.WarnContext(ctx, "webhook handshake refused", "mode_ok", q.Get("hub.mode") == "subscribe")
+		httpapi.WriteError(w, http.StatusForbidden, onboarding.CodeForbidden, "", "the verification handshake failed")
+		return
+	}
+	challenge := q.Get("hub.challenge")
+	if !validChallenge(challenge) {
+		httpapi.WriteError(w, http.StatusBadRequest, onboarding.CodeInvalidField, "hub.challenge",
+			fmt.Sprintf("hub.challenge must be 1 to %d visible ASCII characters", MaxChallengeLength))
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, challenge)
+	h.opts.Logger.InfoContext(ctx, "webhook handshake answered")
+}
+
+// tokenEqual compares in constant time; hashing first hides the expected token's length as well.
+func tokenEqual(got, want string) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// validChallenge accepts 1 to MaxChallengeLength visible ASCII characters: the value is reflected into a
+// response, so nothing that could be markup-significant whitespace or a control character goes back.
+func validChallenge(s string) bool {
+	if s == "" || len(s) > MaxChallengeLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
+}
+
+// okResponse is the 200 body of a notification.
+var okResponse = json.RawMessage(`{"ok":true}`)
+
+// notify takes a notification: read the raw body, verify its signature over those exact bytes, and only then
+// parse it and hand the events to the sink. The order matters: nothing unauthenticated reaches the parser.
+func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	log := h.opts.Logger
+	body, status, err := readBody(r, h.opts.MaxBodyBytes)
+	if err != nil {
+		log.WarnContext(ctx, "webhook refused: body not read", "error", err.Error(), "content_length", r.ContentLength)
+		code := onboarding.CodeInvalidJSON
+		if status == http.StatusRequestEntityTooLarge {
+			code = onboarding.CodeBodyTooLarge
+		}
+		httpapi.WriteError(w, status, code, "", err.Error())
+		return
+	}
+	cfg, err := h.config(ctx)
+	if err != nil {
+		// Meta retries a 5xx for days, so a vault outage loses nothing.
+		log.ErrorContext(ctx, "webhook not taken: loading the app config failed", "error", err.Error(), "bytes", len(body))
+		httpapi.WriteError(w, http.StatusInternalServerError, onboarding.CodeDependency, "", "the configuration could not be loaded; try again")
+		return
+	}
+	if err := Verify(body, r.Header.Get(HeaderSignature), AcceptedSecrets(cfg, h.opts.Now())...); err != nil {
+		h.refuse(ctx, w, r, err, len(body))
+		return
+	}
+	res, err := Parse(body)
+	if err != nil {
+		log.WarnContext(ctx, "webhook refused: signed body is not a notification", "error", err.Error(), "bytes", len(body))
+		httpapi.WriteError(w, http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is not a webhook notification")
+		return
+	}
+	events := res.Events
+	if !h.opts.KeepOther {
+		events = withoutOther(events)
+	}
+	if len(events) > 0 {
+		if err := h.sink.Accept(ctx, events); err != nil {
+			// Never acknowledge what was not kept: Meta redelivers a non-200 for up to 7 days.
+			log.ErrorContext(ctx, "webhook not taken: the sink refused the events", "error", err.Error(), "counts", res.Counts)
+			httpapi.WriteError(w, http.StatusInternalServerError, onboarding.CodeInternal, "", "the events could not be stored; deliver again")
+			return
+		}
+	}
+	level := slog.LevelInfo
+	switch {
+	case res.Counts.UndecodableValues > 0:
+		level = slog.LevelError // a documented field in a shape the parser does not know: Meta changed something
+	case res.Counts.UnknownFields > 0 || res.Counts.IgnoredObjects > 0:
+		level = slog.LevelWarn // new fields or objects: answered 200 and counted, worth a look
+	}
+	log.Log(ctx, level, "webhook taken", "object", res.Object, "bytes", len(body), "stored", len(events), "counts", res.Counts)
+	httpapi.WriteJSON(w, http.StatusOK, okResponse)
+}
+
+// refuse answers 401 for every signature failure. A missing app secret is an operator error, logged as such;
+// the others are what an unauthenticated caller sends. Neither log line holds the header or a secret.
+func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, err error, n int) {
+	log := h.opts.Logger
+	if errors.Is(err, ErrNoAppSecret) {
+		log.ErrorContext(ctx, "webhook refused: no app secret is configured, failing closed", "bytes", n)
+	} else {
+		log.WarnContext(ctx, "webhook refused: signature check failed", "reason", err.Error(), "bytes", n,
+			"sha1_header_only", r.Header.Get(HeaderSignature) == "" && r.Header.Get(HeaderSignatureSHA1) != "")
+	}
+	httpapi.WriteError(w, http.StatusUnauthorized, onboarding.CodeUnauthorized, "", "the webhook signature is missing or invalid")
+}
+
+// readBody reads the whole body, refusing more than limit bytes with 413. A declared length is read into one
+// exact buffer, since a 3 MB body grown by doubling would cost as much as verifying it.
+func readBody(r *http.Request, limit int64) ([]byte, int, error) {
+	if r.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+	}
+	if r.Body == nil {
+		return nil, http.StatusOK, nil
+	}
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength+1)
+		n, err := io.ReadFull(r.Body, buf)
+		switch {
+		case err == nil:
+			// More bytes than declared: read on to tell a lying length from an oversized body.
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			if int64(n) == r.ContentLength {
+				return buf[:n], http.StatusOK, nil
+			}
+			return nil, http.StatusBadRequest, fmt.Errorf("the body ended after %d of %d declared bytes", n, r.ContentLength)
+		default:
+			return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+		}
+		rest, err := io.ReadAll(io.LimitReader(r.Body, limit+1-int64(n)))
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+		}
+		body := append(buf[:n], rest...)
+		if int64(len(body)) > limit {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+		}
+		return body, http.StatusOK, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+	}
+	return body, http.StatusOK, nil
+}
+
+// withoutOther returns the events that are not KindOther, reusing the slice when there are none to drop.
+func withoutOther(events []Event) []Event {
+	n := 0
+	for i := range events {
+		if events[i].Kind != KindOther {
+			n++
+		}
+	}
+	if n == len(events) {
+		return events
+	}
+	out := make([]Event, 0, n)
+	for i := range events {
+		if events[i].Kind != KindOther {
+			out = append(out, events[i])
+		}
+	}
+	return out
+}
