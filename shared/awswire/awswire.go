@@ -5,6 +5,7 @@ package awswire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,16 +16,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	smvault "github.com/waes/onboarding/shared/vault/secretsmanager"
+	"github.com/waes/onboarding/shared/webhook/sqsqueue"
+	"github.com/waes/onboarding/shared/webhook/worker"
 	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
@@ -100,16 +106,44 @@ func (d *Deps) Workflow() *sfn.Workflow {
 	return sfn.New(awssfn.NewFromConfig(d.AWS), d.Stage.StateMachineARN)
 }
 
-// Steps returns the workflow steps' service.
+// Queue returns the webhook queue (the intake's sink, the wait handler's correlator).
+func (d *Deps) Queue() *sqsqueue.Queue {
+	return sqsqueue.New(sqs.NewFromConfig(d.AWS), d.Stage.WebhookQueueURL)
+}
+
+// Publisher returns the partner event publisher: the stage's EventBridge bus, or nothing when the function
+// has no bus configured.
+func (d *Deps) Publisher() partnerevents.Publisher {
+	if d.Stage.EventBusName == "" {
+		return partnerevents.Discard{}
+	}
+	return partnerevents.NewEventBridge(eventbridge.NewFromConfig(d.AWS), d.Stage.EventBusName, d.Stage.Name)
+}
+
+// Steps returns the workflow steps' service. The store is shared by the record and the waits.
 func (d *Deps) Steps() (*steps.Service, error) {
 	g, err := d.Graph()
 	if err != nil {
 		return nil, err
 	}
-	return &steps.Service{
-		Store: d.Store(), Vault: d.Vault(), Graph: g, Logger: d.Logger,
+	store := d.Store()
+	svc := &steps.Service{
+		Store: store, Vault: d.Vault(), Graph: g, Waits: store, Publisher: d.Publisher(), Logger: d.Logger,
 		Config: steps.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
-	}, nil
+	}
+	if d.Stage.WebhookQueueURL != "" {
+		svc.Correlator = d.Queue()
+	}
+	return svc, nil
+}
+
+// Worker returns the webhook worker's processor.
+func (d *Deps) Worker() *worker.Processor {
+	store := d.Store()
+	return &worker.Processor{
+		Store: store, Webhooks: store, Workflow: d.Workflow(), Publisher: d.Publisher(), Logger: d.Logger,
+		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
+	}
 }
 
 // Signup returns the signup application service.
@@ -119,7 +153,7 @@ func (d *Deps) Signup() (*signup.Service, error) {
 		return nil, err
 	}
 	return &signup.Service{
-		Store: d.Store(), Vault: d.Vault(), Graph: g, Workflow: d.Workflow(), Logger: d.Logger,
+		Store: d.Store(), Vault: d.Vault(), Graph: g, Workflow: d.Workflow(), Publisher: d.Publisher(), Logger: d.Logger,
 		Config: signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout},
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
 )
 
 // GraphAPI is the part of the Graph API client the signup uses.
@@ -51,9 +52,11 @@ type Service struct {
 	Vault    onboarding.Vault
 	Graph    GraphAPI
 	Workflow onboarding.Workflow
-	Config   Config
-	Clock    onboarding.Clock
-	Logger   *slog.Logger
+	// Publisher receives RUNNING status changes (created, resumed); nil publishes nothing.
+	Publisher partnerevents.Publisher
+	Config    Config
+	Clock     onboarding.Clock
+	Logger    *slog.Logger
 }
 
 // Request is a validated signup request.
@@ -169,7 +172,21 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	if err := s.start(ctx, rec, cfg, ""); err != nil {
 		return s.recordStartFailure(ctx, rec.ID, onboarding.StepSubscribeWebhooks, err)
 	}
+	s.publishRunning(ctx, rec)
 	return rec, nil
+}
+
+// publishRunning publishes that the onboarding runs. A failure is logged, not returned: the code is spent
+// and the onboarding runs whatever the event bus says, and its terminal status is published by the workflow.
+func (s *Service) publishRunning(ctx context.Context, rec *onboarding.Record) {
+	if s.Publisher == nil {
+		return
+	}
+	ev := partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(rec.Status), rec.UpdatedAt)
+	ev.ID += fmt.Sprintf(":%d", rec.Executions)
+	if err := s.Publisher.Publish(ctx, ev); err != nil {
+		s.logger().ErrorContext(ctx, "publishing the status change failed", "error", err.Error())
+	}
 }
 
 // checkNoActive returns *ActiveOnboardingError when an active onboarding exists for the WABA and phone.
@@ -374,5 +391,6 @@ func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, err
 		return s.recordStartFailure(ctx, id, from, err)
 	}
 	s.logger().InfoContext(ctx, "onboarding resumed", "resume_from", from, "execution_number", rec.Executions)
+	s.publishRunning(ctx, rec)
 	return rec, nil
 }

@@ -251,8 +251,10 @@ func TestSignupRefusals(t *testing.T) {
 		wantExchange int
 	}{
 		{
-			name:         "expired code",
-			setup:        func(f *fixture) { f.graph.exchange = func(*graph.ExchangeCodeInput) (*graph.ExchangeCodeOutput, error) { return nil, permanentCode } },
+			name: "expired code",
+			setup: func(f *fixture) {
+				f.graph.exchange = func(*graph.ExchangeCodeInput) (*graph.ExchangeCodeOutput, error) { return nil, permanentCode }
+			},
 			wantErr:      &ExchangeError{},
 			wantExchange: 1,
 		},
@@ -279,14 +281,22 @@ func TestSignupRefusals(t *testing.T) {
 		{
 			name: "token invalid",
 			setup: func(f *fixture) {
-				f.graph.debug = func(*graph.DebugTokenInput) (*graph.DebugTokenOutput, error) { g := validGrant(); g.IsValid = false; return g, nil }
+				f.graph.debug = func(*graph.DebugTokenInput) (*graph.DebugTokenOutput, error) {
+					g := validGrant()
+					g.IsValid = false
+					return g, nil
+				}
 			},
 			wantErr: &GrantError{}, wantField: "code", wantExchange: 1,
 		},
 		{
 			name: "token of another app",
 			setup: func(f *fixture) {
-				f.graph.debug = func(*graph.DebugTokenInput) (*graph.DebugTokenOutput, error) { g := validGrant(); g.AppID = "999"; return g, nil }
+				f.graph.debug = func(*graph.DebugTokenInput) (*graph.DebugTokenOutput, error) {
+					g := validGrant()
+					g.AppID = "999"
+					return g, nil
+				}
 			},
 			wantErr: &GrantError{}, wantField: "code", wantExchange: 1,
 		},

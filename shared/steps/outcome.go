@@ -8,6 +8,7 @@ import (
 
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
 )
 
 // Outcome actions of the record_outcome handler.
@@ -65,11 +66,18 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 			if r.Status == onboarding.StatusFailed && st != nil && st.Status == onboarding.StepFailed {
 				return errSkipWrite
 			}
+			if r.Status == onboarding.StatusOffboarded {
+				return errSkipWrite // the partner was removed from the WABA meanwhile: nothing left to fail
+			}
 			return r.Fail(in.Step, failureDetail(r, in), s.now())
 		}
 	case ActionComplete:
 		mutate = func(r *onboarding.Record) error {
 			out = Output{OnboardingID: r.ID, Step: onboarding.StepSendTestMessage}
+			if r.Status == onboarding.StatusOffboarded {
+				out.Status = r.Step(onboarding.StepSendTestMessage).Status
+				return errSkipWrite
+			}
 			if in.Verified {
 				if st := r.Step(onboarding.StepSendTestMessage); st != nil && st.Status == onboarding.StepRunning {
 					if err := r.SucceedStep(onboarding.StepSendTestMessage, "test message delivered", s.now()); err != nil {
@@ -90,8 +98,20 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 	if err != nil && err != errSkipWrite {
 		return Output{}, classify(in.Step, err)
 	}
-	if rec != nil {
-		s.logger().InfoContext(ctx, "onboarding outcome recorded", "action", in.Action, "step", in.Step, "status", rec.Status)
+	s.logger().InfoContext(ctx, "onboarding outcome recorded", "action", in.Action, "step", in.Step, "status", rec.Status)
+	// Published on every run, also when the record was already written: a retried state after a failed
+	// publish publishes again (at least once; the event id lets consumers dedupe).
+	if in.Action != ActionSkip && s.Publisher != nil && rec.Status.Terminal() {
+		ev := partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(rec.Status), rec.UpdatedAt)
+		if rec.Status == onboarding.StatusFailed {
+			ev.FailedStep = string(rec.FailedStep())
+			if st := rec.Step(rec.FailedStep()); st != nil && st.Error != nil {
+				ev.ErrorCode = st.Error.Code
+			}
+		}
+		if err := s.Publisher.Publish(ctx, ev); err != nil {
+			return Output{}, transient(onboarding.CodeDependency, "publishing the status change: "+err.Error())
+		}
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
 )
 
 // GraphAPI is the part of the Graph API client the steps use.
@@ -59,9 +60,11 @@ type Service struct {
 	// Waits and Correlator serve AwaitWebhook only.
 	Waits      Waits
 	Correlator Correlator
-	Config     Config
-	Clock      onboarding.Clock
-	Logger     *slog.Logger
+	// Publisher receives the onboarding's terminal status changes (RecordOutcome); nil publishes nothing.
+	Publisher partnerevents.Publisher
+	Config    Config
+	Clock     onboarding.Clock
+	Logger    *slog.Logger
 }
 
 // Input is the payload the workflow passes to a step.
@@ -131,7 +134,9 @@ func (s *Service) update(ctx context.Context, id string, mutate func(*onboarding
 		if err != nil {
 			return nil, fmt.Errorf("reading onboarding %s: %w", id, err)
 		}
-		if err := mutate(rec); err != nil {
+		if err := mutate(rec); errors.Is(err, errSkipWrite) {
+			return rec, err // nothing to write: the record as read
+		} else if err != nil {
 			return nil, err
 		}
 		err = s.Store.Update(ctx, rec)

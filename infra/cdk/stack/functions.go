@@ -55,7 +55,7 @@ type access struct {
 var Functions = []Function{
 	{Name: "api", Description: "HTTP API: POST /signup, GET /onboardings/{id}, POST /onboardings/{id}/retry, GET /healthz",
 		Timeout: 29 * time.Second, MemoryMB: 512,
-		access: access{table: true, stageSecret: true, wabaSecrets: wabaWrite, startExecution: true}},
+		access: access{table: true, stageSecret: true, wabaSecrets: wabaWrite, startExecution: true, putEvents: true}},
 	{Name: "webhook", Description: "GET/POST /webhooks: Meta's handshake; verifies the signature and enqueues each change",
 		Timeout: 10 * time.Second, MemoryMB: 256,
 		access: access{stageSecret: true, queueSend: true}},
@@ -79,7 +79,7 @@ var Functions = []Function{
 		access: access{table: true, queueSend: true}},
 	{Name: "record_outcome", Description: "Workflow bookkeeping: record a skipped, failed or completed step",
 		Timeout: 25 * time.Second, MemoryMB: 256,
-		access: access{table: true}},
+		access: access{table: true, putEvents: true}},
 }
 
 func specByName(name string) (Function, bool) {

@@ -81,7 +81,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		function string
 		extra    []string
 	}{
-		{"api", append([]string{config.EnvTableName, config.EnvStageSecretID, config.EnvStateMachineARN}, waba...)},
+		{"api", append([]string{config.EnvTableName, config.EnvStageSecretID, config.EnvStateMachineARN, config.EnvEventBusName}, waba...)},
 		{"webhook", []string{config.EnvStageSecretID, config.EnvWebhookQueueURL}},
 		{"webhook_worker", []string{config.EnvTableName, config.EnvStateMachineARN, config.EnvEventBusName}},
 		{"subscribe_webhooks", append([]string{config.EnvTableName, config.EnvStageSecretID}, waba...)},
@@ -89,7 +89,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		{"register_phone", append([]string{config.EnvTableName}, waba...)},
 		{"send_test_message", append([]string{config.EnvTableName}, waba...)},
 		{"await_webhook", []string{config.EnvTableName, config.EnvWebhookQueueURL}},
-		{"record_outcome", []string{config.EnvTableName}},
+		{"record_outcome", []string{config.EnvTableName, config.EnvEventBusName}},
 	}
 	s := dev(t)
 	for _, tt := range tests {
@@ -572,7 +572,7 @@ func TestLeastPrivilege(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"api":                set(logs, xray, table, secretRead, secretWrite, decrypt, encrypt, []string{"states:StartExecution"}),
+		"api":                set(logs, xray, table, secretRead, secretWrite, decrypt, encrypt, []string{"states:StartExecution", "events:PutEvents"}),
 		"webhook":            set(logs, xray, secretRead, decrypt, []string{"sqs:SendMessage"}),
 		"webhook_worker":     set(logs, xray, table, sqsConsume, []string{"states:SendTaskSuccess", "states:SendTaskFailure", "events:PutEvents"}),
 		"subscribe_webhooks": set(logs, xray, table, secretRead, decrypt),
@@ -580,7 +580,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"register_phone":     set(logs, xray, table, secretRead, secretWrite, decrypt, encrypt),
 		"send_test_message":  set(logs, xray, table, secretRead, decrypt),
 		"await_webhook":      set(logs, xray, table, []string{"sqs:SendMessage"}),
-		"record_outcome":     set(logs, xray, table),
+		"record_outcome":     set(logs, xray, table, []string{"events:PutEvents"}),
 		"state machine": set([]string{"lambda:InvokeFunction",
 			"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",

@@ -1,0 +1,137 @@
+// Package partnerevents publishes what partners build on: onboarding status changes, inbound messages,
+// message statuses and account updates, as versioned events on an EventBridge bus (a local sink in
+// `make run`). The schema is documented in docs/events.md; Version changes only when a field changes meaning
+// or disappears, never when one is added.
+package partnerevents
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Version is the schema version of every event's detail.
+const Version = "1"
+
+// Source is the EventBridge source of the events.
+const Source = "wa-onboarding"
+
+// Event types (EventBridge detail-type).
+const (
+	TypeOnboardingStatusChanged = "onboarding.status_changed"
+	TypeMessageReceived         = "message.received"
+	TypeMessageStatus           = "message.status"
+	TypeMessagingError          = "messaging.error"
+	TypeAccountUpdate           = "account.updated"
+)
+
+// Event is one partner event. Detail fields other than the common ones depend on Type (docs/events.md).
+type Event struct {
+	// ID is stable for the same fact (the webhook dedupe key, or onboarding id + status), so consumers can
+	// dedupe: publishing is at least once.
+	ID            string    `json:"id"`
+	Version       string    `json:"version"`
+	Type          string    `json:"type"`
+	Time          time.Time `json:"time"`
+	OnboardingID  string    `json:"onboarding_id,omitempty"`
+	WABAID        string    `json:"waba_id,omitempty"`
+	PhoneNumberID string    `json:"phone_number_id,omitempty"`
+	// Status is the onboarding status (onboarding.status_changed) or the message status (message.status).
+	Status string `json:"status,omitempty"`
+	// FailedStep and ErrorCode describe a FAILED onboarding.
+	FailedStep string `json:"failed_step,omitempty"`
+	ErrorCode  string `json:"error_code,omitempty"`
+	// MessageID, From, RecipientID, MessageType and Text describe messages (as Meta sent them).
+	MessageID   string `json:"message_id,omitempty"`
+	From        string `json:"from,omitempty"`
+	FromUserID  string `json:"from_user_id,omitempty"`
+	RecipientID string `json:"recipient_id,omitempty"`
+	MessageType string `json:"message_type,omitempty"`
+	Text        string `json:"text,omitempty"`
+	// AccountEvent is the account_update event (PARTNER_ADDED, PARTNER_REMOVED, ...).
+	AccountEvent string `json:"account_event,omitempty"`
+	// Errors are Meta's errors attached to a failed status or a messaging error.
+	Errors []Error `json:"errors,omitempty"`
+}
+
+// Error is one of Meta's errors attached to an event.
+type Error struct {
+	Code    int    `json:"code"`
+	Title   string `json:"title,omitempty"`
+	Message string `json:"message,omitempty"`
+	Details string `json:"details,omitempty"`
+}
+
+// Publisher publishes partner events.
+type Publisher interface {
+	Publish(ctx context.Context, events ...Event) error
+}
+
+// StatusChanged builds the event of an onboarding reaching a status.
+func StatusChanged(onboardingID, wabaID, phoneNumberID, status string, at time.Time) Event {
+	return Event{
+		ID: "onboarding:" + onboardingID + ":" + status, Version: Version, Type: TypeOnboardingStatusChanged, Time: at.UTC(),
+		OnboardingID: onboardingID, WABAID: wabaID, PhoneNumberID: phoneNumberID, Status: status,
+	}
+}
+
+// Discard publishes nothing.
+type Discard struct{}
+
+// Publish does nothing.
+func (Discard) Publish(context.Context, ...Event) error { return nil }
+
+// MemorySink keeps published events in memory (the local runner's sink and tests), and logs each one.
+type MemorySink struct {
+	mu     sync.Mutex
+	events []Event
+	// Limit bounds the events kept (oldest dropped); 0 keeps 10 000.
+	Limit  int
+	Logger *slog.Logger
+	// Fail, when set, makes Publish fail (fault injection).
+	Fail func() error
+}
+
+// Publish records the events.
+func (m *MemorySink) Publish(ctx context.Context, events ...Event) error {
+	if m.Fail != nil {
+		if err := m.Fail(); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	limit := m.Limit
+	if limit <= 0 {
+		limit = 10000
+	}
+	m.events = append(m.events, events...)
+	if over := len(m.events) - limit; over > 0 {
+		m.events = append([]Event(nil), m.events[over:]...)
+	}
+	if m.Logger != nil {
+		for _, e := range events {
+			m.Logger.InfoContext(ctx, "partner event", "event_type", e.Type, "event_id", e.ID, "status", e.Status)
+		}
+	}
+	return nil
+}
+
+// Events returns a copy of the events published so far.
+func (m *MemorySink) Events() []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Event(nil), m.events...)
+}
+
+// Detail encodes an event as the EventBridge detail document.
+func Detail(e Event) (string, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", fmt.Errorf("encoding partner event %s: %w", e.ID, err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,413 @@
+// Package worker processes what the webhook intake accepted: it stores each event exactly once (insert-first
+// dedupe with a processing lease), keeps message statuses monotonic, records partner events per WABA, marks
+// offboarded WABAs, publishes partner events, and correlates the test-message round trip with the workflow's
+// waits, resuming their task tokens. On AWS it runs behind the webhook queue; locally it runs inline.
+//
+// Processing is idempotent, so a redelivered event whose earlier processing died halfway is simply processed
+// again; an event whose processing completed is skipped.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/webhook"
+)
+
+// Defaults of Processor.
+const (
+	// DefaultDedupeTTL keeps dedupe keys longer than Meta's 7 days of redeliveries.
+	DefaultDedupeTTL = 8 * 24 * time.Hour
+	// DefaultLease is how long a claim protects an event being processed from concurrent duplicates.
+	DefaultLease = time.Minute
+	// StatusTTL keeps message statuses for the monotonic check.
+	StatusTTL = 30 * 24 * time.Hour
+)
+
+// ErrBusy: another worker is processing the same event right now; retry later (SQS redelivers).
+var ErrBusy = errors.New("the event is being processed by another worker")
+
+// TestMessageFailedError is the error name the status wait fails with when the test reply failed.
+const TestMessageFailedError = "TestMessageFailed"
+
+// Message is what travels on the webhook queue: a webhook event, or a request to correlate an onboarding
+// (sent by the workflow's wait handler).
+type Message struct {
+	Event *webhook.Event `json:"event,omitempty"`
+	// Correlate is an onboarding id whose waits should be checked against what already arrived.
+	Correlate string `json:"correlate,omitempty"`
+}
+
+// Processor processes queue messages.
+type Processor struct {
+	Store     onboarding.Store
+	Webhooks  onboarding.WebhookStore
+	Workflow  onboarding.Workflow
+	Publisher partnerevents.Publisher
+	Clock     onboarding.Clock
+	Logger    *slog.Logger
+	DedupeTTL time.Duration
+	Lease     time.Duration
+	// IsTaskGone recognises the Workflow's error for a task token that is no longer waiting (already
+	// resumed, timed out, execution ended): nothing is left to resume.
+	IsTaskGone func(error) bool
+}
+
+func (p *Processor) now() time.Time {
+	if p.Clock != nil {
+		return p.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Processor) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return logging.Discard()
+}
+
+// Handle processes one queue message.
+func (p *Processor) Handle(ctx context.Context, m Message) error {
+	switch {
+	case m.Event != nil:
+		return p.Process(ctx, *m.Event)
+	case m.Correlate != "":
+		if !onboarding.ValidID(m.Correlate) {
+			p.log().WarnContext(ctx, "ignoring a correlation request with an invalid onboarding id")
+			return nil
+		}
+		return p.Correlate(logging.WithOnboardingID(ctx, m.Correlate), m.Correlate)
+	}
+	p.log().WarnContext(ctx, "ignoring an empty queue message")
+	return nil
+}
+
+// Process stores and applies one webhook event exactly once.
+func (p *Processor) Process(ctx context.Context, ev webhook.Event) error {
+	ttl, lease := p.DedupeTTL, p.Lease
+	if ttl <= 0 {
+		ttl = DefaultDedupeTTL
+	}
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	claim, err := p.Webhooks.ClaimEvent(ctx, ev.Key, p.now(), lease, ttl)
+	if err != nil {
+		return fmt.Errorf("claiming event %s: %w", ev.Key, err)
+	}
+	switch claim {
+	case onboarding.ClaimDone:
+		p.log().DebugContext(ctx, "duplicate webhook event skipped", "event_key", ev.Key)
+		return nil
+	case onboarding.ClaimBusy:
+		return fmt.Errorf("event %s: %w", ev.Key, ErrBusy)
+	}
+	if err := p.apply(ctx, ev, claim == onboarding.ClaimRetry); err != nil {
+		return fmt.Errorf("processing event %s: %w", ev.Key, err)
+	}
+	if err := p.Webhooks.CompleteEvent(ctx, ev.Key, p.now(), ttl); err != nil {
+		return fmt.Errorf("completing event %s: %w", ev.Key, err)
+	}
+	return nil
+}
+
+// apply applies an event. retry is set when an earlier processing of the same event started and did not
+// complete: effects already made are found done, and the partner event is published again (at least once).
+func (p *Processor) apply(ctx context.Context, ev webhook.Event, retry bool) error {
+	switch ev.Kind {
+	case webhook.KindInboundMessage:
+		return p.inbound(ctx, ev)
+	case webhook.KindMessageStatus:
+		return p.status(ctx, ev, retry)
+	case webhook.KindMessagingError:
+		return p.publish(ctx, p.messageEvent(partnerevents.TypeMessagingError, ev, ""))
+	case webhook.KindAccountUpdate:
+		return p.accountUpdate(ctx, ev)
+	}
+	p.log().InfoContext(ctx, "webhook event of an unknown kind ignored", "field", ev.Field)
+	return nil
+}
+
+func (p *Processor) publish(ctx context.Context, events ...partnerevents.Event) error {
+	if p.Publisher == nil {
+		return nil
+	}
+	if err := p.Publisher.Publish(ctx, events...); err != nil {
+		return fmt.Errorf("publishing partner events: %w", err)
+	}
+	return nil
+}
+
+func (p *Processor) messageEvent(typ string, ev webhook.Event, onboardingID string) partnerevents.Event {
+	e := partnerevents.Event{
+		ID: ev.Key, Version: partnerevents.Version, Type: typ, Time: ev.Timestamp.UTC(), OnboardingID: onboardingID,
+		WABAID: ev.WABAID, PhoneNumberID: ev.PhoneNumberID, Status: ev.Status, MessageID: ev.MessageID,
+		From: ev.From, FromUserID: ev.FromUserID, RecipientID: ev.RecipientID, MessageType: ev.MessageType, Text: ev.Text,
+	}
+	if e.Time.IsZero() {
+		e.Time = p.now()
+	}
+	for _, er := range ev.Errors {
+		e.Errors = append(e.Errors, partnerevents.Error{Code: er.Code, Title: er.Title, Message: er.Message, Details: er.Details})
+	}
+	return e
+}
+
+// onboardingForPhone returns the newest onboarding of a business phone number, or nil.
+func (p *Processor) onboardingForPhone(ctx context.Context, phoneNumberID string) (*onboarding.Record, error) {
+	if phoneNumberID == "" {
+		return nil, nil
+	}
+	rec, err := p.Store.FindByPhone(ctx, phoneNumberID)
+	if errors.Is(err, onboarding.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finding the onboarding of phone %s: %w", phoneNumberID, err)
+	}
+	return rec, nil
+}
+
+// inbound publishes the message and, when it is the tester's message to an onboarding under test, records it
+// and resumes the wait for it.
+func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
+	rec, err := p.onboardingForPhone(ctx, ev.PhoneNumberID)
+	if err != nil {
+		return err
+	}
+	id := ""
+	if rec != nil {
+		id = rec.ID
+		ctx = logging.WithOnboardingID(ctx, id)
+	}
+	if rec != nil && isTester(rec, ev) && rec.Progress.InboundMessageID == "" {
+		rec, err = p.update(ctx, rec.ID, func(r *onboarding.Record) error {
+			if r.Progress.InboundMessageID != "" {
+				return errNoWrite
+			}
+			r.Progress.InboundMessageID = ev.MessageID
+			r.UpdatedAt = p.now()
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		p.log().InfoContext(ctx, "tester's message received", "message_id", ev.MessageID)
+		if err := p.resumeReady(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if rec == nil {
+		p.log().InfoContext(ctx, "inbound message for a phone with no onboarding", "phone_number_id", ev.PhoneNumberID)
+	}
+	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageReceived, ev, id))
+}
+
+// isTester reports whether the inbound message comes from the onboarding's test recipient.
+func isTester(rec *onboarding.Record, ev webhook.Event) bool {
+	return rec.TestRecipient != "" && ev.From != "" && strings.TrimPrefix(rec.TestRecipient, "+") == strings.TrimPrefix(ev.From, "+")
+}
+
+// status advances the message's status monotonically, publishes the change, and for the onboarding's test
+// reply records it and resumes the wait for it. The correlation runs even when the status did not advance:
+// an earlier attempt may have advanced it and died before correlating; it is idempotent.
+func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) error {
+	if onboarding.MessageStatusRank(ev.Status) == 0 {
+		p.log().InfoContext(ctx, "message status of an unknown kind ignored", "status", ev.Status)
+		return nil
+	}
+	advanced, err := p.Webhooks.AdvanceMessageStatus(ctx, ev.MessageID, ev.Status, p.now(), StatusTTL)
+	if err != nil {
+		return fmt.Errorf("recording the status of %s: %w", ev.MessageID, err)
+	}
+	if !advanced && !retry {
+		p.log().InfoContext(ctx, "late message status ignored", "message_id", ev.MessageID, "status", ev.Status)
+	}
+	rec, err := p.onboardingForPhone(ctx, ev.PhoneNumberID)
+	if err != nil {
+		return err
+	}
+	id := ""
+	if rec != nil {
+		id = rec.ID
+		ctx = logging.WithOnboardingID(ctx, id)
+	}
+	if rec != nil && rec.TestMessageID != "" && rec.TestMessageID == ev.MessageID {
+		rank := onboarding.MessageStatusRank(ev.Status)
+		if rank > onboarding.MessageStatusRank(rec.TestMessageStatus) {
+			rec, err = p.update(ctx, rec.ID, func(r *onboarding.Record) error {
+				if rank <= onboarding.MessageStatusRank(r.TestMessageStatus) {
+					return errNoWrite
+				}
+				r.TestMessageStatus = ev.Status
+				r.UpdatedAt = p.now()
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			p.log().InfoContext(ctx, "test reply status", "message_id", ev.MessageID, "status", ev.Status)
+			if err := p.resumeReady(ctx, rec); err != nil {
+				return err
+			}
+		}
+	}
+	if !advanced && !retry {
+		return nil
+	}
+	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageStatus, ev, id))
+}
+
+// accountUpdate records partner events per WABA; PARTNER_REMOVED offboards the WABA's onboardings.
+func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event) error {
+	at := ev.Timestamp
+	if at.IsZero() {
+		at = p.now()
+	}
+	if ev.WABAID == "" || !onboarding.ValidGraphID(ev.WABAID) {
+		p.log().InfoContext(ctx, "account_update without a WABA id", "account_event", ev.AccountEvent)
+		return p.publish(ctx, p.accountEvent(ev, "", at))
+	}
+	if err := p.Webhooks.RecordPartnerEvent(ctx, ev.WABAID, ev.AccountEvent, at); err != nil {
+		return fmt.Errorf("recording %s for WABA %s: %w", ev.AccountEvent, ev.WABAID, err)
+	}
+	var events []partnerevents.Event
+	if ev.AccountEvent == "PARTNER_REMOVED" {
+		recs, err := p.Store.FindByWABA(ctx, ev.WABAID, 0)
+		if err != nil {
+			return fmt.Errorf("finding the onboardings of WABA %s: %w", ev.WABAID, err)
+		}
+		for _, r := range recs {
+			if r.Status == onboarding.StatusOffboarded {
+				continue
+			}
+			rec, err := p.update(ctx, r.ID, func(x *onboarding.Record) error {
+				if x.Status == onboarding.StatusOffboarded {
+					return errNoWrite
+				}
+				x.Offboard(p.now())
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			p.log().InfoContext(logging.WithOnboardingID(ctx, rec.ID), "onboarding offboarded: the partner was removed from the WABA")
+			events = append(events, partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(onboarding.StatusOffboarded), p.now()))
+		}
+	}
+	events = append(events, p.accountEvent(ev, ev.WABAID, at))
+	return p.publish(ctx, events...)
+}
+
+func (p *Processor) accountEvent(ev webhook.Event, wabaID string, at time.Time) partnerevents.Event {
+	return partnerevents.Event{
+		ID: ev.Key, Version: partnerevents.Version, Type: partnerevents.TypeAccountUpdate, Time: at.UTC(),
+		WABAID: wabaID, AccountEvent: ev.AccountEvent,
+	}
+}
+
+// Correlate checks an onboarding's waits against what already arrived (the wait handler asks for it right
+// after storing a task token, because the tester's message may have come first).
+func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
+	rec, err := p.Store.Get(ctx, onboardingID)
+	if errors.Is(err, onboarding.ErrNotFound) {
+		p.log().WarnContext(ctx, "correlation requested for an unknown onboarding")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading onboarding %s: %w", onboardingID, err)
+	}
+	return p.resumeReady(ctx, rec)
+}
+
+// resumeReady resumes each wait whose event has arrived: the tester's message for the inbound wait, a
+// sent/delivered/read status of the reply for the status wait (a failed status fails it). A wait not stored
+// yet is resumed later, by the correlation its wait handler requests.
+func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) error {
+	if rec.Progress.InboundMessageID != "" {
+		out, _ := json.Marshal(map[string]string{"message_id": rec.Progress.InboundMessageID})
+		if err := p.resume(ctx, rec.ID, steps.WaitInboundMessage, out, ""); err != nil {
+			return err
+		}
+	}
+	switch rec.TestMessageStatus {
+	case "":
+	case "failed":
+		cause := "the test reply " + rec.TestMessageID + " failed to deliver: see the message.status partner event for Meta's error"
+		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, nil, cause); err != nil {
+			return err
+		}
+	default:
+		out, _ := json.Marshal(map[string]string{"message_id": rec.TestMessageID, "status": rec.TestMessageStatus})
+		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, out, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resume takes the wait (exactly one worker gets it) and sends its task token success or failure. If Step
+// Functions cannot be reached the wait is put back, so a redelivery resumes it.
+func (p *Processor) resume(ctx context.Context, onboardingID, kind string, output []byte, failCause string) error {
+	w, err := p.Webhooks.TakeWait(ctx, onboardingID, kind)
+	if errors.Is(err, onboarding.ErrNotFound) {
+		return nil // not waiting yet (the wait's correlation request comes later), or already resumed
+	}
+	if err != nil {
+		return fmt.Errorf("taking the %s wait: %w", kind, err)
+	}
+	if failCause != "" {
+		err = p.Workflow.SendTaskFailure(ctx, w.TaskToken, TestMessageFailedError, failCause)
+	} else {
+		err = p.Workflow.SendTaskSuccess(ctx, w.TaskToken, output)
+	}
+	if err != nil && p.IsTaskGone != nil && p.IsTaskGone(err) {
+		p.log().InfoContext(ctx, "the wait had already ended", "kind", kind)
+		return nil
+	}
+	if err != nil {
+		if perr := p.Webhooks.PutWait(ctx, w); perr != nil {
+			return fmt.Errorf("resuming the %s wait: %w (and putting it back failed: %v)", kind, err, perr)
+		}
+		return fmt.Errorf("resuming the %s wait: %w", kind, err)
+	}
+	p.log().InfoContext(ctx, "workflow wait resumed", "kind", kind, "failed", failCause != "")
+	return nil
+}
+
+var errNoWrite = errors.New("nothing to write")
+
+// update applies mutate to the freshest record and writes it, retrying on concurrent updates. When mutate
+// says there is nothing to write, it returns the record as read.
+func (p *Processor) update(ctx context.Context, id string, mutate func(*onboarding.Record) error) (*onboarding.Record, error) {
+	for range 8 {
+		rec, err := p.Store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading onboarding %s: %w", id, err)
+		}
+		if err := mutate(rec); errors.Is(err, errNoWrite) {
+			return rec, nil
+		} else if err != nil {
+			return nil, err
+		}
+		err = p.Store.Update(ctx, rec)
+		if errors.Is(err, onboarding.ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("writing onboarding %s: %w", id, err)
+		}
+		return rec, nil
+	}
+	return nil, fmt.Errorf("writing onboarding %s: %w", id, onboarding.ErrVersionConflict)
+}
