@@ -190,7 +190,9 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 		id = rec.ID
 		ctx = logging.WithOnboardingID(ctx, id)
 	}
-	if rec != nil && isTester(rec, ev) && rec.Progress.InboundMessageID == "" {
+	// Resumed whenever the tester's message is processed, also when it was recorded before: an earlier
+	// attempt may have recorded it and failed to resume (resuming is idempotent).
+	if rec != nil && isTester(rec, ev) {
 		rec, err = p.update(ctx, rec.ID, func(r *onboarding.Record) error {
 			if r.Progress.InboundMessageID != "" {
 				return errNoWrite
@@ -202,7 +204,7 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 		if err != nil {
 			return err
 		}
-		p.log().InfoContext(ctx, "tester's message received", "message_id", ev.MessageID)
+		p.log().InfoContext(ctx, "tester's message received", "message_id", rec.Progress.InboundMessageID)
 		if err := p.resumeReady(ctx, rec); err != nil {
 			return err
 		}
