@@ -65,6 +65,36 @@ type DebugTokenOutput struct {
 	Scopes              []string
 	GranularScopes      []GranularScope
 	UserID              string
+	// ErrorCode, ErrorSubcode and ErrorMessage explain why an invalid token is invalid (Meta's data.error).
+	ErrorCode    int
+	ErrorSubcode int
+	ErrorMessage string
+}
+
+// HasScope reports whether the token holds the permission.
+func (d *DebugTokenOutput) HasScope(scope string) bool {
+	for _, s := range d.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// HasGranularTarget reports whether the token's granular scope explicitly names id among its target_ids.
+// A granular scope without target_ids does not count: a grant check wants the WABA named.
+func (d *DebugTokenOutput) HasGranularTarget(scope, id string) bool {
+	for _, g := range d.GranularScopes {
+		if g.Scope != scope {
+			continue
+		}
+		for _, t := range g.TargetIDs {
+			if t == id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // PhoneNumber describes one business phone number.
@@ -114,6 +144,8 @@ type SubscribedApp struct {
 	AppID               string
 	Name                string
 	OverrideCallbackURI string
+	// Link is the app's link as Meta reports it.
+	Link string
 }
 
 // ListSubscribedAppsInput reads the apps subscribed to a WABA.

@@ -91,7 +91,22 @@ type Error struct {
 	// Sent is false only when the request certainly never reached the server (for example a refused
 	// connection); a non-idempotent call is safe to repeat only then.
 	Sent bool
+	// UserTitle and UserMessage are Meta's error_user_title and error_user_msg, when present.
+	UserTitle   string
+	UserMessage string
+	// Details is Meta's error_data.details (WhatsApp error codes carry one).
+	Details string
+	// MalformedResponse is set when Meta answered 2xx but the body could not be read as the expected JSON:
+	// Meta most likely acted on the request.
+	MalformedResponse bool
+
+	// cause is context.Canceled or context.DeadlineExceeded when the context ended the call, so that
+	// errors.Is works; it is never an error whose text could hold a URL.
+	cause error
 }
+
+// Unwrap returns context.Canceled or context.DeadlineExceeded when the context ended the call, else nil.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -125,6 +140,9 @@ func (e *Error) Error() string {
 // Ambiguous reports whether Meta may have acted on the request although the call failed (a timeout, a lost
 // connection after sending, or a 5xx). A non-idempotent call must be re-checked before it is repeated.
 func (e *Error) Ambiguous() bool {
+	if e.MalformedResponse {
+		return true
+	}
 	if e.HTTPStatus == 0 {
 		return e.Sent
 	}
@@ -144,4 +162,26 @@ func AsError(err error) (*Error, bool) {
 func IsCode(err error, code int) bool {
 	ge, ok := AsError(err)
 	return ok && ge.Code == code
+}
+
+// IsAlreadyAssigned reports whether err is Meta's answer to assigning a user who already has the WABA
+// (error 100 saying "already assigned"): the assignment the caller wanted exists, so callers usually treat
+// it as success. AssignUser returns the error unchanged so that the caller decides.
+func IsAlreadyAssigned(err error) bool {
+	ge, ok := AsError(err)
+	if !ok || ge.Code != CodeInvalidParameter {
+		return false
+	}
+	for _, s := range []string{ge.Message, ge.UserTitle, ge.UserMessage, ge.Details} {
+		if strings.Contains(strings.ToLower(s), "already assigned") {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTimeout reports whether err is a Graph call that timed out (Meta may or may not have acted).
+func IsTimeout(err error) bool {
+	ge, ok := AsError(err)
+	return ok && ge.Timeout
 }

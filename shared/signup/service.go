@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/waes/onboarding/shared/graph"
@@ -213,6 +214,10 @@ func exchangeFailure(err error) error {
 	switch {
 	case ge.Timeout:
 		return &UpstreamError{Reason: "Meta did not answer the code exchange in time; the code may be spent: restart Embedded Signup"}
+	case strings.Contains(strings.ToLower(ge.Message), "client secret") || strings.Contains(strings.ToLower(ge.Message), "validating application"):
+		// Meta answers a wrong app id or secret with code 1 or 101: a configuration error of the stage, not
+		// of the customer's code.
+		return &UpstreamError{Reason: "Meta refused the app credentials (" + graphDetail(ge) + "): check app_id and app_secret in the stage secret"}
 	case ge.Class == graph.ClassPermanent:
 		return &ExchangeError{Reason: "Meta refused the code (" + graphDetail(ge) + "): it is invalid, expired or already used; restart Embedded Signup to get a new one"}
 	}

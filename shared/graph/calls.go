@@ -1,0 +1,657 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// PhoneNumberFields are the phone number fields every phone call asks for.
+const PhoneNumberFields = "id,display_phone_number,verified_name,platform_type,status,code_verification_status,is_on_biz_app,quality_rating"
+
+const (
+	allocationFields = "id,receiving_credential"
+	wabaFields       = "id,name,currency,primary_funding_id"
+	// maxCodeLength bounds the Embedded Signup code; Meta's codes are a few hundred characters.
+	maxCodeLength = 4096
+	// maxURILength bounds the callback override URI.
+	maxURILength = 2048
+)
+
+var taskPattern = regexp.MustCompile(`^[A-Z_]{1,64}$`)
+
+func nilInput(call string) error { return &InputError{Call: call, Field: "input", Reason: "is nil"} }
+
+// malformed reports a 2xx answer that lacks what the call needs: Meta most likely acted.
+func malformed(o *Options, op *operation, what string) *Error {
+	return &Error{Call: op.call, HTTPStatus: http.StatusOK, Class: ClassTransient, Sent: true, MalformedResponse: true,
+		Message: fmt.Sprintf("%s /%s/%s: answer without %s", op.method, o.APIVersion, op.path, what)}
+}
+
+type successBody struct {
+	Success bool `json:"success"`
+}
+
+// postSuccess sends op and expects Meta's {"success":true}.
+func (c *Client) postSuccess(ctx context.Context, o *Options, op *operation) error {
+	var r successBody
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return err
+	}
+	if !r.Success {
+		return malformed(o, op, `"success": true`)
+	}
+	return nil
+}
+
+// ExchangeCode exchanges an Embedded Signup code for the customer's business token (GET
+// /oauth/access_token with client_id, client_secret and code, as Meta documents it). It is never retried
+// after a timeout: the code is single-use and may already be spent.
+func (c *Client) ExchangeCode(ctx context.Context, in *ExchangeCodeInput, optFns ...func(*Options)) (*ExchangeCodeOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallOAuth)
+	}
+	o, err := c.resolve(CallOAuth, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallOAuth, "app_id", in.AppID); err != nil {
+		return nil, err
+	}
+	if in.AppSecret.IsZero() {
+		return nil, &InputError{Call: CallOAuth, Field: "app_secret", Reason: "is required"}
+	}
+	if in.Code.IsZero() || len(in.Code.Reveal()) > maxCodeLength {
+		return nil, &InputError{Call: CallOAuth, Field: "code", Reason: fmt.Sprintf("must be 1 to %d bytes", maxCodeLength)}
+	}
+	op := &operation{
+		call: CallOAuth, method: http.MethodGet, path: "oauth/access_token", mode: exchange,
+		query: url.Values{
+			"client_id":     {in.AppID},
+			"client_secret": {in.AppSecret.Reveal()},
+			"code":          {in.Code.Reveal()},
+		},
+		secrets: secretValues(in.AppSecret, in.Code),
+	}
+	var r struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if r.AccessToken == "" {
+		return nil, malformed(o, op, "access_token")
+	}
+	return &ExchangeCodeOutput{AccessToken: onboarding.NewSecret(r.AccessToken), TokenType: r.TokenType, ExpiresIn: r.ExpiresIn}, nil
+}
+
+// DebugToken inspects a token (GET /debug_token?input_token=..., authorised by AccessToken: the app token
+// or the system token). An unknown or revoked token is not an error: IsValid is false.
+func (c *Client) DebugToken(ctx context.Context, in *DebugTokenInput, optFns ...func(*Options)) (*DebugTokenOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallDebugToken)
+	}
+	o, err := c.resolve(CallDebugToken, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if in.InputToken.IsZero() || !validToken(in.InputToken.Reveal()) {
+		return nil, &InputError{Call: CallDebugToken, Field: "input_token", Reason: "must be a non-empty token"}
+	}
+	op := &operation{
+		call: CallDebugToken, method: http.MethodGet, path: "debug_token", mode: idempotent,
+		query:   url.Values{"input_token": {in.InputToken.Reveal()}},
+		token:   in.AccessToken,
+		secrets: secretValues(in.AccessToken, in.InputToken),
+	}
+	var r struct {
+		Data *struct {
+			AppID               idString        `json:"app_id"`
+			Type                string          `json:"type"`
+			Application         string          `json:"application"`
+			DataAccessExpiresAt int64           `json:"data_access_expires_at"`
+			ExpiresAt           int64           `json:"expires_at"`
+			IsValid             bool            `json:"is_valid"`
+			Scopes              []string        `json:"scopes"`
+			GranularScopes      []GranularScope `json:"granular_scopes"`
+			UserID              idString        `json:"user_id"`
+			Error               *struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+				Subcode int    `json:"subcode"`
+			} `json:"error"`
+		} `json:"data"`
+	}
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if r.Data == nil {
+		return nil, malformed(o, op, "data")
+	}
+	d := r.Data
+	out := &DebugTokenOutput{
+		AppID: string(d.AppID), Application: d.Application, Type: d.Type, IsValid: d.IsValid,
+		ExpiresAt: unixTime(d.ExpiresAt), DataAccessExpiresAt: unixTime(d.DataAccessExpiresAt),
+		Scopes: d.Scopes, GranularScopes: d.GranularScopes, UserID: string(d.UserID),
+	}
+	if d.Error != nil {
+		out.ErrorCode, out.ErrorSubcode = d.Error.Code, d.Error.Subcode
+		out.ErrorMessage = sanitize(d.Error.Message, op.secrets)
+	}
+	return out, nil
+}
+
+func unixTime(s int64) time.Time {
+	if s <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+// ListPhoneNumbers lists a WABA's phone numbers, following Meta's paging (only on the same host and path,
+// at most MaxPages pages).
+func (c *Client) ListPhoneNumbers(ctx context.Context, in *ListPhoneNumbersInput, optFns ...func(*Options)) (*ListPhoneNumbersOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallPhoneNumbers)
+	}
+	o, err := c.resolve(CallPhoneNumbers, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallPhoneNumbers, "waba_id", in.WABAID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallPhoneNumbers, method: http.MethodGet, path: joinPath(in.WABAID, "phone_numbers"), mode: idempotent,
+		query: url.Values{"fields": {PhoneNumberFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	phones, err := listAll[PhoneNumber](ctx, c, o, op)
+	if err != nil {
+		return nil, err
+	}
+	return &ListPhoneNumbersOutput{PhoneNumbers: phones}, nil
+}
+
+// GetPhoneNumber reads one phone number (platform_type, status, is_on_biz_app, ...).
+func (c *Client) GetPhoneNumber(ctx context.Context, in *GetPhoneNumberInput, optFns ...func(*Options)) (*PhoneNumber, error) {
+	if in == nil {
+		return nil, nilInput(CallPhoneInfo)
+	}
+	o, err := c.resolve(CallPhoneInfo, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallPhoneInfo, "phone_number_id", in.PhoneNumberID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallPhoneInfo, method: http.MethodGet, path: in.PhoneNumberID, mode: idempotent,
+		query: url.Values{"fields": {PhoneNumberFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	var p PhoneNumber
+	if err := c.do(ctx, o, op, &p); err != nil {
+		return nil, err
+	}
+	if p.ID == "" {
+		return nil, malformed(o, op, "id")
+	}
+	return &p, nil
+}
+
+// SubscribeApp subscribes the app to the WABA's webhooks (POST /<WABA_ID>/subscribed_apps with an empty
+// body). With OverrideCallbackURI set it sends override_callback_uri and verify_token instead, which Meta
+// accepts only once the app is subscribed. Repeating it is harmless, so it is retried like a read.
+func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns ...func(*Options)) error {
+	if in == nil {
+		return nilInput(CallSubscribedApps)
+	}
+	o, err := c.resolve(CallSubscribedApps, optFns)
+	if err != nil {
+		return err
+	}
+	if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil {
+		return err
+	}
+	op := &operation{
+		call: CallSubscribedApps, method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: idempotent,
+		token: in.AccessToken, secrets: secretValues(in.AccessToken, in.VerifyToken),
+	}
+	if in.OverrideCallbackURI != "" {
+		if err := validCallbackURI(in.OverrideCallbackURI); err != nil {
+			return err
+		}
+		v := in.VerifyToken.Reveal()
+		if v == "" || len(v) > 1024 || strings.ContainsAny(v, "\r\n") {
+			return &InputError{Call: CallSubscribedApps, Field: "verify_token", Reason: "is required with override_callback_uri (1 to 1024 bytes, one line)"}
+		}
+		op.body, err = json.Marshal(struct {
+			OverrideCallbackURI string `json:"override_callback_uri"`
+			VerifyToken         string `json:"verify_token"`
+		}{in.OverrideCallbackURI, v})
+		if err != nil {
+			return fmt.Errorf("graph %s: encoding body: %w", CallSubscribedApps, err)
+		}
+	}
+	return c.postSuccess(ctx, o, op)
+}
+
+// validCallbackURI accepts an absolute https URL (or http on loopback, for local runs) without credentials.
+func validCallbackURI(s string) error {
+	bad := &InputError{Call: CallSubscribedApps, Field: "override_callback_uri",
+		Reason: fmt.Sprintf("must be an absolute https URL (http only on loopback) without credentials, at most %d bytes", maxURILength)}
+	if len(s) > maxURILength {
+		return bad
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || u.Host == "" || u.Fragment != "" {
+		return bad
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+		return nil
+	}
+	return bad
+}
+
+// ListSubscribedApps reads the apps subscribed to a WABA's webhooks and their callback overrides.
+func (c *Client) ListSubscribedApps(ctx context.Context, in *ListSubscribedAppsInput, optFns ...func(*Options)) (*ListSubscribedAppsOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallSubscribedApps)
+	}
+	o, err := c.resolve(CallSubscribedApps, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallSubscribedApps, method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: idempotent,
+		token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	type entry struct {
+		App struct {
+			ID   idString `json:"id"`
+			Link string   `json:"link"`
+			Name string   `json:"name"`
+		} `json:"whatsapp_business_api_data"`
+		OverrideCallbackURI string `json:"override_callback_uri"`
+	}
+	entries, err := listAll[entry](ctx, c, o, op)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListSubscribedAppsOutput{Apps: make([]SubscribedApp, 0, len(entries))}
+	for _, e := range entries {
+		out.Apps = append(out.Apps, SubscribedApp{AppID: string(e.App.ID), Name: e.App.Name, Link: e.App.Link,
+			OverrideCallbackURI: e.OverrideCallbackURI})
+	}
+	return out, nil
+}
+
+// AssignUser adds a user (the partner's system user) to a WABA with tasks (default MANAGE):
+// POST /<WABA_ID>/assigned_users?user=<ID>&tasks=['MANAGE']. A repeat fails with Meta's error 100
+// "already assigned", returned as is: IsAlreadyAssigned tells it apart and callers decide.
+func (c *Client) AssignUser(ctx context.Context, in *AssignUserInput, optFns ...func(*Options)) error {
+	if in == nil {
+		return nilInput(CallAssignedUsers)
+	}
+	o, err := c.resolve(CallAssignedUsers, optFns)
+	if err != nil {
+		return err
+	}
+	if err := pathParam(CallAssignedUsers, "waba_id", in.WABAID); err != nil {
+		return err
+	}
+	if err := pathParam(CallAssignedUsers, "user_id", in.UserID); err != nil {
+		return err
+	}
+	tasks := in.Tasks
+	if len(tasks) == 0 {
+		tasks = []string{"MANAGE"}
+	}
+	for _, t := range tasks {
+		if !taskPattern.MatchString(t) {
+			return &InputError{Call: CallAssignedUsers, Field: "tasks", Reason: "each task must be upper-case letters and underscores"}
+		}
+	}
+	op := &operation{
+		call: CallAssignedUsers, method: http.MethodPost, path: joinPath(in.WABAID, "assigned_users"), mode: idempotent,
+		query: url.Values{"user": {in.UserID}, "tasks": {"['" + strings.Join(tasks, "','") + "']"}},
+		token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	return c.postSuccess(ctx, o, op)
+}
+
+// ShareCreditLine shares and attaches the partner's credit line to a WABA (system token). It is never
+// retried once sent: a credit line cannot be changed once attached, so after an ambiguous failure the
+// caller re-checks with GetAllocationConfig/GetWABA/ListCreditAllocations before trying again.
+func (c *Client) ShareCreditLine(ctx context.Context, in *ShareCreditLineInput, optFns ...func(*Options)) (*ShareCreditLineOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallCreditSharing)
+	}
+	o, err := c.resolve(CallCreditSharing, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallCreditSharing, "credit_line_id", in.CreditLineID); err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallCreditSharing, "waba_id", in.WABAID); err != nil {
+		return nil, err
+	}
+	if !onboarding.ValidCurrency(in.Currency) {
+		return nil, &InputError{Call: CallCreditSharing, Field: "currency", Reason: "must be one of " + strings.Join(onboarding.Currencies, ", ")}
+	}
+	op := &operation{
+		call: CallCreditSharing, method: http.MethodPost, path: joinPath(in.CreditLineID, "whatsapp_credit_sharing_and_attach"),
+		mode:  neverAfterSent,
+		query: url.Values{"waba_currency": {in.Currency}, "waba_id": {in.WABAID}},
+		token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	var r struct {
+		AllocationConfigID idString `json:"allocation_config_id"`
+		WABAID             idString `json:"waba_id"`
+	}
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if r.AllocationConfigID == "" {
+		return nil, malformed(o, op, "allocation_config_id")
+	}
+	return &ShareCreditLineOutput{AllocationConfigID: string(r.AllocationConfigID), WABAID: string(r.WABAID)}, nil
+}
+
+// allocationBody is Meta's allocation configuration: {"id","receiving_credential":{"id"}}.
+type allocationBody struct {
+	ID                  idString `json:"id"`
+	ReceivingCredential *struct {
+		ID idString `json:"id"`
+	} `json:"receiving_credential"`
+}
+
+func (a allocationBody) config() AllocationConfig {
+	out := AllocationConfig{ID: string(a.ID)}
+	if a.ReceivingCredential != nil {
+		out.ReceivingCredentialID = string(a.ReceivingCredential.ID)
+	}
+	return out
+}
+
+// GetAllocationConfig reads an allocation configuration's receiving credential (to check, after an
+// ambiguous ShareCreditLine, whether the credit line reached the WABA).
+func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfigInput, optFns ...func(*Options)) (*AllocationConfig, error) {
+	if in == nil {
+		return nil, nilInput(CallCreditCheck)
+	}
+	o, err := c.resolve(CallCreditCheck, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallCreditCheck, "allocation_config_id", in.AllocationConfigID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallCreditCheck, method: http.MethodGet, path: in.AllocationConfigID, mode: idempotent,
+		query: url.Values{"fields": {allocationFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	var r allocationBody
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if r.ID == "" {
+		return nil, malformed(o, op, "id")
+	}
+	cfg := r.config()
+	return &cfg, nil
+}
+
+// ListCreditAllocations lists the allocation configurations of a credit line (every WABA it is shared
+// with), following paging like ListPhoneNumbers.
+func (c *Client) ListCreditAllocations(ctx context.Context, in *ListCreditAllocationsInput, optFns ...func(*Options)) ([]AllocationConfig, error) {
+	if in == nil {
+		return nil, nilInput(CallCreditCheck)
+	}
+	o, err := c.resolve(CallCreditCheck, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallCreditCheck, "credit_line_id", in.CreditLineID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallCreditCheck, method: http.MethodGet, path: joinPath(in.CreditLineID, "owning_credit_allocation_configs"),
+		mode:  idempotent,
+		query: url.Values{"fields": {allocationFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	items, err := listAll[allocationBody](ctx, c, o, op)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AllocationConfig, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.config())
+	}
+	return out, nil
+}
+
+// GetWABA reads a WABA's id, name, currency and primary_funding_id (the receiving credential of an
+// attached credit line).
+func (c *Client) GetWABA(ctx context.Context, in *GetWABAInput, optFns ...func(*Options)) (*WABA, error) {
+	if in == nil {
+		return nil, nilInput(CallCreditCheck)
+	}
+	o, err := c.resolve(CallCreditCheck, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallCreditCheck, "waba_id", in.WABAID); err != nil {
+		return nil, err
+	}
+	op := &operation{
+		call: CallCreditCheck, method: http.MethodGet, path: in.WABAID, mode: idempotent,
+		query: url.Values{"fields": {wabaFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	var r struct {
+		ID               idString `json:"id"`
+		Name             string   `json:"name"`
+		Currency         string   `json:"currency"`
+		PrimaryFundingID idString `json:"primary_funding_id"`
+	}
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if r.ID == "" {
+		return nil, malformed(o, op, "id")
+	}
+	return &WABA{ID: string(r.ID), Name: r.Name, Currency: r.Currency, PrimaryFundingID: string(r.PrimaryFundingID)}, nil
+}
+
+// RegisterPhone registers a phone number for Cloud API with its six-digit two-step PIN. Meta allows 10
+// register calls per number per 72 h, so it is never retried once sent.
+func (c *Client) RegisterPhone(ctx context.Context, in *RegisterPhoneInput, optFns ...func(*Options)) error {
+	if in == nil {
+		return nilInput(CallRegister)
+	}
+	o, err := c.resolve(CallRegister, optFns)
+	if err != nil {
+		return err
+	}
+	if err := pathParam(CallRegister, "phone_number_id", in.PhoneNumberID); err != nil {
+		return err
+	}
+	if !onboarding.ValidPIN(in.PIN.Reveal()) {
+		return &InputError{Call: CallRegister, Field: "pin", Reason: "must be 6 digits"}
+	}
+	body, err := json.Marshal(struct {
+		MessagingProduct string `json:"messaging_product"`
+		PIN              string `json:"pin"`
+	}{"whatsapp", in.PIN.Reveal()})
+	if err != nil {
+		return fmt.Errorf("graph %s: encoding body: %w", CallRegister, err)
+	}
+	op := &operation{
+		call: CallRegister, method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
+		body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.PIN),
+	}
+	return c.postSuccess(ctx, o, op)
+}
+
+// SendTextMessage sends a text message (1 to 4096 characters) to an E.164 number. It is never retried once
+// sent: a repeat would deliver the message twice.
+func (c *Client) SendTextMessage(ctx context.Context, in *SendTextMessageInput, optFns ...func(*Options)) (*SendMessageOutput, error) {
+	if in == nil {
+		return nil, nilInput(CallMessages)
+	}
+	o, err := c.resolve(CallMessages, optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pathParam(CallMessages, "phone_number_id", in.PhoneNumberID); err != nil {
+		return nil, err
+	}
+	if !onboarding.ValidE164(in.To) {
+		return nil, &InputError{Call: CallMessages, Field: "to", Reason: "must be a phone number in E.164 form (+ and 7 to 15 digits)"}
+	}
+	if n := utf8.RuneCountInString(in.Body); n == 0 || n > MaxTextBodyLength || !utf8.ValidString(in.Body) {
+		return nil, &InputError{Call: CallMessages, Field: "body", Reason: fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength)}
+	}
+	type text struct {
+		PreviewURL bool   `json:"preview_url"`
+		Body       string `json:"body"`
+	}
+	body, err := json.Marshal(struct {
+		MessagingProduct string `json:"messaging_product"`
+		RecipientType    string `json:"recipient_type"`
+		To               string `json:"to"`
+		Type             string `json:"type"`
+		Text             text   `json:"text"`
+	}{"whatsapp", "individual", in.To, "text", text{in.PreviewURL, in.Body}})
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: encoding body: %w", CallMessages, err)
+	}
+	op := &operation{
+		call: CallMessages, method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
+		body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+	}
+	var r struct {
+		Contacts []struct {
+			Input string `json:"input"`
+			WAID  string `json:"wa_id"`
+		} `json:"contacts"`
+		Messages []struct {
+			ID string `json:"id"`
+		} `json:"messages"`
+	}
+	if err := c.do(ctx, o, op, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Messages) == 0 || r.Messages[0].ID == "" {
+		return nil, malformed(o, op, "messages[0].id")
+	}
+	out := &SendMessageOutput{MessageID: r.Messages[0].ID}
+	if len(r.Contacts) > 0 {
+		out.WAID = r.Contacts[0].WAID
+	}
+	return out, nil
+}
+
+// page is one page of a Graph list.
+type page[T any] struct {
+	Data   []T `json:"data"`
+	Paging *struct {
+		Next string `json:"next"`
+	} `json:"paging"`
+}
+
+// listAll reads every page of a list. It follows paging.next only when it points at the same scheme, host
+// and path, and takes only its cursor (and limit): Meta's next links carry the access token in the query,
+// which this client never sends in a URL.
+func listAll[T any](ctx context.Context, c *Client, o *Options, op *operation) ([]T, error) {
+	var all []T
+	seen := map[string]bool{}
+	cur := *op
+	for n := 1; ; n++ {
+		var pg page[T]
+		if err := c.do(ctx, o, &cur, &pg); err != nil {
+			return nil, err
+		}
+		all = append(all, pg.Data...)
+		if pg.Paging == nil || pg.Paging.Next == "" {
+			return all, nil
+		}
+		q, err := nextQuery(o, op, pg.Paging.Next)
+		if err != nil {
+			return nil, err
+		}
+		after := q.Get("after")
+		if n >= MaxPages || seen[after] {
+			return nil, &Error{Call: op.call, HTTPStatus: http.StatusOK, Class: ClassPermanent, Sent: true,
+				Message: fmt.Sprintf("%s /%s/%s: more than %d pages or a repeating cursor", op.method, o.APIVersion, op.path, MaxPages)}
+		}
+		seen[after] = true
+		cur.query = q
+	}
+}
+
+// nextQuery checks Meta's paging.next link and returns the query of the next request: the original
+// parameters plus the after cursor and limit of the link, nothing else from it.
+func nextQuery(o *Options, op *operation, next string) (url.Values, error) {
+	bad := &Error{Call: op.call, HTTPStatus: http.StatusOK, Class: ClassPermanent, Sent: true,
+		Message: fmt.Sprintf("%s /%s/%s: paging.next does not point at the same endpoint; not followed", op.method, o.APIVersion, op.path)}
+	u, err := url.Parse(next)
+	if err != nil || u.User != nil || u.Scheme+"://"+u.Host != o.base {
+		return nil, bad
+	}
+	version, rest, ok := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if !ok || !apiVersionPattern.MatchString(version) || rest != op.path {
+		return nil, bad
+	}
+	nq := u.Query()
+	after := nq.Get("after")
+	if after == "" || len(after) > 1024 {
+		return nil, bad
+	}
+	q := url.Values{}
+	for k, v := range op.query {
+		q[k] = v
+	}
+	q.Set("after", after)
+	if l := nq.Get("limit"); l != "" && len(l) <= 4 && strings.Trim(l, "0123456789") == "" {
+		q.Set("limit", l)
+	}
+	return q, nil
+}
+
+// idString decodes a Graph id given as a JSON string (Meta's form) or as a number.
+type idString string
+
+// UnmarshalJSON accepts "123", 123 and null.
+func (s *idString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = idString(v)
+		return nil
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = idString(n)
+	return nil
+}

@@ -1,0 +1,652 @@
+package graphsim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+type handler func(s *Server, q *request) *result
+
+// edges maps an edge name to its call name and its handlers by method.
+var edges = map[string]struct {
+	call     string
+	handlers map[string]handler
+}{
+	"phone_numbers":                      {graph.CallPhoneNumbers, map[string]handler{http.MethodGet: (*Server).phoneNumbers}},
+	"subscribed_apps":                    {graph.CallSubscribedApps, map[string]handler{http.MethodGet: (*Server).listSubscribedApps, http.MethodPost: (*Server).subscribeApp, http.MethodDelete: (*Server).unsubscribeApp}},
+	"assigned_users":                     {graph.CallAssignedUsers, map[string]handler{http.MethodPost: (*Server).assignUser}},
+	"whatsapp_credit_sharing_and_attach": {graph.CallCreditSharing, map[string]handler{http.MethodPost: (*Server).shareCredit}},
+	"owning_credit_allocation_configs":   {graph.CallCreditCheck, map[string]handler{http.MethodGet: (*Server).listAllocations}},
+	"register":                           {graph.CallRegister, map[string]handler{http.MethodPost: (*Server).register}},
+	"messages":                           {graph.CallMessages, map[string]handler{http.MethodPost: (*Server).sendMessage}},
+}
+
+// route names the call of a request and picks its handler. Callers hold s.mu (an object read is named by
+// the kind of object).
+func (s *Server) route(q *request) (string, handler) {
+	segs, m := q.segs, q.method
+	switch {
+	case len(segs) == 2 && segs[0] == "oauth" && segs[1] == "access_token":
+		if m == http.MethodGet || m == http.MethodPost {
+			return graph.CallOAuth, (*Server).exchange
+		}
+		return graph.CallOAuth, unsupportedMethod
+	case len(segs) == 1 && segs[0] == "debug_token":
+		if m == http.MethodGet {
+			return graph.CallDebugToken, (*Server).debugToken
+		}
+		return graph.CallDebugToken, unsupportedMethod
+	case len(segs) == 1 && isID(segs[0]):
+		call := s.objectCall(segs[0], q.param("fields"))
+		if m == http.MethodGet {
+			return call, (*Server).getObject
+		}
+		return call, unsupportedMethod
+	case len(segs) == 2 && isID(segs[0]):
+		if e, ok := edges[segs[1]]; ok {
+			if h := e.handlers[m]; h != nil {
+				return e.call, h
+			}
+			return e.call, unsupportedMethod
+		}
+	}
+	return "", func(s *Server, q *request) *result {
+		return s.gerr(2500, withMessage("Unknown path components: "+safePath(q.path)))
+	}
+}
+
+// objectCall names a read of /<id>: phone_info for numbers, credit_check for the rest.
+func (s *Server) objectCall(id, fields string) string {
+	if s.phones[id] != nil {
+		return graph.CallPhoneInfo
+	}
+	if s.wabas[id] != nil || s.allocations[id] != nil || id == s.cfg.CreditLineID {
+		return graph.CallCreditCheck
+	}
+	if strings.Contains(fields, "platform_type") || strings.Contains(fields, "display_phone_number") {
+		return graph.CallPhoneInfo
+	}
+	return graph.CallCreditCheck
+}
+
+func unsupportedMethod(s *Server, q *request) *result {
+	id := q.segs[0]
+	return s.unsupported(q.method, id)
+}
+
+// --- oauth and debug_token ---
+
+func (s *Server) exchange(q *request) *result {
+	clientID, secret, code := q.param("client_id"), q.param("client_secret"), q.param("code")
+	// A code not issued through IssueCode counts as issued when first seen, even by a request refused for
+	// another reason: its 30 seconds started at Meta when the popup issued it, not at a successful exchange.
+	var rec *codeRec
+	if code != "" && len(code) <= 2048 && !strings.ContainsAny(code, " \t\r\n") && !strings.HasPrefix(code, "expired") {
+		rec = s.codes[code]
+		if rec == nil {
+			if waba, phone, valid := parseSimCode(code); valid {
+				rec = &codeRec{issued: q.now, waba: waba, phoneID: phone}
+				s.codes[code] = rec
+			}
+		}
+	}
+	switch {
+	case clientID == "":
+		return s.gerr(101, withMessage("Missing client_id parameter."))
+	case clientID != s.cfg.AppID:
+		return s.gerr(101)
+	case secret != s.cfg.AppSecret.Reveal():
+		// Meta answers a wrong secret with code 1, the code of "unknown error": faithful, if unfortunate.
+		return s.gerr(1, withMessage("Error validating client secret."))
+	case code == "":
+		return s.gerr(100, withMessage("Missing authorization code parameter."))
+	case strings.HasPrefix(code, "expired"):
+		return s.codeExpired()
+	case rec == nil:
+		return s.gerr(100, withMessage("Invalid verification code format."))
+	case rec.used:
+		return s.gerr(100, withSubcode(36009), withMessage("This authorization code has been used."))
+	case q.now.Sub(rec.issued) > s.cfg.CodeTTL:
+		return s.codeExpired()
+	case !isID(rec.waba) || (rec.phoneID != "" && !isID(rec.phoneID)):
+		return s.gerr(100, withMessage("Invalid verification code format."))
+	}
+	rec.used = true
+	return ok(map[string]any{"access_token": s.grant(rec.waba, rec.phoneID, q.now), "token_type": "bearer"})
+}
+
+func (s *Server) codeExpired() *result {
+	return s.gerr(100, withSubcode(36007), withMessage("This authorization code has expired."))
+}
+
+// parseSimCode reads sim:<waba_id>:<phone_number_id>:<nonce>; any other code grants the documents' ids.
+func parseSimCode(code string) (waba, phone string, ok bool) {
+	if !strings.HasPrefix(code, "sim:") {
+		return DefaultWABAID, DefaultPhoneNumberID, true
+	}
+	parts := strings.SplitN(code, ":", 4)
+	if len(parts) != 4 || !isID(parts[1]) || (parts[2] != "" && !isID(parts[2])) {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}
+
+var (
+	whatsappScopes = []string{"whatsapp_business_management", "whatsapp_business_messaging"}
+	allScopes      = []string{"whatsapp_business_management", "whatsapp_business_messaging", "business_management", "public_profile"}
+)
+
+func (s *Server) debugToken(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	if p.kind != kindApp && p.kind != kindSystem {
+		return s.gerr(190, withMessage("Invalid OAuth access token - debug_token needs an app token or a system user token"))
+	}
+	in := q.param("input_token")
+	if in == "" {
+		return s.invalidParam("The parameter input_token is required", false)
+	}
+	data := map[string]any{"app_id": s.cfg.AppID, "application": s.cfg.AppName}
+	switch t := s.tokens[in]; {
+	case in == s.cfg.SystemToken.Reveal():
+		var ids []string
+		for id := range s.wabas {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, s.cfg.SystemUserID
+		data["data_access_expires_at"] = 0
+		data["scopes"] = allScopes
+		data["granular_scopes"] = granular(ids)
+	case in == s.cfg.AppID+"|"+s.cfg.AppSecret.Reveal():
+		data["type"], data["is_valid"] = "APP", true
+	case t != nil && !t.revoked:
+		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, t.userID
+		data["data_access_expires_at"] = t.issued.Add(90 * 24 * time.Hour).Unix()
+		data["scopes"] = allScopes
+		data["granular_scopes"] = granular([]string{t.waba})
+	case t != nil:
+		data["type"], data["is_valid"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.userID, []string{}
+		data["error"] = map[string]any{"code": 190, "subcode": 460, "message": "Error validating access token: The session has been invalidated."}
+	default:
+		data["is_valid"], data["scopes"] = false, []string{}
+		data["error"] = map[string]any{"code": 190, "message": "Invalid OAuth access token."}
+	}
+	return ok(map[string]any{"data": data})
+}
+
+func granular(wabaIDs []string) []map[string]any {
+	out := make([]map[string]any, 0, len(whatsappScopes))
+	for _, sc := range whatsappScopes {
+		out = append(out, map[string]any{"scope": sc, "target_ids": append([]string{}, wabaIDs...)})
+	}
+	return out
+}
+
+// --- objects and lists ---
+
+var braces = regexp.MustCompile(`\{[^}]*\}`)
+
+// selectFields answers a fields= request like Meta: id always, the asked (or default) fields that have a
+// value, error 100 for a field the node does not have.
+func (s *Server) selectFields(q *request, all map[string]any, defaults []string, node string) (map[string]any, *result) {
+	names := defaults
+	if f := q.param("fields"); f != "" {
+		names = strings.Split(braces.ReplaceAllString(f, ""), ",")
+	}
+	out := map[string]any{"id": all["id"]}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		v, known := all[n]
+		if !known {
+			return nil, s.invalidParam("Tried accessing nonexisting field ("+safeField(n)+") on node type ("+node+")", false)
+		}
+		if v != nil {
+			out[n] = v
+		}
+	}
+	return out, nil
+}
+
+func safeField(n string) string {
+	if len(n) > 64 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz_0123456789") != "" {
+		return "?"
+	}
+	return n
+}
+
+func (p *phoneRec) fields() map[string]any {
+	return map[string]any{
+		"id": p.id, "display_phone_number": p.display, "verified_name": p.verifiedName,
+		"platform_type": p.platform, "status": p.status, "code_verification_status": p.codeVerification,
+		"is_on_biz_app": p.bizApp, "quality_rating": p.quality, "name_status": "APPROVED",
+		"throughput": map[string]any{"level": "STANDARD"},
+	}
+}
+
+var phoneDefaults = []string{"display_phone_number", "verified_name", "code_verification_status", "quality_rating", "platform_type"}
+
+func (s *Server) getObject(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	id := q.segs[0]
+	switch {
+	case s.phones[id] != nil:
+		ph, errRes := s.phoneFor(p, id, q.method)
+		if errRes != nil {
+			return errRes
+		}
+		out, errRes := s.selectFields(q, ph.fields(), phoneDefaults, "WhatsAppBusinessPhoneNumber")
+		if errRes != nil {
+			return errRes
+		}
+		return ok(out)
+	case s.wabas[id] != nil:
+		w, errRes := s.wabaFor(p, id, q.method)
+		if errRes != nil {
+			return errRes
+		}
+		all := map[string]any{"id": w.id, "name": w.name, "currency": w.currency, "primary_funding_id": nil,
+			"timezone_id": "1", "message_template_namespace": "sim_" + w.id, "account_review_status": "APPROVED"}
+		if w.fundingID != "" {
+			all["primary_funding_id"] = w.fundingID
+		}
+		out, errRes := s.selectFields(q, all, []string{"name"}, "WhatsAppBusinessAccount")
+		if errRes != nil {
+			return errRes
+		}
+		return ok(out)
+	case s.allocations[id] != nil && p.kind == kindSystem:
+		a := s.allocations[id]
+		out, errRes := s.selectFields(q, a.fields(), nil, "ExtendedCreditAllocationConfig")
+		if errRes != nil {
+			return errRes
+		}
+		return ok(out)
+	case id == s.cfg.CreditLineID && p.kind == kindSystem:
+		out, errRes := s.selectFields(q, map[string]any{"id": id, "legal_entity_name": "Simulated Solution Partner"}, nil, "ExtendedCredit")
+		if errRes != nil {
+			return errRes
+		}
+		return ok(out)
+	}
+	return s.unsupported(q.method, id)
+}
+
+func (a *allocationRec) fields() map[string]any {
+	return map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential}}
+}
+
+// paginate answers a list like Meta: data, cursors and, when more remain, a next link that (as at Meta)
+// repeats the access token in its query.
+func (s *Server) paginate(q *request, items []map[string]any) *result {
+	limit := s.cfg.PageSize
+	if l, err := strconv.Atoi(q.param("limit")); err == nil && l > 0 && l <= 1000 {
+		limit = l
+	}
+	start := 0
+	if a := q.param("after"); a != "" {
+		n, valid := parseCursor(a)
+		if !valid {
+			return s.invalidParam("Invalid cursor", false)
+		}
+		start = n + 1
+	}
+	start = min(start, len(items))
+	end := min(start+limit, len(items))
+	body := map[string]any{"data": append([]map[string]any{}, items[start:end]...)}
+	if end > start {
+		paging := map[string]any{"cursors": map[string]any{"before": cursor(start), "after": cursor(end - 1)}}
+		if end < len(items) {
+			v := url.Values{"access_token": {q.token}, "limit": {strconv.Itoa(limit)}, "after": {cursor(end - 1)}}
+			if f := q.param("fields"); f != "" {
+				v.Set("fields", f)
+			}
+			paging["next"] = q.scheme + "://" + q.host + q.path + "?" + v.Encode()
+		}
+		body["paging"] = paging
+	}
+	return ok(body)
+}
+
+func (s *Server) phoneNumbers(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	w, errRes := s.wabaFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	items := make([]map[string]any, 0, len(w.phones))
+	for _, id := range w.phones {
+		out, errRes := s.selectFields(q, s.phones[id].fields(), phoneDefaults, "WhatsAppBusinessPhoneNumber")
+		if errRes != nil {
+			return errRes
+		}
+		items = append(items, out)
+	}
+	return s.paginate(q, items)
+}
+
+func (s *Server) listAllocations(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	line := q.segs[0]
+	if p.kind != kindSystem || line != s.cfg.CreditLineID {
+		return s.unsupported(q.method, line)
+	}
+	var allocs []*allocationRec
+	for _, a := range s.allocations {
+		if a.line == line {
+			allocs = append(allocs, a)
+		}
+	}
+	sort.Slice(allocs, func(i, j int) bool { return allocs[i].seq < allocs[j].seq })
+	items := make([]map[string]any, 0, len(allocs))
+	for _, a := range allocs {
+		out, errRes := s.selectFields(q, a.fields(), nil, "ExtendedCreditAllocationConfig")
+		if errRes != nil {
+			return errRes
+		}
+		items = append(items, out)
+	}
+	return s.paginate(q, items)
+}
+
+// --- subscribed_apps ---
+
+func (s *Server) listSubscribedApps(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	w, errRes := s.wabaFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	data := []map[string]any{}
+	if w.subscribed {
+		e := map[string]any{"whatsapp_business_api_data": map[string]any{
+			"id": s.cfg.AppID, "link": "https://www.facebook.com/games/?app_id=" + s.cfg.AppID, "name": s.cfg.AppName}}
+		if w.override != "" {
+			e["override_callback_uri"] = w.override
+		}
+		data = append(data, e)
+	}
+	return ok(map[string]any{"data": data})
+}
+
+// bodyParams reads a JSON object body (Meta also takes form and query parameters). A body that is not a
+// JSON object is error 100.
+func (s *Server) bodyParams(q *request, whatsapp bool) (map[string]any, *result) {
+	m := map[string]any{}
+	if q.form || len(strings.TrimSpace(string(q.body))) == 0 {
+		return m, nil // no body, or a form body already merged into the query
+	}
+	if err := json.Unmarshal(q.body, &m); err != nil {
+		return nil, s.invalidParam("The request body must be a JSON object", whatsapp)
+	}
+	return m, nil
+}
+
+func (s *Server) subscribeApp(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	w, errRes := s.wabaFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	m, errRes := s.bodyParams(q, false)
+	if errRes != nil {
+		return errRes
+	}
+	override, verify := stringParam(m, q, "override_callback_uri"), stringParam(m, q, "verify_token")
+	if override == "" && verify == "" {
+		w.subscribed = true
+		return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallSubscribedApps}
+	}
+	if !w.subscribed {
+		return s.gerr(100, withMessage("(#100) Invalid parameter"), withUser("App not subscribed",
+			"Subscribe the app to this WhatsApp Business Account before setting override_callback_uri."))
+	}
+	if verify == "" {
+		return s.invalidParam("The parameter verify_token is required with override_callback_uri", false)
+	}
+	if u, err := url.Parse(override); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return s.invalidParam("Param override_callback_uri must be a valid URL", false)
+	}
+	w.override = override
+	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallSubscribedApps}
+}
+
+func (s *Server) unsubscribeApp(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	w, errRes := s.wabaFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	w.subscribed, w.override = false, ""
+	return ok(map[string]any{"success": true})
+}
+
+// stringParam takes a parameter from the JSON body, else from the query or form.
+func stringParam(m map[string]any, q *request, name string) string {
+	if v, ok := m[name].(string); ok {
+		return v
+	}
+	return q.param(name)
+}
+
+// --- assigned_users and credit ---
+
+var validTasks = map[string]bool{
+	"MANAGE": true, "DEVELOP": true, "MANAGE_TEMPLATES": true, "MANAGE_PHONE": true, "VIEW_COST": true,
+	"MANAGE_EXTENSIONS": true, "VIEW_PHONE_ASSETS": true, "MANAGE_PHONE_ASSETS": true, "VIEW_TEMPLATES": true,
+	"MESSAGING": true, "VIEW_INSIGHTS": true,
+}
+
+func parseTasks(s string) ([]string, bool) {
+	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "["), "]")
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		t = strings.Trim(strings.TrimSpace(t), `'"`)
+		if !validTasks[t] {
+			return nil, false
+		}
+		out = append(out, t)
+	}
+	return out, len(out) > 0
+}
+
+func (s *Server) assignUser(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	if p.kind != kindSystem {
+		return s.gerr(200, withUser("Permissions error", "Assign users to this WhatsApp Business Account with the partner's system user token."))
+	}
+	w, errRes := s.wabaFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	user := q.param("user")
+	if !isID(user) {
+		return s.invalidParam("Param user must be a valid user ID", false)
+	}
+	tasks, valid := parseTasks(q.param("tasks"))
+	if !valid {
+		return s.invalidParam("Param tasks must be a list of valid tasks, for example ['MANAGE']", false)
+	}
+	if _, dup := w.assigned[user]; dup {
+		return s.gerr(100, withMessage("(#100) The user is already assigned to this WhatsApp Business Account."))
+	}
+	w.assigned[user] = tasks
+	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallAssignedUsers}
+}
+
+func (s *Server) shareCredit(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	line := q.segs[0]
+	if p.kind != kindSystem || line != s.cfg.CreditLineID {
+		return s.unsupported(q.method, line)
+	}
+	currency := q.param("waba_currency")
+	if !onboarding.ValidCurrency(currency) {
+		return s.invalidParam("Param waba_currency must be one of {"+strings.Join(onboarding.Currencies, ", ")+"}", false)
+	}
+	w := s.wabas[q.param("waba_id")]
+	if w == nil {
+		return s.invalidParam("Param waba_id must be a valid WhatsApp Business Account ID", false)
+	}
+	if _, assigned := w.assigned[s.cfg.SystemUserID]; !assigned {
+		return s.gerr(200, withUser("Permissions error",
+			"Add your system user to the WhatsApp Business Account (assigned_users) before sharing the credit line."))
+	}
+	if w.allocation != "" {
+		return s.gerr(100, withMessage("(#100) A credit line is already attached to this WhatsApp Business Account; "+
+			"it cannot be changed once attached."))
+	}
+	a := &allocationRec{id: s.newID("5850144"), line: line, waba: w.id, credential: s.newID("7710023"), seq: s.seq}
+	s.allocations[a.id] = a
+	w.allocation, w.fundingID, w.currency = a.id, a.credential, currency
+	return &result{status: http.StatusOK, body: map[string]any{"allocation_config_id": a.id, "waba_id": w.id},
+		effect: graph.CallCreditSharing}
+}
+
+// --- register and messages ---
+
+func (s *Server) register(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	ph, errRes := s.phoneFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	var body struct {
+		MessagingProduct any `json:"messaging_product"`
+		PIN              any `json:"pin"`
+	}
+	if json.Unmarshal(q.body, &body) != nil {
+		return s.invalidParam("The request body must be a JSON object with messaging_product and pin", true)
+	}
+	if mp, _ := body.MessagingProduct.(string); mp != "whatsapp" {
+		return s.invalidParam("Param messaging_product must be whatsapp", true)
+	}
+	pin, _ := body.PIN.(string)
+	if !onboarding.ValidPIN(pin) {
+		return s.invalidParam("Param pin must be a 6-digit number", true)
+	}
+	now := q.now
+	if now.Before(ph.blockedUntil) {
+		return s.gerr(133016)
+	}
+	ph.registerCalls = recent(ph.registerCalls, now)
+	if len(ph.registerCalls) >= RegisterLimit {
+		ph.blockedUntil = now.Add(RegisterWindow)
+		return s.gerr(133016)
+	}
+	ph.registerCalls = append(ph.registerCalls, now)
+	if ph.pin != "" && ph.pin != pin {
+		return s.gerr(133005)
+	}
+	wasRegistered := ph.registered()
+	ph.pin, ph.platform, ph.status = pin, PlatformCloudAPI, StatusConnected
+	if ph.quality == "UNKNOWN" {
+		ph.quality = "GREEN"
+	}
+	res := &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallRegister}
+	if !wasRegistered {
+		// The simulated tester greets each newly registered number, opening the 24-hour window.
+		waba, id, display := ph.waba, ph.id, ph.display
+		from, _ := digits(s.cfg.TesterNumber)
+		ph.windows[from] = now
+		msgID := newWAMID()
+		res.notify = append(res.notify,
+			func(o Observer) { o.PhoneRegistered(waba, id, display) },
+			func(o Observer) { o.InboundMessage(waba, id, from, msgID, TesterText, now) })
+	}
+	return res
+}
+
+func (s *Server) sendMessage(q *request) *result {
+	p, errRes := s.auth(q)
+	if errRes != nil {
+		return errRes
+	}
+	ph, errRes := s.phoneFor(p, q.segs[0], q.method)
+	if errRes != nil {
+		return errRes
+	}
+	var body struct {
+		MessagingProduct string `json:"messaging_product"`
+		To               string `json:"to"`
+		Type             string `json:"type"`
+		Text             *struct {
+			Body string `json:"body"`
+		} `json:"text"`
+	}
+	if json.Unmarshal(q.body, &body) != nil {
+		return s.invalidParam("The request body must be a JSON object", true)
+	}
+	if body.MessagingProduct != "whatsapp" {
+		return s.invalidParam("Param messaging_product must be whatsapp", true)
+	}
+	to, valid := digits(body.To)
+	if !valid {
+		return s.invalidParam("Param to must be a valid phone number", true)
+	}
+	if body.Type != "" && body.Type != "text" {
+		return s.invalidParam("Param type must be text (the simulator sends text messages only)", true)
+	}
+	if body.Text == nil || body.Text.Body == "" {
+		return s.invalidParam("Param text['body'] is required", true)
+	}
+	if utf8.RuneCountInString(body.Text.Body) > MaxTextBody {
+		return s.invalidParam("Param text['body'] must be at most 4096 characters long", true)
+	}
+	if !ph.registered() {
+		return s.gerr(133010)
+	}
+	if last, seen := ph.windows[to]; !seen || q.now.Sub(last) > ServiceWindow {
+		return s.gerr(131047)
+	}
+	id, waba, phoneID, now := newWAMID(), ph.waba, ph.id, q.now
+	return &result{status: http.StatusOK, effect: graph.CallMessages,
+		body: map[string]any{
+			"messaging_product": "whatsapp",
+			"contacts":          []map[string]any{{"input": body.To, "wa_id": to}},
+			"messages":          []map[string]any{{"id": id}},
+		},
+		notify: []func(Observer){func(o Observer) { o.MessageSent(waba, phoneID, to, id, now) }}}
+}

@@ -1,0 +1,421 @@
+package graphsim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// World rules (Meta's documented limits).
+const (
+	// RegisterLimit register calls per number per RegisterWindow; the next one blocks the number for
+	// RegisterWindow (error 133016).
+	RegisterLimit  = 10
+	RegisterWindow = 72 * time.Hour
+	// ServiceWindow is how long after a user's message the business may reply freely.
+	ServiceWindow = 24 * time.Hour
+	// MaxTextBody is the longest text body in characters.
+	MaxTextBody = 4096
+)
+
+// Phone platform values.
+const (
+	PlatformCloudAPI      = "CLOUD_API"
+	PlatformNotApplicable = "NOT_APPLICABLE"
+	StatusConnected       = "CONNECTED"
+	StatusDisconnected    = "DISCONNECTED"
+)
+
+type codeRec struct {
+	issued        time.Time
+	used          bool
+	waba, phoneID string
+}
+
+type tokenRec struct {
+	waba    string
+	phones  []string
+	userID  string
+	issued  time.Time
+	revoked bool
+}
+
+type wabaRec struct {
+	id, name, currency, fundingID string
+	subscribed                    bool
+	override                      string
+	assigned                      map[string][]string
+	allocation                    string
+	phones                        []string
+}
+
+type phoneRec struct {
+	id, waba, display, verifiedName    string
+	platform, status, codeVerification string
+	quality                            string
+	bizApp                             bool
+	pin                                string
+	registerCalls                      []time.Time
+	blockedUntil                       time.Time
+	windows                            map[string]time.Time
+}
+
+func (p *phoneRec) registered() bool {
+	return p.platform == PlatformCloudAPI && p.status == StatusConnected
+}
+
+type allocationRec struct {
+	id, line, waba, credential string
+	seq                        int64
+}
+
+// WABAState is a snapshot of a simulated WhatsApp Business Account.
+type WABAState struct {
+	ID, Name, Currency string
+	// PrimaryFundingID is the receiving credential of the attached credit line, if any.
+	PrimaryFundingID    string
+	Subscribed          bool
+	OverrideCallbackURI string
+	// AssignedUsers are the user ids assigned through assigned_users, sorted.
+	AssignedUsers      []string
+	AllocationConfigID string
+	PhoneNumberIDs     []string
+}
+
+// PhoneState is a snapshot of a simulated business phone number, and what SetPhone sets.
+type PhoneState struct {
+	ID, WABAID                            string
+	DisplayPhoneNumber, VerifiedName      string
+	PlatformType, Status                  string
+	CodeVerificationStatus, QualityRating string
+	IsOnBizApp                            bool
+	// PIN is the two-step verification PIN set by the last successful register (empty: none).
+	PIN onboarding.Secret
+	// RegisterCalls counts register calls in the last 72 hours.
+	RegisterCalls int
+	// BlockedUntil is when a number blocked by error 133016 may register again.
+	BlockedUntil time.Time
+}
+
+// Registered reports whether the number is registered for Cloud API and connected.
+func (p PhoneState) Registered() bool {
+	return p.PlatformType == PlatformCloudAPI && p.Status == StatusConnected
+}
+
+// WABAState returns a snapshot of a WABA.
+func (s *Server) WABAState(id string) (WABAState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.wabas[id]
+	if w == nil {
+		return WABAState{}, false
+	}
+	st := WABAState{ID: w.id, Name: w.name, Currency: w.currency, PrimaryFundingID: w.fundingID,
+		Subscribed: w.subscribed, OverrideCallbackURI: w.override, AllocationConfigID: w.allocation,
+		PhoneNumberIDs: append([]string(nil), w.phones...)}
+	for u := range w.assigned {
+		st.AssignedUsers = append(st.AssignedUsers, u)
+	}
+	sort.Strings(st.AssignedUsers)
+	return st, true
+}
+
+// PhoneState returns a snapshot of a phone number.
+func (s *Server) PhoneState(id string) (PhoneState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.phones[id]
+	if p == nil {
+		return PhoneState{}, false
+	}
+	return PhoneState{ID: p.id, WABAID: p.waba, DisplayPhoneNumber: p.display, VerifiedName: p.verifiedName,
+		PlatformType: p.platform, Status: p.status, CodeVerificationStatus: p.codeVerification,
+		QualityRating: p.quality, IsOnBizApp: p.bizApp, PIN: onboarding.NewSecret(p.pin),
+		RegisterCalls: len(recent(p.registerCalls, s.cfg.Now())), BlockedUntil: p.blockedUntil}, true
+}
+
+// SetPhone creates or replaces a phone number's state (tests). An empty WABAID, DisplayPhoneNumber or
+// VerifiedName keeps the current (or default) value; RegisterCalls becomes that many calls made now.
+func (s *Server) SetPhone(id string, p PhoneState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.ensurePhone(id, p.WABAID)
+	if p.WABAID != "" && rec.waba != p.WABAID {
+		s.movePhone(rec, p.WABAID)
+	}
+	if p.DisplayPhoneNumber != "" {
+		rec.display = p.DisplayPhoneNumber
+	}
+	if p.VerifiedName != "" {
+		rec.verifiedName = p.VerifiedName
+	}
+	rec.platform, rec.status = p.PlatformType, p.Status
+	rec.codeVerification, rec.quality = p.CodeVerificationStatus, p.QualityRating
+	rec.bizApp, rec.pin, rec.blockedUntil = p.IsOnBizApp, p.PIN.Reveal(), p.BlockedUntil
+	now := s.cfg.Now()
+	rec.registerCalls = nil
+	for range p.RegisterCalls {
+		rec.registerCalls = append(rec.registerCalls, now)
+	}
+}
+
+// OpenWindow records an inbound message from userNumber (E.164 or digits) to the business number at at,
+// opening the 24-hour customer service window.
+func (s *Server) OpenWindow(phoneNumberID, userNumber string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.ensurePhone(phoneNumberID, "")
+	d, _ := digits(userNumber)
+	if at.After(rec.windows[d]) {
+		rec.windows[d] = at
+	}
+}
+
+// IssueCode returns a fresh code granting exactly wabaID and phoneNumberID (empty for a WABA-only grant),
+// issued now: it can be exchanged once, within CodeTTL.
+func (s *Server) IssueCode(wabaID, phoneNumberID string) string {
+	code := "sim:" + wabaID + ":" + phoneNumberID + ":" + randomHex(8)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = &codeRec{issued: s.cfg.Now(), waba: wabaID, phoneID: phoneNumberID}
+	return code
+}
+
+// IssueToken returns a business token granting wabaID and phoneNumberID, as if a code had been exchanged
+// (tests of later steps).
+func (s *Server) IssueToken(wabaID, phoneNumberID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grant(wabaID, phoneNumberID, s.cfg.Now())
+}
+
+// RevokeToken invalidates a business token (Meta then answers 190).
+func (s *Server) RevokeToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tokens[token]; t != nil {
+		t.revoked = true
+	}
+}
+
+// grant creates a business token and the world it reaches. Callers hold s.mu.
+func (s *Server) grant(wabaID, phoneID string, now time.Time) string {
+	s.ensureWABA(wabaID)
+	t := &tokenRec{waba: wabaID, userID: s.newID("6155000"), issued: now}
+	if phoneID != "" {
+		s.ensurePhone(phoneID, wabaID)
+		t.phones = []string{phoneID}
+	}
+	tok := newToken()
+	s.tokens[tok] = t
+	return tok
+}
+
+func (s *Server) ensureWABA(id string) *wabaRec {
+	w := s.wabas[id]
+	if w == nil {
+		w = &wabaRec{id: id, name: "Sim Business " + last4(id), currency: "USD", assigned: map[string][]string{}}
+		s.wabas[id] = w
+	}
+	return w
+}
+
+// ensurePhone returns the number, creating it in its initial state: unregistered, except for the
+// deterministic special numbers (ids ending in 1111: already on Cloud API; 2222: WhatsApp Business app
+// coexistence numbers, connected).
+func (s *Server) ensurePhone(id, wabaID string) *phoneRec {
+	p := s.phones[id]
+	if p == nil {
+		p = &phoneRec{id: id, display: displayNumber(id), verifiedName: "Sim Business " + last4(id),
+			platform: PlatformNotApplicable, status: StatusDisconnected, codeVerification: "VERIFIED",
+			quality: "UNKNOWN", windows: map[string]time.Time{}}
+		switch {
+		case strings.HasSuffix(id, "1111"):
+			p.platform, p.status, p.quality = PlatformCloudAPI, StatusConnected, "GREEN"
+		case strings.HasSuffix(id, "2222"):
+			p.platform, p.status, p.quality, p.bizApp = PlatformCloudAPI, StatusConnected, "GREEN", true
+		}
+		s.phones[id] = p
+	}
+	if p.waba == "" && wabaID != "" {
+		s.movePhone(p, wabaID)
+	}
+	return p
+}
+
+func (s *Server) movePhone(p *phoneRec, wabaID string) {
+	if old := s.wabas[p.waba]; old != nil {
+		for i, id := range old.phones {
+			if id == p.id {
+				old.phones = append(old.phones[:i:i], old.phones[i+1:]...)
+				break
+			}
+		}
+	}
+	p.waba = wabaID
+	w := s.ensureWABA(wabaID)
+	w.phones = append(w.phones, p.id)
+}
+
+// newID returns a fresh numeric id with the given prefix. Callers hold s.mu.
+func (s *Server) newID(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%s%08d", prefix, s.seq)
+}
+
+// principal is who a request's access token speaks for.
+type principal struct {
+	kind int
+	tok  *tokenRec
+}
+
+const (
+	kindBusiness = iota + 1
+	kindSystem
+	kindApp
+)
+
+// auth resolves the access token like Meta: missing is 104, unknown or revoked is 190.
+func (s *Server) auth(q *request) (principal, *result) {
+	switch {
+	case q.token == "":
+		return principal{}, s.gerr(104)
+	case q.token == s.cfg.SystemToken.Reveal():
+		return principal{kind: kindSystem}, nil
+	case q.token == s.cfg.AppID+"|"+s.cfg.AppSecret.Reveal():
+		return principal{kind: kindApp}, nil
+	}
+	t := s.tokens[q.token]
+	if t == nil {
+		return principal{}, s.gerr(190)
+	}
+	if t.revoked {
+		return principal{}, s.gerr(190, withSubcode(460), withMessage("Error validating access token: The session has been invalidated "+
+			"because the user changed their password or Facebook has changed the session for security reasons."))
+	}
+	return principal{kind: kindBusiness, tok: t}, nil
+}
+
+// wabaFor returns the WABA if the principal may reach it: the system token reaches every WABA shared with
+// the partner, a business token only its own.
+func (s *Server) wabaFor(p principal, id, method string) (*wabaRec, *result) {
+	w := s.wabas[id]
+	if w == nil || !(p.kind == kindSystem || (p.kind == kindBusiness && p.tok.waba == id)) {
+		return nil, s.unsupported(method, id)
+	}
+	return w, nil
+}
+
+// phoneFor returns the number if the principal may reach it: a business token reaches the numbers of its
+// WABA and the numbers it was granted.
+func (s *Server) phoneFor(p principal, id, method string) (*phoneRec, *result) {
+	ph := s.phones[id]
+	if ph == nil {
+		return nil, s.unsupported(method, id)
+	}
+	switch p.kind {
+	case kindSystem:
+		return ph, nil
+	case kindBusiness:
+		if ph.waba != "" && ph.waba == p.tok.waba {
+			return ph, nil
+		}
+		for _, g := range p.tok.phones {
+			if g == id {
+				return ph, nil
+			}
+		}
+	}
+	return nil, s.unsupported(method, id)
+}
+
+// --- helpers ---
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return b
+}
+
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newToken returns an opaque EAA-prefixed token, shaped like Meta's.
+func newToken() string {
+	b := randomBytes(150)
+	out := make([]byte, 0, 4+len(b))
+	out = append(out, "EAAG"...)
+	for _, c := range b {
+		out = append(out, alnum[int(c)%len(alnum)])
+	}
+	return string(out)
+}
+
+func newTraceID() string { return base64.RawURLEncoding.EncodeToString(randomBytes(8)) }
+
+func newWAMID() string { return "wamid." + base64.StdEncoding.EncodeToString(randomBytes(30)) }
+
+func last4(id string) string {
+	if len(id) <= 4 {
+		return id
+	}
+	return id[len(id)-4:]
+}
+
+// displayNumber derives a stable US test number from a phone number id: +1 555-XXX-XXXX.
+func displayNumber(id string) string {
+	d := id
+	if len(d) < 7 {
+		d = strings.Repeat("0", 7-len(d)) + d
+	}
+	d = d[len(d)-7:]
+	return "+1 555-" + d[:3] + "-" + d[3:]
+}
+
+// digits strips an E.164 number to Meta's wa_id form and reports whether it has 7 to 15 digits.
+func digits(n string) (string, bool) {
+	n = strings.TrimPrefix(strings.TrimSpace(n), "+")
+	if len(n) < 7 || len(n) > 15 {
+		return n, false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return n, false
+		}
+	}
+	return n, true
+}
+
+func isID(s string) bool { return onboarding.ValidGraphID(s) }
+
+// recent returns the calls within RegisterWindow of now.
+func recent(calls []time.Time, now time.Time) []time.Time {
+	var out []time.Time
+	for _, c := range calls {
+		if now.Sub(c) < RegisterWindow {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func cursor(i int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("sim-cursor:" + strconv.Itoa(i)))
+}
+
+func parseCursor(c string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "sim-cursor:"))
+	return n, err == nil && n >= 0 && strings.HasPrefix(string(b), "sim-cursor:")
+}
