@@ -47,6 +47,10 @@ type Options struct {
 	// remaining time. The definition's values still show where they are reported (TaskScheduled
 	// timeoutInSeconds, causes); event timestamps come from Clock.
 	TimeScale float64
+	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts. The local
+	// runner shortens waits and retries but keeps task timeouts real (1), because a step's Graph calls take
+	// real time whatever the scale.
+	TimeoutScale float64
 	// Clock defaults to the real clock; tests pass a *FakeClock.
 	Clock Clock
 	// Rand returns numbers in [0, 1) for FULL jitter and States.MathRandom. Default: math/rand/v2.
@@ -95,16 +99,17 @@ type ExecutionDescription struct {
 // Engine runs executions of one state machine definition in goroutines, with the API of Step
 // Functions (StartExecution, DescribeExecution, SendTaskSuccess, ...). It is safe for concurrent use.
 type Engine struct {
-	def        *Definition
-	opts       Options
-	smARN      string
-	smName     string
-	execPrefix string
-	roleARN    string
-	clock      Clock
-	scale      float64
-	log        *slog.Logger
-	maxEvents  int
+	def          *Definition
+	opts         Options
+	smARN        string
+	smName       string
+	execPrefix   string
+	roleARN      string
+	clock        Clock
+	scale        float64
+	timeoutScale float64
+	log          *slog.Logger
+	maxEvents    int
 
 	randMu sync.Mutex
 
@@ -126,16 +131,17 @@ type Engine struct {
 // New returns an engine for def.
 func New(def *Definition, opts Options) *Engine {
 	e := &Engine{
-		def:        def,
-		opts:       opts,
-		clock:      opts.Clock,
-		scale:      opts.TimeScale,
-		log:        opts.Logger,
-		maxEvents:  opts.MaxHistoryEvents,
-		fnLocks:    map[string]*sync.Mutex{},
-		executions: map[string]*execution{},
-		tokens:     map[string]*taskToken{},
-		quiet:      make(chan struct{}),
+		def:          def,
+		opts:         opts,
+		clock:        opts.Clock,
+		scale:        opts.TimeScale,
+		timeoutScale: opts.TimeoutScale,
+		log:          opts.Logger,
+		maxEvents:    opts.MaxHistoryEvents,
+		fnLocks:      map[string]*sync.Mutex{},
+		executions:   map[string]*execution{},
+		tokens:       map[string]*taskToken{},
+		quiet:        make(chan struct{}),
 	}
 	close(e.quiet)
 	// The engine reads Functions from many goroutines: keep its own copy.
@@ -145,6 +151,9 @@ func New(def *Definition, opts Options) *Engine {
 	}
 	if e.scale <= 0 {
 		e.scale = 1
+	}
+	if e.timeoutScale <= 0 {
+		e.timeoutScale = e.scale
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -187,6 +196,11 @@ func (e *Engine) Definition() *Definition { return e.def }
 func (e *Engine) now() time.Time { return e.clock.Now() }
 
 func (e *Engine) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * e.scale) }
+
+// scaledTimeout scales a task, heartbeat or execution timeout.
+func (e *Engine) scaledTimeout(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * e.timeoutScale)
+}
 
 func (e *Engine) random() float64 {
 	if e.opts.Rand == nil {

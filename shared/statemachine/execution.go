@@ -167,7 +167,7 @@ func (x *execution) begin() {
 	}}, nil)
 	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "execution started", slog.String("execution_arn", x.arn))
 	if s := x.e.def.timeoutSeconds; s > 0 {
-		stop := x.e.clock.AfterFunc(x.e.scaled(time.Duration(s)*time.Second), x.timedOut)
+		stop := x.e.clock.AfterFunc(x.e.scaledTimeout(time.Duration(s)*time.Second), x.timedOut)
 		x.mu.Lock()
 		x.stopTimeout = stop
 		closed := x.status != StatusRunning

@@ -310,12 +310,12 @@ func (x *execution) attempt(st *state, input any, entered time.Time, retries int
 		}
 	}
 	if timeout > 0 {
-		stop := x.e.clock.AfterFunc(x.e.scaled(time.Duration(timeout)*time.Second), signal(ErrorTimeout))
+		stop := x.e.clock.AfterFunc(x.e.scaledTimeout(time.Duration(timeout)*time.Second), signal(ErrorTimeout))
 		defer stop()
 	}
 	var beat *resettableTimer
 	if heartbeat > 0 {
-		beat = newResettableTimer(x.e.clock, x.e.scaled(time.Duration(heartbeat)*time.Second), signal(ErrorHeartbeatTimeout))
+		beat = newResettableTimer(x.e.clock, x.e.scaledTimeout(time.Duration(heartbeat)*time.Second), signal(ErrorHeartbeatTimeout))
 		defer beat.stop()
 	}
 	var tokCh <-chan tokenResult

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -91,6 +92,8 @@ func classifyGraph(step onboarding.StepName, ge *graph.Error) onboarding.StepFai
 
 func graphMessage(ge *graph.Error) string {
 	switch {
+	case ge.Code != 0 && ge.Message != "" && strings.HasPrefix(ge.Message, "(#"):
+		return ge.Message // Meta's messages usually carry their code already: "(#100) Invalid parameter"
 	case ge.Code != 0 && ge.Message != "":
 		return fmt.Sprintf("(#%d) %s", ge.Code, ge.Message)
 	case ge.Code != 0:

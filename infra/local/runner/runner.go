@@ -1,0 +1,287 @@
+// Package runner is the local runner behind `make run`: the whole onboarding on one machine. It serves the
+// HTTP API and the webhooks on one address, interprets the one workflow definition with the real step
+// handlers (invoked through lambda.NewHandler, so JSON behaves as on Lambda), keeps state and secrets in
+// memory, and talks to the embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/graphsim"
+	"github.com/waes/onboarding/shared/httpapi"
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/signup"
+	"github.com/waes/onboarding/shared/statemachine"
+	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/store/memory"
+	vaultmem "github.com/waes/onboarding/shared/vault/memory"
+	"github.com/waes/onboarding/shared/webhook"
+	"github.com/waes/onboarding/shared/webhook/worker"
+	"github.com/waes/onboarding/shared/workflow"
+	"github.com/waes/onboarding/shared/workflow/sfn"
+)
+
+// localARN names a local Lambda function in the substituted definition.
+func localARN(name string) string { return "arn:aws:lambda:local:000000000000:function:" + name }
+
+// Runner is the running local system.
+type Runner struct {
+	cfg      Config
+	log      *slog.Logger
+	listener net.Listener
+	server   *http.Server
+
+	// Sim is the embedded Graph simulator (nil when GRAPH_BASE_URL names another one).
+	Sim    *graphsim.Server
+	sender *graphsim.WebhookSender
+	// Engine interprets the workflow definition.
+	Engine *statemachine.Engine
+	// Store, Vault and Events are the in-memory stand-ins.
+	Store  *memory.Store
+	Vault  *vaultmem.Vault
+	Events *partnerevents.MemorySink
+	// URL is the base URL the runner serves on.
+	URL string
+}
+
+// New builds the local system and binds cfg.Addr (port 0 picks a free port).
+func New(cfg Config, log *slog.Logger) (*Runner, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	r := &Runner{cfg: cfg, log: log, listener: ln, URL: "http://" + ln.Addr().String()}
+	if err := r.build(); err != nil {
+		ln.Close()
+		r.closeSim()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Runner) build() error {
+	cfg := r.cfg
+	r.Store = memory.New()
+	r.Vault = vaultmem.New(cfg.App)
+	r.Events = &partnerevents.MemorySink{Logger: r.log}
+
+	baseURL := cfg.GraphBaseURL
+	if baseURL == "" {
+		r.sender = &graphsim.WebhookSender{URL: r.URL + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: r.log}
+		r.Sim = graphsim.New(graphsim.Config{
+			AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
+			SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
+			Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
+		})
+		u, err := r.Sim.Start("127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("starting the Graph simulator: %w", err)
+		}
+		baseURL = u
+	}
+	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, Logger: r.log})
+	if err != nil {
+		return fmt.Errorf("building the Graph client: %w", err)
+	}
+
+	// The workflow's functions, registered under the names the definition's placeholders resolve to.
+	wf := &engineWorkflow{}
+	proc := &worker.Processor{
+		Store: r.Store, Webhooks: r.Store, Workflow: wf, Publisher: r.Events, Logger: r.log,
+		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
+	}
+	queue := worker.Inline{P: proc}
+	stepSvc := &steps.Service{
+		Store: r.Store, Vault: r.Vault, Graph: client, Waits: r.Store, Correlator: queue, Publisher: r.Events, Logger: r.log,
+		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
+	}
+	handlers := map[string]any{
+		"subscribe_webhooks": withRequestID(stepSvc.SubscribeWebhooks),
+		"share_credit_line":  withRequestID(stepSvc.ShareCreditLine),
+		"register_phone":     withRequestID(stepSvc.RegisterPhone),
+		"send_test_message":  withRequestID(stepSvc.SendTestMessage),
+		"await_webhook":      withRequestID(stepSvc.AwaitWebhook),
+		"record_outcome":     withRequestID(stepSvc.RecordOutcome),
+	}
+	functions := make(map[string]lambda.Handler, len(handlers))
+	for _, f := range workflow.Functions {
+		h, ok := handlers[f.Name]
+		if !ok {
+			return fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)
+		}
+		functions[f.Name] = lambda.NewHandler(h)
+	}
+	doc, err := statemachine.Substitute(workflow.Definition, workflow.Substitutions(localARN))
+	if err != nil {
+		return fmt.Errorf("substituting the workflow definition: %w", err)
+	}
+	def, err := statemachine.Parse(doc)
+	if err != nil {
+		return fmt.Errorf("parsing the workflow definition: %w", err)
+	}
+	r.Engine = statemachine.New(def, statemachine.Options{
+		Name: "wa-onboarding-local", Region: "local", AccountID: "000000000000",
+		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: r.log,
+	})
+	wf.engine = r.Engine
+
+	signupSvc := &signup.Service{
+		Store: r.Store, Vault: r.Vault, Graph: client, Workflow: wf, Publisher: r.Events, Logger: r.log,
+		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
+	}
+	api := httpapi.New(signupSvc, httpapi.Options{Logger: r.log})
+	hooks := webhook.NewHandler(r.Vault.AppConfig, queue, webhook.Options{Logger: r.log})
+
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks", hooks)
+	mux.Handle("/_local/", httpapi.Middleware(r.log, r.localHandler()))
+	mux.Handle("/", api)
+	r.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	return nil
+}
+
+// Serve serves until Shutdown; it returns nil after a clean shutdown.
+func (r *Runner) Serve() error {
+	if err := r.server.Serve(r.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops taking requests, lets in-flight requests and workflow tasks finish until ctx ends, then
+// aborts the executions still running (each gets an ExecutionAborted event, and is logged with its
+// onboarding id), and stops the simulator and its webhook deliveries.
+func (r *Runner) Shutdown(ctx context.Context) error {
+	httpErr := r.server.Shutdown(ctx)
+	running := r.Engine.ListExecutions(statemachine.StatusRunning)
+	engineErr := r.Engine.Shutdown(ctx)
+	for _, ex := range running {
+		d, err := r.Engine.DescribeExecution(ex.ExecutionARN)
+		if err == nil && d.Status != statemachine.StatusRunning && d.Status != statemachine.StatusSucceeded && d.Status != statemachine.StatusFailed {
+			r.log.Warn("workflow execution interrupted by the shutdown", logging.KeyOnboardingID, onboardingIDOf(d.Name), "execution", d.Name, "execution_status", string(d.Status))
+		}
+	}
+	if r.sender != nil {
+		r.sender.Close()
+	}
+	r.closeSim()
+	return errors.Join(httpErr, engineErr)
+}
+
+func (r *Runner) closeSim() {
+	if r.Sim != nil {
+		r.Sim.Close()
+	}
+}
+
+// onboardingIDOf returns the onboarding id of an execution name (<id>-<n>).
+func onboardingIDOf(executionName string) string {
+	if i := strings.LastIndexByte(executionName, '-'); i > 0 {
+		return executionName[:i]
+	}
+	return executionName
+}
+
+// withRequestID gives each local invocation a request id for the logs, as Lambda's request id would be.
+func withRequestID[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		if logging.RequestID(ctx) == "" {
+			ctx = logging.WithRequestID(ctx, "local-"+onboarding.NewID()[:12])
+		}
+		return fn(ctx, in)
+	}
+}
+
+// engineWorkflow runs workflow executions on the local interpreter.
+type engineWorkflow struct{ engine *statemachine.Engine }
+
+// Start starts the execution; starting one that already exists (a repeated start) returns it.
+func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
+	doc, err := json.Marshal(in.Input)
+	if err != nil {
+		return "", fmt.Errorf("encoding the execution input: %w", err)
+	}
+	// An execution outlives the request that started it and gets its own request ids, as on AWS.
+	arn, err := w.engine.StartExecution(context.Background(), in.Name, doc)
+	if errors.Is(err, statemachine.ErrExecutionAlreadyExists) {
+		for _, ex := range w.engine.ListExecutions("") {
+			if ex.Name == in.Name {
+				return ex.ExecutionARN, nil
+			}
+		}
+	}
+	return arn, err
+}
+
+// SendTaskSuccess resumes a waiting task; a token that no longer waits is sfn.ErrTaskGone, as on AWS.
+func (w *engineWorkflow) SendTaskSuccess(_ context.Context, token string, output []byte) error {
+	return taskError(w.engine.SendTaskSuccess(token, output))
+}
+
+// SendTaskFailure fails a waiting task; a token that no longer waits is sfn.ErrTaskGone.
+func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, cause string) error {
+	return taskError(w.engine.SendTaskFailure(token, errorName, cause))
+}
+
+func taskError(err error) error {
+	if errors.Is(err, statemachine.ErrTaskDoesNotExist) || errors.Is(err, statemachine.ErrTaskTimedOut) || errors.Is(err, statemachine.ErrInvalidToken) {
+		return fmt.Errorf("%w: %v", sfn.ErrTaskGone, err)
+	}
+	return err
+}
+
+// localHandler serves the local-only inspection endpoints.
+func (r *Runner) localHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_local/executions", func(w http.ResponseWriter, req *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"executions": r.Engine.ListExecutions("")})
+	})
+	mux.HandleFunc("GET /_local/executions/{id}", func(w http.ResponseWriter, req *http.Request) {
+		id := req.PathValue("id")
+		type execution struct {
+			statemachine.ExecutionDescription
+			Events []statemachine.HistoryEvent `json:"events"`
+		}
+		var out []execution
+		for _, ex := range r.Engine.ListExecutions("") {
+			if ex.Name == id || ex.ExecutionARN == id || onboardingIDOf(ex.Name) == id {
+				events, err := r.Engine.GetExecutionHistory(ex.ExecutionARN)
+				if err != nil {
+					continue
+				}
+				out = append(out, execution{ExecutionDescription: ex, Events: events})
+			}
+		}
+		if len(out) == 0 {
+			httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no execution for this onboarding id or execution name")
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"executions": out})
+	})
+	mux.HandleFunc("GET /_local/events", func(w http.ResponseWriter, req *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"events": r.Events.Events()})
+	})
+	mux.HandleFunc("/_local/", func(w http.ResponseWriter, req *http.Request) {
+		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events")
+	})
+	return mux
+}
