@@ -442,4 +442,3 @@ func TestConfigRefusesDevDefaultsAgainstMeta(t *testing.T) {
 		t.Errorf("all defaults: %v", err)
 	}
 }
-
