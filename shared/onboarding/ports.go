@@ -63,6 +63,9 @@ type Vault interface {
 	// EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN.
 	// A PIN is stored before the first register call and reused by every later one.
 	EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate Secret, idempotencyKey string) (Secret, error)
+	// SetPIN stores pin as the phone's PIN, replacing a stored one: the partner gave it explicitly (the number
+	// already has that two-step verification PIN at Meta).
+	SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin Secret, idempotencyKey string) error
 }
 
 // StartInput starts one workflow execution.

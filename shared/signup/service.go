@@ -286,23 +286,22 @@ func upstream(call string, err error) error {
 	return fmt.Errorf("%s: %w", call, err)
 }
 
-// storePIN stores the partner's PIN, or a fresh random one, before any register call can happen.
+// storePIN stores the PIN before any register call can happen: the partner's PIN replaces a stored one
+// (the partner knows the number's two-step verification PIN, for example after a pin_mismatch failure);
+// without one, a stored PIN is kept (Meta may know it from an earlier registration) and otherwise a random
+// one is generated.
 func (s *Service) storePIN(ctx context.Context, req Request, id string) error {
-	candidate, source := req.PIN, "partner"
-	if candidate.IsZero() {
-		candidate, source = onboarding.NewSecret(onboarding.NewPIN()), "generated"
-	}
-	stored, err := s.Vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, candidate, id)
-	if err != nil {
-		return fmt.Errorf("storing the two-step verification PIN: %w", err)
-	}
-	if !req.PIN.IsZero() && !stored.Equal(req.PIN) {
-		// The number already has a stored PIN from an earlier onboarding; Meta knows that one if registration
-		// went through, so it is kept. Never log either value.
-		s.logger().WarnContext(ctx, "a PIN was already stored for this phone; keeping the stored one", "pin_source", "stored")
+	if !req.PIN.IsZero() {
+		if err := s.Vault.SetPIN(ctx, req.WABAID, req.PhoneNumberID, req.PIN, id); err != nil {
+			return fmt.Errorf("storing the two-step verification PIN: %w", err)
+		}
+		s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", "partner")
 		return nil
 	}
-	s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", source)
+	if _, err := s.Vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
+		return fmt.Errorf("storing the two-step verification PIN: %w", err)
+	}
+	s.logger().InfoContext(ctx, "two-step verification PIN ready", "pin_source", "generated or kept")
 	return nil
 }
 

@@ -241,6 +241,35 @@ func TestSignupPINRules(t *testing.T) {
 	}
 }
 
+func TestPartnerPINReplacesAStoredOne(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := f.vault.EnsurePIN(ctx, testWABA, testPhone, onboarding.NewSecret("111111"), "earlier"); err != nil {
+		t.Fatal(err)
+	}
+	req := finishRequest()
+	req.PIN = onboarding.NewSecret("222222")
+	if _, err := f.svc.Signup(ctx, req); err != nil {
+		t.Fatalf("Signup: %v", err)
+	}
+	sec, _ := f.vault.WABASecret(ctx, testWABA)
+	if got := sec.PINs[testPhone].Reveal(); got != "222222" {
+		t.Errorf("PIN: got %q, want the partner's 222222", got)
+	}
+	// Without a PIN, the stored one is kept.
+	f2 := newFixture(t, "")
+	if _, err := f2.vault.EnsurePIN(ctx, testWABA, testPhone, onboarding.NewSecret("333333"), "earlier"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f2.svc.Signup(ctx, finishRequest()); err != nil {
+		t.Fatalf("Signup: %v", err)
+	}
+	sec, _ = f2.vault.WABASecret(ctx, testWABA)
+	if got := sec.PINs[testPhone].Reveal(); got != "333333" {
+		t.Errorf("PIN: got %q, want the stored 333333", got)
+	}
+}
+
 func TestSignupRefusals(t *testing.T) {
 	permanentCode := &graph.Error{Call: graph.CallOAuth, HTTPStatus: 400, Code: 100, Subcode: 36007, Message: "This authorization code has expired.", Class: graph.ClassPermanent, FBTraceID: "AbC"}
 	tests := []struct {

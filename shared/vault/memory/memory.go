@@ -20,6 +20,7 @@ const (
 	OpWABASecret       = "WABASecret"
 	OpPutBusinessToken = "PutBusinessToken"
 	OpEnsurePIN        = "EnsurePIN"
+	OpSetPIN           = "SetPIN"
 )
 
 // Vault is an in-memory onboarding.Vault. It is safe for concurrent use. The zero value is not usable; call New.
@@ -212,6 +213,25 @@ func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, can
 		return onboarding.Secret{}, failAfter
 	}
 	return pin, nil
+}
+
+// SetPIN stores pin as the phone's PIN, replacing any stored one.
+func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
+	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(pin), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+		return fmt.Errorf("memory vault: %s: %w", OpSetPIN, err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	failNow, failAfter := v.begin(ctx, OpSetPIN)
+	if failNow != nil {
+		return failNow
+	}
+	e := v.entry(wabaID)
+	if cur, ok := e.pins[phoneNumberID]; !ok || !cur.Equal(pin) {
+		e.pins[phoneNumberID] = pin
+		v.writes++
+	}
+	return failAfter
 }
 
 // entry returns the WABA's entry, creating an empty one. v.mu must be held.

@@ -146,6 +146,7 @@ const (
 	opWABASecret       = "WABASecret"
 	opPutBusinessToken = "PutBusinessToken"
 	opEnsurePIN        = "EnsurePIN"
+	opSetPIN           = "SetPIN"
 )
 
 func wrap(op, secretID string, err error) error {
@@ -253,6 +254,26 @@ func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, can
 		return onboarding.Secret{}, err
 	}
 	return d.pins[phoneNumberID], nil
+}
+
+// SetPIN stores pin as the phone's PIN, replacing any stored one (the partner gave it explicitly). Not
+// verified after writing: a later SetPIN may legitimately replace it.
+func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
+	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(pin), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+		return fmt.Errorf("secretsmanager vault: %s: %w", opSetPIN, err)
+	}
+	_, err := v.update(ctx, wabaID, idempotencyKey, change{
+		op:      opSetPIN,
+		purpose: "set-pin/" + phoneNumberID,
+		apply: func(d *wabaDoc) bool {
+			if cur, ok := d.pins[phoneNumberID]; ok && cur.Equal(pin) {
+				return false
+			}
+			d.pins[phoneNumberID] = pin
+			return true
+		},
+	})
+	return err
 }
 
 // change is one intended change of a WABA secret.

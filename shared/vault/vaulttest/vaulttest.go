@@ -188,6 +188,36 @@ func Run(t *testing.T, newVault Factory) {
 		}
 	})
 
+	t.Run("SetPIN replaces a stored PIN, once per key, and keeps the other phones", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone2, pinA, "key-a2"); err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
+			t.Fatalf("SetPIN: %v", err)
+		}
+		before := writes(s)
+		if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
+			t.Fatalf("SetPIN again: %v", err)
+		}
+		if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
+			t.Errorf("writes by a repeated SetPIN: got %d, want %d", got, want)
+		}
+		sec := mustRead(t, s.Vault)
+		if got := sec.PINs[phone1]; !got.Equal(pinB) {
+			t.Errorf("PIN after SetPIN: got %q, want %q", got.Reveal(), pinB.Reveal())
+		}
+		if got := sec.PINs[phone2]; !got.Equal(pinA) {
+			t.Errorf("other phone's PIN: got %q, want %q", got.Reveal(), pinA.Reveal())
+		}
+		if got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-c"); err != nil || !got.Equal(pinB) {
+			t.Errorf("EnsurePIN after SetPIN: got %q, %v, want the set %q", got.Reveal(), err, pinB.Reveal())
+		}
+	})
+
 	t.Run("EnsurePIN for two phones keeps both, PutBusinessToken keeps them", func(t *testing.T) {
 		s := newVault(t, AppConfig())
 		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
