@@ -4,46 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/shared/internal/openapitest"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/signup"
 )
-
-// openAPI is the part of docs/openapi.json the test reads.
-type openAPI struct {
-	Paths      map[string]map[string]operation `json:"paths"`
-	Components struct {
-		Schemas map[string]json.RawMessage `json:"schemas"`
-	} `json:"components"`
-}
-
-type operation struct {
-	Responses map[string]struct {
-		Content map[string]struct {
-			Schema json.RawMessage `json:"schema"`
-		} `json:"content"`
-	} `json:"responses"`
-}
-
-func loadOpenAPI(t *testing.T) *openAPI {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc openAPI
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("docs/openapi.json: %v", err)
-	}
-	return &doc
-}
 
 // apiPaths are the paths this package serves; /webhooks is checked by the webhook package.
 var apiPaths = []string{"/signup", "/onboardings/{id}", "/onboardings/{id}/retry", "/healthz"}
@@ -52,7 +22,7 @@ var apiPaths = []string{"/signup", "/onboardings/{id}", "/onboardings/{id}/retry
 // operation and validates the status and body against the document, and checks that nothing undocumented is
 // served.
 func TestOpenAPIMatchesHandlers(t *testing.T) {
-	doc := loadOpenAPI(t)
+	doc := openapitest.Load(t)
 	failed := onboarding.NewRecord(onboarding.NewRecordInput{ID: testID, WABAID: "1", PhoneNumberID: "2", Event: onboarding.EventFinish, Now: time.Now()})
 	_ = failed.Fail(onboarding.StepRegisterPhone, onboarding.StepError{Code: onboarding.CodeRegisterBlocked, GraphCode: 133016, Message: "blocked", FBTraceID: "AbC"}, time.Now())
 	resumed := failed.Clone()
@@ -143,7 +113,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body is not JSON: %v", err)
 			}
-			if err := validate(doc, media.Schema, body, "$"); err != nil {
+			if err := openapitest.Validate(doc, media.Schema, body, "$"); err != nil {
 				t.Errorf("body %s does not match the documented schema: %v", rec.Body, err)
 			}
 		})
@@ -187,108 +157,4 @@ func templatePath(p string) string {
 		parts[2] = "{id}"
 	}
 	return strings.Join(parts, "/")
-}
-
-// validate checks v against the subset of JSON Schema the document uses: $ref, type, required, properties,
-// additionalProperties false, enum, pattern, maxLength, minItems, maxItems, items.
-func validate(doc *openAPI, raw json.RawMessage, v any, path string) error {
-	var s struct {
-		Ref                  string                     `json:"$ref"`
-		Type                 string                     `json:"type"`
-		Required             []string                   `json:"required"`
-		Properties           map[string]json.RawMessage `json:"properties"`
-		AdditionalProperties *bool                      `json:"additionalProperties"`
-		Enum                 []any                      `json:"enum"`
-		Pattern              string                     `json:"pattern"`
-		MaxLength            *int                       `json:"maxLength"`
-		MinItems             *int                       `json:"minItems"`
-		MaxItems             *int                       `json:"maxItems"`
-		Items                json.RawMessage            `json:"items"`
-		Format               string                     `json:"format"`
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("%s: bad schema: %v", path, err)
-	}
-	if s.Ref != "" {
-		name := strings.TrimPrefix(s.Ref, "#/components/schemas/")
-		sub, ok := doc.Components.Schemas[name]
-		if !ok {
-			return fmt.Errorf("%s: unknown $ref %s", path, s.Ref)
-		}
-		return validate(doc, sub, v, path)
-	}
-	switch s.Type {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: got %T, want an object", path, v)
-		}
-		for _, r := range s.Required {
-			if _, ok := m[r]; !ok {
-				return fmt.Errorf("%s: missing required %q", path, r)
-			}
-		}
-		for k, val := range m {
-			sub, ok := s.Properties[k]
-			if !ok {
-				if s.AdditionalProperties != nil && !*s.AdditionalProperties {
-					return fmt.Errorf("%s: undocumented property %q", path, k)
-				}
-				continue
-			}
-			if err := validate(doc, sub, val, path+"."+k); err != nil {
-				return err
-			}
-		}
-	case "array":
-		a, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: got %T, want an array", path, v)
-		}
-		if s.MinItems != nil && len(a) < *s.MinItems || s.MaxItems != nil && len(a) > *s.MaxItems {
-			return fmt.Errorf("%s: %d items out of bounds", path, len(a))
-		}
-		for i, e := range a {
-			if err := validate(doc, s.Items, e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case "string":
-		str, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: got %T, want a string", path, v)
-		}
-		if s.Pattern != "" && !regexp.MustCompile(s.Pattern).MatchString(str) {
-			return fmt.Errorf("%s: %q does not match %s", path, str, s.Pattern)
-		}
-		if s.MaxLength != nil && len(str) > *s.MaxLength {
-			return fmt.Errorf("%s: longer than %d", path, *s.MaxLength)
-		}
-		if s.Format == "date-time" {
-			if _, err := time.Parse(time.RFC3339, str); err != nil {
-				return fmt.Errorf("%s: %q is not RFC 3339", path, str)
-			}
-		}
-	case "integer":
-		f, ok := v.(float64)
-		if !ok || f != float64(int64(f)) {
-			return fmt.Errorf("%s: got %v, want an integer", path, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: got %T, want a boolean", path, v)
-		}
-	}
-	if len(s.Enum) > 0 {
-		found := false
-		for _, e := range s.Enum {
-			if e == v {
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%s: %v is not one of %v", path, v, s.Enum)
-		}
-	}
-	return nil
 }
