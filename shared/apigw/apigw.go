@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -54,17 +55,27 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
+	if path == "" {
+		path = "/"
+	}
 	target := path
 	if ev.RawQueryString != "" {
 		target += "?" + ev.RawQueryString
 	}
+	// Parsed as a request line's target, as net/http's server does: http.NewRequest would read a path that
+	// starts with "//" as a host ("//evil/healthz" would become the path "/healthz").
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the request target: %w", err)
+	}
 	if id := ev.RequestContext.RequestID; id != "" {
 		ctx = logging.WithRequestID(ctx, id)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}
+	req.URL = u
 	for k, v := range ev.Headers {
 		// API Gateway joins repeated headers with commas; keep them as one value as a proxy would.
 		req.Header.Set(k, v)
@@ -83,7 +94,9 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 // are base64-encoded.
 func Response(rec *httptest.ResponseRecorder) events.APIGatewayV2HTTPResponse {
 	res := events.APIGatewayV2HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
-	for k, v := range rec.Header() {
+	// The headers as they were when the status was written, as a server sends them: rec.Header() would also
+	// carry headers the handler set afterwards.
+	for k, v := range rec.Result().Header {
 		if strings.EqualFold(k, "Set-Cookie") {
 			res.Cookies = append(res.Cookies, v...)
 			continue

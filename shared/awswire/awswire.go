@@ -34,8 +34,9 @@ import (
 	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
-// awsCallTimeout bounds every AWS SDK call (DynamoDB, Secrets Manager, Step Functions, SQS, EventBridge), all
-// attempts included, so a slow dependency cannot eat a whole invocation.
+// awsCallTimeout bounds each attempt of every AWS SDK call (DynamoDB, Secrets Manager, Step Functions, SQS,
+// EventBridge): it is the HTTP client's timeout, so it applies per attempt, not to the retries together (at most
+// 5 attempts; the invocation's deadline, carried by the context, bounds them all).
 const awsCallTimeout = 10 * time.Second
 
 // Deps are a function's dependencies.

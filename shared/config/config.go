@@ -136,7 +136,8 @@ func seconds(v string, def time.Duration) (time.Duration, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || time.Duration(n)*time.Second > MaxWait {
+	// Compared in seconds: time.Duration(n)*time.Second overflows (to a negative or small duration) for huge n.
+	if err != nil || n < 1 || n > int(MaxWait/time.Second) {
 		return 0, fmt.Errorf("must be a whole number of seconds between 1 and %d", int(MaxWait/time.Second))
 	}
 	return time.Duration(n) * time.Second, nil

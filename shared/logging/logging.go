@@ -41,26 +41,93 @@ func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(st
 // New returns a JSON logger writing to w at the given level.
 func New(w io.Writer, level slog.Leveler) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
-	return slog.New(&contextHandler{Handler: h})
+	return slog.New(&contextHandler{base: h})
 }
 
 // Discard returns a logger that writes nothing (for tests that do not inspect logs).
 func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// contextHandler adds the onboarding and request ids from the context to every record.
-type contextHandler struct{ slog.Handler }
+// contextHandler adds the onboarding and request ids from the context to every record, at the top level of
+// the line even under WithGroup (so that a query on onboarding_id finds every line). An id the caller logged
+// itself at the top level (logger.With or the record's own attributes) is kept instead, never duplicated.
+type contextHandler struct {
+	// base is the handler with the attributes added before any group was opened.
+	base slog.Handler
+	// has says which ids base already carries (idOnboarding, idRequest).
+	has idSet
+	// grouped replays, on a handler that has the ids, what was added after the first group was opened.
+	grouped []func(slog.Handler) slog.Handler
+}
+
+type idSet uint8
+
+const (
+	idOnboarding idSet = 1 << iota
+	idRequest
+)
+
+func idOf(key string) idSet {
+	switch key {
+	case KeyOnboardingID:
+		return idOnboarding
+	case KeyRequestID:
+		return idRequest
+	}
+	return 0
+}
+
+func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.base.Enabled(ctx, l)
+}
 
 func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	r.AddAttrs(slog.String(KeyOnboardingID, OnboardingID(ctx)), slog.String(KeyRequestID, RequestID(ctx)))
-	return h.Handler.Handle(ctx, r)
+	has := h.has
+	if len(h.grouped) == 0 { // the record's attributes are at the top level
+		r.Attrs(func(a slog.Attr) bool { has |= idOf(a.Key); return true })
+	}
+	ids := make([]slog.Attr, 0, 2)
+	if has&idOnboarding == 0 {
+		ids = append(ids, slog.String(KeyOnboardingID, OnboardingID(ctx)))
+	}
+	if has&idRequest == 0 {
+		ids = append(ids, slog.String(KeyRequestID, RequestID(ctx)))
+	}
+	if len(h.grouped) == 0 {
+		r.AddAttrs(ids...)
+		return h.base.Handle(ctx, r)
+	}
+	inner := h.base.WithAttrs(ids)
+	for _, f := range h.grouped {
+		inner = f(inner)
+	}
+	return inner.Handle(ctx, r)
 }
 
 func (h *contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &contextHandler{Handler: h.Handler.WithAttrs(as)}
+	if len(as) == 0 {
+		return h
+	}
+	if len(h.grouped) == 0 {
+		has := h.has
+		for _, a := range as {
+			has |= idOf(a.Key)
+		}
+		return &contextHandler{base: h.base.WithAttrs(as), has: has}
+	}
+	return h.with(func(x slog.Handler) slog.Handler { return x.WithAttrs(as) })
 }
 
 func (h *contextHandler) WithGroup(name string) slog.Handler {
-	return &contextHandler{Handler: h.Handler.WithGroup(name)}
+	if name == "" {
+		return h
+	}
+	return h.with(func(x slog.Handler) slog.Handler { return x.WithGroup(name) })
+}
+
+func (h *contextHandler) with(f func(slog.Handler) slog.Handler) *contextHandler {
+	grouped := make([]func(slog.Handler) slog.Handler, len(h.grouped), len(h.grouped)+1)
+	copy(grouped, h.grouped)
+	return &contextHandler{base: h.base, has: h.has, grouped: append(grouped, f)}
 }
 
 // secretKeyWords are attribute key fragments that always mean a secret value; such attributes are redacted
@@ -73,15 +140,30 @@ var allowedKeys = map[string]bool{
 	"http_status_code": true, "token_expires_at": true, "pin_source": true, "code_length": true,
 }
 
-func redactAttr(_ []string, a slog.Attr) slog.Attr {
-	k := strings.ToLower(a.Key)
-	if allowedKeys[k] {
-		return a
+// redactAttr redacts an attribute whose key, or the key of a group it is in, names a secret: a group's members
+// (slog.Group("token", ...), or a LogValuer resolving to a group) are never checked by their own keys alone.
+func redactAttr(groups []string, a slog.Attr) slog.Attr {
+	if secretKey(a.Key) {
+		return slog.String(a.Key, "[redacted]")
 	}
-	for _, w := range secretKeyWords {
-		if strings.Contains(k, w) {
+	for _, g := range groups {
+		if secretKey(g) {
 			return slog.String(a.Key, "[redacted]")
 		}
 	}
 	return a
+}
+
+// secretKey reports whether an attribute or group key names a secret.
+func secretKey(key string) bool {
+	k := strings.ToLower(key)
+	if allowedKeys[k] {
+		return false
+	}
+	for _, w := range secretKeyWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,11 +3,13 @@
 package sqsqueue
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,21 +77,56 @@ func (q *Queue) Accept(ctx context.Context, evs []webhook.Event) error {
 // encode marshals a message; an event too large for SQS loses its raw Meta JSON (the normalized fields are
 // what the worker uses) rather than the whole event.
 func encode(m worker.Message) (string, error) {
-	b, err := json.Marshal(m)
+	b, err := marshal(m)
 	if err != nil {
-		return "", fmt.Errorf("encoding a queue message: %w", err)
+		return "", err
 	}
 	if len(b) > MaxMessageBytes && m.Event != nil {
 		ev := *m.Event
 		ev.Raw = nil
-		if b, err = json.Marshal(worker.Message{Event: &ev}); err != nil {
-			return "", fmt.Errorf("encoding a queue message: %w", err)
+		if b, err = marshal(worker.Message{Event: &ev}); err != nil {
+			return "", err
 		}
 	}
 	if len(b) > MaxMessageBytes {
 		return "", fmt.Errorf("a queue message of %d bytes exceeds the SQS limit", len(b))
 	}
 	return string(b), nil
+}
+
+func marshal(m worker.Message) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding a queue message: %w", err)
+	}
+	return sqsSafe(b), nil
+}
+
+// sqsSafe escapes what SQS refuses in a message body (it accepts only #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD
+// and #x10000-#x10FFFF, and rejects the whole message otherwise, which would fail every delivery of the
+// notification): the noncharacters U+FFFE and U+FFFF, which encoding/json writes as they are, and invalid
+// UTF-8, which it passes through from Raw. Both can only be inside JSON strings, where an escape means the
+// same character (U+FFFD for an invalid byte, as encoding/json does for strings).
+func sqsSafe(b []byte) []byte {
+	if utf8.Valid(b) && !bytes.Contains(b, []byte("\uFFFE")) && !bytes.Contains(b, []byte("\uFFFF")) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, `\ufffd`...)
+		case r == 0xFFFE:
+			out = append(out, `\ufffe`...)
+		case r == 0xFFFF:
+			out = append(out, `\uffff`...)
+		default:
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
 }
 
 // pack groups bodies into batches of at most ten entries and 256 KiB.
