@@ -70,6 +70,9 @@ func executionARN(stateMachineARN, name string) string {
 
 // SendTaskSuccess resumes the waiting task with output. An unknown or expired token is ErrTaskGone.
 func (w *Workflow) SendTaskSuccess(ctx context.Context, token string, output []byte) error {
+	if len(output) == 0 {
+		output = []byte("{}") // Step Functions requires a JSON document
+	}
 	_, err := w.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(output))})
 	return taskError("SendTaskSuccess", err)
 }
