@@ -210,7 +210,9 @@ func (c *Client) GetPhoneNumber(ctx context.Context, in *GetPhoneNumberInput, op
 
 // SubscribeApp subscribes the app to the WABA's webhooks (POST /<WABA_ID>/subscribed_apps with an empty
 // body). With OverrideCallbackURI set it sends override_callback_uri and verify_token instead, which Meta
-// accepts only once the app is subscribed. Repeating it is harmless, so it is retried like a read.
+// accepts only once the app is subscribed. It is not repeated once it may have reached Meta: after a lost
+// answer the caller reads subscribed_apps back before subscribing again (a killed step re-runs the same way),
+// so the subscription is written once.
 func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns ...func(*Options)) error {
 	if in == nil {
 		return nilInput(CallSubscribedApps)
@@ -223,7 +225,7 @@ func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns
 		return err
 	}
 	op := &operation{
-		call: CallSubscribedApps, method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: idempotent,
+		call: CallSubscribedApps, method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
 		token: in.AccessToken, secrets: secretValues(in.AccessToken, in.VerifyToken),
 	}
 	if in.OverrideCallbackURI != "" {
@@ -275,7 +277,7 @@ func (c *Client) ListSubscribedApps(ctx context.Context, in *ListSubscribedAppsI
 		return nil, err
 	}
 	op := &operation{
-		call: CallSubscribedApps, method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: idempotent,
+		call: CallSubscribedApps, method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
 		token: in.AccessToken, secrets: secretValues(in.AccessToken),
 	}
 	type entry struct {

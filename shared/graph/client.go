@@ -62,12 +62,13 @@ func (c *Client) resolve(call string, optFns []func(*Options)) (*Options, error)
 type retryMode int
 
 const (
-	// idempotent: repeating the request cannot cause a second effect (all reads, subscribe, assign).
+	// idempotent: repeating the request cannot cause a second effect (all reads; assign, which Meta refuses
+	// the second time with "already assigned").
 	idempotent retryMode = iota + 1
 	// exchange: the code is single-use; repeat only if it provably never left or Meta definitely answered.
 	exchange
-	// neverAfterSent: a repeat could cause a second effect Meta does not undo (credit line, register,
-	// message); repeat only if the request provably never left.
+	// neverAfterSent: a repeat could cause a second effect (credit line, register, message; subscribe, which
+	// the step reads back before repeating); repeat only if the request provably never left.
 	neverAfterSent
 )
 

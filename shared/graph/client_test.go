@@ -690,7 +690,7 @@ var retryCalls = []struct {
 		_, err := c.ListPhoneNumbers(context.Background(), &graph.ListPhoneNumbersInput{WABAID: wabaID, AccessToken: secret(bizToken)})
 		return err
 	}},
-	{"SubscribeApp", "idem", func(c *graph.Client) error {
+	{"SubscribeApp", "never", func(c *graph.Client) error {
 		return c.SubscribeApp(context.Background(), &graph.SubscribeAppInput{WABAID: wabaID, AccessToken: secret(bizToken)})
 	}},
 	{"AssignUser", "idem", func(c *graph.Client) error {

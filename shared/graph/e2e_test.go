@@ -197,10 +197,11 @@ func TestRetryPolicyAgainstSimulatorFaults(t *testing.T) {
 				_, err := c.ExchangeCode(context.Background(), &graph.ExchangeCodeInput{AppID: graphsim.DefaultAppID, AppSecret: secret(appSecret), Code: secret(sim.IssueCode(waba, phone))})
 				return err
 			}, graph.CallOAuth, 1, true},
-		{"subscribe retried after a lost answer", graphsim.Fault{Call: graph.CallSubscribedApps, Kind: graphsim.FaultTimeout, Count: 1}, false,
+		// The step reads subscribed_apps back before subscribing again, so the subscription is written once.
+		{"subscribe not repeated after a lost answer", graphsim.Fault{Call: graph.CallSubscribedApps, Kind: graphsim.FaultTimeout, Count: 1}, false,
 			func(c *graph.Client, sim *graphsim.Server) error {
 				return c.SubscribeApp(context.Background(), &graph.SubscribeAppInput{WABAID: waba, AccessToken: secret(sim.IssueToken(waba, phone))})
-			}, graph.CallSubscribedApps, 2, false},
+			}, graph.CallSubscribedApps, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

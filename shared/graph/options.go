@@ -49,8 +49,8 @@ func (f HTTPClientFunc) Do(req *http.Request) (*http.Response, error) { return f
 // RetryPolicy is the client's one retry policy. A call is retried only if (a) the request provably never
 // left, or (b) the call is idempotent and failed transiently (network error, timeout, 5xx), or (c)
 // RetryGraphErrors is set and Meta answered with a transient or throttled Graph error. Calls with side
-// effects that must not repeat (credit sharing, register, send message) are never retried once sent, and the
-// code exchange is never retried after a timeout (the single-use code may be spent).
+// effects that must not repeat (subscribe, credit sharing, register, send message) are never retried once
+// sent, and the code exchange is never retried after a timeout (the single-use code may be spent).
 type RetryPolicy struct {
 	// MaxAttempts is the total number of attempts, the first included (default 3; 1 disables retries).
 	MaxAttempts int

@@ -28,7 +28,11 @@ const (
 type Fault struct {
 	// Call is a graph.Call* name (oauth, debug_token, phone_numbers, ...).
 	Call string
-	Kind FaultKind
+	// Method, when set (GET or POST), limits the fault to requests of that method: subscribed_apps names
+	// both the read (GET) and the subscribe (POST), and a lost answer matters only for the write. Calls of
+	// the other method pass by without using the fault.
+	Method string
+	Kind   FaultKind
 	// Code is the Graph error code of a FaultGraphError.
 	Code int
 	// Count is how many calls fail (at least 1).
@@ -44,7 +48,11 @@ func (f Fault) String() string {
 	case FaultHTTP500:
 		what = "http500"
 	}
-	return fmt.Sprintf("%s:%sx%d", f.Call, what, f.Count)
+	call := f.Call
+	if f.Method != "" {
+		call += "." + f.Method
+	}
+	return fmt.Sprintf("%s:%sx%d", call, what, f.Count)
 }
 
 // FaultCalls are the call names a fault can name.
@@ -65,9 +73,10 @@ func validCall(c string) bool {
 // maxFaultCount bounds a fault's count so a typo cannot break a whole local session for good.
 const maxFaultCount = 1_000_000
 
-// ParseFaults parses GRAPH_SIM_FAULTS: a comma-separated list of <call>:<what>x<count>, where <what> is a
-// Graph error code, "timeout" or "http500" and x<count> may be left out (count 1). Example:
-// "register:133016x1,messages:timeoutx2,credit_sharing:http500x1". An empty string means no faults.
+// ParseFaults parses GRAPH_SIM_FAULTS: a comma-separated list of <call>[.<METHOD>]:<what>x<count>, where
+// <what> is a Graph error code, "timeout" or "http500", x<count> may be left out (count 1), and .GET or .POST
+// limits the fault to requests of that method. Example:
+// "register:133016x1,messages:timeoutx2,subscribed_apps.POST:timeoutx1". An empty string means no faults.
 func ParseFaults(s string) ([]Fault, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -93,10 +102,14 @@ func parseFault(entry string) (Fault, error) {
 	if !ok || spec == "" {
 		return Fault{}, fmt.Errorf("want <call>:<graph_code|timeout|http500>x<count>")
 	}
+	call, method, hasMethod := strings.Cut(call, ".")
 	if !validCall(call) {
 		return Fault{}, fmt.Errorf("unknown call %q; calls are %s", call, strings.Join(FaultCalls, ", "))
 	}
-	f := Fault{Call: call, Count: 1}
+	if hasMethod && method != "GET" && method != "POST" {
+		return Fault{}, fmt.Errorf("method after the call must be GET or POST")
+	}
+	f := Fault{Call: call, Method: method, Count: 1}
 	what := spec
 	if i := strings.LastIndexByte(spec, 'x'); i >= 0 {
 		what = spec[:i]

@@ -45,6 +45,9 @@ func TestParseFaults(t *testing.T) {
 		{in: "register:100x1,,messages:1x1", wantErr: "entry 2"},
 		{in: "register:100x1,", wantErr: "empty entry"},
 		{in: "Register:100x1", wantErr: "unknown call"},
+		{in: "subscribed_apps.POST:timeoutx1", want: []graphsim.Fault{{Call: "subscribed_apps", Method: "POST", Kind: graphsim.FaultTimeout, Count: 1}}},
+		{in: "subscribed_apps.PUT:1x1", wantErr: "GET or POST"},
+		{in: "sms.POST:1x1", wantErr: `unknown call "sms"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -70,6 +73,7 @@ func TestFaultStringRoundTrip(t *testing.T) {
 		{Call: "register", Kind: graphsim.FaultGraphError, Code: 133016, Count: 1},
 		{Call: "messages", Kind: graphsim.FaultTimeout, Count: 2},
 		{Call: "oauth", Kind: graphsim.FaultHTTP500, Count: 3},
+		{Call: "subscribed_apps", Method: "GET", Kind: graphsim.FaultGraphError, Code: 2, Count: 1},
 	} {
 		got, err := graphsim.ParseFaults(f.String())
 		if err != nil || len(got) != 1 || got[0] != f {

@@ -191,18 +191,21 @@ func (s *Server) InjectFault(f Fault) {
 	s.faults[f.Call] = append(s.faults[f.Call], &f)
 }
 
-// popFault takes one use of the next fault of call. Callers hold s.mu.
-func (s *Server) popFault(call string) *Fault {
+// popFault takes one use of the next fault of call that applies to method. Callers hold s.mu.
+func (s *Server) popFault(call, method string) *Fault {
 	q := s.faults[call]
-	if len(q) == 0 {
-		return nil
+	for i, next := range q {
+		if next.Method != "" && next.Method != method {
+			continue
+		}
+		f := *next
+		next.Count--
+		if next.Count <= 0 {
+			s.faults[call] = append(q[:i:i], q[i+1:]...)
+		}
+		return &f
 	}
-	f := *q[0]
-	q[0].Count--
-	if q[0].Count <= 0 {
-		s.faults[call] = q[1:]
-	}
-	return &f
+	return nil
 }
 
 // Calls returns how many requests of a call (a graph.Call* name) arrived, faults included.
@@ -286,7 +289,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if errRes == nil {
 		s.mu.Lock()
-		fault = s.popFault(call)
+		fault = s.popFault(call, r.Method)
 		s.mu.Unlock()
 	}
 	var res *result

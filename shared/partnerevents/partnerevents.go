@@ -104,13 +104,12 @@ func (m *MemorySink) Publish(ctx context.Context, events ...Event) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	limit := m.Limit
-	if limit <= 0 {
-		limit = 10000
-	}
+	limit := m.limit()
 	m.events = append(m.events, events...)
-	if over := len(m.events) - limit; over > 0 {
-		m.events = append([]Event(nil), m.events[over:]...)
+	// Drop the oldest events only once twice the limit are held, so that a full sink costs amortized O(1)
+	// per event rather than a copy of the whole window on every publish; Events returns the newest limit.
+	if len(m.events) >= 2*limit {
+		m.events = append(make([]Event, 0, 2*limit), m.events[len(m.events)-limit:]...)
 	}
 	if m.Logger != nil {
 		for _, e := range events {
@@ -120,11 +119,22 @@ func (m *MemorySink) Publish(ctx context.Context, events ...Event) error {
 	return nil
 }
 
-// Events returns a copy of the events published so far.
+// Events returns a copy of the events published so far (the newest Limit of them).
 func (m *MemorySink) Events() []Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Event(nil), m.events...)
+	kept := m.events
+	if over := len(kept) - m.limit(); over > 0 {
+		kept = kept[over:]
+	}
+	return append([]Event(nil), kept...)
+}
+
+func (m *MemorySink) limit() int {
+	if m.Limit <= 0 {
+		return 10000
+	}
+	return m.Limit
 }
 
 // Detail encodes an event as the EventBridge detail document.

@@ -177,7 +177,8 @@ func (s *Service) run(ctx context.Context, in Input, name onboarding.StepName, j
 	}
 	run := &stepRun{s: s, name: name, rec: rec}
 	if err := run.save(ctx, func(r *onboarding.Record) error {
-		if st := r.Step(name); joinRunning && st != nil && st.Status == onboarding.StepRunning && r.Status.Active() {
+		// Join only an attempt that has not failed: a retry after a failed attempt is a new attempt.
+		if st := r.Step(name); joinRunning && st != nil && st.Status == onboarding.StepRunning && st.Error == nil && r.Status.Active() {
 			return nil
 		}
 		return r.StartStep(name, s.now())

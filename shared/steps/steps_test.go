@@ -279,7 +279,8 @@ func TestStepKilledAfterItsSideEffectReruns(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, tt.opts)
-			f.sim.InjectFault(graphsim.Fault{Call: tt.call, Kind: graphsim.FaultTimeout, Count: 1})
+			// POST: the write takes effect and its answer is lost (subscribed_apps also names the read).
+			f.sim.InjectFault(graphsim.Fault{Call: tt.call, Method: "POST", Kind: graphsim.FaultTimeout, Count: 1})
 			run := tt.run(f.svc)
 			_, err := run(context.Background(), f.in())
 			var te *onboarding.TransientError

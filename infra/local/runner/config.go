@@ -48,6 +48,9 @@ type Config struct {
 	StatusTimeout   time.Duration
 	WebhookOverride string
 	TestMessageBody string
+	// GraphCallTimeout bounds each Graph call attempt (zero: graph.DefaultCallTimeout, 10 s). Not read from
+	// the environment: the fault-injection tests shorten it so that a lost answer costs little time.
+	GraphCallTimeout time.Duration
 }
 
 // Environment variables of the local runner.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -55,6 +56,8 @@ type Runner struct {
 	Events *partnerevents.MemorySink
 	// URL is the base URL the runner serves on.
 	URL string
+
+	workflow *engineWorkflow
 }
 
 // New builds the local system and binds cfg.Addr (port 0 picks a free port).
@@ -92,13 +95,14 @@ func (r *Runner) build() error {
 		}
 		baseURL = u
 	}
-	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, Logger: r.log})
+	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, CallTimeout: cfg.GraphCallTimeout, Logger: r.log})
 	if err != nil {
 		return fmt.Errorf("building the Graph client: %w", err)
 	}
 
 	// The workflow's functions, registered under the names the definition's placeholders resolve to.
 	wf := &engineWorkflow{}
+	r.workflow = wf
 	proc := &worker.Processor{
 		Store: r.Store, Webhooks: r.Store, Workflow: wf, Publisher: r.Events, Logger: r.log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
@@ -148,6 +152,7 @@ func (r *Runner) build() error {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", hooks)
 	mux.Handle("/_local/", httpapi.Middleware(r.log, r.localHandler()))
+	r.servePage(mux) // the example partner page at /, and its local Embedded Signup stand-in
 	mux.Handle("/", api)
 	r.server = &http.Server{
 		Handler:           mux,
@@ -212,10 +217,20 @@ func withRequestID[In, Out any](fn func(context.Context, In) (Out, error)) func(
 }
 
 // engineWorkflow runs workflow executions on the local interpreter.
-type engineWorkflow struct{ engine *statemachine.Engine }
+type engineWorkflow struct {
+	engine *statemachine.Engine
+	// failStart, when set (fault-injection tests), is called before each start: an error fails the start as
+	// a throttled or refused StartExecution would on AWS.
+	failStart atomic.Pointer[func() error]
+}
 
 // Start starts the execution; starting one that already exists (a repeated start) returns it.
 func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
+	if fail := w.failStart.Load(); fail != nil {
+		if err := (*fail)(); err != nil {
+			return "", err
+		}
+	}
 	doc, err := json.Marshal(in.Input)
 	if err != nil {
 		return "", fmt.Errorf("encoding the execution input: %w", err)

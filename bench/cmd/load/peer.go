@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/waes/onboarding/bench/internal/loadgen"
+	"github.com/waes/onboarding/infra/local/runner"
+)
+
+// cmdPeer runs the side-by-side comparison. For each payload size and CPU configuration, every target gets a
+// fresh server process, a warm-up, then the measured requests, each sent by a separate generator process
+// (`load send`) that builds the same signed payloads byte for byte from the same seed and sends them over the
+// same number of keep-alive connections. Every payload is unique, so the project's dedupe stores every event
+// (no duplicate fast path). Targets run interleaved, -rounds times; the best round of each is reported, which
+// keeps other work on the machine from deciding the ratio.
+func cmdPeer(args []string) error {
+	fs := flag.NewFlagSet("peer", flag.ExitOnError)
+	n1k := fs.Int("n-1kb", 60000, "measured requests of ~1 KB per run")
+	n100k := fs.Int("n-100kb", 2000, "measured requests of ~100 KB per run")
+	warm := fs.Float64("warmup", 0.25, "warm-up requests, as a fraction of the measured ones")
+	conc := fs.Int("c", 32, "concurrent keep-alive connections")
+	configs := fs.String("configs", "pinned,shared", "CPU configurations: pinned (the server alone on one core, the generator on another: Go GOMAXPROCS=1 vs Node's one thread), shared (no pinning, Go's default GOMAXPROCS)")
+	serverCPU := fs.String("server-cpu", "1", "the core servers are pinned to in the pinned configuration (taskset -c)")
+	genCPU := fs.String("gen-cpu", "0", "the core(s) the generator is pinned to in the pinned configuration")
+	rounds := fs.Int("rounds", 2, "rounds per configuration (targets interleaved); the best round of each target is reported")
+	project := fs.String("project", "handler", "the project's server: handler (the webhook handler with the inline worker on the in-memory store) or runner (the whole local runner, as make run)")
+	targetList := fs.String("targets", "peer,project,gofloor", "what to run: peer (Node), project, gofloor (the peer's program in Go, for reference)")
+	node := fs.String("node", "node", "the Node.js binary")
+	peerJS := fs.String("peer", "bench/peer/server.js", "the peer's server script")
+	_ = fs.Parse(args)
+
+	if _, err := exec.LookPath("taskset"); err != nil && strings.Contains(*configs, "pinned") {
+		fmt.Fprintln(os.Stderr, "taskset not found: skipping the pinned configuration")
+		*configs = strings.ReplaceAll(*configs, "pinned", "")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	nodeVersion, err := exec.Command(*node, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("running %s --version: %w", *node, err)
+	}
+	secret := runner.DefaultAppSecret
+	targets := strings.Split(*targetList, ",")
+	load0 := loadAvg()
+
+	type size struct {
+		name, flag string
+		n          int
+	}
+	sizes := []size{{"~1 KB", "1kb", *n1k}, {"~100 KB", "100kb", *n100k}}
+	type row struct {
+		size, config, target string
+		res                  summary
+		cpuPerReq            time.Duration
+	}
+	var groups [][]row // per size and configuration, one row per target
+	for si, sz := range sizes {
+		for _, cfg := range strings.Split(*configs, ",") {
+			if cfg == "" {
+				continue
+			}
+			pinned := cfg == "pinned"
+			best := map[string]row{}
+			for round := 0; round < *rounds; round++ {
+				for _, target := range targets {
+					var argv []string
+					switch target {
+					case "peer":
+						argv = []string{*node, *peerJS}
+					case "project":
+						argv = []string{self, "serve", "-target", *project}
+					case "gofloor":
+						argv = []string{self, "serve", "-target", "gofloor"}
+					default:
+						return fmt.Errorf("unknown target %q", target)
+					}
+					if pinned {
+						argv = append([]string{"taskset", "-c", *serverCPU}, argv...)
+					}
+					server := exec.Command(argv[0], argv[1:]...)
+					server.Env = append(os.Environ(), serverEnv(target, pinned, secret)...)
+					gen := func(n int, seq int64, url string) *exec.Cmd {
+						a := []string{self, "send", "-json", "-url", url, "-size", sz.flag, "-n", strconv.Itoa(n),
+							"-seq", strconv.FormatInt(seq, 10), "-c", strconv.Itoa(*conc), "-secret", secret}
+						if pinned {
+							a = append([]string{"taskset", "-c", *genCPU}, a...)
+						}
+						return exec.Command(a[0], a[1:]...)
+					}
+					// Warm-up and measured payloads come from disjoint wamid ranges.
+					base := int64(si+1) * 1e13
+					m, err := measure(server, func(url string) *exec.Cmd { return gen(int(float64(sz.n)**warm), base, url) },
+						func(url string) *exec.Cmd { return gen(sz.n, base+5e12, url) })
+					if err != nil {
+						return fmt.Errorf("%s, %s, %s: %w", sz.name, cfg, target, err)
+					}
+					if m.res.Errors > 0 || m.res.Statuses[200] != m.res.Requests {
+						return fmt.Errorf("%s, %s, %s: %d transport errors, statuses %v", sz.name, cfg, target, m.res.Errors, m.res.Statuses)
+					}
+					fmt.Fprintf(os.Stderr, "  %-7s %-7s %-8s round %d: %8.0f req/s  p50 %s ms  p99 %s ms  server CPU %s/req\n",
+						sz.name, cfg, target, round+1, m.res.reqPerSec(), loadgen.Ms(m.res.P50), loadgen.Ms(m.res.P99), m.cpu)
+					if prev, ok := best[target]; !ok || m.res.reqPerSec() > prev.res.reqPerSec() {
+						best[target] = row{size: sz.name, config: cfg, target: target, res: m.res, cpuPerReq: m.cpu}
+					}
+				}
+			}
+			var group []row
+			for _, t := range targets {
+				group = append(group, best[t])
+			}
+			groups = append(groups, group)
+		}
+	}
+
+	names := map[string]string{"peer": "peer (Node)", "project": "**project** (Go)", "gofloor": "Go floor (reference)"}
+	fmt.Printf("\n### Webhook intake vs a typical Node.js receiver (loopback, %d connections, Node %s, %d cores, best of %d rounds)\n\n",
+		*conc, strings.TrimSpace(string(nodeVersion)), runtime.NumCPU(), *rounds)
+	fmt.Printf("pinned: each server alone on core %s (taskset; Go with GOMAXPROCS=1, Node single-threaded), the generator on core %s. "+
+		"shared: no pinning, Go's default GOMAXPROCS=%d, Node still one JavaScript thread, the generator competing for the same cores. "+
+		"project: %s.\n\n", *serverCPU, *genCPU, runtime.NumCPU(), projectDescription(*project))
+	fmt.Println("| payload | CPUs | server | req/s | MB/s | p50 ms | p99 ms | server CPU / req | project ÷ peer |")
+	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, group := range groups {
+		var peer row
+		for _, r := range group {
+			if r.target == "peer" {
+				peer = r
+			}
+		}
+		for _, r := range group {
+			ratio := ""
+			if r.target == "project" && peer.target != "" {
+				ratio = fmt.Sprintf("**%.2fx** req/s, %.2fx CPU/req", r.res.reqPerSec()/peer.res.reqPerSec(), float64(r.cpuPerReq)/float64(peer.cpuPerReq))
+			}
+			fmt.Printf("| %s (%d B) | %s | %s | %.0f | %.1f | %s | %s | %s | %s |\n", r.size, r.res.BodyBytes/int64(max(1, r.res.Requests)),
+				r.config, names[r.target], r.res.reqPerSec(), r.res.mbPerSec(), loadgen.Ms(r.res.P50), loadgen.Ms(r.res.P99),
+				r.cpuPerReq.Round(100*time.Nanosecond), ratio)
+		}
+	}
+	fmt.Printf("\n1-minute load average before / after the runs: %s / %s (other work on the machine shows here).\n", load0, loadAvg())
+	return nil
+}
+
+func projectDescription(p string) string {
+	if p == "runner" {
+		return "the whole local runner as `make run` serves it (POST /webhooks with the inline worker, partner events kept and logged)"
+	}
+	return "the webhook handler with the local runner's inline worker on the in-memory store (signature, parse, dedupe claim, status, correlation lookup and completion of every event; JSON logs encoded and discarded)"
+}
+
+func serverEnv(target string, pinned bool, secret string) []string {
+	if target == "peer" {
+		return []string{"APP_SECRET=" + secret, "PORT=0"}
+	}
+	if pinned {
+		return []string{"GOMAXPROCS=1"}
+	}
+	return nil
+}
+
+type measured struct {
+	res summary
+	cpu time.Duration // server CPU time per measured request
+}
+
+// measure starts the server, waits for its "listening <url>" line, runs the warm-up generator, then the
+// measured one, and stops the server. The server's CPU time is read around the measured run.
+func measure(server *exec.Cmd, warm, run func(url string) *exec.Cmd) (measured, error) {
+	server.Stderr = os.Stderr
+	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := server.StdoutPipe()
+	if err != nil {
+		return measured{}, err
+	}
+	if err := server.Start(); err != nil {
+		return measured{}, err
+	}
+	defer func() {
+		_ = syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = server.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-server.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	base, err := listening(out)
+	if err != nil {
+		return measured{}, err
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	url := base + "/webhooks"
+	if _, err := generate(warm(url)); err != nil {
+		return measured{}, fmt.Errorf("warm-up: %w", err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the warm-up's garbage collection settle
+	cpu0, err := processCPU(server.Process.Pid)
+	if err != nil {
+		return measured{}, err
+	}
+	res, err := generate(run(url))
+	if err != nil {
+		return measured{}, err
+	}
+	cpu1, err := processCPU(server.Process.Pid)
+	if err != nil {
+		return measured{}, err
+	}
+	return measured{res: res, cpu: (cpu1 - cpu0) / time.Duration(max(1, res.Requests))}, nil
+}
+
+// generate runs a `load send -json` process and decodes its summary.
+func generate(cmd *exec.Cmd) (summary, error) {
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return summary{}, err
+	}
+	var s summary
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+		return summary{}, fmt.Errorf("reading the generator's summary %q: %w", stdout.String(), err)
+	}
+	return s, nil
+}
+
+// listening reads the server's first line "listening http://host:port" and returns the base URL.
+func listening(out io.Reader) (string, error) {
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		lines <- line
+	}()
+	select {
+	case line := <-lines:
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+		if !ok {
+			return "", fmt.Errorf("unexpected first line %q", line)
+		}
+		if _, err := url.Parse(rest); err != nil {
+			return "", err
+		}
+		return rest, nil
+	case <-time.After(30 * time.Second):
+		return "", errors.New("the server did not start within 30 s")
+	}
+}
+
+// processCPU returns the user+system CPU time the process has used (Linux /proc).
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may contain spaces.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clkTck, nil
+}
+
+// loadAvg returns the 1-minute load average (Linux), to tell a quiet machine from a busy one.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}

@@ -1,0 +1,147 @@
+// Package metahook builds realistic WhatsApp Cloud API webhook bodies, shaped like Meta's (compact JSON,
+// one entry per WABA, "messages" changes carrying either inbound messages with their contacts or message
+// statuses with conversation and pricing), each with unique wamids so that every event is new to a deduping
+// receiver. The load programs use it so that the peer and the project receive byte-identical payloads.
+package metahook
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Default ids: the example WABA and phone of Meta's documents.
+const (
+	DefaultWABA         = "102290129340398"
+	DefaultPhone        = "106540352242922"
+	DefaultDisplayPhone = "15550783881"
+)
+
+// Event is one item a body carries: its dedupe key as the project's parser derives it ("message:<wamid>" or
+// "status:<wamid>:<status>").
+type Event struct {
+	Key string
+}
+
+// Builder appends webhook items. Seq makes every wamid unique; callers give each builder its own range.
+type Builder struct {
+	WABA, Phone, Display string
+	// Seq is the next sequence number used in a wamid.
+	Seq int64
+}
+
+// New returns a Builder for the default WABA and phone, starting at seq.
+func New(seq int64) *Builder {
+	return &Builder{WABA: DefaultWABA, Phone: DefaultPhone, Display: DefaultDisplayPhone, Seq: seq}
+}
+
+var statuses = [...]string{"sent", "delivered", "read"}
+
+// customer text of a realistic length (Meta's inbound text bodies run up to 4096 characters).
+const text = "Hi! I ordered the blue running shoes last week (order #%d) and the tracking page still says " +
+	"'label created'. Could you tell me when they will ship? I also wanted to ask whether the same model " +
+	"comes in a wide fit, size 44, and if I can swap the colour to black before it leaves the warehouse. " +
+	"If that is not possible, could you cancel the order and refund it to the same card? I would rather " +
+	"order again than wait another week. My delivery address is the same as last time. " +
+	"Thanks a lot, and have a nice day."
+
+func (b *Builder) wamid(kind byte) string {
+	b.Seq++
+	// Same length and alphabet as Meta's base64 wamids.
+	return "wamid.HBgLMTY1MDU1NTEyMzQVAgA" + string(kind) + "GBQzQTBG" + fmt.Sprintf("%020d", b.Seq) + "RgA="
+}
+
+// message appends a messages change with one inbound text message (and its contact) to sb.
+func (b *Builder) message(sb *strings.Builder, ts int64) Event {
+	id := b.wamid('S')
+	sb.WriteString(`{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"`)
+	sb.WriteString(b.Display)
+	sb.WriteString(`","phone_number_id":"`)
+	sb.WriteString(b.Phone)
+	sb.WriteString(`"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"`)
+	sb.WriteString(id)
+	sb.WriteString(`","timestamp":"`)
+	sb.WriteString(strconv.FormatInt(ts, 10))
+	sb.WriteString(`","type":"text","text":{"body":"`)
+	fmt.Fprintf(sb, text, b.Seq)
+	sb.WriteString(`"}}]},"field":"messages"}`)
+	return Event{Key: "message:" + id}
+}
+
+// status appends a messages change with one status of a business-sent message to sb.
+func (b *Builder) status(sb *strings.Builder, ts int64) Event {
+	id := b.wamid('R')
+	st := statuses[b.Seq%int64(len(statuses))]
+	sb.WriteString(`{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"`)
+	sb.WriteString(b.Display)
+	sb.WriteString(`","phone_number_id":"`)
+	sb.WriteString(b.Phone)
+	sb.WriteString(`"},"statuses":[{"id":"`)
+	sb.WriteString(id)
+	sb.WriteString(`","status":"`)
+	sb.WriteString(st)
+	sb.WriteString(`","timestamp":"`)
+	sb.WriteString(strconv.FormatInt(ts, 10))
+	sb.WriteString(`","recipient_id":"16505551234","biz_opaque_callback_data":"campaign=spring-2026;segment=returning;order=`)
+	sb.WriteString(strconv.FormatInt(b.Seq, 10))
+	sb.WriteString(`;template=order_update_v3;locale=en_US;crm=salesforce;agent=bot-7;thread=2f8c1e9a-4b7d-4c1e-9f0a-6d2b3c4e5f60","conversation":{"id":"3a39e7cb1b7e5ddb7aa5d4d8a5a2c3b1","expiration_timestamp":"`)
+	sb.WriteString(strconv.FormatInt(ts+86400, 10))
+	sb.WriteString(`","origin":{"type":"service"}},"pricing":{"billable":true,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]},"field":"messages"}`)
+	return Event{Key: "status:" + id + ":" + st}
+}
+
+const baseTS = 1749416383
+
+// Single returns a webhook of about 1 KB with one change: an inbound text message when inbound is set, a
+// message status otherwise.
+func (b *Builder) Single(inbound bool) ([]byte, []Event) {
+	var sb strings.Builder
+	sb.Grow(1100)
+	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"`)
+	sb.WriteString(b.WABA)
+	sb.WriteString(`","changes":[`)
+	var ev Event
+	if inbound {
+		ev = b.message(&sb, baseTS+b.Seq%100000)
+	} else {
+		ev = b.status(&sb, baseTS+b.Seq%100000)
+	}
+	sb.WriteString(`]}]}`)
+	return []byte(sb.String()), []Event{ev}
+}
+
+// Batch returns a webhook of at most size bytes (and at most 1000 changes, Meta's limit) batching changes
+// that alternate between inbound messages and statuses, as Meta batches them under load.
+func (b *Builder) Batch(size int) ([]byte, []Event) {
+	var sb strings.Builder
+	sb.Grow(size + 1100)
+	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"`)
+	sb.WriteString(b.WABA)
+	sb.WriteString(`","changes":[`)
+	var evs []Event
+	const tail = len(`]}]}`)
+	for i := 0; i < 1000; i++ {
+		mark := sb.Len()
+		saved := b.Seq
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		var ev Event
+		if i%2 == 0 {
+			ev = b.message(&sb, baseTS+b.Seq%100000)
+		} else {
+			ev = b.status(&sb, baseTS+b.Seq%100000)
+		}
+		if sb.Len()+tail > size && i > 0 {
+			// Undo the change that overflowed.
+			s := sb.String()[:mark]
+			sb.Reset()
+			sb.WriteString(s)
+			b.Seq = saved
+			break
+		}
+		evs = append(evs, ev)
+	}
+	sb.WriteString(`]}]}`)
+	return []byte(sb.String()), evs
+}
