@@ -2,6 +2,8 @@ package onboarding
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -206,4 +208,36 @@ func MessageStatusRank(status string) int {
 		return 4
 	}
 	return 0
+}
+
+// ErrNoChange tells Mutate that the mutation found nothing to change: the record is returned as read.
+var ErrNoChange = errors.New("nothing to change")
+
+// maxMutateAttempts bounds Mutate's re-read-and-reapply loop under concurrent writers.
+const maxMutateAttempts = 8
+
+// Mutate reads the record, applies mutate and writes it with the store's optimistic concurrency, reading and
+// applying again when another writer got in first. mutate returning ErrNoChange ends it without a write and
+// returns the record as read together with ErrNoChange; any other error is returned as it is.
+func Mutate(ctx context.Context, store Store, id string, mutate func(*Record) error) (*Record, error) {
+	for range maxMutateAttempts {
+		rec, err := store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading onboarding %s: %w", id, err)
+		}
+		if err := mutate(rec); errors.Is(err, ErrNoChange) {
+			return rec, ErrNoChange
+		} else if err != nil {
+			return nil, err
+		}
+		err = store.Update(ctx, rec)
+		if errors.Is(err, ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("writing onboarding %s: %w", id, err)
+		}
+		return rec, nil
+	}
+	return nil, fmt.Errorf("writing onboarding %s after %d attempts: %w", id, maxMutateAttempts, ErrVersionConflict)
 }

@@ -339,27 +339,9 @@ func (s *Service) recordStartFailure(ctx context.Context, id string, step onboar
 		Code:    onboarding.CodeWorkflowStart,
 		Message: "the workflow could not be started: " + startErr.Error() + "; POST /onboardings/" + id + "/retry resumes it",
 	}
-	var rec *onboarding.Record
-	for range 5 {
-		r, err := s.Store.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
-		}
-		if err := r.Fail(step, detail, s.now()); err != nil {
-			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
-		}
-		err = s.Store.Update(ctx, r)
-		if errors.Is(err, onboarding.ErrVersionConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("recording the failed workflow start: %w", err)
-		}
-		rec = r
-		break
-	}
-	if rec == nil {
-		return nil, fmt.Errorf("recording the failed workflow start: %w", onboarding.ErrVersionConflict)
+	rec, err := onboarding.Mutate(ctx, s.Store, id, func(r *onboarding.Record) error { return r.Fail(step, detail, s.now()) })
+	if err != nil {
+		return nil, fmt.Errorf("recording the failed workflow start: %w", err)
 	}
 	return rec, nil
 }

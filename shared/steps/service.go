@@ -124,33 +124,17 @@ func (r *stepRun) save(ctx context.Context, mutate func(*onboarding.Record) erro
 	return nil
 }
 
-// maxConflictRetries bounds the re-read-and-reapply loop of an optimistic update.
-const maxConflictRetries = 8
-
-// update loads the record, applies mutate and writes it, retrying on version conflicts.
+// update applies mutate to the freshest record and writes it (onboarding.Mutate). errSkipWrite from mutate
+// means nothing to write: the record as read is returned with errSkipWrite.
 func (s *Service) update(ctx context.Context, id string, mutate func(*onboarding.Record) error) (*onboarding.Record, error) {
-	for range maxConflictRetries {
-		rec, err := s.Store.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("reading onboarding %s: %w", id, err)
-		}
-		if err := mutate(rec); errors.Is(err, errSkipWrite) {
-			return rec, err // nothing to write: the record as read
-		} else if err != nil {
-			return nil, err
-		}
-		err = s.Store.Update(ctx, rec)
-		if errors.Is(err, onboarding.ErrVersionConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("writing onboarding %s: %w", id, err)
-		}
-		return rec, nil
+	rec, err := onboarding.Mutate(ctx, s.Store, id, mutate)
+	switch {
+	case errors.Is(err, onboarding.ErrVersionConflict):
+		return nil, transient(onboarding.CodeConcurrentUpdate, "the onboarding record kept changing under concurrent updates")
+	case errors.Is(err, onboarding.ErrNoChange):
+		return rec, errSkipWrite
 	}
-	return nil, &onboarding.TransientError{StepError: onboarding.StepError{
-		Code: onboarding.CodeConcurrentUpdate, Message: "the onboarding record kept changing under concurrent updates",
-	}}
+	return rec, err
 }
 
 // run is the frame of every step: read the record, return early when the step is done, mark it RUNNING,
@@ -237,7 +221,8 @@ func (s *Service) fail(ctx context.Context, id string, name onboarding.StepName,
 	return f
 }
 
-var errSkipWrite = errors.New("nothing to write")
+// errSkipWrite tells update that there is nothing to write.
+var errSkipWrite = onboarding.ErrNoChange
 
 // businessToken returns the customer's business token for the record's WABA.
 func (s *Service) businessToken(ctx context.Context, rec *onboarding.Record) (onboarding.Secret, error) {

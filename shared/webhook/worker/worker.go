@@ -387,29 +387,15 @@ func (p *Processor) resume(ctx context.Context, onboardingID, kind string, outpu
 	return nil
 }
 
-var errNoWrite = errors.New("nothing to write")
+// errNoWrite tells update that there is nothing to write.
+var errNoWrite = onboarding.ErrNoChange
 
-// update applies mutate to the freshest record and writes it, retrying on concurrent updates. When mutate
-// says there is nothing to write, it returns the record as read.
+// update applies mutate to the freshest record and writes it (onboarding.Mutate); when mutate says there is
+// nothing to write, it returns the record as read.
 func (p *Processor) update(ctx context.Context, id string, mutate func(*onboarding.Record) error) (*onboarding.Record, error) {
-	for range 8 {
-		rec, err := p.Store.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("reading onboarding %s: %w", id, err)
-		}
-		if err := mutate(rec); errors.Is(err, errNoWrite) {
-			return rec, nil
-		} else if err != nil {
-			return nil, err
-		}
-		err = p.Store.Update(ctx, rec)
-		if errors.Is(err, onboarding.ErrVersionConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("writing onboarding %s: %w", id, err)
-		}
+	rec, err := onboarding.Mutate(ctx, p.Store, id, mutate)
+	if errors.Is(err, onboarding.ErrNoChange) {
 		return rec, nil
 	}
-	return nil, fmt.Errorf("writing onboarding %s: %w", id, onboarding.ErrVersionConflict)
+	return rec, err
 }
