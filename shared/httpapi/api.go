@@ -174,6 +174,7 @@ func (a *API) writeServiceError(w http.ResponseWriter, r *http.Request, err erro
 		exch    *signup.ExchangeError
 		grant   *signup.GrantError
 		up      *signup.UpstreamError
+		unavail *signup.UnavailableError
 		notRetr *onboarding.NotRetryableError
 		valid   *onboarding.ValidationError
 	)
@@ -189,6 +190,9 @@ func (a *API) writeServiceError(w http.ResponseWriter, r *http.Request, err erro
 		WriteError(w, http.StatusForbidden, onboarding.CodeGrantMismatch, grant.Field, grant.Reason)
 	case errors.As(err, &up):
 		WriteError(w, http.StatusBadGateway, onboarding.CodeUpstreamUnavailable, "", up.Reason)
+	case errors.As(err, &unavail):
+		a.opts.Logger.ErrorContext(r.Context(), "dependency unavailable", "error", err.Error())
+		WriteError(w, http.StatusServiceUnavailable, onboarding.CodeUnavailable, "", unavail.Reason)
 	case errors.As(err, &notRetr):
 		WriteError(w, http.StatusConflict, notRetr.Code, "", notRetr.Reason)
 	case errors.As(err, &valid):

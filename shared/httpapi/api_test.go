@@ -102,6 +102,7 @@ func TestSignupEndpoint(t *testing.T) {
 		{"grant mismatch", failWith(&signup.GrantError{Field: "phone_number_id", Reason: "not in WABA"}), "POST", "application/json", goodSignup, 403, onboarding.CodeGrantMismatch, "phone_number_id"},
 		{"Meta down", failWith(&signup.UpstreamError{Reason: "timeout"}), "POST", "application/json", goodSignup, 502, onboarding.CodeUpstreamUnavailable, ""},
 		{"internal", failWith(errors.New("dynamodb: boom")), "POST", "application/json", goodSignup, 500, onboarding.CodeInternal, ""},
+		{"vault down", failWith(&signup.UnavailableError{Reason: "the business token could not be stored; restart Embedded Signup", Err: errors.New("secretsmanager: boom")}), "POST", "application/json", goodSignup, 503, onboarding.CodeUnavailable, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

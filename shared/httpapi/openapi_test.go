@@ -69,6 +69,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"/signup", "POST", "text/plain", goodSignup, svc(nil), 415},
 		{"/signup", "POST", ctJSON, goodSignup, svc(errors.New("boom")), 500},
 		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UpstreamError{Reason: "timeout"}), 502},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UnavailableError{Reason: "restart Embedded Signup", Err: errors.New("throttled")}), 503},
 		{"/onboardings/" + testID, "GET", "", "", svc(nil), 200},
 		{"/onboardings/" + onboarding.NewID(), "GET", "", "", svc(nil), 404},
 		{"/onboardings/" + testID, "DELETE", "", "", svc(nil), 405},

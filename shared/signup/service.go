@@ -86,6 +86,16 @@ type GrantError struct {
 
 func (e *GrantError) Error() string { return e.Reason }
 
+// UnavailableError: a dependency of ours (the vault or the store) failed after the code was exchanged or
+// while reading the configuration. The code may be spent, so the frontend restarts Embedded Signup.
+type UnavailableError struct {
+	Reason string
+	Err    error
+}
+
+func (e *UnavailableError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
 // UpstreamError: Meta did not answer usefully within the request's budget.
 type UpstreamError struct{ Reason string }
 
@@ -131,7 +141,7 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	}
 	cfg, err := s.Vault.AppConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading the stage configuration: %w", err)
+		return nil, &UnavailableError{Reason: "the stage configuration could not be read; the code was not used: try again", Err: err}
 	}
 
 	exch, err := s.Graph.ExchangeCode(ctx, &graph.ExchangeCodeInput{AppID: cfg.AppID, AppSecret: cfg.AppSecret, Code: req.Code}, s.signupRetry)
@@ -148,11 +158,11 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	log.InfoContext(ctx, "grant verified")
 
 	if err := s.Vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
-		return nil, fmt.Errorf("storing the business token: %w", err)
+		return nil, &UnavailableError{Reason: "the business token could not be stored; restart Embedded Signup", Err: err}
 	}
 	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
 		if err := s.storePIN(ctx, req, id); err != nil {
-			return nil, err
+			return nil, &UnavailableError{Reason: "the two-step verification PIN could not be stored; restart Embedded Signup", Err: err}
 		}
 	}
 
@@ -166,7 +176,11 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	})
 	rec.Executions = 1
 	if err := s.Store.Create(ctx, rec); err != nil {
-		return nil, fmt.Errorf("creating onboarding %s: %w", id, err)
+		var active *onboarding.ActiveOnboardingError
+		if errors.As(err, &active) {
+			return nil, fmt.Errorf("creating onboarding %s: %w", id, err)
+		}
+		return nil, &UnavailableError{Reason: "the onboarding could not be saved; restart Embedded Signup", Err: err}
 	}
 	log.InfoContext(ctx, "onboarding created")
 
