@@ -270,6 +270,26 @@ func TestPartnerPINReplacesAStoredOne(t *testing.T) {
 	}
 }
 
+func TestSignupDependencyFailuresAre503s(t *testing.T) {
+	for _, op := range []string{vaultmem.OpAppConfig, vaultmem.OpPutBusinessToken, vaultmem.OpEnsurePIN} {
+		t.Run(op, func(t *testing.T) {
+			f := newFixture(t, "")
+			f.vault.FailNext(op, errors.New("secretsmanager: ThrottlingException"))
+			_, err := f.svc.Signup(context.Background(), finishRequest())
+			var ue *UnavailableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("got %T %v, want UnavailableError", err, err)
+			}
+			if recs, _ := f.store.FindByWABA(context.Background(), testWABA, 0); len(recs) != 0 || len(f.wf.started) != 0 {
+				t.Errorf("half-written: %d records, %d executions", len(recs), len(f.wf.started))
+			}
+			if got, want := f.graph.Calls("oauth"), map[string]int{vaultmem.OpAppConfig: 0}[op]; op == vaultmem.OpAppConfig && got != want {
+				t.Errorf("the code was exchanged although the configuration could not be read")
+			}
+		})
+	}
+}
+
 func TestSignupRefusals(t *testing.T) {
 	permanentCode := &graph.Error{Call: graph.CallOAuth, HTTPStatus: 400, Code: 100, Subcode: 36007, Message: "This authorization code has expired.", Class: graph.ClassPermanent, FBTraceID: "AbC"}
 	tests := []struct {
