@@ -283,7 +283,7 @@ func TestSignupDependencyFailuresAre503s(t *testing.T) {
 			if recs, _ := f.store.FindByWABA(context.Background(), testWABA, 0); len(recs) != 0 || len(f.wf.started) != 0 {
 				t.Errorf("half-written: %d records, %d executions", len(recs), len(f.wf.started))
 			}
-			if got, want := f.graph.Calls("oauth"), map[string]int{vaultmem.OpAppConfig: 0}[op]; op == vaultmem.OpAppConfig && got != want {
+			if op == vaultmem.OpAppConfig && f.graph.Calls("oauth") != 0 {
 				t.Errorf("the code was exchanged although the configuration could not be read")
 			}
 		})
