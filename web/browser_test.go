@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/waes/onboarding/infra/local/runner"
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/logging"
 )
 
@@ -29,25 +29,7 @@ import (
 
 const defaultChromium = "/usr/bin/chromium"
 
-// syncBuffer collects a runner's JSON log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startRunner(t *testing.T, env map[string]string) (*runner.Runner, *syncBuffer) {
+func startRunner(t *testing.T, env map[string]string) (*runner.Runner, *testlog.Buffer) {
 	t.Helper()
 	vars := map[string]string{runner.EnvAddr: "127.0.0.1:0"}
 	for k, v := range env {
@@ -57,7 +39,7 @@ func startRunner(t *testing.T, env map[string]string) (*runner.Runner, *syncBuff
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	r, err := runner.New(cfg, logging.New(logs, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +143,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the browser script failed: %v\n%s", runErr, stderr.String())
 	}
 
-	for name, logs := range map[string]*syncBuffer{"main": mainLogs, "faults": faultLogs} {
+	for name, logs := range map[string]*testlog.Buffer{"main": mainLogs, "faults": faultLogs} {
 		if m := issuedCode.FindString(logs.String()); m != "" {
 			t.Errorf("the %s runner logged a signup code: %s", name, m)
 		}

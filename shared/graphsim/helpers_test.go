@@ -1,7 +1,6 @@
 package graphsim_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/logging"
@@ -42,24 +42,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // event is one Observer call.
@@ -115,14 +97,14 @@ type env struct {
 	client *graph.Client
 	clock  *fakeClock
 	obs    *recorder
-	logs   *lockedBuffer
+	logs   *testlog.Buffer
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }
 
 func newEnv(t testing.TB, mods ...func(*graphsim.Config)) *env {
 	t.Helper()
-	e := &env{clock: newClock(), obs: &recorder{}, logs: &lockedBuffer{}}
+	e := &env{clock: newClock(), obs: &recorder{}, logs: &testlog.Buffer{}}
 	logger := logging.New(e.logs, slog.LevelDebug)
 	cfg := graphsim.Config{
 		AppSecret:    onboarding.NewSecret(appSecret),

@@ -172,13 +172,15 @@ func (s *Server) Start(addr string) (string, error) {
 // Close releases stalled responses (timeout faults) and stops the server started by Start. When the
 // simulator runs under httptest, call Close before the httptest server's Close.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
+	// The listener closes before stalled answers are released: a client whose stalled GET is dropped would
+	// otherwise have it retried by net/http's Transport on a fresh connection, and answered.
 	s.mu.Lock()
 	srv := s.srv
 	s.mu.Unlock()
 	if srv != nil {
 		_ = srv.Close()
 	}
+	s.closeOnce.Do(func() { close(s.done) })
 }
 
 // InjectFault adds a fault at run time. Faults of the same call are used in the order they were added.

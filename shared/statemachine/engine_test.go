@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/waes/onboarding/internal/testlog"
 )
 
 // callbackDef waits for a task token (HeartbeatSeconds 10, TimeoutSeconds 100).
@@ -678,7 +679,7 @@ func TestStateTransitionsCountRetriesOnce(t *testing.T) {
 }
 
 func TestLogsAreStructuredAndExcludeExecutionData(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 	  "Parameters":{"FunctionName":"fn","Payload.$":"$"},"Retry":[{"ErrorEquals":["E"],"MaxAttempts":1}],"End":true}}}`)
@@ -704,22 +705,4 @@ func TestLogsAreStructuredAndExcludeExecutionData(t *testing.T) {
 	if strings.Contains(buf.String(), "do-not-log-me") {
 		t.Errorf("the execution input was logged:\n%s", buf.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the engine's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/apigw"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -26,28 +27,10 @@ const testVerifyToken = "verify-me-7f3a9c"
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// syncBuffer collects log lines from concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	h    *Handler
 	sink *MemorySink
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 func testConfig() onboarding.AppConfig {
@@ -61,7 +44,7 @@ func testConfig() onboarding.AppConfig {
 
 func newFixture(t testing.TB, cfg onboarding.AppConfig, cfgErr error) *fixture {
 	t.Helper()
-	f := &fixture{sink: NewMemorySink(), logs: &syncBuffer{}}
+	f := &fixture{sink: NewMemorySink(), logs: &testlog.Buffer{}}
 	config := func(context.Context) (onboarding.AppConfig, error) { return cfg, cfgErr }
 	f.h = NewHandler(config, f.sink, Options{
 		Logger: logging.New(f.logs, slog.LevelDebug),

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/logging"
@@ -50,7 +51,7 @@ func startFaulty(t *testing.T, env map[string]string, callTimeout time.Duration)
 		t.Fatal(err)
 	}
 	cfg.GraphCallTimeout = callTimeout
-	h := &harness{t: t, logs: &syncBuffer{}}
+	h := &harness{t: t, logs: &testlog.Buffer{}}
 	r, err := New(cfg, logging.New(h.logs, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)

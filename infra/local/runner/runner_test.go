@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -24,29 +25,11 @@ const (
 	phone = "106540352242922"
 )
 
-// syncBuffer collects the JSON log lines of a runner.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is one local runner under test, with everything it said recorded for the secret scan.
 type harness struct {
 	t         *testing.T
 	r         *Runner
-	logs      *syncBuffer
+	logs      *testlog.Buffer
 	mu        sync.Mutex
 	responses []string
 	secrets   []string
@@ -62,7 +45,7 @@ func start(t *testing.T, env map[string]string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, logs: &syncBuffer{}}
+	h := &harness{t: t, logs: &testlog.Buffer{}}
 	r, err := New(cfg, logging.New(h.logs, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
@@ -388,7 +371,7 @@ func TestConcurrentWebhookDeliveriesAreStoredOnce(t *testing.T) {
 }
 
 func TestShutdownInterruptsWaitingExecutions(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cfg, err := ConfigFromEnv(func(k string) (string, bool) {
 		v, ok := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001", EnvInboundTimeout: "600"}[k]
 		return v, ok

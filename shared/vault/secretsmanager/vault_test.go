@@ -1,7 +1,6 @@
 package secretsmanager
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/vault/vaulttest"
@@ -50,14 +50,14 @@ func fullStage() stageFields {
 type harness struct {
 	fake  *fakeSM
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	vault *Vault
 }
 
 // newHarness returns a vault over a fake Secrets Manager holding the full stage secret.
 func newHarness(t testing.TB, optFns ...func(*Options)) *harness {
 	t.Helper()
-	h := &harness{fake: newFakeSM(), clock: &fakeClock{t: t0}, logs: &syncBuffer{}}
+	h := &harness{fake: newFakeSM(), clock: &fakeClock{t: t0}, logs: &testlog.Buffer{}}
 	h.fake.seed(stageID, stageJSON(t, fullStage()))
 	h.vault = h.newVault(optFns...)
 	return h
@@ -96,21 +96,9 @@ func (h *harness) checkNoLeak(t testing.TB, errs ...error) {
 	vaulttest.NoSecretIn(t, "log", h.logs.String())
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestContract(t *testing.T) {
 	vaulttest.Run(t, func(t *testing.T, app onboarding.AppConfig) vaulttest.Subject {
-		h := &harness{fake: newFakeSM(), clock: &fakeClock{t: t0}, logs: &syncBuffer{}}
+		h := &harness{fake: newFakeSM(), clock: &fakeClock{t: t0}, logs: &testlog.Buffer{}}
 		h.fake.seed(stageID, stageJSON(t, stageFields{
 			"app_id": app.AppID, "app_secret": app.AppSecret.Reveal(), "previous_app_secret": app.PreviousAppSecret.Reveal(),
 			"previous_app_secret_until": app.PreviousAppSecretUntil.Format(time.RFC3339), "system_token": app.SystemToken.Reveal(),

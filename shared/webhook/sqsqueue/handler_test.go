@@ -1,19 +1,17 @@
 package sqsqueue
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
@@ -53,41 +51,11 @@ func (w workflowFuncs) SendTaskFailure(_ context.Context, token, name, cause str
 	return w.failure(token, name, cause)
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // handlerFixture is a real worker.Processor over the memory store, with a fake workflow and clock.
 type handlerFixture struct {
 	store *memory.Store
 	sink  *partnerevents.MemorySink
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	now   time.Time
 	wf    *workflowFuncs
 	rec   *onboarding.Record
@@ -98,7 +66,7 @@ type handlerFixture struct {
 func newHandlerFixture(t *testing.T) *handlerFixture {
 	t.Helper()
 	f := &handlerFixture{
-		store: memory.New(), sink: &partnerevents.MemorySink{}, logs: &syncBuffer{},
+		store: memory.New(), sink: &partnerevents.MemorySink{}, logs: &testlog.Buffer{},
 		now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), wf: &workflowFuncs{},
 	}
 	f.store.SetClock(func() time.Time { return f.now })
@@ -295,7 +263,10 @@ func TestHandler(t *testing.T) {
 			if !slices.Equal(published, tc.wantPublished) {
 				t.Errorf("published: got %v, want %v", published, tc.wantPublished)
 			}
-			lines := f.logs.lines(t)
+			lines, err := f.logs.Lines()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for id, msg := range tc.wantLog {
 				found := slices.ContainsFunc(lines, func(l map[string]any) bool {
 					return l["msg"] == msg && l[logging.KeyRequestID] == id

@@ -15,7 +15,6 @@
 package dynalitetest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/waes/onboarding/internal/testlog"
 	store "github.com/waes/onboarding/shared/store/dynamodb"
 )
 
@@ -63,7 +63,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	stdin  interface{ Close() error }
 	exited chan struct{}
-	output *syncBuffer
+	output *testlog.Buffer
 	once   sync.Once
 }
 
@@ -97,7 +97,7 @@ func launch(node, cli string) (*Server, error) {
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		// Tables become ACTIVE at once: CreateTable's wait would otherwise add half a second to every test.
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcessGroup(cmd)
 	stdin, err := cmd.StdinPipe()
@@ -299,22 +299,4 @@ func NewTable(tb testing.TB, client *ddb.Client) string {
 		}
 	})
 	return name
-}
-
-// syncBuffer collects the process output; the exec package writes to it from its own goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
