@@ -48,7 +48,16 @@ FUZZTIME_BRIEF ?= 4s
 FUZZTIME       ?= 60s
 
 .PHONY: test
-test: deps lint ## lint, then every test (unit, fault injection, adapters on dynalite, workflow conformance, stack, browser) and brief fuzzing
+# Headless Chromium for the browser tests of the example partner page (Debian's package; CHROMIUM_PATH
+# overrides the path). Installed when missing and this user may install packages.
+.PHONY: browser
+browser:
+	@command -v $${CHROMIUM_PATH:-chromium} >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: deps browser lint ## lint, then every test (unit, fault injection, adapters on dynalite, workflow conformance, stack, browser) and brief fuzzing
 	$(GO) test -race -count=1 $(GO_PKGS)
 	$(GO) test -count=1 ./infra/cdk/...
 	GO=$(GO) scripts/fuzz.sh $(FUZZTIME_BRIEF)
