@@ -37,31 +37,7 @@ type harness struct {
 
 func start(t *testing.T, env map[string]string) *harness {
 	t.Helper()
-	base := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001"}
-	for k, v := range env {
-		base[k] = v
-	}
-	cfg, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := base[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, logs: &testlog.Buffer{}}
-	r, err := New(cfg, logging.New(h.logs, slog.LevelDebug))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.r = r
-	go func() { _ = r.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := r.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		h.scanForSecrets()
-	})
-	h.secrets = append(h.secrets, cfg.App.AppSecret.Reveal(), cfg.App.WebhookVerifyToken.Reveal(), cfg.App.SystemToken.Reveal())
-	return h
+	return startFaulty(t, env, 0)
 }
 
 func (h *harness) do(method, path, body string) (int, map[string]any) {
