@@ -113,6 +113,8 @@ bench-init: build ## each function binary's size (linux/arm64 and this machine) 
 bench-tools:
 	@mkdir -p $(BENCH_DIR)
 	$(GO) build -o $(BENCH_DIR)/load ./bench/cmd/load
+	@if command -v cc >/dev/null; then cc -O2 -Wall -Werror -o $(BENCH_DIR)/cfloor bench/peer/cfloor.c; \
+	else echo "no C compiler: bench-peer skips the C floor"; fi
 
 bench-peer: bench-tools ## the webhook intake side by side with a typical Node.js receiver (bench/peer), same payloads
 	set -o pipefail; $(BENCH_DIR)/load peer $(PEER_FLAGS) | tee $(BENCH_DIR)/peer.md

@@ -18,6 +18,7 @@ TARGETS=(
   "./shared/webhook                 FuzzParse"
   "./shared/webhook                 FuzzVerify"
   "./shared/webhook                 FuzzIntake"
+  "./shared/webhook                 FuzzValidJSON"
   "./shared/statemachine            FuzzPath"
   "./shared/statemachine            FuzzParse"
   "./shared/graph                   FuzzErrorResponse"

@@ -258,6 +258,8 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		w.Header().Set(HeaderRequestID, id)
 		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		line := &requestLine{msg: "request", level: slog.LevelInfo}
+		ctx = context.WithValue(ctx, requestLineKey{}, line)
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
@@ -266,11 +268,38 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 					WriteError(rw, http.StatusInternalServerError, onboarding.CodeInternal, "", "internal error")
 				}
 			}
-			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", rw.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000)
+			attrs := append([]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rw.status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000)},
+				line.attrs...)
+			log.LogAttrs(ctx, line.level, line.msg, attrs...)
 		}()
 		next.ServeHTTP(rw, r.WithContext(ctx))
 	})
+}
+
+// requestLine is what a handler adds to its request's log line (Annotate).
+type requestLine struct {
+	msg   string
+	level slog.Level
+	attrs []slog.Attr
+}
+
+type requestLineKey struct{}
+
+// Annotate gives the log line Middleware writes for this request (method, path, status, duration) the message
+// msg, attrs, and at least level, so that a handler reports what it did in the request's one line instead of
+// a second one: at a webhook's size, each JSON line costs a tenth of the delivery's CPU. It reports false,
+// and logs nothing, when ctx is not a request Middleware is serving; the caller then logs its own line.
+// Attributes are redacted by key like any other (logging.New).
+func Annotate(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) bool {
+	line, ok := ctx.Value(requestLineKey{}).(*requestLine)
+	if !ok {
+		return false
+	}
+	line.msg = msg
+	line.level = max(line.level, level)
+	line.attrs = append(line.attrs, attrs...)
+	return true
 }
 
 func panicText(p any) string {

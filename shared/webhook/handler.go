@@ -39,7 +39,8 @@ type ConfigFunc func(ctx context.Context) (onboarding.AppConfig, error)
 
 // Options configure the Handler.
 type Options struct {
-	// Logger receives one line per delivery with its counts, never the body or a secret. Default: discard.
+	// Logger receives one line per delivery (method, path, status, duration and the counts), never the body
+	// or a secret. Default: discard.
 	Logger *slog.Logger
 	// MaxBodyBytes overrides MaxBodyBytes.
 	MaxBodyBytes int64
@@ -203,7 +204,12 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 	case res.Counts.UnknownFields > 0 || res.Counts.IgnoredObjects > 0:
 		level = slog.LevelWarn // new fields or objects: answered 200 and counted, worth a look
 	}
-	log.Log(ctx, level, "webhook taken", "object", res.Object, "bytes", len(body), "stored", len(events), "counts", res.Counts)
+	// The delivery's one line: the request line Middleware writes, with what was taken.
+	taken := []slog.Attr{slog.String("object", res.Object), slog.Int("bytes", len(body)), slog.Int("stored", len(events)),
+		slog.Any("counts", res.Counts)}
+	if !httpapi.Annotate(ctx, level, "webhook taken", taken...) {
+		log.LogAttrs(ctx, level, "webhook taken", taken...)
+	}
 	httpapi.WriteJSON(w, http.StatusOK, okResponse)
 }
 

@@ -33,7 +33,7 @@ var ErrMalformedPayload = errors.New("malformed webhook payload")
 //
 // The events' Raw fields share one copy of body, so body may be reused after Parse returns.
 func Parse(body []byte) (*Result, error) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		var v struct{}
 		return nil, fmt.Errorf("%w: %s", ErrMalformedPayload, describeJSONError(json.Unmarshal(body, &v)))
 	}

@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-// This file is a minimal reader over JSON that json.Valid has already accepted. encoding/json would scan
+// This file is a minimal reader over JSON that validJSON (valid.go) has already accepted. encoding/json would scan
 // every byte of a notification five or six times here (validate, decode the envelope, skip the raw value,
 // validate and decode the value, then each item); walking the validated bytes once instead is what keeps the
 // intake near the cost of one HMAC and one decode (BenchmarkIntake beside BenchmarkFloor). Because the input

@@ -39,7 +39,8 @@ func cmdPeer(args []string) error {
 	genCPU := fs.String("gen-cpu", "0", "the core(s) the generator is pinned to in the pinned configuration")
 	rounds := fs.Int("rounds", 2, "rounds per configuration (targets interleaved); the best round of each target is reported")
 	project := fs.String("project", "handler", "the project's server: handler (the webhook handler with the inline worker on the in-memory store) or runner (the whole local runner, as make run)")
-	targetList := fs.String("targets", "peer,project,gofloor", "what to run: peer (Node), project, gofloor (the peer's program in Go, for reference)")
+	targetList := fs.String("targets", "peer,project,gofloor,cfloor", "what to run: peer (Node), project, gofloor (the peer's program in Go, for reference), cfloor (bench/peer/cfloor.c: the least any server can do per request here)")
+	cfloor := fs.String("cfloor", "", "the C floor's binary (default: cfloor beside this program, as make bench-tools builds it); the cfloor target is skipped when it is missing")
 	node := fs.String("node", "node", "the Node.js binary")
 	peerJS := fs.String("peer", "bench/peer/server.js", "the peer's server script")
 	_ = fs.Parse(args)
@@ -57,7 +58,19 @@ func cmdPeer(args []string) error {
 		return fmt.Errorf("running %s --version: %w", *node, err)
 	}
 	secret := runner.DefaultAppSecret
-	targets := strings.Split(*targetList, ",")
+	if *cfloor == "" {
+		*cfloor = filepath.Join(filepath.Dir(self), "cfloor")
+	}
+	var targets []string
+	for _, t := range strings.Split(*targetList, ",") {
+		if t == "cfloor" {
+			if _, err := os.Stat(*cfloor); err != nil {
+				fmt.Fprintf(os.Stderr, "%s not found (make bench-tools builds it with a C compiler): skipping the C floor\n", *cfloor)
+				continue
+			}
+		}
+		targets = append(targets, t)
+	}
 	load0 := loadAvg()
 
 	type size struct {
@@ -88,6 +101,8 @@ func cmdPeer(args []string) error {
 						argv = []string{self, "serve", "-target", *project}
 					case "gofloor":
 						argv = []string{self, "serve", "-target", "gofloor"}
+					case "cfloor":
+						argv = []string{*cfloor}
 					default:
 						return fmt.Errorf("unknown target %q", target)
 					}
@@ -129,13 +144,14 @@ func cmdPeer(args []string) error {
 		}
 	}
 
-	names := map[string]string{"peer": "peer (Node)", "project": "**project** (Go)", "gofloor": "Go floor (reference)"}
+	names := map[string]string{"peer": "peer (Node)", "project": "**project** (Go)", "gofloor": "Go floor (reference)", "cfloor": "C floor (ceiling)"}
 	fmt.Printf("\n### Webhook intake vs a typical Node.js receiver (loopback, %d connections, Node %s, %d cores, best of %d rounds)\n\n",
 		*conc, strings.TrimSpace(string(nodeVersion)), runtime.NumCPU(), *rounds)
 	fmt.Printf("pinned: each server alone on core %s (taskset; Go with GOMAXPROCS=1, Node single-threaded), the generator on core %s. "+
 		"shared: no pinning, Go's default GOMAXPROCS=%d, Node still one JavaScript thread, the generator competing for the same cores. "+
-		"project: %s.\n\n", *serverCPU, *genCPU, runtime.NumCPU(), projectDescription(*project))
-	fmt.Println("| payload | CPUs | server | req/s | MB/s | p50 ms | p99 ms | server CPU / req | project ÷ peer |")
+		"project: %s. Go floor: the peer's program in Go. C floor: bench/peer/cfloor.c, which frames each request and answers "+
+		"without checking or parsing anything, so its ratio to the peer is the most any server could show here.\n\n", *serverCPU, *genCPU, runtime.NumCPU(), projectDescription(*project))
+	fmt.Println("| payload | CPUs | server | req/s | MB/s | p50 ms | p99 ms | server CPU / req | ÷ peer |")
 	fmt.Println("|---|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, group := range groups {
 		var peer row
@@ -146,8 +162,11 @@ func cmdPeer(args []string) error {
 		}
 		for _, r := range group {
 			ratio := ""
-			if r.target == "project" && peer.target != "" {
-				ratio = fmt.Sprintf("**%.2fx** req/s, %.2fx CPU/req", r.res.reqPerSec()/peer.res.reqPerSec(), float64(r.cpuPerReq)/float64(peer.cpuPerReq))
+			if r.target != "peer" && peer.target != "" {
+				ratio = fmt.Sprintf("%.2fx req/s, %.2fx CPU/req", r.res.reqPerSec()/peer.res.reqPerSec(), float64(r.cpuPerReq)/float64(peer.cpuPerReq))
+				if r.target == "project" {
+					ratio = "**" + strings.Replace(ratio, " req/s", "** req/s", 1)
+				}
 			}
 			fmt.Printf("| %s (%d B) | %s | %s | %.0f | %.1f | %s | %s | %s | %s |\n", r.size, r.res.BodyBytes/int64(max(1, r.res.Requests)),
 				r.config, names[r.target], r.res.reqPerSec(), r.res.mbPerSec(), loadgen.Ms(r.res.P50), loadgen.Ms(r.res.P99),
