@@ -88,3 +88,42 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerify isolates the signature check (one HMAC-SHA256 over the body and a constant-time compare):
+// the least a receiver must spend on each delivery before it may answer.
+func BenchmarkVerify(b *testing.B) {
+	secret := onboarding.NewSecret(testSecret)
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			body := payloadOfSize(s.size)
+			sig := Sign(body, secret)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Verify(body, sig, secret); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkValidJSON isolates the validator Parse runs first, beside encoding/json.Valid, which it replaced.
+func BenchmarkValidJSON(b *testing.B) {
+	for _, s := range benchSizes {
+		body := payloadOfSize(s.size)
+		for _, v := range []struct {
+			name  string
+			valid func([]byte) bool
+		}{{"validJSON", validJSON}, {"encoding-json", json.Valid}} {
+			b.Run(s.name+"/"+v.name, func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					if !v.valid(body) {
+						b.Fatal("invalid")
+					}
+				}
+			})
+		}
+	}
+}
