@@ -101,7 +101,7 @@ func NodeTools(tb testing.TB, paths ...string) string {
 func Browser(tb testing.TB, path string) {
 	tb.Helper()
 	if _, err := os.Stat(path); err != nil {
-		Unavailable(tb, EnvRequireBrowser, fmt.Errorf("Chromium is needed for the browser tests and was not found at %s: "+
+		Unavailable(tb, EnvRequireBrowser, fmt.Errorf("the browser tests need Chromium, which was not found at %s: "+
 			"install it (`apt-get install chromium`, as `make browser` does) or set CHROMIUM_PATH to a Chromium or Chrome binary", path))
 	}
 }
