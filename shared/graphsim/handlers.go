@@ -17,11 +17,28 @@ import (
 
 type handler func(s *Server, q *request) *result
 
-// edges maps an edge name to its call name and its handlers by method.
-var edges = map[string]struct {
+// endpoint is a call name and its handlers by method.
+type endpoint struct {
 	call     string
 	handlers map[string]handler
-}{
+}
+
+// pick returns the call name and the handler of method (unsupportedMethod when there is none).
+func (e endpoint) pick(method string) (string, handler) {
+	if h := e.handlers[method]; h != nil {
+		return e.call, h
+	}
+	return e.call, unsupportedMethod
+}
+
+// fixedPaths are the endpoints without an id in their path.
+var fixedPaths = map[string]endpoint{
+	"oauth/access_token": {graph.CallOAuth, map[string]handler{http.MethodGet: (*Server).exchange, http.MethodPost: (*Server).exchange}},
+	"debug_token":        {graph.CallDebugToken, map[string]handler{http.MethodGet: authed((*Server).debugToken)}},
+}
+
+// edges maps an edge name (/<id>/<edge>) to its endpoint.
+var edges = map[string]endpoint{
 	"phone_numbers":                      {graph.CallPhoneNumbers, map[string]handler{http.MethodGet: onWABA((*Server).phoneNumbers)}},
 	"subscribed_apps":                    {graph.CallSubscribedApps, map[string]handler{http.MethodGet: onWABA((*Server).listSubscribedApps), http.MethodPost: onWABA((*Server).subscribeApp), http.MethodDelete: onWABA((*Server).unsubscribeApp)}},
 	"assigned_users":                     {graph.CallAssignedUsers, map[string]handler{http.MethodPost: authed((*Server).assignUser)}},
@@ -84,36 +101,25 @@ func success(call string) *result {
 // route names the call of a request and picks its handler. Callers hold s.mu (an object read is named by
 // the kind of object).
 func (s *Server) route(q *request) (string, handler) {
-	segs, m := q.segs, q.method
+	segs := q.segs
+	if e, ok := fixedPaths[strings.Join(segs, "/")]; ok {
+		return e.pick(q.method)
+	}
 	switch {
-	case len(segs) == 2 && segs[0] == "oauth" && segs[1] == "access_token":
-		if m == http.MethodGet || m == http.MethodPost {
-			return graph.CallOAuth, (*Server).exchange
-		}
-		return graph.CallOAuth, unsupportedMethod
-	case len(segs) == 1 && segs[0] == "debug_token":
-		if m == http.MethodGet {
-			return graph.CallDebugToken, authed((*Server).debugToken)
-		}
-		return graph.CallDebugToken, unsupportedMethod
 	case len(segs) == 1 && isID(segs[0]):
-		call := s.objectCall(segs[0], q.param("fields"))
-		if m == http.MethodGet {
-			return call, authed((*Server).getObject)
-		}
-		return call, unsupportedMethod
+		return endpoint{s.objectCall(segs[0], q.param("fields")), objectHandlers}.pick(q.method)
 	case len(segs) == 2 && isID(segs[0]):
 		if e, ok := edges[segs[1]]; ok {
-			if h := e.handlers[m]; h != nil {
-				return e.call, h
-			}
-			return e.call, unsupportedMethod
+			return e.pick(q.method)
 		}
 	}
 	return "", func(s *Server, q *request) *result {
 		return s.gerr(2500, withMessage("Unknown path components: "+safePath(q.path)))
 	}
 }
+
+// objectHandlers serve /<id>: reads only.
+var objectHandlers = map[string]handler{http.MethodGet: authed((*Server).getObject)}
 
 // objectCall names a read of /<id>: phone_info for numbers, credit_check for the rest.
 func (s *Server) objectCall(id, fields string) string {
