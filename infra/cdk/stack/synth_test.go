@@ -101,7 +101,8 @@ var synthOnce = sync.OnceValues(func() (*synthesis, error) {
 	return s, nil
 })
 
-// synth returns the shared synthesis, failing the test (never skipping) when it cannot be built.
+// synth returns the shared synthesis, failing the test when it cannot be built (without node it skips, or
+// fails under REQUIRE_NODE_TOOLS).
 func synth(t *testing.T) *synthesis {
 	t.Helper()
 	// The CDK runs its constructs in Node.js (jsii): without node there is nothing to synthesize.
