@@ -2,6 +2,7 @@ package steps
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -199,6 +200,29 @@ func TestDefinitionErrorNamesAreTheSteps(t *testing.T) {
 				if !names[e] && !strings.HasPrefix(e, "States.") && !strings.HasPrefix(e, "Lambda.") {
 					t.Errorf("state %s handles %q, which no step returns", name, e)
 				}
+			}
+		}
+	}
+}
+
+func TestDefinitionChoicesReadTheWorkflowInput(t *testing.T) {
+	fields := map[string]bool{}
+	typ := reflect.TypeOf(onboarding.WorkflowInput{})
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		fields[name] = true
+	}
+	for name, s := range definitionStates(t) {
+		for _, c := range s.Choices {
+			field, isInput := strings.CutPrefix(c.Variable, "$.")
+			if strings.HasPrefix(field, "counters.") {
+				continue // kept by the workflow itself (init)
+			}
+			if !isInput || !fields[field] {
+				t.Errorf("state %s reads %s, which is not a field of onboarding.WorkflowInput", name, c.Variable)
+			}
+			if field == "resume_from" && (c.StringEquals == nil || !onboarding.StepName(*c.StringEquals).Valid()) {
+				t.Errorf("state %s resumes from %v, which is not a step", name, c.StringEquals)
 			}
 		}
 	}
