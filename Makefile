@@ -36,11 +36,17 @@ build-%:
 	@mkdir -p $(BUILD_DIR)/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
 
+# staticcheck at a pinned version, run through the module proxy (no entry in go.mod).
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK         := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, staticcheck, and go.mod/go.sum as go mod tidy leaves them
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # Fuzzing: scripts/fuzz.sh holds the list of targets and runs each for the given time (go test runs one fuzz
 # target per invocation). `make test` runs them briefly so that a broken property fails CI; `make fuzz` longer.
@@ -57,6 +63,9 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# make test runs every test: one that needs Node tools or Chromium fails instead of skipping (internal/testenv).
+test: export REQUIRE_NODE_TOOLS := 1
+test: export REQUIRE_BROWSER := 1
 test: deps browser lint ## lint, then every test (unit, fault injection, adapters on dynalite, workflow conformance, stack, browser) and brief fuzzing
 	$(GO) test -race -count=1 $(GO_PKGS)
 	$(GO) test -count=1 ./infra/cdk/...

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/infra/local/runner"
+	"github.com/waes/onboarding/internal/testenv"
 	"github.com/waes/onboarding/internal/testlog"
 	"github.com/waes/onboarding/shared/logging"
 )
@@ -71,20 +72,11 @@ func TestBrowser(t *testing.T) {
 	if chromium == "" {
 		chromium = defaultChromium
 	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("Chromium is needed for the browser tests and was not found at %s: install it "+
-			"(`apt-get install chromium`, as .ci/run does) or set CHROMIUM_PATH to a Chromium or Chrome binary", chromium)
-	}
+	testenv.Browser(t, chromium)
+	root := testenv.NodeTools(t, filepath.Join("node_modules", "playwright-core", "package.json"))
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatal("Node.js 20 is needed for the browser tests (playwright-core): install Node, then `make deps`")
-	}
-	root, err := filepath.Abs("..")
-	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatal("playwright-core is missing from node_modules: run `make deps` (npm ci)")
 	}
 	artifacts := filepath.Join(root, "test-artifacts", "browser")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {

@@ -36,107 +36,169 @@ func malformed(o *Options, op *operation, what string) *Error {
 		Message: fmt.Sprintf("%s /%s/%s: answer without %s", op.method, o.APIVersion, op.path, what)}
 }
 
+// builder turns a call's input into its request and the first input error (nil when the input is valid).
+type builder[In any] func(in *In) (*operation, error)
+
+// prepare checks a call in the order every call reports its errors: a nil input, then the per-call options,
+// then the input checks of build.
+func prepare[In any](c *Client, name string, in *In, optFns []func(*Options), build builder[In]) (*Options, *operation, error) {
+	if in == nil {
+		return nil, nil, nilInput(name)
+	}
+	o, err := c.resolve(name, optFns)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := build(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	op.call = name
+	return o, op, nil
+}
+
+// call runs one call under the retry policy and decodes its 2xx answer into a T. missing names what a
+// decoded answer lacks ("" when it is complete); a lacking answer is reported as malformed.
+func call[In, T any](ctx context.Context, c *Client, name string, in *In, optFns []func(*Options), build builder[In],
+	missing func(*T) string) (*T, error) {
+	o, op, err := prepare(c, name, in, optFns, build)
+	if err != nil {
+		return nil, err
+	}
+	var out T
+	if err := c.do(ctx, o, op, &out); err != nil {
+		return nil, err
+	}
+	if what := missing(&out); what != "" {
+		return nil, malformed(o, op, what)
+	}
+	return &out, nil
+}
+
+// list runs a list call and reads every page (see listAll).
+func list[In, T any](ctx context.Context, c *Client, name string, in *In, optFns []func(*Options), build builder[In]) ([]T, error) {
+	o, op, err := prepare(c, name, in, optFns, build)
+	if err != nil {
+		return nil, err
+	}
+	return listAll[T](ctx, c, o, op)
+}
+
 type successBody struct {
 	Success bool `json:"success"`
 }
 
-// postSuccess sends op and expects Meta's {"success":true}.
-func (c *Client) postSuccess(ctx context.Context, o *Options, op *operation) error {
-	var r successBody
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return err
+// post runs a call whose answer must be Meta's {"success":true}.
+func post[In any](ctx context.Context, c *Client, name string, in *In, optFns []func(*Options), build builder[In]) error {
+	_, err := call(ctx, c, name, in, optFns, build, func(r *successBody) string { return unless(r.Success, `"success": true`) })
+	return err
+}
+
+// unless returns what when ok is false: the missing part of an answer.
+func unless(ok bool, what string) string {
+	if ok {
+		return ""
 	}
-	if !r.Success {
-		return malformed(o, op, `"success": true`)
+	return what
+}
+
+// firstError returns the first failed input check, in the order the call reports them.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// check returns an InputError on field unless ok.
+func check(ok bool, call, field, reason string) error {
+	if ok {
+		return nil
+	}
+	return &InputError{Call: call, Field: field, Reason: reason}
+}
+
+// read is a GET of an object or edge with fields, idempotent.
+func read(path, fields string, token onboarding.Secret) *operation {
+	return &operation{method: http.MethodGet, path: path, mode: idempotent, query: url.Values{"fields": {fields}},
+		token: token, secrets: secretValues(token)}
+}
+
+// encodeBody encodes a request body; the bodies are plain structs of strings, so an error is a bug.
+func encodeBody(call string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: encoding body: %w", call, err)
+	}
+	return b, nil
+}
+
+type exchangeBody struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
 }
 
 // ExchangeCode exchanges an Embedded Signup code for the customer's business token (GET
 // /oauth/access_token with client_id, client_secret and code, as Meta documents it). It is never retried
 // after a timeout: the code is single-use and may already be spent.
 func (c *Client) ExchangeCode(ctx context.Context, in *ExchangeCodeInput, optFns ...func(*Options)) (*ExchangeCodeOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallOAuth)
-	}
-	o, err := c.resolve(CallOAuth, optFns)
+	r, err := call(ctx, c, CallOAuth, in, optFns, func(in *ExchangeCodeInput) (*operation, error) {
+		return &operation{
+				method: http.MethodGet, path: "oauth/access_token", mode: exchange,
+				query: url.Values{
+					"client_id":     {in.AppID},
+					"client_secret": {in.AppSecret.Reveal()},
+					"code":          {in.Code.Reveal()},
+				},
+				secrets: secretValues(in.AppSecret, in.Code),
+			}, firstError(
+				pathParam(CallOAuth, "app_id", in.AppID),
+				check(!in.AppSecret.IsZero(), CallOAuth, "app_secret", "is required"),
+				check(!in.Code.IsZero() && len(in.Code.Reveal()) <= maxCodeLength, CallOAuth, "code",
+					fmt.Sprintf("must be 1 to %d bytes", maxCodeLength)))
+	}, func(r *exchangeBody) string { return unless(r.AccessToken != "", "access_token") })
 	if err != nil {
 		return nil, err
 	}
-	if err := pathParam(CallOAuth, "app_id", in.AppID); err != nil {
-		return nil, err
-	}
-	if in.AppSecret.IsZero() {
-		return nil, &InputError{Call: CallOAuth, Field: "app_secret", Reason: "is required"}
-	}
-	if in.Code.IsZero() || len(in.Code.Reveal()) > maxCodeLength {
-		return nil, &InputError{Call: CallOAuth, Field: "code", Reason: fmt.Sprintf("must be 1 to %d bytes", maxCodeLength)}
-	}
-	op := &operation{
-		call: CallOAuth, method: http.MethodGet, path: "oauth/access_token", mode: exchange,
-		query: url.Values{
-			"client_id":     {in.AppID},
-			"client_secret": {in.AppSecret.Reveal()},
-			"code":          {in.Code.Reveal()},
-		},
-		secrets: secretValues(in.AppSecret, in.Code),
-	}
-	var r struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if r.AccessToken == "" {
-		return nil, malformed(o, op, "access_token")
-	}
 	return &ExchangeCodeOutput{AccessToken: onboarding.NewSecret(r.AccessToken), TokenType: r.TokenType, ExpiresIn: r.ExpiresIn}, nil
+}
+
+type debugTokenBody struct {
+	Data *struct {
+		AppID               idString        `json:"app_id"`
+		Type                string          `json:"type"`
+		Application         string          `json:"application"`
+		DataAccessExpiresAt int64           `json:"data_access_expires_at"`
+		ExpiresAt           int64           `json:"expires_at"`
+		IsValid             bool            `json:"is_valid"`
+		Scopes              []string        `json:"scopes"`
+		GranularScopes      []GranularScope `json:"granular_scopes"`
+		UserID              idString        `json:"user_id"`
+		Error               *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Subcode int    `json:"subcode"`
+		} `json:"error"`
+	} `json:"data"`
 }
 
 // DebugToken inspects a token (GET /debug_token?input_token=..., authorised by AccessToken: the app token
 // or the system token). An unknown or revoked token is not an error: IsValid is false.
 func (c *Client) DebugToken(ctx context.Context, in *DebugTokenInput, optFns ...func(*Options)) (*DebugTokenOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallDebugToken)
-	}
-	o, err := c.resolve(CallDebugToken, optFns)
+	r, err := call(ctx, c, CallDebugToken, in, optFns, func(in *DebugTokenInput) (*operation, error) {
+		return &operation{
+				method: http.MethodGet, path: "debug_token", mode: idempotent,
+				query:   url.Values{"input_token": {in.InputToken.Reveal()}},
+				token:   in.AccessToken,
+				secrets: secretValues(in.AccessToken, in.InputToken),
+			}, check(!in.InputToken.IsZero() && validToken(in.InputToken.Reveal()), CallDebugToken, "input_token",
+				"must be a non-empty token")
+	}, func(r *debugTokenBody) string { return unless(r.Data != nil, "data") })
 	if err != nil {
 		return nil, err
-	}
-	if in.InputToken.IsZero() || !validToken(in.InputToken.Reveal()) {
-		return nil, &InputError{Call: CallDebugToken, Field: "input_token", Reason: "must be a non-empty token"}
-	}
-	op := &operation{
-		call: CallDebugToken, method: http.MethodGet, path: "debug_token", mode: idempotent,
-		query:   url.Values{"input_token": {in.InputToken.Reveal()}},
-		token:   in.AccessToken,
-		secrets: secretValues(in.AccessToken, in.InputToken),
-	}
-	var r struct {
-		Data *struct {
-			AppID               idString        `json:"app_id"`
-			Type                string          `json:"type"`
-			Application         string          `json:"application"`
-			DataAccessExpiresAt int64           `json:"data_access_expires_at"`
-			ExpiresAt           int64           `json:"expires_at"`
-			IsValid             bool            `json:"is_valid"`
-			Scopes              []string        `json:"scopes"`
-			GranularScopes      []GranularScope `json:"granular_scopes"`
-			UserID              idString        `json:"user_id"`
-			Error               *struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-				Subcode int    `json:"subcode"`
-			} `json:"error"`
-		} `json:"data"`
-	}
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if r.Data == nil {
-		return nil, malformed(o, op, "data")
 	}
 	d := r.Data
 	out := &DebugTokenOutput{
@@ -146,7 +208,7 @@ func (c *Client) DebugToken(ctx context.Context, in *DebugTokenInput, optFns ...
 	}
 	if d.Error != nil {
 		out.ErrorCode, out.ErrorSubcode = d.Error.Code, d.Error.Subcode
-		out.ErrorMessage = sanitize(d.Error.Message, op.secrets)
+		out.ErrorMessage = sanitize(d.Error.Message, secretValues(in.AccessToken, in.InputToken))
 	}
 	return out, nil
 }
@@ -161,21 +223,10 @@ func unixTime(s int64) time.Time {
 // ListPhoneNumbers lists a WABA's phone numbers, following Meta's paging (only on the same host and path,
 // at most MaxPages pages).
 func (c *Client) ListPhoneNumbers(ctx context.Context, in *ListPhoneNumbersInput, optFns ...func(*Options)) (*ListPhoneNumbersOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallPhoneNumbers)
-	}
-	o, err := c.resolve(CallPhoneNumbers, optFns)
-	if err != nil {
-		return nil, err
-	}
-	if err := pathParam(CallPhoneNumbers, "waba_id", in.WABAID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallPhoneNumbers, method: http.MethodGet, path: joinPath(in.WABAID, "phone_numbers"), mode: idempotent,
-		query: url.Values{"fields": {PhoneNumberFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	phones, err := listAll[PhoneNumber](ctx, c, o, op)
+	phones, err := list[ListPhoneNumbersInput, PhoneNumber](ctx, c, CallPhoneNumbers, in, optFns, func(in *ListPhoneNumbersInput) (*operation, error) {
+		return read(joinPath(in.WABAID, "phone_numbers"), PhoneNumberFields, in.AccessToken),
+			pathParam(CallPhoneNumbers, "waba_id", in.WABAID)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -184,28 +235,10 @@ func (c *Client) ListPhoneNumbers(ctx context.Context, in *ListPhoneNumbersInput
 
 // GetPhoneNumber reads one phone number (platform_type, status, is_on_biz_app, ...).
 func (c *Client) GetPhoneNumber(ctx context.Context, in *GetPhoneNumberInput, optFns ...func(*Options)) (*PhoneNumber, error) {
-	if in == nil {
-		return nil, nilInput(CallPhoneInfo)
-	}
-	o, err := c.resolve(CallPhoneInfo, optFns)
-	if err != nil {
-		return nil, err
-	}
-	if err := pathParam(CallPhoneInfo, "phone_number_id", in.PhoneNumberID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallPhoneInfo, method: http.MethodGet, path: in.PhoneNumberID, mode: idempotent,
-		query: url.Values{"fields": {PhoneNumberFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	var p PhoneNumber
-	if err := c.do(ctx, o, op, &p); err != nil {
-		return nil, err
-	}
-	if p.ID == "" {
-		return nil, malformed(o, op, "id")
-	}
-	return &p, nil
+	return call(ctx, c, CallPhoneInfo, in, optFns, func(in *GetPhoneNumberInput) (*operation, error) {
+		return read(in.PhoneNumberID, PhoneNumberFields, in.AccessToken),
+			pathParam(CallPhoneInfo, "phone_number_id", in.PhoneNumberID)
+	}, func(p *PhoneNumber) string { return unless(p.ID != "", "id") })
 }
 
 // SubscribeApp subscribes the app to the WABA's webhooks (POST /<WABA_ID>/subscribed_apps with an empty
@@ -214,37 +247,27 @@ func (c *Client) GetPhoneNumber(ctx context.Context, in *GetPhoneNumberInput, op
 // answer the caller reads subscribed_apps back before subscribing again (a killed step re-runs the same way),
 // so the subscription is written once.
 func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns ...func(*Options)) error {
-	if in == nil {
-		return nilInput(CallSubscribedApps)
-	}
-	o, err := c.resolve(CallSubscribedApps, optFns)
-	if err != nil {
-		return err
-	}
-	if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil {
-		return err
-	}
-	op := &operation{
-		call: CallSubscribedApps, method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
-		token: in.AccessToken, secrets: secretValues(in.AccessToken, in.VerifyToken),
-	}
-	if in.OverrideCallbackURI != "" {
-		if err := validCallbackURI(in.OverrideCallbackURI); err != nil {
-			return err
+	return post(ctx, c, CallSubscribedApps, in, optFns, func(in *SubscribeAppInput) (*operation, error) {
+		op := &operation{
+			method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
+			token: in.AccessToken, secrets: secretValues(in.AccessToken, in.VerifyToken),
+		}
+		if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil || in.OverrideCallbackURI == "" {
+			return op, err
 		}
 		v := in.VerifyToken.Reveal()
-		if v == "" || len(v) > 1024 || strings.ContainsAny(v, "\r\n") {
-			return &InputError{Call: CallSubscribedApps, Field: "verify_token", Reason: "is required with override_callback_uri (1 to 1024 bytes, one line)"}
+		if err := firstError(validCallbackURI(in.OverrideCallbackURI),
+			check(v != "" && len(v) <= 1024 && !strings.ContainsAny(v, "\r\n"), CallSubscribedApps, "verify_token",
+				"is required with override_callback_uri (1 to 1024 bytes, one line)")); err != nil {
+			return nil, err
 		}
-		op.body, err = json.Marshal(struct {
+		var err error
+		op.body, err = encodeBody(CallSubscribedApps, struct {
 			OverrideCallbackURI string `json:"override_callback_uri"`
 			VerifyToken         string `json:"verify_token"`
 		}{in.OverrideCallbackURI, v})
-		if err != nil {
-			return fmt.Errorf("graph %s: encoding body: %w", CallSubscribedApps, err)
-		}
-	}
-	return c.postSuccess(ctx, o, op)
+		return op, err
+	})
 }
 
 // validCallbackURI accepts an absolute https URL (or http on loopback, for local runs) without credentials.
@@ -264,31 +287,23 @@ func validCallbackURI(s string) error {
 	return bad
 }
 
+type subscribedAppEntry struct {
+	App struct {
+		ID   idString `json:"id"`
+		Link string   `json:"link"`
+		Name string   `json:"name"`
+	} `json:"whatsapp_business_api_data"`
+	OverrideCallbackURI string `json:"override_callback_uri"`
+}
+
 // ListSubscribedApps reads the apps subscribed to a WABA's webhooks and their callback overrides.
 func (c *Client) ListSubscribedApps(ctx context.Context, in *ListSubscribedAppsInput, optFns ...func(*Options)) (*ListSubscribedAppsOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallSubscribedApps)
-	}
-	o, err := c.resolve(CallSubscribedApps, optFns)
-	if err != nil {
-		return nil, err
-	}
-	if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallSubscribedApps, method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
-		token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	type entry struct {
-		App struct {
-			ID   idString `json:"id"`
-			Link string   `json:"link"`
-			Name string   `json:"name"`
-		} `json:"whatsapp_business_api_data"`
-		OverrideCallbackURI string `json:"override_callback_uri"`
-	}
-	entries, err := listAll[entry](ctx, c, o, op)
+	entries, err := list[ListSubscribedAppsInput, subscribedAppEntry](ctx, c, CallSubscribedApps, in, optFns, func(in *ListSubscribedAppsInput) (*operation, error) {
+		return &operation{
+			method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
+			token: in.AccessToken, secrets: secretValues(in.AccessToken),
+		}, pathParam(CallSubscribedApps, "waba_id", in.WABAID)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -304,71 +319,49 @@ func (c *Client) ListSubscribedApps(ctx context.Context, in *ListSubscribedAppsI
 // POST /<WABA_ID>/assigned_users?user=<ID>&tasks=['MANAGE']. A repeat fails with Meta's error 100
 // "already assigned", returned as is: IsAlreadyAssigned tells it apart and callers decide.
 func (c *Client) AssignUser(ctx context.Context, in *AssignUserInput, optFns ...func(*Options)) error {
-	if in == nil {
-		return nilInput(CallAssignedUsers)
-	}
-	o, err := c.resolve(CallAssignedUsers, optFns)
-	if err != nil {
-		return err
-	}
-	if err := pathParam(CallAssignedUsers, "waba_id", in.WABAID); err != nil {
-		return err
-	}
-	if err := pathParam(CallAssignedUsers, "user_id", in.UserID); err != nil {
-		return err
-	}
-	tasks := in.Tasks
-	if len(tasks) == 0 {
-		tasks = []string{"MANAGE"}
-	}
-	for _, t := range tasks {
-		if !taskPattern.MatchString(t) {
-			return &InputError{Call: CallAssignedUsers, Field: "tasks", Reason: "each task must be upper-case letters and underscores"}
+	return post(ctx, c, CallAssignedUsers, in, optFns, func(in *AssignUserInput) (*operation, error) {
+		tasks := in.Tasks
+		if len(tasks) == 0 {
+			tasks = []string{"MANAGE"}
 		}
-	}
-	op := &operation{
-		call: CallAssignedUsers, method: http.MethodPost, path: joinPath(in.WABAID, "assigned_users"), mode: idempotent,
-		query: url.Values{"user": {in.UserID}, "tasks": {"['" + strings.Join(tasks, "','") + "']"}},
-		token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	return c.postSuccess(ctx, o, op)
+		validTasks := true
+		for _, t := range tasks {
+			validTasks = validTasks && taskPattern.MatchString(t)
+		}
+		return &operation{
+				method: http.MethodPost, path: joinPath(in.WABAID, "assigned_users"), mode: idempotent,
+				query: url.Values{"user": {in.UserID}, "tasks": {"['" + strings.Join(tasks, "','") + "']"}},
+				token: in.AccessToken, secrets: secretValues(in.AccessToken),
+			}, firstError(
+				pathParam(CallAssignedUsers, "waba_id", in.WABAID),
+				pathParam(CallAssignedUsers, "user_id", in.UserID),
+				check(validTasks, CallAssignedUsers, "tasks", "each task must be upper-case letters and underscores"))
+	})
+}
+
+type shareCreditLineBody struct {
+	AllocationConfigID idString `json:"allocation_config_id"`
+	WABAID             idString `json:"waba_id"`
 }
 
 // ShareCreditLine shares and attaches the partner's credit line to a WABA (system token). It is never
 // retried once sent: a credit line cannot be changed once attached, so after an ambiguous failure the
 // caller re-checks with GetAllocationConfig/GetWABA/ListCreditAllocations before trying again.
 func (c *Client) ShareCreditLine(ctx context.Context, in *ShareCreditLineInput, optFns ...func(*Options)) (*ShareCreditLineOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallCreditSharing)
-	}
-	o, err := c.resolve(CallCreditSharing, optFns)
+	r, err := call(ctx, c, CallCreditSharing, in, optFns, func(in *ShareCreditLineInput) (*operation, error) {
+		return &operation{
+				method: http.MethodPost, path: joinPath(in.CreditLineID, "whatsapp_credit_sharing_and_attach"),
+				mode:  neverAfterSent,
+				query: url.Values{"waba_currency": {in.Currency}, "waba_id": {in.WABAID}},
+				token: in.AccessToken, secrets: secretValues(in.AccessToken),
+			}, firstError(
+				pathParam(CallCreditSharing, "credit_line_id", in.CreditLineID),
+				pathParam(CallCreditSharing, "waba_id", in.WABAID),
+				check(onboarding.ValidCurrency(in.Currency), CallCreditSharing, "currency",
+					"must be one of "+strings.Join(onboarding.Currencies, ", ")))
+	}, func(r *shareCreditLineBody) string { return unless(r.AllocationConfigID != "", "allocation_config_id") })
 	if err != nil {
 		return nil, err
-	}
-	if err := pathParam(CallCreditSharing, "credit_line_id", in.CreditLineID); err != nil {
-		return nil, err
-	}
-	if err := pathParam(CallCreditSharing, "waba_id", in.WABAID); err != nil {
-		return nil, err
-	}
-	if !onboarding.ValidCurrency(in.Currency) {
-		return nil, &InputError{Call: CallCreditSharing, Field: "currency", Reason: "must be one of " + strings.Join(onboarding.Currencies, ", ")}
-	}
-	op := &operation{
-		call: CallCreditSharing, method: http.MethodPost, path: joinPath(in.CreditLineID, "whatsapp_credit_sharing_and_attach"),
-		mode:  neverAfterSent,
-		query: url.Values{"waba_currency": {in.Currency}, "waba_id": {in.WABAID}},
-		token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	var r struct {
-		AllocationConfigID idString `json:"allocation_config_id"`
-		WABAID             idString `json:"waba_id"`
-	}
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if r.AllocationConfigID == "" {
-		return nil, malformed(o, op, "allocation_config_id")
 	}
 	return &ShareCreditLineOutput{AllocationConfigID: string(r.AllocationConfigID), WABAID: string(r.WABAID)}, nil
 }
@@ -392,26 +385,12 @@ func (a allocationBody) config() AllocationConfig {
 // GetAllocationConfig reads an allocation configuration's receiving credential (to check, after an
 // ambiguous ShareCreditLine, whether the credit line reached the WABA).
 func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfigInput, optFns ...func(*Options)) (*AllocationConfig, error) {
-	if in == nil {
-		return nil, nilInput(CallCreditCheck)
-	}
-	o, err := c.resolve(CallCreditCheck, optFns)
+	r, err := call(ctx, c, CallCreditCheck, in, optFns, func(in *GetAllocationConfigInput) (*operation, error) {
+		return read(in.AllocationConfigID, allocationFields, in.AccessToken),
+			pathParam(CallCreditCheck, "allocation_config_id", in.AllocationConfigID)
+	}, func(r *allocationBody) string { return unless(r.ID != "", "id") })
 	if err != nil {
 		return nil, err
-	}
-	if err := pathParam(CallCreditCheck, "allocation_config_id", in.AllocationConfigID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallCreditCheck, method: http.MethodGet, path: in.AllocationConfigID, mode: idempotent,
-		query: url.Values{"fields": {allocationFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	var r allocationBody
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if r.ID == "" {
-		return nil, malformed(o, op, "id")
 	}
 	cfg := r.config()
 	return &cfg, nil
@@ -420,22 +399,10 @@ func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfi
 // ListCreditAllocations lists the allocation configurations of a credit line (every WABA it is shared
 // with), following paging like ListPhoneNumbers.
 func (c *Client) ListCreditAllocations(ctx context.Context, in *ListCreditAllocationsInput, optFns ...func(*Options)) ([]AllocationConfig, error) {
-	if in == nil {
-		return nil, nilInput(CallCreditCheck)
-	}
-	o, err := c.resolve(CallCreditCheck, optFns)
-	if err != nil {
-		return nil, err
-	}
-	if err := pathParam(CallCreditCheck, "credit_line_id", in.CreditLineID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallCreditCheck, method: http.MethodGet, path: joinPath(in.CreditLineID, "owning_credit_allocation_configs"),
-		mode:  idempotent,
-		query: url.Values{"fields": {allocationFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	items, err := listAll[allocationBody](ctx, c, o, op)
+	items, err := list[ListCreditAllocationsInput, allocationBody](ctx, c, CallCreditCheck, in, optFns, func(in *ListCreditAllocationsInput) (*operation, error) {
+		return read(joinPath(in.CreditLineID, "owning_credit_allocation_configs"), allocationFields, in.AccessToken),
+			pathParam(CallCreditCheck, "credit_line_id", in.CreditLineID)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -446,34 +413,21 @@ func (c *Client) ListCreditAllocations(ctx context.Context, in *ListCreditAlloca
 	return out, nil
 }
 
+type wabaBody struct {
+	ID               idString `json:"id"`
+	Name             string   `json:"name"`
+	Currency         string   `json:"currency"`
+	PrimaryFundingID idString `json:"primary_funding_id"`
+}
+
 // GetWABA reads a WABA's id, name, currency and primary_funding_id (the receiving credential of an
 // attached credit line).
 func (c *Client) GetWABA(ctx context.Context, in *GetWABAInput, optFns ...func(*Options)) (*WABA, error) {
-	if in == nil {
-		return nil, nilInput(CallCreditCheck)
-	}
-	o, err := c.resolve(CallCreditCheck, optFns)
+	r, err := call(ctx, c, CallCreditCheck, in, optFns, func(in *GetWABAInput) (*operation, error) {
+		return read(in.WABAID, wabaFields, in.AccessToken), pathParam(CallCreditCheck, "waba_id", in.WABAID)
+	}, func(r *wabaBody) string { return unless(r.ID != "", "id") })
 	if err != nil {
 		return nil, err
-	}
-	if err := pathParam(CallCreditCheck, "waba_id", in.WABAID); err != nil {
-		return nil, err
-	}
-	op := &operation{
-		call: CallCreditCheck, method: http.MethodGet, path: in.WABAID, mode: idempotent,
-		query: url.Values{"fields": {wabaFields}}, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	var r struct {
-		ID               idString `json:"id"`
-		Name             string   `json:"name"`
-		Currency         string   `json:"currency"`
-		PrimaryFundingID idString `json:"primary_funding_id"`
-	}
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if r.ID == "" {
-		return nil, malformed(o, op, "id")
 	}
 	return &WABA{ID: string(r.ID), Name: r.Name, Currency: r.Currency, PrimaryFundingID: string(r.PrimaryFundingID)}, nil
 }
@@ -481,84 +435,65 @@ func (c *Client) GetWABA(ctx context.Context, in *GetWABAInput, optFns ...func(*
 // RegisterPhone registers a phone number for Cloud API with its six-digit two-step PIN. Meta allows 10
 // register calls per number per 72 h, so it is never retried once sent.
 func (c *Client) RegisterPhone(ctx context.Context, in *RegisterPhoneInput, optFns ...func(*Options)) error {
-	if in == nil {
-		return nilInput(CallRegister)
-	}
-	o, err := c.resolve(CallRegister, optFns)
-	if err != nil {
-		return err
-	}
-	if err := pathParam(CallRegister, "phone_number_id", in.PhoneNumberID); err != nil {
-		return err
-	}
-	if !onboarding.ValidPIN(in.PIN.Reveal()) {
-		return &InputError{Call: CallRegister, Field: "pin", Reason: "must be 6 digits"}
-	}
-	body, err := json.Marshal(struct {
-		MessagingProduct string `json:"messaging_product"`
-		PIN              string `json:"pin"`
-	}{"whatsapp", in.PIN.Reveal()})
-	if err != nil {
-		return fmt.Errorf("graph %s: encoding body: %w", CallRegister, err)
-	}
-	op := &operation{
-		call: CallRegister, method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
-		body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.PIN),
-	}
-	return c.postSuccess(ctx, o, op)
+	return post(ctx, c, CallRegister, in, optFns, func(in *RegisterPhoneInput) (*operation, error) {
+		if err := firstError(
+			pathParam(CallRegister, "phone_number_id", in.PhoneNumberID),
+			check(onboarding.ValidPIN(in.PIN.Reveal()), CallRegister, "pin", "must be 6 digits")); err != nil {
+			return nil, err
+		}
+		body, err := encodeBody(CallRegister, struct {
+			MessagingProduct string `json:"messaging_product"`
+			PIN              string `json:"pin"`
+		}{"whatsapp", in.PIN.Reveal()})
+		return &operation{
+			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
+			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.PIN),
+		}, err
+	})
+}
+
+type sendMessageBody struct {
+	Contacts []struct {
+		Input string `json:"input"`
+		WAID  string `json:"wa_id"`
+	} `json:"contacts"`
+	Messages []struct {
+		ID string `json:"id"`
+	} `json:"messages"`
 }
 
 // SendTextMessage sends a text message (1 to 4096 characters) to an E.164 number. It is never retried once
 // sent: a repeat would deliver the message twice.
 func (c *Client) SendTextMessage(ctx context.Context, in *SendTextMessageInput, optFns ...func(*Options)) (*SendMessageOutput, error) {
-	if in == nil {
-		return nil, nilInput(CallMessages)
-	}
-	o, err := c.resolve(CallMessages, optFns)
+	r, err := call(ctx, c, CallMessages, in, optFns, func(in *SendTextMessageInput) (*operation, error) {
+		n := utf8.RuneCountInString(in.Body)
+		if err := firstError(
+			pathParam(CallMessages, "phone_number_id", in.PhoneNumberID),
+			check(onboarding.ValidE164(in.To), CallMessages, "to", "must be a phone number in E.164 form (+ and 7 to 15 digits)"),
+			check(n > 0 && n <= MaxTextBodyLength && utf8.ValidString(in.Body), CallMessages, "body",
+				fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength))); err != nil {
+			return nil, err
+		}
+		type text struct {
+			PreviewURL bool   `json:"preview_url"`
+			Body       string `json:"body"`
+		}
+		body, err := encodeBody(CallMessages, struct {
+			MessagingProduct string `json:"messaging_product"`
+			RecipientType    string `json:"recipient_type"`
+			To               string `json:"to"`
+			Type             string `json:"type"`
+			Text             text   `json:"text"`
+		}{"whatsapp", "individual", in.To, "text", text{in.PreviewURL, in.Body}})
+		return &operation{
+			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
+			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),
+		}, err
+	}, func(r *sendMessageBody) string {
+		return unless(len(r.Messages) > 0 && r.Messages[0].ID != "", "messages[0].id")
+	})
 	if err != nil {
 		return nil, err
-	}
-	if err := pathParam(CallMessages, "phone_number_id", in.PhoneNumberID); err != nil {
-		return nil, err
-	}
-	if !onboarding.ValidE164(in.To) {
-		return nil, &InputError{Call: CallMessages, Field: "to", Reason: "must be a phone number in E.164 form (+ and 7 to 15 digits)"}
-	}
-	if n := utf8.RuneCountInString(in.Body); n == 0 || n > MaxTextBodyLength || !utf8.ValidString(in.Body) {
-		return nil, &InputError{Call: CallMessages, Field: "body", Reason: fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength)}
-	}
-	type text struct {
-		PreviewURL bool   `json:"preview_url"`
-		Body       string `json:"body"`
-	}
-	body, err := json.Marshal(struct {
-		MessagingProduct string `json:"messaging_product"`
-		RecipientType    string `json:"recipient_type"`
-		To               string `json:"to"`
-		Type             string `json:"type"`
-		Text             text   `json:"text"`
-	}{"whatsapp", "individual", in.To, "text", text{in.PreviewURL, in.Body}})
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: encoding body: %w", CallMessages, err)
-	}
-	op := &operation{
-		call: CallMessages, method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
-		body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-	}
-	var r struct {
-		Contacts []struct {
-			Input string `json:"input"`
-			WAID  string `json:"wa_id"`
-		} `json:"contacts"`
-		Messages []struct {
-			ID string `json:"id"`
-		} `json:"messages"`
-	}
-	if err := c.do(ctx, o, op, &r); err != nil {
-		return nil, err
-	}
-	if len(r.Messages) == 0 || r.Messages[0].ID == "" {
-		return nil, malformed(o, op, "messages[0].id")
 	}
 	out := &SendMessageOutput{MessageID: r.Messages[0].ID}
 	if len(r.Contacts) > 0 {

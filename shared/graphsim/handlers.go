@@ -17,53 +17,109 @@ import (
 
 type handler func(s *Server, q *request) *result
 
-// edges maps an edge name to its call name and its handlers by method.
-var edges = map[string]struct {
+// endpoint is a call name and its handlers by method.
+type endpoint struct {
 	call     string
 	handlers map[string]handler
-}{
-	"phone_numbers":                      {graph.CallPhoneNumbers, map[string]handler{http.MethodGet: (*Server).phoneNumbers}},
-	"subscribed_apps":                    {graph.CallSubscribedApps, map[string]handler{http.MethodGet: (*Server).listSubscribedApps, http.MethodPost: (*Server).subscribeApp, http.MethodDelete: (*Server).unsubscribeApp}},
-	"assigned_users":                     {graph.CallAssignedUsers, map[string]handler{http.MethodPost: (*Server).assignUser}},
-	"whatsapp_credit_sharing_and_attach": {graph.CallCreditSharing, map[string]handler{http.MethodPost: (*Server).shareCredit}},
-	"owning_credit_allocation_configs":   {graph.CallCreditCheck, map[string]handler{http.MethodGet: (*Server).listAllocations}},
-	"register":                           {graph.CallRegister, map[string]handler{http.MethodPost: (*Server).register}},
-	"messages":                           {graph.CallMessages, map[string]handler{http.MethodPost: (*Server).sendMessage}},
+}
+
+// pick returns the call name and the handler of method (unsupportedMethod when there is none).
+func (e endpoint) pick(method string) (string, handler) {
+	if h := e.handlers[method]; h != nil {
+		return e.call, h
+	}
+	return e.call, unsupportedMethod
+}
+
+// fixedPaths are the endpoints without an id in their path.
+var fixedPaths = map[string]endpoint{
+	"oauth/access_token": {graph.CallOAuth, map[string]handler{http.MethodGet: (*Server).exchange, http.MethodPost: (*Server).exchange}},
+	"debug_token":        {graph.CallDebugToken, map[string]handler{http.MethodGet: authed((*Server).debugToken)}},
+}
+
+// edges maps an edge name (/<id>/<edge>) to its endpoint.
+var edges = map[string]endpoint{
+	"phone_numbers":                      {graph.CallPhoneNumbers, map[string]handler{http.MethodGet: onWABA((*Server).phoneNumbers)}},
+	"subscribed_apps":                    {graph.CallSubscribedApps, map[string]handler{http.MethodGet: onWABA((*Server).listSubscribedApps), http.MethodPost: onWABA((*Server).subscribeApp), http.MethodDelete: onWABA((*Server).unsubscribeApp)}},
+	"assigned_users":                     {graph.CallAssignedUsers, map[string]handler{http.MethodPost: authed((*Server).assignUser)}},
+	"whatsapp_credit_sharing_and_attach": {graph.CallCreditSharing, map[string]handler{http.MethodPost: onCreditLine((*Server).shareCredit)}},
+	"owning_credit_allocation_configs":   {graph.CallCreditCheck, map[string]handler{http.MethodGet: onCreditLine((*Server).listAllocations)}},
+	"register":                           {graph.CallRegister, map[string]handler{http.MethodPost: onPhone((*Server).register)}},
+	"messages":                           {graph.CallMessages, map[string]handler{http.MethodPost: onPhone((*Server).sendMessage)}},
+}
+
+// authed wraps a handler that needs a valid access token (error 104 or 190 otherwise).
+func authed(h func(s *Server, q *request, p principal) *result) handler {
+	return func(s *Server, q *request) *result {
+		p, errRes := s.auth(q)
+		if errRes != nil {
+			return errRes
+		}
+		return h(s, q, p)
+	}
+}
+
+// onWABA wraps a handler of /<WABA_ID>/<edge>: the token must reach the WABA.
+func onWABA(h func(s *Server, q *request, w *wabaRec) *result) handler {
+	return authed(func(s *Server, q *request, p principal) *result {
+		w, errRes := s.wabaFor(p, q.segs[0], q.method)
+		if errRes != nil {
+			return errRes
+		}
+		return h(s, q, w)
+	})
+}
+
+// onPhone wraps a handler of /<PHONE_NUMBER_ID>/<edge>: the token must reach the number.
+func onPhone(h func(s *Server, q *request, ph *phoneRec) *result) handler {
+	return authed(func(s *Server, q *request, p principal) *result {
+		ph, errRes := s.phoneFor(p, q.segs[0], q.method)
+		if errRes != nil {
+			return errRes
+		}
+		return h(s, q, ph)
+	})
+}
+
+// onCreditLine wraps a handler of /<CREDIT_LINE_ID>/<edge>: only the system token sees the partner's credit
+// line; anything else is an unsupported request, as at Meta.
+func onCreditLine(h func(s *Server, q *request, line string) *result) handler {
+	return authed(func(s *Server, q *request, p principal) *result {
+		line := q.segs[0]
+		if p.kind != kindSystem || line != s.cfg.CreditLineID {
+			return s.unsupported(q.method, line)
+		}
+		return h(s, q, line)
+	})
+}
+
+// success is Meta's {"success":true}, counted as an effect of call.
+func success(call string) *result {
+	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: call}
 }
 
 // route names the call of a request and picks its handler. Callers hold s.mu (an object read is named by
 // the kind of object).
 func (s *Server) route(q *request) (string, handler) {
-	segs, m := q.segs, q.method
+	segs := q.segs
+	if e, ok := fixedPaths[strings.Join(segs, "/")]; ok {
+		return e.pick(q.method)
+	}
 	switch {
-	case len(segs) == 2 && segs[0] == "oauth" && segs[1] == "access_token":
-		if m == http.MethodGet || m == http.MethodPost {
-			return graph.CallOAuth, (*Server).exchange
-		}
-		return graph.CallOAuth, unsupportedMethod
-	case len(segs) == 1 && segs[0] == "debug_token":
-		if m == http.MethodGet {
-			return graph.CallDebugToken, (*Server).debugToken
-		}
-		return graph.CallDebugToken, unsupportedMethod
 	case len(segs) == 1 && isID(segs[0]):
-		call := s.objectCall(segs[0], q.param("fields"))
-		if m == http.MethodGet {
-			return call, (*Server).getObject
-		}
-		return call, unsupportedMethod
+		return endpoint{s.objectCall(segs[0], q.param("fields")), objectHandlers}.pick(q.method)
 	case len(segs) == 2 && isID(segs[0]):
 		if e, ok := edges[segs[1]]; ok {
-			if h := e.handlers[m]; h != nil {
-				return e.call, h
-			}
-			return e.call, unsupportedMethod
+			return e.pick(q.method)
 		}
 	}
 	return "", func(s *Server, q *request) *result {
 		return s.gerr(2500, withMessage("Unknown path components: "+safePath(q.path)))
 	}
 }
+
+// objectHandlers serve /<id>: reads only.
+var objectHandlers = map[string]handler{http.MethodGet: authed((*Server).getObject)}
 
 // objectCall names a read of /<id>: phone_info for numbers, credit_check for the rest.
 func (s *Server) objectCall(id, fields string) string {
@@ -146,11 +202,7 @@ var (
 	allScopes      = []string{"whatsapp_business_management", "whatsapp_business_messaging", "business_management", "public_profile"}
 )
 
-func (s *Server) debugToken(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) debugToken(q *request, p principal) *result {
 	if p.kind != kindApp && p.kind != kindSystem {
 		return s.gerr(190, withMessage("Invalid OAuth access token - debug_token needs an app token or a system user token"))
 	}
@@ -241,11 +293,34 @@ func (p *phoneRec) fields() map[string]any {
 
 var phoneDefaults = []string{"display_phone_number", "verified_name", "code_verification_status", "quality_rating", "platform_type"}
 
-func (s *Server) getObject(q *request) *result {
-	p, errRes := s.auth(q)
+const (
+	phoneNode      = "WhatsAppBusinessPhoneNumber"
+	allocationNode = "ExtendedCreditAllocationConfig"
+)
+
+// object answers a read of one node with the fields asked for.
+func (s *Server) object(q *request, all map[string]any, defaults []string, node string) *result {
+	out, errRes := s.selectFields(q, all, defaults, node)
 	if errRes != nil {
 		return errRes
 	}
+	return ok(out)
+}
+
+// listOf answers a list of nodes: each with the fields asked for, paginated.
+func (s *Server) listOf(q *request, nodes []map[string]any, defaults []string, node string) *result {
+	items := make([]map[string]any, 0, len(nodes))
+	for _, all := range nodes {
+		out, errRes := s.selectFields(q, all, defaults, node)
+		if errRes != nil {
+			return errRes
+		}
+		items = append(items, out)
+	}
+	return s.paginate(q, items)
+}
+
+func (s *Server) getObject(q *request, p principal) *result {
 	id := q.segs[0]
 	switch {
 	case s.phones[id] != nil:
@@ -253,11 +328,7 @@ func (s *Server) getObject(q *request) *result {
 		if errRes != nil {
 			return errRes
 		}
-		out, errRes := s.selectFields(q, ph.fields(), phoneDefaults, "WhatsAppBusinessPhoneNumber")
-		if errRes != nil {
-			return errRes
-		}
-		return ok(out)
+		return s.object(q, ph.fields(), phoneDefaults, phoneNode)
 	case s.wabas[id] != nil:
 		w, errRes := s.wabaFor(p, id, q.method)
 		if errRes != nil {
@@ -268,24 +339,11 @@ func (s *Server) getObject(q *request) *result {
 		if w.fundingID != "" {
 			all["primary_funding_id"] = w.fundingID
 		}
-		out, errRes := s.selectFields(q, all, []string{"name"}, "WhatsAppBusinessAccount")
-		if errRes != nil {
-			return errRes
-		}
-		return ok(out)
+		return s.object(q, all, []string{"name"}, "WhatsAppBusinessAccount")
 	case s.allocations[id] != nil && p.kind == kindSystem:
-		a := s.allocations[id]
-		out, errRes := s.selectFields(q, a.fields(), nil, "ExtendedCreditAllocationConfig")
-		if errRes != nil {
-			return errRes
-		}
-		return ok(out)
+		return s.object(q, s.allocations[id].fields(), nil, allocationNode)
 	case id == s.cfg.CreditLineID && p.kind == kindSystem:
-		out, errRes := s.selectFields(q, map[string]any{"id": id, "legal_entity_name": "Simulated Solution Partner"}, nil, "ExtendedCredit")
-		if errRes != nil {
-			return errRes
-		}
-		return ok(out)
+		return s.object(q, map[string]any{"id": id, "legal_entity_name": "Simulated Solution Partner"}, nil, "ExtendedCredit")
 	}
 	return s.unsupported(q.method, id)
 }
@@ -326,35 +384,15 @@ func (s *Server) paginate(q *request, items []map[string]any) *result {
 	return ok(body)
 }
 
-func (s *Server) phoneNumbers(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	w, errRes := s.wabaFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
-	items := make([]map[string]any, 0, len(w.phones))
+func (s *Server) phoneNumbers(q *request, w *wabaRec) *result {
+	nodes := make([]map[string]any, 0, len(w.phones))
 	for _, id := range w.phones {
-		out, errRes := s.selectFields(q, s.phones[id].fields(), phoneDefaults, "WhatsAppBusinessPhoneNumber")
-		if errRes != nil {
-			return errRes
-		}
-		items = append(items, out)
+		nodes = append(nodes, s.phones[id].fields())
 	}
-	return s.paginate(q, items)
+	return s.listOf(q, nodes, phoneDefaults, phoneNode)
 }
 
-func (s *Server) listAllocations(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	line := q.segs[0]
-	if p.kind != kindSystem || line != s.cfg.CreditLineID {
-		return s.unsupported(q.method, line)
-	}
+func (s *Server) listAllocations(q *request, line string) *result {
 	var allocs []*allocationRec
 	for _, a := range s.allocations {
 		if a.line == line {
@@ -362,28 +400,16 @@ func (s *Server) listAllocations(q *request) *result {
 		}
 	}
 	sort.Slice(allocs, func(i, j int) bool { return allocs[i].seq < allocs[j].seq })
-	items := make([]map[string]any, 0, len(allocs))
+	nodes := make([]map[string]any, 0, len(allocs))
 	for _, a := range allocs {
-		out, errRes := s.selectFields(q, a.fields(), nil, "ExtendedCreditAllocationConfig")
-		if errRes != nil {
-			return errRes
-		}
-		items = append(items, out)
+		nodes = append(nodes, a.fields())
 	}
-	return s.paginate(q, items)
+	return s.listOf(q, nodes, nil, allocationNode)
 }
 
 // --- subscribed_apps ---
 
-func (s *Server) listSubscribedApps(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	w, errRes := s.wabaFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) listSubscribedApps(q *request, w *wabaRec) *result {
 	data := []map[string]any{}
 	if w.subscribed {
 		e := map[string]any{"whatsapp_business_api_data": map[string]any{
@@ -409,15 +435,7 @@ func (s *Server) bodyParams(q *request, whatsapp bool) (map[string]any, *result)
 	return m, nil
 }
 
-func (s *Server) subscribeApp(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	w, errRes := s.wabaFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) subscribeApp(q *request, w *wabaRec) *result {
 	m, errRes := s.bodyParams(q, false)
 	if errRes != nil {
 		return errRes
@@ -425,7 +443,7 @@ func (s *Server) subscribeApp(q *request) *result {
 	override, verify := stringParam(m, q, "override_callback_uri"), stringParam(m, q, "verify_token")
 	if override == "" && verify == "" {
 		w.subscribed = true
-		return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallSubscribedApps}
+		return success(graph.CallSubscribedApps)
 	}
 	if !w.subscribed {
 		return s.gerr(100, withMessage("(#100) Invalid parameter"), withUser("App not subscribed",
@@ -438,18 +456,10 @@ func (s *Server) subscribeApp(q *request) *result {
 		return s.invalidParam("Param override_callback_uri must be a valid URL", false)
 	}
 	w.override = override
-	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallSubscribedApps}
+	return success(graph.CallSubscribedApps)
 }
 
-func (s *Server) unsubscribeApp(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	w, errRes := s.wabaFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) unsubscribeApp(q *request, w *wabaRec) *result {
 	w.subscribed, w.override = false, ""
 	return ok(map[string]any{"success": true})
 }
@@ -483,11 +493,7 @@ func parseTasks(s string) ([]string, bool) {
 	return out, len(out) > 0
 }
 
-func (s *Server) assignUser(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) assignUser(q *request, p principal) *result {
 	if p.kind != kindSystem {
 		return s.gerr(200, withUser("Permissions error", "Assign users to this WhatsApp Business Account with the partner's system user token."))
 	}
@@ -507,18 +513,10 @@ func (s *Server) assignUser(q *request) *result {
 		return s.gerr(100, withMessage("(#100) The user is already assigned to this WhatsApp Business Account."))
 	}
 	w.assigned[user] = tasks
-	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallAssignedUsers}
+	return success(graph.CallAssignedUsers)
 }
 
-func (s *Server) shareCredit(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	line := q.segs[0]
-	if p.kind != kindSystem || line != s.cfg.CreditLineID {
-		return s.unsupported(q.method, line)
-	}
+func (s *Server) shareCredit(q *request, line string) *result {
 	currency := q.param("waba_currency")
 	if !onboarding.ValidCurrency(currency) {
 		return s.invalidParam("Param waba_currency must be one of {"+strings.Join(onboarding.Currencies, ", ")+"}", false)
@@ -544,15 +542,7 @@ func (s *Server) shareCredit(q *request) *result {
 
 // --- register and messages ---
 
-func (s *Server) register(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	ph, errRes := s.phoneFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) register(q *request, ph *phoneRec) *result {
 	var body struct {
 		MessagingProduct any `json:"messaging_product"`
 		PIN              any `json:"pin"`
@@ -585,7 +575,7 @@ func (s *Server) register(q *request) *result {
 	if ph.quality == "UNKNOWN" {
 		ph.quality = "GREEN"
 	}
-	res := &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallRegister}
+	res := success(graph.CallRegister)
 	if !wasRegistered {
 		// The simulated tester greets each newly registered number, opening the 24-hour window.
 		waba, id, display := ph.waba, ph.id, ph.display
@@ -599,15 +589,7 @@ func (s *Server) register(q *request) *result {
 	return res
 }
 
-func (s *Server) sendMessage(q *request) *result {
-	p, errRes := s.auth(q)
-	if errRes != nil {
-		return errRes
-	}
-	ph, errRes := s.phoneFor(p, q.segs[0], q.method)
-	if errRes != nil {
-		return errRes
-	}
+func (s *Server) sendMessage(q *request, ph *phoneRec) *result {
 	var body struct {
 		MessagingProduct string `json:"messaging_product"`
 		To               string `json:"to"`

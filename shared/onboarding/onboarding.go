@@ -6,6 +6,7 @@ package onboarding
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -312,6 +313,20 @@ func cloneTime(t *time.Time) *time.Time {
 	}
 	v := *t
 	return &v
+}
+
+// Validate reports whether r can be stored: a record needs an id and a waba_id (the store's keys and guard
+// are derived from them). It accepts a nil r and reports it.
+func (r *Record) Validate() error {
+	switch {
+	case r == nil:
+		return errors.New("nil record")
+	case r.ID == "":
+		return errors.New("record has no id")
+	case r.WABAID == "":
+		return fmt.Errorf("record %s has no waba_id", r.ID)
+	}
+	return nil
 }
 
 // Step returns the named step, or nil if the record has no such step.

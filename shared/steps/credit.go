@@ -20,13 +20,16 @@ func (s *Service) ShareCreditLine(ctx context.Context, in Input) (Output, error)
 	return s.run(ctx, in, onboarding.StepShareCreditLine, false, s.shareCreditLine)
 }
 
+// NoteNoCreditLine is the skip reason of share_credit_line when the stage has no credit line.
+const NoteNoCreditLine = "no credit line configured"
+
 func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, error) {
 	cfg, err := s.appConfig(ctx)
 	if err != nil {
 		return outcome{}, err
 	}
 	if cfg.CreditLineID == "" {
-		return skipped("no credit line configured"), nil
+		return skipped(NoteNoCreditLine), nil
 	}
 	rec := run.rec
 	if !onboarding.ValidCurrency(rec.Currency) {

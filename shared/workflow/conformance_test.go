@@ -63,6 +63,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/waes/onboarding/internal/testenv"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
@@ -105,17 +106,10 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// requireNodeTools fails (never skips) the test when Node or the pinned npm tools are missing.
+// requireNodeTools skips the test when Node or the pinned npm tools are missing (fails it under `make test`).
 func requireNodeTools(t *testing.T, root string) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is not on PATH (%v): install Node.js and run `make deps`", err)
-	}
-	for _, p := range []string{validatorPath, libraryPath} {
-		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
-			t.Fatalf("%s is missing (%v): run `make deps`", p, err)
-		}
-	}
+	testenv.NodeTools(t, validatorPath, libraryPath)
 }
 
 func TestDefinitionValidatesWithASLValidator(t *testing.T) {

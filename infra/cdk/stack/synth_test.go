@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/waes/onboarding/infra/cdk/stack"
+	"github.com/waes/onboarding/internal/testenv"
 )
 
 // The stack tests synthesize one app holding the three stages of cdk.json once, and share the templates:
@@ -100,9 +101,12 @@ var synthOnce = sync.OnceValues(func() (*synthesis, error) {
 	return s, nil
 })
 
-// synth returns the shared synthesis, failing the test (never skipping) when it cannot be built.
+// synth returns the shared synthesis, failing the test when it cannot be built (without node it skips, or
+// fails under REQUIRE_NODE_TOOLS).
 func synth(t *testing.T) *synthesis {
 	t.Helper()
+	// The CDK runs its constructs in Node.js (jsii): without node there is nothing to synthesize.
+	testenv.NodeTools(t)
 	s, err := synthOnce()
 	if err != nil {
 		t.Fatalf("synthesizing the stacks: %v", err)

@@ -96,7 +96,7 @@ func (s *Store) Table() string { return s.table }
 // number (*onboarding.ActiveOnboardingError if another active onboarding holds it). A record whose id exists
 // already is refused with onboarding.ErrVersionConflict (it would overwrite a version the caller never read).
 func (s *Store) Create(ctx context.Context, r *onboarding.Record) error {
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return s.errorf("create", "", err)
 	}
 	const version = 1
@@ -169,7 +169,7 @@ func (s *Store) Get(ctx context.Context, id string) (*onboarding.Record, error) 
 // the WABA+phone guard first (*onboarding.ActiveOnboardingError if another onboarding holds it); moving out
 // of an active status releases it after the write. WABAID and PhoneNumberID cannot change.
 func (s *Store) Update(ctx context.Context, r *onboarding.Record) error {
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return s.errorf("update", "", err)
 	}
 	// Read first: the guard work depends on the status being left, and the conditional write below makes
@@ -319,18 +319,6 @@ func (s *Store) errorf(op, subject string, err error) error {
 		op += " " + subject
 	}
 	return fmt.Errorf("dynamodb table %s: %s: %w", s.table, op, err)
-}
-
-func validate(r *onboarding.Record) error {
-	switch {
-	case r == nil:
-		return errors.New("nil record")
-	case r.ID == "":
-		return errors.New("record has no id")
-	case r.WABAID == "":
-		return fmt.Errorf("record %s has no waba_id", r.ID)
-	}
-	return nil
 }
 
 // immutable refuses a change of the fields the guard key and the indexes are derived from.

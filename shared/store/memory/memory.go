@@ -8,7 +8,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -109,7 +108,7 @@ func (s *Store) injected(op string) error {
 // phone number (*onboarding.ActiveOnboardingError if another active onboarding holds it); an existing id is
 // onboarding.ErrVersionConflict.
 func (s *Store) Create(_ context.Context, r *onboarding.Record) error {
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return fmt.Errorf("memory store: create: %w", err)
 	}
 	if err := s.injected("Create"); err != nil {
@@ -155,7 +154,7 @@ func (s *Store) Get(_ context.Context, id string) (*onboarding.Record, error) {
 // an active status takes the guard (*onboarding.ActiveOnboardingError if another onboarding holds it);
 // moving out of one releases it. WABAID and PhoneNumberID cannot change.
 func (s *Store) Update(_ context.Context, r *onboarding.Record) error {
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return fmt.Errorf("memory store: update: %w", err)
 	}
 	if err := s.injected("Update"); err != nil {
@@ -256,15 +255,3 @@ func newerFirst(a, b *onboarding.Record) int {
 }
 
 func keyOf(r *onboarding.Record) guardKey { return guardKey{r.WABAID, r.PhoneNumberID} }
-
-func validate(r *onboarding.Record) error {
-	switch {
-	case r == nil:
-		return errors.New("nil record")
-	case r.ID == "":
-		return errors.New("record has no id")
-	case r.WABAID == "":
-		return fmt.Errorf("record %s has no waba_id", r.ID)
-	}
-	return nil
-}

@@ -2,8 +2,11 @@ package secretsmanager
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // maxFetchTime bounds a shared fetch when the caller that started it has no earlier deadline: the fetch
@@ -13,16 +16,20 @@ const maxFetchTime = 30 * time.Second
 // maxSlots bounds the number of cached secrets; a warm Lambda sees many WABAs over its life.
 const maxSlots = 1024
 
-// cache keeps values for a TTL and lets concurrent callers for the same key share one fetch (a
+// cache keeps values for a TTL and lets concurrent callers for the same key share one fetch (through
 // singleflight). Errors are not cached. An invalidation (after an own write) discards the value and detaches
 // any fetch in flight, so that a caller never reads back a value fetched before its own write.
 type cache[T any] struct {
 	ttl   time.Duration
 	now   func() time.Time
 	fetch func(ctx context.Context, key string) (T, error)
+	group singleflight.Group
 
 	mu    sync.Mutex
 	slots map[string]*slot[T]
+	// flights numbers the fetches: each one is its own singleflight key, so that a detached fetch (after an
+	// invalidation or an eviction) is never joined again.
+	flights uint64
 }
 
 type slot[T any] struct {
@@ -30,14 +37,9 @@ type slot[T any] struct {
 	expires time.Time
 	valid   bool
 	// gen counts invalidations; a fetch stores its result only if gen did not change meanwhile.
-	gen  uint64
-	call *call[T]
-}
-
-type call[T any] struct {
-	done    chan struct{}
-	val     T
-	err     error
+	gen uint64
+	// flight is the number of the fetch in flight for this slot, 0 when idle; waiters counts its callers.
+	flight  uint64
 	waiters int
 }
 
@@ -60,41 +62,48 @@ func (c *cache[T]) get(ctx context.Context, key string) (T, error) {
 		c.mu.Unlock()
 		return v, nil
 	}
-	cl := s.call
-	if cl == nil {
-		cl = &call[T]{done: make(chan struct{})}
-		s.call = cl
-		fctx, cancel := detach(ctx)
-		go c.run(fctx, cancel, key, s, s.gen, cl)
+	if s.flight == 0 {
+		c.flights++
+		s.flight, s.waiters = c.flights, 0
 	}
-	cl.waiters++
+	flight, gen := s.flight, s.gen
+	s.waiters++
+	// DoChan runs the fetch in its own goroutine, so it is started under c.mu: an invalidation cannot come
+	// between choosing the flight and joining it.
+	ch := c.group.DoChan(strconv.FormatUint(flight, 10), func() (any, error) {
+		fctx, cancel := detach(ctx)
+		defer cancel()
+		return c.run(fctx, key, s, flight, gen)
+	})
 	c.mu.Unlock()
 
 	select {
-	case <-cl.done:
-		return cl.val, cl.err
+	case r := <-ch:
+		v, _ := r.Val.(T)
+		return v, r.Err
 	case <-ctx.Done():
 		c.mu.Lock()
-		cl.waiters--
+		if s.flight == flight {
+			s.waiters--
+		}
 		c.mu.Unlock()
 		var zero T
 		return zero, ctx.Err()
 	}
 }
 
-func (c *cache[T]) run(ctx context.Context, cancel context.CancelFunc, key string, s *slot[T], gen uint64, cl *call[T]) {
-	defer cancel()
+// run fetches key for flight and stores the value unless the slot was invalidated since gen.
+func (c *cache[T]) run(ctx context.Context, key string, s *slot[T], flight, gen uint64) (T, error) {
 	v, err := c.fetch(ctx, key)
 	c.mu.Lock()
-	if s.call == cl {
-		s.call = nil
+	defer c.mu.Unlock()
+	if s.flight == flight {
+		s.flight = 0
 	}
 	if err == nil && s.gen == gen {
 		s.val, s.valid, s.expires = v, true, c.now().Add(c.ttl)
 	}
-	cl.val, cl.err = v, err
-	c.mu.Unlock()
-	close(cl.done)
+	return v, err
 }
 
 // invalidate drops the cached value of key and detaches the fetch in flight, if any.
@@ -104,7 +113,7 @@ func (c *cache[T]) invalidate(key string) {
 	if s := c.slots[key]; s != nil {
 		s.gen++
 		s.valid = false
-		s.call = nil
+		s.flight = 0
 		var zero T
 		s.val = zero
 	}
@@ -114,8 +123,8 @@ func (c *cache[T]) invalidate(key string) {
 func (c *cache[T]) waiting(key string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s := c.slots[key]; s != nil && s.call != nil {
-		return s.call.waiters
+	if s := c.slots[key]; s != nil && s.flight != 0 {
+		return s.waiters
 	}
 	return 0
 }
@@ -128,7 +137,7 @@ func (c *cache[T]) evictLocked() {
 	}
 	now := c.now()
 	for k, s := range c.slots {
-		if s.call == nil && (!s.valid || !now.Before(s.expires)) {
+		if s.flight == 0 && (!s.valid || !now.Before(s.expires)) {
 			delete(c.slots, k)
 		}
 	}
@@ -136,7 +145,7 @@ func (c *cache[T]) evictLocked() {
 		return
 	}
 	for k, s := range c.slots {
-		if s.call == nil {
+		if s.flight == 0 {
 			delete(c.slots, k)
 		}
 	}

@@ -343,12 +343,6 @@ func (f *fakeSM) current(name string) string {
 	return ""
 }
 
-func (f *fakeSM) secret(name string) *fakeSecret {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.secrets[name]
-}
-
 // writes returns the number of versions created by requests.
 func (f *fakeSM) writes() int {
 	f.mu.Lock()

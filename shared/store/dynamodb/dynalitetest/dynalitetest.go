@@ -11,7 +11,8 @@
 //	table := dynalitetest.NewTable(t, client)
 //
 // The server listens on 127.0.0.1 only, and clients use static dummy credentials and an explicit endpoint,
-// so tests never reach AWS. A missing node_modules fails the tests (it does not skip them): run `make deps`.
+// so tests never reach AWS. Without Node.js or node_modules the tests that need dynalite skip under a plain
+// go test and fail under `make test` (REQUIRE_NODE_TOOLS, see internal/testenv): run `make deps`.
 package dynalitetest
 
 import (
@@ -34,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/waes/onboarding/internal/testenv"
 	"github.com/waes/onboarding/internal/testlog"
 	store "github.com/waes/onboarding/shared/store/dynamodb"
 )
@@ -225,13 +227,32 @@ var (
 )
 
 // Main starts one dynalite server for the test package, runs its tests and benchmarks, stops the server and
-// exits. Call it from TestMain. If dynalite cannot start, every test fails: the adapter tests must not pass
-// by not running.
+// exits. Call it from TestMain. If dynalite cannot start although it is installed, every test fails; if Node.js
+// or dynalite is not installed, the tests that need the server skip (or fail under REQUIRE_NODE_TOOLS), and
+// the others run.
 func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
+// Missing returns why dynalite cannot run here (Node.js or the npm package is not installed), or nil.
+func Missing() error {
+	if _, err := cliPath(); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return fmt.Errorf("dynalitetest: node not found in PATH (install Node.js >= 20, then run `make deps`): %w", err)
+	}
+	return nil
+}
+
 func runMain(m *testing.M) int {
+	if missing := Missing(); missing != nil {
+		if testenv.Required(testenv.EnvRequireNodeTools) {
+			fmt.Fprintf(os.Stderr, "FAIL: %v (%s is set)\n", missing, testenv.EnvRequireNodeTools)
+			return 1
+		}
+		return m.Run() // Start skips each test that needs the server
+	}
 	srv, err := Launch()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
@@ -248,6 +269,9 @@ func Start(tb testing.TB) string {
 	tb.Helper()
 	if shared != nil {
 		return shared.Endpoint
+	}
+	if err := Missing(); err != nil {
+		testenv.Unavailable(tb, testenv.EnvRequireNodeTools, err)
 	}
 	srv, err := Launch()
 	if err != nil {

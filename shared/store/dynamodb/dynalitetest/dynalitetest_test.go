@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/waes/onboarding/internal/testenv"
 )
 
 func TestLaunchWithoutNodeModules(t *testing.T) {
@@ -29,6 +31,9 @@ func TestLaunchWithoutNodeModules(t *testing.T) {
 }
 
 func TestLaunchServeClose(t *testing.T) {
+	if err := Missing(); err != nil {
+		testenv.Unavailable(t, testenv.EnvRequireNodeTools, err)
+	}
 	srv, err := Launch()
 	if err != nil {
 		t.Fatal(err)
