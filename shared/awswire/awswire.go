@@ -16,15 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
@@ -46,9 +48,14 @@ type Deps struct {
 	AWS    aws.Config
 }
 
-// Load reads the configuration (failing when a setting the function needs is missing), builds the logger and
-// loads the AWS SDK configuration with the standard retryer (backoff with jitter, at most 5 attempts).
-func Load(ctx context.Context, need config.Need) (*Deps, error) {
+// Load reads the configuration (failing when a setting the function needs is missing: config.Require of its
+// catalog entry's needs), builds the logger and loads the AWS SDK configuration with the standard retryer
+// (backoff with jitter, at most 5 attempts).
+func Load(ctx context.Context, needs catalog.Needs) (*Deps, error) {
+	return load(ctx, config.Require(needs))
+}
+
+func load(ctx context.Context, need config.Need) (*Deps, error) {
 	stage, err := config.FromEnv(os.Getenv, need)
 	if err != nil {
 		return nil, err
@@ -65,8 +72,8 @@ func Load(ctx context.Context, need config.Need) (*Deps, error) {
 }
 
 // MustLoad is Load for main: it logs the error and exits, so Lambda reports a failed init.
-func MustLoad(need config.Need) *Deps {
-	d, err := Load(context.Background(), need)
+func MustLoad(needs catalog.Needs) *Deps {
+	d, err := Load(context.Background(), needs)
 	if err != nil {
 		logging.New(os.Stderr, slog.LevelInfo).Error("cold start failed", "error", err.Error())
 		os.Exit(1)
@@ -118,7 +125,7 @@ func (d *Deps) Publisher() partnerevents.Publisher {
 	if d.Stage.EventBusName == "" {
 		return partnerevents.Discard{}
 	}
-	return partnerevents.NewEventBridge(eventbridge.NewFromConfig(d.AWS), d.Stage.EventBusName, d.Stage.Name)
+	return eventbridge.New(awseventbridge.NewFromConfig(d.AWS), d.Stage.EventBusName, d.Stage.Name)
 }
 
 // Steps returns the workflow steps' service. The store is shared by the record and the waits.

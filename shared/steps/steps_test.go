@@ -600,14 +600,14 @@ func TestRecordOutcome(t *testing.T) {
 func TestAwaitWebhook(t *testing.T) {
 	f := newFixture(t, fixtureOpts{recipient: testerNumber})
 	ctx := context.Background()
-	if _, err := f.svc.AwaitWebhook(ctx, AwaitInput{OnboardingID: f.rec.ID, Kind: WaitInboundMessage, TaskToken: "tok-1"}); err != nil {
+	if _, err := f.svc.AwaitWebhook(ctx, AwaitInput{OnboardingID: f.rec.ID, Kind: onboarding.WaitInboundMessage, TaskToken: "tok-1"}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.record(t)
 	if r.Status != onboarding.StatusAwaitingTestMessage || r.Step(onboarding.StepSendTestMessage).Status != onboarding.StepRunning {
 		t.Errorf("got %s with send_test_message %s", r.Status, r.Step(onboarding.StepSendTestMessage).Status)
 	}
-	w, err := f.store.TakeWait(ctx, f.rec.ID, WaitInboundMessage)
+	w, err := f.store.TakeWait(ctx, f.rec.ID, string(onboarding.WaitInboundMessage))
 	if err != nil || w.TaskToken != "tok-1" {
 		t.Errorf("stored wait: got %+v %v", w, err)
 	}
@@ -623,7 +623,7 @@ func TestAwaitWebhook(t *testing.T) {
 	if got := f.record(t).Step(onboarding.StepSendTestMessage).Attempts; got != 1 {
 		t.Errorf("attempts: got %d, want 1", got)
 	}
-	for _, bad := range []AwaitInput{{OnboardingID: f.rec.ID, Kind: "x", TaskToken: "t"}, {OnboardingID: f.rec.ID, Kind: WaitMessageStatus}} {
+	for _, bad := range []AwaitInput{{OnboardingID: f.rec.ID, Kind: "x", TaskToken: "t"}, {OnboardingID: f.rec.ID, Kind: onboarding.WaitMessageStatus}} {
 		if _, err := f.svc.AwaitWebhook(ctx, bad); errorName(err) != onboarding.ErrorNamePermanent {
 			t.Errorf("%+v: got %v, want PermanentError", bad, err)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
@@ -121,7 +122,7 @@ func (r *Runner) build() error {
 		"record_outcome":     withRequestID(stepSvc.RecordOutcome),
 	}
 	functions := make(map[string]lambda.Handler, len(handlers))
-	for _, f := range workflow.Functions {
+	for _, f := range catalog.Workflow() {
 		h, ok := handlers[f.Name]
 		if !ok {
 			return fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)

@@ -19,7 +19,6 @@ import (
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/webhook"
 )
 
@@ -338,7 +337,7 @@ func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
 func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) error {
 	if rec.Progress.InboundMessageID != "" {
 		out, _ := json.Marshal(map[string]string{"message_id": rec.Progress.InboundMessageID})
-		if err := p.resume(ctx, rec.ID, steps.WaitInboundMessage, out, ""); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitInboundMessage, out, ""); err != nil {
 			return err
 		}
 	}
@@ -346,12 +345,12 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 	case "":
 	case "failed":
 		cause := "the test reply " + rec.TestMessageID + " failed to deliver: see the message.status partner event for Meta's error"
-		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, nil, cause); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, nil, cause); err != nil {
 			return err
 		}
 	default:
 		out, _ := json.Marshal(map[string]string{"message_id": rec.TestMessageID, "status": rec.TestMessageStatus})
-		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, out, ""); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, out, ""); err != nil {
 			return err
 		}
 	}
@@ -360,8 +359,8 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 
 // resume takes the wait (exactly one worker gets it) and sends its task token success or failure. If Step
 // Functions cannot be reached the wait is put back, so a redelivery resumes it.
-func (p *Processor) resume(ctx context.Context, onboardingID, kind string, output []byte, failCause string) error {
-	w, err := p.Webhooks.TakeWait(ctx, onboardingID, kind)
+func (p *Processor) resume(ctx context.Context, onboardingID string, kind onboarding.WaitKind, output []byte, failCause string) error {
+	w, err := p.Webhooks.TakeWait(ctx, onboardingID, string(kind))
 	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil // not waiting yet (the wait's correlation request comes later), or already resumed
 	}
@@ -374,7 +373,7 @@ func (p *Processor) resume(ctx context.Context, onboardingID, kind string, outpu
 		err = p.Workflow.SendTaskSuccess(ctx, w.TaskToken, output)
 	}
 	if err != nil && p.IsTaskGone != nil && p.IsTaskGone(err) {
-		p.log().InfoContext(ctx, "the wait had already ended", "kind", kind)
+		p.log().InfoContext(ctx, "the wait had already ended", "kind", string(kind))
 		return nil
 	}
 	if err != nil {
@@ -383,7 +382,7 @@ func (p *Processor) resume(ctx context.Context, onboardingID, kind string, outpu
 		}
 		return fmt.Errorf("resuming the %s wait: %w", kind, err)
 	}
-	p.log().InfoContext(ctx, "workflow wait resumed", "kind", kind, "failed", failCause != "")
+	p.log().InfoContext(ctx, "workflow wait resumed", "kind", string(kind), "failed", failCause != "")
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/memory"
 	"github.com/waes/onboarding/shared/webhook"
 )
@@ -74,9 +73,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) wait(t *testing.T, kind, token string) {
+func (f *fixture) wait(t *testing.T, kind onboarding.WaitKind, token string) {
 	t.Helper()
-	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: kind, TaskToken: token, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: string(kind), TaskToken: token, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -172,7 +171,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			if tt.waitFirst {
-				f.wait(t, steps.WaitInboundMessage, "tok-in")
+				f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 			}
 			if err := f.p.Process(ctx, inboundFromTester()); err != nil {
 				t.Fatal(err)
@@ -181,7 +180,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 				if len(f.wf.successes) != 0 {
 					t.Fatalf("resumed before any wait was stored")
 				}
-				f.wait(t, steps.WaitInboundMessage, "tok-in")
+				f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 				if err := f.p.Handle(ctx, Message{Correlate: f.rec.ID}); err != nil {
 					t.Fatal(err)
 				}
@@ -195,7 +194,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 			if err := f.store.Update(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			f.wait(t, steps.WaitMessageStatus, "tok-status")
+			f.wait(t, onboarding.WaitMessageStatus, "tok-status")
 			if err := f.p.Process(ctx, status(replyID, tt.replyState)); err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +223,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 
 func TestMessagesFromOthersDoNotResume(t *testing.T) {
 	f := newFixture(t)
-	f.wait(t, steps.WaitInboundMessage, "tok-in")
+	f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 	ev := inboundFromTester()
 	ev.From, ev.Key, ev.MessageID = "447700900000", "message:wamid.other", "wamid.other"
 	if err := f.p.Process(context.Background(), ev); err != nil {
@@ -241,7 +240,7 @@ func TestMessagesFromOthersDoNotResume(t *testing.T) {
 func TestResumeFailurePutsTheWaitBack(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.wait(t, steps.WaitInboundMessage, "tok-in")
+	f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 	f.wf.failNext = errors.New("states: throttled")
 	if err := f.p.Process(ctx, inboundFromTester()); err == nil {
 		t.Fatal("got no error, want the failure reported so the queue redelivers")
