@@ -28,7 +28,7 @@ import (
 
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
-	ddbschema "github.com/waes/onboarding/shared/store/dynamodb"
+	ddbschema "github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/workflow"
 )
 
@@ -165,7 +165,7 @@ func (b *builder) secrets() {
 	})
 }
 
-// tableFromSchema builds the one table from shared/store/dynamodb's constants, so the deployed table and the
+// tableFromSchema builds the one table from shared/store/dynamodb/schema's constants, so the deployed table and the
 // one the adapter tests create cannot drift apart.
 func (b *builder) tableFromSchema() {
 	str := func(name string) *awsdynamodb.Attribute {

@@ -13,7 +13,7 @@ import (
 	"github.com/waes/onboarding/infra/cdk/stack"
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
-	ddbschema "github.com/waes/onboarding/shared/store/dynamodb"
+	ddbschema "github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/workflow"
 )
 
