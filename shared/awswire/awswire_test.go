@@ -52,35 +52,33 @@ var functions = []struct {
 	build func(t *testing.T, d *Deps)
 }{
 	{"api", func(t *testing.T, d *Deps) {
-		svc, err := d.Signup()
-		if err != nil {
-			t.Fatalf("Signup: %v", err)
+		if svc, err := d.Signup(); err != nil || svc == nil {
+			t.Fatalf("Signup: got %v, %v; want a service", svc, err)
 		}
-		if svc.Store == nil || svc.Vault == nil || svc.Graph == nil || svc.Workflow == nil || svc.Logger == nil {
-			t.Errorf("Signup: got %+v, want every dependency set", svc)
+		o := d.signupOptions()
+		if o.Logger == nil {
+			t.Error("Signup options: got no logger, want the function's")
 		}
-		if _, ok := svc.Publisher.(partnerevents.Discard); !ok {
-			t.Errorf("Signup publisher without a bus: got %T, want partnerevents.Discard", svc.Publisher)
+		if _, ok := o.Publisher.(partnerevents.Discard); !ok {
+			t.Errorf("Signup publisher without a bus: got %T, want partnerevents.Discard", o.Publisher)
 		}
-		if got, want := svc.Config.DefaultCurrency, "USD"; got != want {
+		if got, want := o.Config.DefaultCurrency, "USD"; got != want {
 			t.Errorf("DefaultCurrency: got %q, want %q", got, want)
 		}
-		if svc.Config.InboundTimeout != 24*time.Hour || svc.Config.StatusTimeout != time.Hour {
-			t.Errorf("timeouts: got %v and %v, want 24h and 1h", svc.Config.InboundTimeout, svc.Config.StatusTimeout)
+		if o.Config.InboundTimeout != 24*time.Hour || o.Config.StatusTimeout != time.Hour {
+			t.Errorf("timeouts: got %v and %v, want 24h and 1h", o.Config.InboundTimeout, o.Config.StatusTimeout)
 		}
 	}},
 	{"await_webhook", func(t *testing.T, d *Deps) {
-		svc := buildSteps(t, d)
-		if _, ok := svc.Correlator.(*sqsqueue.Queue); !ok {
-			t.Errorf("Correlator: got %T, want the webhook queue", svc.Correlator)
-		}
-		if svc.Waits == nil {
-			t.Error("Waits: got nil, want the store")
+		buildSteps(t, d)
+		if c, ok := d.correlator().(*sqsqueue.Queue); !ok || c == nil {
+			t.Errorf("Correlator: got %T, want the webhook queue", d.correlator())
 		}
 	}},
 	{"record_outcome", func(t *testing.T, d *Deps) {
-		if svc := buildSteps(t, d); svc.Correlator != nil {
-			t.Errorf("Correlator without a queue: got %T, want nil", svc.Correlator)
+		buildSteps(t, d)
+		if c := d.correlator(); c != nil {
+			t.Errorf("Correlator without a queue: got %T, want nil", c)
 		}
 	}},
 	{"register_phone", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
@@ -93,14 +91,17 @@ var functions = []struct {
 		}
 	}},
 	{"webhook_worker", func(t *testing.T, d *Deps) {
-		p := d.Worker()
-		if p.Store == nil || p.Webhooks == nil || p.Workflow == nil || p.Logger == nil {
-			t.Errorf("Worker: got %+v, want every dependency set", p)
+		if p := d.Worker(); p == nil {
+			t.Fatal("Worker: got nil, want a processor")
 		}
-		if _, ok := p.Publisher.(*eventbridge.Publisher); !ok {
-			t.Errorf("Worker publisher: got %T, want the EventBridge bus", p.Publisher)
+		o := d.workerOptions()
+		if o.Logger == nil {
+			t.Error("Worker options: got no logger, want the function's")
 		}
-		if p.IsTaskGone == nil || !p.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", sfn.ErrTaskGone)) || p.IsTaskGone(errors.New("throttled")) {
+		if _, ok := o.Publisher.(*eventbridge.Publisher); !ok {
+			t.Errorf("Worker publisher: got %T, want the EventBridge bus", o.Publisher)
+		}
+		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", sfn.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
 			t.Error("IsTaskGone: want it true for sfn.ErrTaskGone only")
 		}
 	}},
@@ -109,11 +110,11 @@ var functions = []struct {
 func buildSteps(t *testing.T, d *Deps) *steps.Service {
 	t.Helper()
 	svc, err := d.Steps()
-	if err != nil {
-		t.Fatalf("Steps: %v", err)
+	if err != nil || svc == nil {
+		t.Fatalf("Steps: got %v, %v; want a service", svc, err)
 	}
-	if svc.Store == nil || svc.Vault == nil || svc.Graph == nil || svc.Logger == nil || svc.Publisher == nil {
-		t.Errorf("Steps: got %+v, want every dependency set", svc)
+	if o := d.stepsOptions(); o.Logger == nil || o.Publisher == nil {
+		t.Errorf("Steps options: got %+v, want a logger and a publisher", o)
 	}
 	return svc
 }

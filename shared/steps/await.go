@@ -66,12 +66,12 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	if err != nil && err != errSkipWrite {
 		return Output{}, classify(onboarding.StepSendTestMessage, err)
 	}
-	if err := s.Waits.PutWait(ctx, onboarding.Wait{
+	if err := s.waits.PutWait(ctx, onboarding.Wait{
 		OnboardingID: in.OnboardingID, Kind: string(in.Kind), TaskToken: in.TaskToken, ExpiresAt: s.now().Add(WaitTTL),
 	}); err != nil {
 		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("storing the task token: %w", err))
 	}
-	if err := s.Correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
+	if err := s.correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
 		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("requesting correlation: %w", err))
 	}
 	s.logger().InfoContext(ctx, "waiting for webhook", "kind", in.Kind)

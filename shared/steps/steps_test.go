@@ -85,10 +85,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err := f.store.Create(ctx, f.rec); err != nil {
 		t.Fatal(err)
 	}
-	f.svc = &Service{
-		Store: f.store, Vault: f.vault, Graph: client, Waits: f.store, Correlator: &recordingCorrelator{},
-		Config: Config{WebhookOverrideURL: o.override},
-	}
+	f.svc = New(f.store, f.vault, client, f.store, &recordingCorrelator{}, Options{Config: Config{WebhookOverrideURL: o.override}})
 	return f
 }
 
@@ -467,7 +464,7 @@ func TestSendTestMessageOutsideTheWindow(t *testing.T) {
 func TestMissingTokenIsPermanent(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.vault = vaultmem.New(onboarding.AppConfig{AppID: appID, AppSecret: onboarding.NewSecret(appSecret)})
-	f.svc.Vault = f.vault
+	f.svc.vault = f.vault
 	_, err := f.svc.SubscribeWebhooks(context.Background(), f.in())
 	var pe *onboarding.PermanentError
 	if !errors.As(err, &pe) || pe.Code != onboarding.CodeMissingSecret {
@@ -498,8 +495,8 @@ func TestStoreThrottlingIsTransient(t *testing.T) {
 
 func TestCreditLineConflict(t *testing.T) {
 	f := newFixture(t, fixtureOpts{creditLine: creditLine})
-	real := f.svc.Graph
-	f.svc.Graph = fundedGraph{GraphAPI: real}
+	real := f.svc.graph
+	f.svc.graph = fundedGraph{GraphAPI: real}
 	_, err := f.svc.ShareCreditLine(context.Background(), f.in())
 	var pe *onboarding.PermanentError
 	if !errors.As(err, &pe) || pe.Code != onboarding.CodeCreditLineConflict {
@@ -611,7 +608,7 @@ func TestAwaitWebhook(t *testing.T) {
 	if err != nil || w.TaskToken != "tok-1" {
 		t.Errorf("stored wait: got %+v %v", w, err)
 	}
-	if c := f.svc.Correlator.(*recordingCorrelator); len(c.ids) != 1 || c.ids[0] != f.rec.ID {
+	if c := f.svc.correlator.(*recordingCorrelator); len(c.ids) != 1 || c.ids[0] != f.rec.ID {
 		t.Errorf("correlation requests: got %v", c.ids)
 	}
 	// The send continues the attempt the wait started.

@@ -70,11 +70,11 @@ func newHandlerFixture(t *testing.T) *handlerFixture {
 	}
 	f.store.SetClock(func() time.Time { return f.now })
 	log := logging.New(f.logs, slog.LevelDebug)
-	f.p = &worker.Processor{
-		Store: f.store, Webhooks: f.store, Workflow: f.wf, Publisher: f.sink, Logger: log,
+	f.p = worker.New(f.store, f.store, f.wf, worker.Options{
+		Publisher: f.sink, Logger: log,
 		Clock:      func() time.Time { return f.now },
 		IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) },
-	}
+	})
 	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone,
 		Event: onboarding.EventFinish, TestRecipient: tester, Now: f.now})
 	if err := f.store.Create(context.Background(), f.rec); err != nil {

@@ -65,7 +65,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{store: memory.New(), wf: &fakeWorkflow{successes: map[string][]byte{}, failures: map[string]string{}}, sink: &partnerevents.MemorySink{}}
-	f.p = &Processor{Store: f.store, Webhooks: f.store, Workflow: f.wf, Publisher: f.sink, IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) }}
+	f.p = New(f.store, f.store, f.wf, Options{Publisher: f.sink, IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) }})
 	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, TestRecipient: tester, Now: time.Now()})
 	if err := f.store.Create(context.Background(), f.rec); err != nil {
 		t.Fatal(err)
@@ -246,9 +246,9 @@ func TestResumeFailurePutsTheWaitBack(t *testing.T) {
 		t.Fatal("got no error, want the failure reported so the queue redelivers")
 	}
 	// The redelivery (lease expired) resumes it.
-	f.p.Lease = time.Nanosecond
+	f.p.lease = time.Nanosecond
 	f.store.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
-	f.p.Clock = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	f.p.clock = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if err := f.p.Process(ctx, inboundFromTester()); err != nil {
 		t.Fatal(err)
 	}
