@@ -165,8 +165,8 @@ func (b *builder) secrets() {
 	})
 }
 
-// tableFromSchema builds the one table from shared/store/dynamodb/schema's constants, so the deployed table and the
-// one the adapter tests create cannot drift apart.
+// tableFromSchema builds the one table from shared/store/dynamodb/schema's constants, so the deployed table
+// and the one the adapter tests create cannot drift apart.
 func (b *builder) tableFromSchema() {
 	str := func(name string) *awsdynamodb.Attribute {
 		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
