@@ -7,12 +7,12 @@ import (
 
 	"github.com/waes/onboarding/shared/apigw"
 	"github.com/waes/onboarding/shared/awswire"
-	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/httpapi"
 )
 
 func main() {
-	d := awswire.MustLoad(config.NeedTable | config.NeedStageSecret | config.NeedWABASecrets | config.NeedStateMachine)
+	d := awswire.MustLoad(catalog.Lookup("api").Needs)
 	svc, err := d.Signup()
 	if err != nil {
 		d.Fatal("building the signup service", err)

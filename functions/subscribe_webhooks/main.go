@@ -5,11 +5,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/waes/onboarding/shared/awswire"
-	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/catalog"
 )
 
 func main() {
-	d := awswire.MustLoad(config.NeedTable | config.NeedStageSecret | config.NeedWABASecrets)
+	d := awswire.MustLoad(catalog.Lookup("subscribe_webhooks").Needs)
 	svc, err := d.Steps()
 	if err != nil {
 		d.Fatal("building the steps service", err)

@@ -7,12 +7,12 @@ import (
 
 	"github.com/waes/onboarding/shared/apigw"
 	"github.com/waes/onboarding/shared/awswire"
-	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/webhook"
 )
 
 func main() {
-	d := awswire.MustLoad(config.NeedStageSecret | config.NeedWebhookQueue)
+	d := awswire.MustLoad(catalog.Lookup("webhook").Needs)
 	h := webhook.NewHandler(d.Vault().AppConfig, d.Queue(), webhook.Options{Logger: d.Logger})
 	lambda.Start(apigw.Handler(h))
 }

@@ -7,11 +7,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/waes/onboarding/shared/awswire"
-	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
 )
 
 func main() {
-	d := awswire.MustLoad(config.NeedTable | config.NeedStateMachine | config.NeedEventBus)
+	d := awswire.MustLoad(catalog.Lookup("webhook_worker").Needs)
 	lambda.Start(sqsqueue.Handler(d.Worker(), d.Logger))
 }

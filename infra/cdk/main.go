@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/waes/onboarding/infra/cdk/stack"
+	"github.com/waes/onboarding/shared/catalog"
 )
 
 // buildDir is where `make build` writes each function's bootstrap, relative to the repository root (the
@@ -46,7 +47,7 @@ func run() error {
 		return err
 	}
 	assetDir := func(name string) string { return filepath.Join(buildDir, name) }
-	for _, f := range stack.Functions {
+	for _, f := range catalog.Functions {
 		if _, err := os.Stat(filepath.Join(assetDir(f.Name), "bootstrap")); err != nil {
 			return fmt.Errorf("function %s: %w (run `make build`, or use `make synth`, which builds first)", f.Name, err)
 		}

@@ -16,15 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
@@ -46,9 +48,14 @@ type Deps struct {
 	AWS    aws.Config
 }
 
-// Load reads the configuration (failing when a setting the function needs is missing), builds the logger and
-// loads the AWS SDK configuration with the standard retryer (backoff with jitter, at most 5 attempts).
-func Load(ctx context.Context, need config.Need) (*Deps, error) {
+// Load reads the configuration (failing when a setting the function needs is missing: config.Require of its
+// catalog entry's needs), builds the logger and loads the AWS SDK configuration with the standard retryer
+// (backoff with jitter, at most 5 attempts).
+func Load(ctx context.Context, needs catalog.Needs) (*Deps, error) {
+	return load(ctx, config.Require(needs))
+}
+
+func load(ctx context.Context, need config.Need) (*Deps, error) {
 	stage, err := config.FromEnv(os.Getenv, need)
 	if err != nil {
 		return nil, err
@@ -65,8 +72,8 @@ func Load(ctx context.Context, need config.Need) (*Deps, error) {
 }
 
 // MustLoad is Load for main: it logs the error and exits, so Lambda reports a failed init.
-func MustLoad(need config.Need) *Deps {
-	d, err := Load(context.Background(), need)
+func MustLoad(needs catalog.Needs) *Deps {
+	d, err := Load(context.Background(), needs)
 	if err != nil {
 		logging.New(os.Stderr, slog.LevelInfo).Error("cold start failed", "error", err.Error())
 		os.Exit(1)
@@ -118,34 +125,47 @@ func (d *Deps) Publisher() partnerevents.Publisher {
 	if d.Stage.EventBusName == "" {
 		return partnerevents.Discard{}
 	}
-	return partnerevents.NewEventBridge(eventbridge.NewFromConfig(d.AWS), d.Stage.EventBusName, d.Stage.Name)
+	return eventbridge.New(awseventbridge.NewFromConfig(d.AWS), d.Stage.EventBusName, d.Stage.Name)
 }
 
-// Steps returns the workflow steps' service. The store is shared by the record and the waits.
+// Steps returns the workflow steps' service. The store is shared by the record and the waits; the webhook
+// queue correlates the waits of the functions given one (await_webhook).
 func (d *Deps) Steps() (*steps.Service, error) {
 	g, err := d.Graph()
 	if err != nil {
 		return nil, err
 	}
 	store := d.Store()
-	svc := &steps.Service{
-		Store: store, Vault: d.Vault(), Graph: g, Waits: store, Publisher: d.Publisher(), Logger: d.Logger,
-		Config: steps.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
+	return steps.New(store, d.Vault(), g, store, d.correlator(), d.stepsOptions()), nil
+}
+
+// correlator is the webhook queue when the function has one, and nil otherwise (it never runs AwaitWebhook).
+func (d *Deps) correlator() steps.Correlator {
+	if d.Stage.WebhookQueueURL == "" {
+		return nil
 	}
-	if d.Stage.WebhookQueueURL != "" {
-		svc.Correlator = d.Queue()
+	return d.Queue()
+}
+
+func (d *Deps) stepsOptions() steps.Options {
+	return steps.Options{
+		Config:    steps.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
+		Publisher: d.Publisher(), Logger: d.Logger,
 	}
-	return svc, nil
 }
 
 // Worker returns the webhook worker's processor.
 func (d *Deps) Worker() *worker.Processor {
 	store := d.Store()
-	return &worker.Processor{
-		Store: store, Webhooks: store, Workflow: d.Workflow(), Publisher: d.Publisher(), Logger: d.Logger,
-		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
-	}
+	return worker.New(store, store, d.Workflow(), d.workerOptions())
 }
+
+func (d *Deps) workerOptions() worker.Options {
+	return worker.Options{Publisher: d.Publisher(), Logger: d.Logger, IsTaskGone: isTaskGone}
+}
+
+// isTaskGone recognises Step Functions' answer for a task token that is no longer waiting.
+func isTaskGone(err error) bool { return errors.Is(err, sfn.ErrTaskGone) }
 
 // Signup returns the signup application service.
 func (d *Deps) Signup() (*signup.Service, error) {
@@ -153,10 +173,14 @@ func (d *Deps) Signup() (*signup.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &signup.Service{
-		Store: d.Store(), Vault: d.Vault(), Graph: g, Workflow: d.Workflow(), Publisher: d.Publisher(), Logger: d.Logger,
-		Config: signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout},
-	}, nil
+	return signup.New(d.Store(), d.Vault(), g, d.Workflow(), d.signupOptions()), nil
+}
+
+func (d *Deps) signupOptions() signup.Options {
+	return signup.Options{
+		Config:    signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout},
+		Publisher: d.Publisher(), Logger: d.Logger,
+	}
 }
 
 // Handler wraps a Lambda handler so that its context carries the Lambda request id for the logs and every

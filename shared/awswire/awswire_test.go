@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +13,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
 	"github.com/waes/onboarding/shared/workflow/sfn"
@@ -46,62 +46,62 @@ var needVar = []struct {
 	{config.NeedEventBus, config.EnvEventBusName},
 }
 
-// functions are the deployed functions' needs (functions/*/main.go) and what each builds from its Deps.
+// functions are what each deployed function builds from its Deps (its needs are its catalog entry's).
 var functions = []struct {
 	name  string
-	need  config.Need
 	build func(t *testing.T, d *Deps)
 }{
-	{"api", config.NeedTable | config.NeedStageSecret | config.NeedWABASecrets | config.NeedStateMachine, func(t *testing.T, d *Deps) {
-		svc, err := d.Signup()
-		if err != nil {
-			t.Fatalf("Signup: %v", err)
+	{"api", func(t *testing.T, d *Deps) {
+		if svc, err := d.Signup(); err != nil || svc == nil {
+			t.Fatalf("Signup: got %v, %v; want a service", svc, err)
 		}
-		if svc.Store == nil || svc.Vault == nil || svc.Graph == nil || svc.Workflow == nil || svc.Logger == nil {
-			t.Errorf("Signup: got %+v, want every dependency set", svc)
+		o := d.signupOptions()
+		if o.Logger == nil {
+			t.Error("Signup options: got no logger, want the function's")
 		}
-		if _, ok := svc.Publisher.(partnerevents.Discard); !ok {
-			t.Errorf("Signup publisher without a bus: got %T, want partnerevents.Discard", svc.Publisher)
+		if _, ok := o.Publisher.(partnerevents.Discard); !ok {
+			t.Errorf("Signup publisher without a bus: got %T, want partnerevents.Discard", o.Publisher)
 		}
-		if got, want := svc.Config.DefaultCurrency, "USD"; got != want {
+		if got, want := o.Config.DefaultCurrency, "USD"; got != want {
 			t.Errorf("DefaultCurrency: got %q, want %q", got, want)
 		}
-		if svc.Config.InboundTimeout != 24*time.Hour || svc.Config.StatusTimeout != time.Hour {
-			t.Errorf("timeouts: got %v and %v, want 24h and 1h", svc.Config.InboundTimeout, svc.Config.StatusTimeout)
+		if o.Config.InboundTimeout != 24*time.Hour || o.Config.StatusTimeout != time.Hour {
+			t.Errorf("timeouts: got %v and %v, want 24h and 1h", o.Config.InboundTimeout, o.Config.StatusTimeout)
 		}
 	}},
-	{"await_webhook", config.NeedTable | config.NeedWebhookQueue, func(t *testing.T, d *Deps) {
-		svc := buildSteps(t, d)
-		if _, ok := svc.Correlator.(*sqsqueue.Queue); !ok {
-			t.Errorf("Correlator: got %T, want the webhook queue", svc.Correlator)
-		}
-		if svc.Waits == nil {
-			t.Error("Waits: got nil, want the store")
+	{"await_webhook", func(t *testing.T, d *Deps) {
+		buildSteps(t, d)
+		if c, ok := d.correlator().(*sqsqueue.Queue); !ok || c == nil {
+			t.Errorf("Correlator: got %T, want the webhook queue", d.correlator())
 		}
 	}},
-	{"record_outcome", config.NeedTable, func(t *testing.T, d *Deps) {
-		if svc := buildSteps(t, d); svc.Correlator != nil {
-			t.Errorf("Correlator without a queue: got %T, want nil", svc.Correlator)
+	{"record_outcome", func(t *testing.T, d *Deps) {
+		buildSteps(t, d)
+		if c := d.correlator(); c != nil {
+			t.Errorf("Correlator without a queue: got %T, want nil", c)
 		}
 	}},
-	{"register_phone", config.NeedTable | config.NeedWABASecrets, func(t *testing.T, d *Deps) { buildSteps(t, d) }},
-	{"send_test_message", config.NeedTable | config.NeedWABASecrets, func(t *testing.T, d *Deps) { buildSteps(t, d) }},
-	{"share_credit_line", config.NeedTable | config.NeedStageSecret, func(t *testing.T, d *Deps) { buildSteps(t, d) }},
-	{"subscribe_webhooks", config.NeedTable | config.NeedStageSecret | config.NeedWABASecrets, func(t *testing.T, d *Deps) { buildSteps(t, d) }},
-	{"webhook", config.NeedStageSecret | config.NeedWebhookQueue, func(t *testing.T, d *Deps) {
+	{"register_phone", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"send_test_message", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"share_credit_line", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"subscribe_webhooks", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"webhook", func(t *testing.T, d *Deps) {
 		if d.Vault() == nil || d.Queue() == nil {
 			t.Error("Vault and Queue: want both built")
 		}
 	}},
-	{"webhook_worker", config.NeedTable | config.NeedStateMachine | config.NeedEventBus, func(t *testing.T, d *Deps) {
-		p := d.Worker()
-		if p.Store == nil || p.Webhooks == nil || p.Workflow == nil || p.Logger == nil {
-			t.Errorf("Worker: got %+v, want every dependency set", p)
+	{"webhook_worker", func(t *testing.T, d *Deps) {
+		if p := d.Worker(); p == nil {
+			t.Fatal("Worker: got nil, want a processor")
 		}
-		if _, ok := p.Publisher.(*partnerevents.EventBridge); !ok {
-			t.Errorf("Worker publisher: got %T, want the EventBridge bus", p.Publisher)
+		o := d.workerOptions()
+		if o.Logger == nil {
+			t.Error("Worker options: got no logger, want the function's")
 		}
-		if p.IsTaskGone == nil || !p.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", sfn.ErrTaskGone)) || p.IsTaskGone(errors.New("throttled")) {
+		if _, ok := o.Publisher.(*eventbridge.Publisher); !ok {
+			t.Errorf("Worker publisher: got %T, want the EventBridge bus", o.Publisher)
+		}
+		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", sfn.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
 			t.Error("IsTaskGone: want it true for sfn.ErrTaskGone only")
 		}
 	}},
@@ -110,11 +110,11 @@ var functions = []struct {
 func buildSteps(t *testing.T, d *Deps) *steps.Service {
 	t.Helper()
 	svc, err := d.Steps()
-	if err != nil {
-		t.Fatalf("Steps: %v", err)
+	if err != nil || svc == nil {
+		t.Fatalf("Steps: got %v, %v; want a service", svc, err)
 	}
-	if svc.Store == nil || svc.Vault == nil || svc.Graph == nil || svc.Logger == nil || svc.Publisher == nil {
-		t.Errorf("Steps: got %+v, want every dependency set", svc)
+	if o := d.stepsOptions(); o.Logger == nil || o.Publisher == nil {
+		t.Errorf("Steps options: got %+v, want a logger and a publisher", o)
 	}
 	return svc
 }
@@ -154,11 +154,29 @@ func varsFor(need config.Need) map[string]string {
 	return m
 }
 
+// need is the settings function name requires: those of its catalog entry.
+func need(name string) config.Need { return config.Require(catalog.Lookup(name).Needs) }
+
+func TestFunctionsCoverTheCatalog(t *testing.T) {
+	var got, want []string
+	for _, fn := range functions {
+		got = append(got, fn.name)
+	}
+	for _, f := range catalog.Functions {
+		want = append(want, f.Name)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("functions built here: got %v, want the catalog's %v", got, want)
+	}
+}
+
 func TestFunctionsLoadAndBuild(t *testing.T) {
 	for _, fn := range functions {
 		t.Run(fn.name, func(t *testing.T) {
-			setEnv(t, varsFor(fn.need))
-			d, err := Load(context.Background(), fn.need)
+			setEnv(t, varsFor(need(fn.name)))
+			d, err := Load(context.Background(), catalog.Lookup(fn.name).Needs)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -166,7 +184,7 @@ func TestFunctionsLoadAndBuild(t *testing.T) {
 				t.Errorf("Deps: got stage %q, logger %v; want test and a logger", d.Stage.Name, d.Logger)
 			}
 			for _, n := range needVar {
-				if fn.need&n.need == 0 {
+				if need(fn.name)&n.need == 0 {
 					continue
 				}
 				if got := stageValue(d.Stage, n.env); got != stageVars[n.env] {
@@ -210,26 +228,26 @@ func TestLoadNamesMissingVariables(t *testing.T) {
 	for _, fn := range functions {
 		t.Run(fn.name+"/all missing", func(t *testing.T) {
 			setEnv(t, nil)
-			d, err := Load(context.Background(), fn.need)
+			d, err := Load(context.Background(), catalog.Lookup(fn.name).Needs)
 			if err == nil {
 				t.Fatalf("Load: got %+v, want an error", d)
 			}
 			for _, n := range needVar {
 				named := strings.Contains(err.Error(), n.env)
-				if want := fn.need&n.need != 0; named != want {
+				if want := need(fn.name)&n.need != 0; named != want {
 					t.Errorf("error %q names %s: got %v, want %v", err, n.env, named, want)
 				}
 			}
 		})
 		for _, n := range needVar {
-			if fn.need&n.need == 0 {
+			if need(fn.name)&n.need == 0 {
 				continue
 			}
 			t.Run(fn.name+"/without "+n.env, func(t *testing.T) {
-				vars := varsFor(fn.need)
+				vars := varsFor(need(fn.name))
 				delete(vars, n.env)
 				setEnv(t, vars)
-				_, err := Load(context.Background(), fn.need)
+				_, err := Load(context.Background(), catalog.Lookup(fn.name).Needs)
 				if err == nil || !strings.Contains(err.Error(), n.env+" is not set") {
 					t.Fatalf("Load: got %v, want an error naming %s", err, n.env)
 				}
@@ -249,7 +267,7 @@ func TestLoadRejectsInvalidSettings(t *testing.T) {
 			vars := varsFor(config.NeedTable)
 			vars[tc.env] = tc.value
 			setEnv(t, vars)
-			if _, err := Load(context.Background(), config.NeedTable); err == nil || !strings.Contains(err.Error(), tc.env) {
+			if _, err := load(context.Background(), config.NeedTable); err == nil || !strings.Contains(err.Error(), tc.env) {
 				t.Errorf("Load with %s=%q: got %v, want an error naming it", tc.env, tc.value, err)
 			}
 		})
@@ -271,7 +289,7 @@ func TestGraphBaseURL(t *testing.T) {
 			vars := varsFor(config.NeedTable | config.NeedStateMachine)
 			vars[config.EnvGraphBaseURL] = tc.url
 			setEnv(t, vars)
-			d, err := Load(context.Background(), config.NeedTable|config.NeedStateMachine)
+			d, err := load(context.Background(), config.NeedTable|config.NeedStateMachine)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +320,7 @@ func TestPublisher(t *testing.T) {
 	for _, tc := range []struct {
 		bus  string
 		want string
-	}{{"", "partnerevents.Discard"}, {"partner-events-test", "*partnerevents.EventBridge"}} {
+	}{{"", "partnerevents.Discard"}, {"partner-events-test", "*eventbridge.Publisher"}} {
 		t.Run("bus "+tc.bus, func(t *testing.T) {
 			d := &Deps{Stage: config.Stage{Name: "test", EventBusName: tc.bus}, Logger: logging.Discard()}
 			if got := fmt.Sprintf("%T", d.Publisher()); got != tc.want {
@@ -366,57 +384,4 @@ func ExampleHandler() {
 	s, _ := h(ctx, "ob-1")
 	fmt.Println(s)
 	// Output: req-1 ob-1
-}
-
-// The table above is the functions' own: each functions/<name>/main.go loads with exactly those needs.
-func TestFunctionNeedsMatchTheirMains(t *testing.T) {
-	names := map[string]config.Need{
-		"NeedTable": config.NeedTable, "NeedStageSecret": config.NeedStageSecret, "NeedWABASecrets": config.NeedWABASecrets,
-		"NeedStateMachine": config.NeedStateMachine, "NeedWebhookQueue": config.NeedWebhookQueue, "NeedEventBus": config.NeedEventBus,
-	}
-	dirs, err := filepath.Glob("../../functions/*/main.go")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no functions found (%v)", err)
-	}
-	if len(dirs) != len(functions) {
-		t.Errorf("functions: got %d main packages, want the %d of the table", len(dirs), len(functions))
-	}
-	for _, fn := range functions {
-		t.Run(fn.name, func(t *testing.T) {
-			path := filepath.Join("../../functions", fn.name, "main.go")
-			f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got config.Need
-			found := false
-			ast.Inspect(f, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "MustLoad" || len(call.Args) != 1 {
-					return true
-				}
-				found = true
-				ast.Inspect(call.Args[0], func(n ast.Node) bool {
-					if sel, ok := n.(*ast.SelectorExpr); ok {
-						need, known := names[sel.Sel.Name]
-						if !known {
-							t.Errorf("unknown need %s", sel.Sel.Name)
-						}
-						got |= need
-					}
-					return true
-				})
-				return false
-			})
-			if !found {
-				t.Fatalf("%s: no awswire.MustLoad call", path)
-			}
-			if got != fn.need {
-				t.Errorf("%s loads with need %b, want the table's %b", path, got, fn.need)
-			}
-		})
-	}
 }

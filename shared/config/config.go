@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
@@ -57,7 +58,8 @@ type Stage struct {
 	LogLevel           slog.Level
 }
 
-// Need names the settings a function requires beyond the common ones.
+// Need names the settings a function requires beyond the common ones (Require derives them from the
+// function's catalog entry).
 type Need int
 
 // Settings a function may require.
@@ -69,6 +71,24 @@ const (
 	NeedWebhookQueue
 	NeedEventBus
 )
+
+// Require returns the settings a function with needs n cannot start without: the name of every resource
+// it may touch, except the event bus of a function that publishes only when one is configured.
+func Require(n catalog.Needs) Need {
+	var need Need
+	set := func(cond bool, x Need) {
+		if cond {
+			need |= x
+		}
+	}
+	set(n.Table, NeedTable)
+	set(n.StageSecret, NeedStageSecret)
+	set(n.WABASecrets != catalog.WABANone, NeedWABASecrets)
+	set(n.StateMachine(), NeedStateMachine)
+	set(n.QueueSend, NeedWebhookQueue)
+	set(n.Events == catalog.EventsRequired, NeedEventBus)
+	return need
+}
 
 // FromEnv reads the configuration with getenv (os.Getenv in main) and checks that what the function needs
 // is present and well-formed. Errors name the variable.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
 )
 
@@ -286,4 +287,33 @@ func ExampleFromEnv() {
 	// Output:
 	// configuration: EVENT_BUS_NAME is not set
 	// onboarding-dev USD 24h0m0s 15m0s <nil>
+}
+
+// A function requires the name of every resource its catalog entry lets it touch; the event bus only when
+// publishing is required, and nothing for the queue it only consumes (its event source).
+func TestRequire(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		needs catalog.Needs
+		want  config.Need
+	}{
+		{"nothing", catalog.Needs{}, 0},
+		{"table", catalog.Needs{Table: true}, config.NeedTable},
+		{"stage secret", catalog.Needs{StageSecret: true}, config.NeedStageSecret},
+		{"read WABA secrets", catalog.Needs{WABASecrets: catalog.WABARead}, config.NeedWABASecrets},
+		{"write WABA secrets", catalog.Needs{WABASecrets: catalog.WABAWrite}, config.NeedWABASecrets},
+		{"start executions", catalog.Needs{StartExecution: true}, config.NeedStateMachine},
+		{"resume tasks", catalog.Needs{SendTaskResult: true}, config.NeedStateMachine},
+		{"send to the queue", catalog.Needs{QueueSend: true}, config.NeedWebhookQueue},
+		{"consume the queue", catalog.Needs{QueueConsume: true}, 0},
+		{"events if configured", catalog.Needs{Events: catalog.EventsIfConfigured}, 0},
+		{"events required", catalog.Needs{Events: catalog.EventsRequired}, config.NeedEventBus},
+		{"all", catalog.Needs{Table: true, StageSecret: true, WABASecrets: catalog.WABAWrite, StartExecution: true, QueueSend: true, Events: catalog.EventsRequired}, allNeeds()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := config.Require(tt.needs); got != tt.want {
+				t.Errorf("Require: got %b, want %b", got, tt.want)
+			}
+		})
+	}
 }

@@ -20,7 +20,6 @@ import (
 )
 
 var (
-	_ partnerevents.Publisher = (*partnerevents.EventBridge)(nil)
 	_ partnerevents.Publisher = (*partnerevents.MemorySink)(nil)
 	_ partnerevents.Publisher = partnerevents.Discard{}
 )

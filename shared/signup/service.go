@@ -47,17 +47,37 @@ const (
 // Required scopes of the business token.
 var requiredScopes = []string{"whatsapp_business_management", "whatsapp_business_messaging"}
 
-// Service implements the signup, status and retry operations.
+// Service implements the signup, status and retry operations. Build it with New.
 type Service struct {
-	Store    onboarding.Store
-	Vault    onboarding.Vault
-	Graph    GraphAPI
-	Workflow onboarding.Workflow
+	store    onboarding.Store
+	vault    onboarding.Vault
+	graph    GraphAPI
+	workflow onboarding.Workflow
+	// publisher receives RUNNING status changes (created, resumed); nil publishes nothing.
+	publisher partnerevents.Publisher
+	config    Config
+	clock     onboarding.Clock
+	log       *slog.Logger
+}
+
+// Options are the optional settings of New.
+type Options struct {
+	Config Config
 	// Publisher receives RUNNING status changes (created, resumed); nil publishes nothing.
 	Publisher partnerevents.Publisher
-	Config    Config
-	Clock     onboarding.Clock
-	Logger    *slog.Logger
+	// Clock is time.Now when nil.
+	Clock onboarding.Clock
+	// Logger discards when nil.
+	Logger *slog.Logger
+}
+
+// New returns the signup service over the record store, the vault, the Graph API client and the workflow
+// that starts (and resumes) onboardings.
+func New(store onboarding.Store, vault onboarding.Vault, graph GraphAPI, workflow onboarding.Workflow, opts Options) *Service {
+	return &Service{
+		store: store, vault: vault, graph: graph, workflow: workflow,
+		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: opts.Logger,
+	}
 }
 
 // Request is a validated signup request.
@@ -102,15 +122,15 @@ type UpstreamError struct{ Reason string }
 func (e *UpstreamError) Error() string { return e.Reason }
 
 func (s *Service) now() time.Time {
-	if s.Clock != nil {
-		return s.Clock().UTC()
+	if s.clock != nil {
+		return s.clock().UTC()
 	}
 	return time.Now().UTC()
 }
 
 func (s *Service) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
+	if s.log != nil {
+		return s.log
 	}
 	return logging.Discard()
 }
@@ -118,7 +138,7 @@ func (s *Service) logger() *slog.Logger {
 // signupRetry makes the exchange and debug_token retry transient and throttled Graph errors in-process,
 // within a budget that fits the code's 30-second life. The client never retries an exchange that timed out.
 func (s *Service) signupRetry(o *graph.Options) {
-	budget := s.Config.GraphRetryBudget
+	budget := s.config.GraphRetryBudget
 	if budget <= 0 {
 		budget = DefaultGraphRetryBudget
 	}
@@ -139,12 +159,12 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	if err := s.checkNoActive(ctx, req); err != nil {
 		return nil, err
 	}
-	cfg, err := s.Vault.AppConfig(ctx)
+	cfg, err := s.vault.AppConfig(ctx)
 	if err != nil {
 		return nil, &UnavailableError{Reason: "the stage configuration could not be read; the code was not used: try again", Err: err}
 	}
 
-	exch, err := s.Graph.ExchangeCode(ctx, &graph.ExchangeCodeInput{AppID: cfg.AppID, AppSecret: cfg.AppSecret, Code: req.Code}, s.signupRetry)
+	exch, err := s.graph.ExchangeCode(ctx, &graph.ExchangeCodeInput{AppID: cfg.AppID, AppSecret: cfg.AppSecret, Code: req.Code}, s.signupRetry)
 	if err != nil {
 		return nil, exchangeFailure(err)
 	}
@@ -157,7 +177,7 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	}
 	log.InfoContext(ctx, "grant verified")
 
-	if err := s.Vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
+	if err := s.vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
 		return nil, &UnavailableError{Reason: "the business token could not be stored; restart Embedded Signup", Err: err}
 	}
 	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
@@ -168,14 +188,14 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 
 	currency := req.Currency
 	if currency == "" {
-		currency = s.Config.DefaultCurrency
+		currency = s.config.DefaultCurrency
 	}
 	rec := onboarding.NewRecord(onboarding.NewRecordInput{
 		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
 		Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient, Now: s.now(),
 	})
 	rec.Executions = 1
-	if err := s.Store.Create(ctx, rec); err != nil {
+	if err := s.store.Create(ctx, rec); err != nil {
 		var active *onboarding.ActiveOnboardingError
 		if errors.As(err, &active) {
 			return nil, fmt.Errorf("creating onboarding %s: %w", id, err)
@@ -194,19 +214,19 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 // publishRunning publishes that the onboarding runs. A failure is logged, not returned: the code is spent
 // and the onboarding runs whatever the event bus says, and its terminal status is published by the workflow.
 func (s *Service) publishRunning(ctx context.Context, rec *onboarding.Record) {
-	if s.Publisher == nil {
+	if s.publisher == nil {
 		return
 	}
 	ev := partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(rec.Status), rec.UpdatedAt)
 	ev.ID += fmt.Sprintf(":%d", rec.Executions)
-	if err := s.Publisher.Publish(ctx, ev); err != nil {
+	if err := s.publisher.Publish(ctx, ev); err != nil {
 		s.logger().ErrorContext(ctx, "publishing the status change failed", "error", err.Error())
 	}
 }
 
 // checkNoActive returns *ActiveOnboardingError when an active onboarding exists for the WABA and phone.
 func (s *Service) checkNoActive(ctx context.Context, req Request) error {
-	recs, err := s.Store.FindByWABA(ctx, req.WABAID, 50)
+	recs, err := s.store.FindByWABA(ctx, req.WABAID, 50)
 	if err != nil {
 		return fmt.Errorf("looking up onboardings of WABA %s: %w", req.WABAID, err)
 	}
@@ -256,7 +276,7 @@ func graphDetail(ge *graph.Error) string {
 // WABA, and reaches the claimed phone number. It returns the token's expiry (zero: never).
 func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) (time.Time, error) {
 	appToken := onboarding.NewSecret(cfg.AppID + "|" + cfg.AppSecret.Reveal())
-	dbg, err := s.Graph.DebugToken(ctx, &graph.DebugTokenInput{InputToken: token, AccessToken: appToken}, s.signupRetry)
+	dbg, err := s.graph.DebugToken(ctx, &graph.DebugTokenInput{InputToken: token, AccessToken: appToken}, s.signupRetry)
 	if err != nil {
 		return time.Time{}, upstream("debug_token", err)
 	}
@@ -280,7 +300,7 @@ func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, tok
 			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + req.WABAID}
 		}
 	}
-	phones, err := s.Graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: req.WABAID, AccessToken: token}, s.signupRetry)
+	phones, err := s.graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: req.WABAID, AccessToken: token}, s.signupRetry)
 	if err != nil {
 		if ge, ok := graph.AsError(err); ok && ge.Class == graph.ClassPermanent {
 			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + req.WABAID + " (" + graphDetail(ge) + ")"}
@@ -306,13 +326,13 @@ func upstream(call string, err error) error {
 // one is generated.
 func (s *Service) storePIN(ctx context.Context, req Request, id string) error {
 	if !req.PIN.IsZero() {
-		if err := s.Vault.SetPIN(ctx, req.WABAID, req.PhoneNumberID, req.PIN, id); err != nil {
+		if err := s.vault.SetPIN(ctx, req.WABAID, req.PhoneNumberID, req.PIN, id); err != nil {
 			return fmt.Errorf("storing the two-step verification PIN: %w", err)
 		}
 		s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", "partner")
 		return nil
 	}
-	if _, err := s.Vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
+	if _, err := s.vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
 		return fmt.Errorf("storing the two-step verification PIN: %w", err)
 	}
 	s.logger().InfoContext(ctx, "two-step verification PIN ready", "pin_source", "generated or kept")
@@ -321,7 +341,7 @@ func (s *Service) storePIN(ctx context.Context, req Request, id string) error {
 
 // start starts the n-th workflow execution of the record.
 func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboarding.AppConfig, resumeFrom onboarding.StepName) error {
-	inbound, status := s.Config.InboundTimeout, s.Config.StatusTimeout
+	inbound, status := s.config.InboundTimeout, s.config.StatusTimeout
 	if inbound <= 0 {
 		inbound = DefaultInboundTimeout
 	}
@@ -329,7 +349,7 @@ func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboard
 		status = DefaultStatusTimeout
 	}
 	name := onboarding.ExecutionName(rec.ID, rec.Executions)
-	arn, err := s.Workflow.Start(ctx, onboarding.StartInput{
+	arn, err := s.workflow.Start(ctx, onboarding.StartInput{
 		OnboardingID: rec.ID,
 		Name:         name,
 		Input: onboarding.WorkflowInput{
@@ -353,7 +373,7 @@ func (s *Service) recordStartFailure(ctx context.Context, id string, step onboar
 		Code:    onboarding.CodeWorkflowStart,
 		Message: "the workflow could not be started: " + startErr.Error() + "; POST /onboardings/" + id + "/retry resumes it",
 	}
-	rec, err := onboarding.Mutate(ctx, s.Store, id, func(r *onboarding.Record) error { return r.Fail(step, detail, s.now()) })
+	rec, err := onboarding.Mutate(ctx, s.store, id, func(r *onboarding.Record) error { return r.Fail(step, detail, s.now()) })
 	if err != nil {
 		return nil, fmt.Errorf("recording the failed workflow start: %w", err)
 	}
@@ -362,13 +382,13 @@ func (s *Service) recordStartFailure(ctx context.Context, id string, step onboar
 
 // Get returns an onboarding record.
 func (s *Service) Get(ctx context.Context, id string) (*onboarding.Record, error) {
-	return s.Store.Get(ctx, id)
+	return s.store.Get(ctx, id)
 }
 
 // Retry resumes a FAILED onboarding from its failed step with a new workflow execution.
 func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, error) {
 	ctx = logging.WithOnboardingID(ctx, id)
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.store.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -377,13 +397,13 @@ func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, err
 		return nil, err
 	}
 	rec.Executions++
-	if err := s.Store.Update(ctx, rec); err != nil {
+	if err := s.store.Update(ctx, rec); err != nil {
 		if errors.Is(err, onboarding.ErrVersionConflict) {
 			return nil, &onboarding.NotRetryableError{Code: onboarding.CodeNotRetryable, Reason: "the onboarding changed while the retry was being recorded (another retry?); read it again"}
 		}
 		return nil, err
 	}
-	cfg, err := s.Vault.AppConfig(ctx)
+	cfg, err := s.vault.AppConfig(ctx)
 	if err != nil {
 		return s.recordStartFailure(ctx, id, from, fmt.Errorf("reading the stage configuration: %w", err))
 	}

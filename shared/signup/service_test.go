@@ -124,11 +124,10 @@ func newFixture(t *testing.T, creditLine string) *fixture {
 		wf:    &fakeWorkflow{},
 		now:   time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC),
 	}
-	f.svc = &Service{
-		Store: f.store, Vault: f.vault, Graph: f.graph, Workflow: f.wf,
+	f.svc = New(f.store, f.vault, f.graph, f.wf, Options{
 		Config: Config{DefaultCurrency: "USD", InboundTimeout: 2 * time.Hour, StatusTimeout: 30 * time.Minute},
 		Clock:  func() time.Time { return f.now },
-	}
+	})
 	return f
 }
 

@@ -9,12 +9,6 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
-// Wait kinds: what a .waitForTaskToken state of the workflow waits for.
-const (
-	WaitInboundMessage = "inbound_message"
-	WaitMessageStatus  = "message_status"
-)
-
 // WaitTTL bounds how long a pending task token is kept: longer than any wait the workflow allows.
 const WaitTTL = 8 * 24 * time.Hour
 
@@ -33,9 +27,9 @@ type Correlator interface {
 
 // AwaitInput is the payload of the await_webhook function, invoked by a .waitForTaskToken task state.
 type AwaitInput struct {
-	OnboardingID string `json:"onboarding_id"`
-	Kind         string `json:"kind"`
-	TaskToken    string `json:"task_token"`
+	OnboardingID string              `json:"onboarding_id"`
+	Kind         onboarding.WaitKind `json:"kind"`
+	TaskToken    string              `json:"task_token"`
 }
 
 // AwaitWebhook records that the workflow waits for a webhook: the tester's inbound message (the onboarding
@@ -46,7 +40,7 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	switch {
 	case !onboarding.ValidID(in.OnboardingID):
 		return Output{}, permanent(onboarding.CodeInvalidField, "await_webhook input has no valid onboarding_id")
-	case in.Kind != WaitInboundMessage && in.Kind != WaitMessageStatus:
+	case !in.Kind.Valid():
 		return Output{}, permanent(onboarding.CodeInvalidField, fmt.Sprintf("await_webhook: unknown kind %q", in.Kind))
 	case in.TaskToken == "":
 		return Output{}, permanent(onboarding.CodeInvalidField, "await_webhook input has no task_token")
@@ -55,7 +49,7 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 		if !r.Status.Active() {
 			return permanent(onboarding.CodeNotRetryable, "onboarding is "+string(r.Status)+"; nothing to wait for")
 		}
-		if in.Kind != WaitInboundMessage {
+		if in.Kind != onboarding.WaitInboundMessage {
 			return errSkipWrite
 		}
 		st := r.Step(onboarding.StepSendTestMessage)
@@ -72,12 +66,12 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	if err != nil && err != errSkipWrite {
 		return Output{}, classify(onboarding.StepSendTestMessage, err)
 	}
-	if err := s.Waits.PutWait(ctx, onboarding.Wait{
-		OnboardingID: in.OnboardingID, Kind: in.Kind, TaskToken: in.TaskToken, ExpiresAt: s.now().Add(WaitTTL),
+	if err := s.waits.PutWait(ctx, onboarding.Wait{
+		OnboardingID: in.OnboardingID, Kind: string(in.Kind), TaskToken: in.TaskToken, ExpiresAt: s.now().Add(WaitTTL),
 	}); err != nil {
 		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("storing the task token: %w", err))
 	}
-	if err := s.Correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
+	if err := s.correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
 		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("requesting correlation: %w", err))
 	}
 	s.logger().InfoContext(ctx, "waiting for webhook", "kind", in.Kind)

@@ -46,7 +46,7 @@ func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, e
 	}
 
 	if !rec.Progress.SystemUserAssigned {
-		err := s.Graph.AssignUser(ctx, &graph.AssignUserInput{
+		err := s.graph.AssignUser(ctx, &graph.AssignUserInput{
 			WABAID: rec.WABAID, UserID: cfg.SystemUserID, Tasks: []string{"MANAGE"}, AccessToken: sys,
 		})
 		if err != nil && !graph.IsAlreadyAssigned(err) {
@@ -77,7 +77,7 @@ func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, e
 	}); err != nil {
 		return outcome{}, err
 	}
-	out, err := s.Graph.ShareCreditLine(ctx, &graph.ShareCreditLineInput{
+	out, err := s.graph.ShareCreditLine(ctx, &graph.ShareCreditLineInput{
 		CreditLineID: cfg.CreditLineID, WABAID: rec.WABAID, Currency: rec.Currency, AccessToken: sys,
 	})
 	if err != nil {
@@ -93,14 +93,14 @@ func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, e
 // findAttachedAllocation returns the allocation of the partner's credit line that funds the WABA, "" when the
 // WABA has no funding source, and a credit_line_conflict error when it is funded by something else.
 func (s *Service) findAttachedAllocation(ctx context.Context, creditLineID, wabaID string, sys onboarding.Secret) (string, error) {
-	waba, err := s.Graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: wabaID, AccessToken: sys})
+	waba, err := s.graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: wabaID, AccessToken: sys})
 	if err != nil {
 		return "", err
 	}
 	if waba.PrimaryFundingID == "" {
 		return "", nil
 	}
-	allocs, err := s.Graph.ListCreditAllocations(ctx, &graph.ListCreditAllocationsInput{CreditLineID: creditLineID, AccessToken: sys})
+	allocs, err := s.graph.ListCreditAllocations(ctx, &graph.ListCreditAllocationsInput{CreditLineID: creditLineID, AccessToken: sys})
 	if err != nil {
 		return "", err
 	}
@@ -116,11 +116,11 @@ func (s *Service) findAttachedAllocation(ctx context.Context, creditLineID, waba
 
 // verifyAllocation checks that the allocation's receiving credential is the WABA's funding source.
 func (s *Service) verifyAllocation(ctx context.Context, wabaID, allocID string, sys onboarding.Secret) (outcome, error) {
-	alloc, err := s.Graph.GetAllocationConfig(ctx, &graph.GetAllocationConfigInput{AllocationConfigID: allocID, AccessToken: sys})
+	alloc, err := s.graph.GetAllocationConfig(ctx, &graph.GetAllocationConfigInput{AllocationConfigID: allocID, AccessToken: sys})
 	if err != nil {
 		return outcome{}, err
 	}
-	waba, err := s.Graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: wabaID, AccessToken: sys})
+	waba, err := s.graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: wabaID, AccessToken: sys})
 	if err != nil {
 		return outcome{}, err
 	}

@@ -101,7 +101,7 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 	s.logger().InfoContext(ctx, "onboarding outcome recorded", "action", in.Action, "step", in.Step, "status", rec.Status)
 	// Published on every run, also when the record was already written: a retried state after a failed
 	// publish publishes again (at least once; the event id lets consumers dedupe).
-	if in.Action != ActionSkip && s.Publisher != nil && rec.Status.Terminal() {
+	if in.Action != ActionSkip && s.publisher != nil && rec.Status.Terminal() {
 		ev := partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(rec.Status), rec.UpdatedAt)
 		if rec.Status == onboarding.StatusFailed {
 			ev.FailedStep = string(rec.FailedStep())
@@ -109,7 +109,7 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 				ev.ErrorCode = st.Error.Code
 			}
 		}
-		if err := s.Publisher.Publish(ctx, ev); err != nil {
+		if err := s.publisher.Publish(ctx, ev); err != nil {
 			return Output{}, transient(onboarding.CodeDependency, "publishing the status change: "+err.Error())
 		}
 	}

@@ -43,7 +43,7 @@ func (s *Service) registerPhone(ctx context.Context, run *stepRun) (outcome, err
 	if err != nil {
 		return outcome{}, err
 	}
-	phone, err := s.Graph.GetPhoneNumber(ctx, &graph.GetPhoneNumberInput{PhoneNumberID: rec.PhoneNumberID, AccessToken: token})
+	phone, err := s.graph.GetPhoneNumber(ctx, &graph.GetPhoneNumberInput{PhoneNumberID: rec.PhoneNumberID, AccessToken: token})
 	if err != nil {
 		return outcome{}, err
 	}
@@ -56,7 +56,7 @@ func (s *Service) registerPhone(ctx context.Context, run *stepRun) (outcome, err
 		return skipped(NoteAlreadyRegistered), nil
 	}
 
-	limit := s.Config.RegisterCallLimit
+	limit := s.config.RegisterCallLimit
 	if limit <= 0 {
 		limit = DefaultRegisterCallLimit
 	}
@@ -66,7 +66,7 @@ func (s *Service) registerPhone(ctx context.Context, run *stepRun) (outcome, err
 	}
 
 	// The PIN is normally stored by the signup; EnsurePIN keeps a stored one and stores a fresh one otherwise.
-	pin, err := s.Vault.EnsurePIN(ctx, rec.WABAID, rec.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), rec.ID)
+	pin, err := s.vault.EnsurePIN(ctx, rec.WABAID, rec.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), rec.ID)
 	if err != nil {
 		return outcome{}, fmt.Errorf("storing the two-step verification PIN: %w", err)
 	}
@@ -78,7 +78,7 @@ func (s *Service) registerPhone(ctx context.Context, run *stepRun) (outcome, err
 	}); err != nil {
 		return outcome{}, err
 	}
-	if err := s.Graph.RegisterPhone(ctx, &graph.RegisterPhoneInput{PhoneNumberID: rec.PhoneNumberID, PIN: pin, AccessToken: token}); err != nil {
+	if err := s.graph.RegisterPhone(ctx, &graph.RegisterPhoneInput{PhoneNumberID: rec.PhoneNumberID, PIN: pin, AccessToken: token}); err != nil {
 		return outcome{}, err
 	}
 	return succeeded("registered for Cloud API"), nil

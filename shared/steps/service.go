@@ -52,19 +52,40 @@ const DefaultTestMessageBody = "Message received, loud and clear!"
 // RegisterBlockDuration is how long Meta blocks registration after error 133016.
 const RegisterBlockDuration = 72 * time.Hour
 
-// Service runs the steps. Build it once per cold start and share it.
+// Service runs the steps. Build it once per cold start with New and share it.
 type Service struct {
-	Store onboarding.Store
-	Vault onboarding.Vault
-	Graph GraphAPI
-	// Waits and Correlator serve AwaitWebhook only.
-	Waits      Waits
-	Correlator Correlator
+	store onboarding.Store
+	vault onboarding.Vault
+	graph GraphAPI
+	// waits and correlator serve AwaitWebhook only.
+	waits      Waits
+	correlator Correlator
+	// publisher receives the onboarding's terminal status changes (RecordOutcome); nil publishes nothing.
+	publisher partnerevents.Publisher
+	config    Config
+	clock     onboarding.Clock
+	log       *slog.Logger
+}
+
+// Options are the optional settings of New.
+type Options struct {
+	Config Config
 	// Publisher receives the onboarding's terminal status changes (RecordOutcome); nil publishes nothing.
 	Publisher partnerevents.Publisher
-	Config    Config
-	Clock     onboarding.Clock
-	Logger    *slog.Logger
+	// Clock is time.Now when nil.
+	Clock onboarding.Clock
+	// Logger discards when nil.
+	Logger *slog.Logger
+}
+
+// New returns the steps' service over the record store, the vault and the Graph API client. waits keeps
+// the task tokens of AwaitWebhook, and correlator asks the webhook worker to correlate them; a service that
+// never runs AwaitWebhook (every function but await_webhook) may pass a nil correlator.
+func New(store onboarding.Store, vault onboarding.Vault, graph GraphAPI, waits Waits, correlator Correlator, opts Options) *Service {
+	return &Service{
+		store: store, vault: vault, graph: graph, waits: waits, correlator: correlator,
+		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: opts.Logger,
+	}
 }
 
 // Input is the payload the workflow passes to a step.
@@ -83,15 +104,15 @@ type Output struct {
 }
 
 func (s *Service) now() time.Time {
-	if s.Clock != nil {
-		return s.Clock().UTC()
+	if s.clock != nil {
+		return s.clock().UTC()
 	}
 	return time.Now().UTC()
 }
 
 func (s *Service) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
+	if s.log != nil {
+		return s.log
 	}
 	return logging.Discard()
 }
@@ -127,7 +148,7 @@ func (r *stepRun) save(ctx context.Context, mutate func(*onboarding.Record) erro
 // update applies mutate to the freshest record and writes it (onboarding.Mutate). errSkipWrite from mutate
 // means nothing to write: the record as read is returned with errSkipWrite.
 func (s *Service) update(ctx context.Context, id string, mutate func(*onboarding.Record) error) (*onboarding.Record, error) {
-	rec, err := onboarding.Mutate(ctx, s.Store, id, mutate)
+	rec, err := onboarding.Mutate(ctx, s.store, id, mutate)
 	switch {
 	case errors.Is(err, onboarding.ErrVersionConflict):
 		return nil, transient(onboarding.CodeConcurrentUpdate, "the onboarding record kept changing under concurrent updates")
@@ -148,7 +169,7 @@ func (s *Service) run(ctx context.Context, in Input, name onboarding.StepName, j
 	if !onboarding.ValidID(in.OnboardingID) {
 		return Output{}, permanent(onboarding.CodeInvalidField, "step input has no valid onboarding_id")
 	}
-	rec, err := s.Store.Get(ctx, in.OnboardingID)
+	rec, err := s.store.Get(ctx, in.OnboardingID)
 	if err != nil {
 		return Output{}, s.fail(ctx, in.OnboardingID, name, classify(name, err))
 	}
@@ -226,7 +247,7 @@ var errSkipWrite = onboarding.ErrNoChange
 
 // businessToken returns the customer's business token for the record's WABA.
 func (s *Service) businessToken(ctx context.Context, rec *onboarding.Record) (onboarding.Secret, error) {
-	sec, err := s.Vault.WABASecret(ctx, rec.WABAID)
+	sec, err := s.vault.WABASecret(ctx, rec.WABAID)
 	if errors.Is(err, onboarding.ErrNotFound) || (err == nil && sec.BusinessToken.IsZero()) {
 		return onboarding.Secret{}, permanent(onboarding.CodeMissingSecret,
 			"no business token is stored for WABA "+rec.WABAID+"; the customer must complete Embedded Signup again")
@@ -238,7 +259,7 @@ func (s *Service) businessToken(ctx context.Context, rec *onboarding.Record) (on
 }
 
 func (s *Service) appConfig(ctx context.Context) (onboarding.AppConfig, error) {
-	cfg, err := s.Vault.AppConfig(ctx)
+	cfg, err := s.vault.AppConfig(ctx)
 	if err != nil {
 		return onboarding.AppConfig{}, fmt.Errorf("reading the stage configuration: %w", err)
 	}

@@ -85,10 +85,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	if err := f.store.Create(ctx, f.rec); err != nil {
 		t.Fatal(err)
 	}
-	f.svc = &Service{
-		Store: f.store, Vault: f.vault, Graph: client, Waits: f.store, Correlator: &recordingCorrelator{},
-		Config: Config{WebhookOverrideURL: o.override},
-	}
+	f.svc = New(f.store, f.vault, client, f.store, &recordingCorrelator{}, Options{Config: Config{WebhookOverrideURL: o.override}})
 	return f
 }
 
@@ -467,7 +464,7 @@ func TestSendTestMessageOutsideTheWindow(t *testing.T) {
 func TestMissingTokenIsPermanent(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.vault = vaultmem.New(onboarding.AppConfig{AppID: appID, AppSecret: onboarding.NewSecret(appSecret)})
-	f.svc.Vault = f.vault
+	f.svc.vault = f.vault
 	_, err := f.svc.SubscribeWebhooks(context.Background(), f.in())
 	var pe *onboarding.PermanentError
 	if !errors.As(err, &pe) || pe.Code != onboarding.CodeMissingSecret {
@@ -498,8 +495,8 @@ func TestStoreThrottlingIsTransient(t *testing.T) {
 
 func TestCreditLineConflict(t *testing.T) {
 	f := newFixture(t, fixtureOpts{creditLine: creditLine})
-	real := f.svc.Graph
-	f.svc.Graph = fundedGraph{GraphAPI: real}
+	real := f.svc.graph
+	f.svc.graph = fundedGraph{GraphAPI: real}
 	_, err := f.svc.ShareCreditLine(context.Background(), f.in())
 	var pe *onboarding.PermanentError
 	if !errors.As(err, &pe) || pe.Code != onboarding.CodeCreditLineConflict {
@@ -600,18 +597,18 @@ func TestRecordOutcome(t *testing.T) {
 func TestAwaitWebhook(t *testing.T) {
 	f := newFixture(t, fixtureOpts{recipient: testerNumber})
 	ctx := context.Background()
-	if _, err := f.svc.AwaitWebhook(ctx, AwaitInput{OnboardingID: f.rec.ID, Kind: WaitInboundMessage, TaskToken: "tok-1"}); err != nil {
+	if _, err := f.svc.AwaitWebhook(ctx, AwaitInput{OnboardingID: f.rec.ID, Kind: onboarding.WaitInboundMessage, TaskToken: "tok-1"}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.record(t)
 	if r.Status != onboarding.StatusAwaitingTestMessage || r.Step(onboarding.StepSendTestMessage).Status != onboarding.StepRunning {
 		t.Errorf("got %s with send_test_message %s", r.Status, r.Step(onboarding.StepSendTestMessage).Status)
 	}
-	w, err := f.store.TakeWait(ctx, f.rec.ID, WaitInboundMessage)
+	w, err := f.store.TakeWait(ctx, f.rec.ID, string(onboarding.WaitInboundMessage))
 	if err != nil || w.TaskToken != "tok-1" {
 		t.Errorf("stored wait: got %+v %v", w, err)
 	}
-	if c := f.svc.Correlator.(*recordingCorrelator); len(c.ids) != 1 || c.ids[0] != f.rec.ID {
+	if c := f.svc.correlator.(*recordingCorrelator); len(c.ids) != 1 || c.ids[0] != f.rec.ID {
 		t.Errorf("correlation requests: got %v", c.ids)
 	}
 	// The send continues the attempt the wait started.
@@ -623,7 +620,7 @@ func TestAwaitWebhook(t *testing.T) {
 	if got := f.record(t).Step(onboarding.StepSendTestMessage).Attempts; got != 1 {
 		t.Errorf("attempts: got %d, want 1", got)
 	}
-	for _, bad := range []AwaitInput{{OnboardingID: f.rec.ID, Kind: "x", TaskToken: "t"}, {OnboardingID: f.rec.ID, Kind: WaitMessageStatus}} {
+	for _, bad := range []AwaitInput{{OnboardingID: f.rec.ID, Kind: "x", TaskToken: "t"}, {OnboardingID: f.rec.ID, Kind: onboarding.WaitMessageStatus}} {
 		if _, err := f.svc.AwaitWebhook(ctx, bad); errorName(err) != onboarding.ErrorNamePermanent {
 			t.Errorf("%+v: got %v, want PermanentError", bad, err)
 		}

@@ -26,7 +26,7 @@ func (s *Service) subscribeWebhooks(ctx context.Context, run *stepRun) (outcome,
 	if err != nil {
 		return outcome{}, err
 	}
-	override := s.Config.WebhookOverrideURL
+	override := s.config.WebhookOverrideURL
 
 	current, err := s.ourSubscription(ctx, rec.WABAID, cfg.AppID, token)
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Service) subscribeWebhooks(ctx context.Context, run *stepRun) (outcome,
 		return succeeded("app already subscribed"), nil
 	}
 	if current == nil {
-		if err := s.Graph.SubscribeApp(ctx, &graph.SubscribeAppInput{WABAID: rec.WABAID, AccessToken: token}); err != nil {
+		if err := s.graph.SubscribeApp(ctx, &graph.SubscribeAppInput{WABAID: rec.WABAID, AccessToken: token}); err != nil {
 			return outcome{}, err
 		}
 		if err := run.save(ctx, func(r *onboarding.Record) error { r.Progress.SubscribedApp = true; return nil }); err != nil {
@@ -44,7 +44,7 @@ func (s *Service) subscribeWebhooks(ctx context.Context, run *stepRun) (outcome,
 		}
 	}
 	if override != "" {
-		err := s.Graph.SubscribeApp(ctx, &graph.SubscribeAppInput{
+		err := s.graph.SubscribeApp(ctx, &graph.SubscribeAppInput{
 			WABAID: rec.WABAID, AccessToken: token, OverrideCallbackURI: override, VerifyToken: cfg.WebhookVerifyToken,
 		})
 		if err != nil {
@@ -75,7 +75,7 @@ func (s *Service) subscribeWebhooks(ctx context.Context, run *stepRun) (outcome,
 
 // ourSubscription returns the partner app's entry in the WABA's subscribed_apps, or nil.
 func (s *Service) ourSubscription(ctx context.Context, wabaID, appID string, token onboarding.Secret) (*graph.SubscribedApp, error) {
-	out, err := s.Graph.ListSubscribedApps(ctx, &graph.ListSubscribedAppsInput{WABAID: wabaID, AccessToken: token})
+	out, err := s.graph.ListSubscribedApps(ctx, &graph.ListSubscribedAppsInput{WABAID: wabaID, AccessToken: token})
 	if err != nil {
 		return nil, err
 	}

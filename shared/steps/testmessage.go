@@ -30,7 +30,7 @@ func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, e
 	if rec.TestMessageID != "" {
 		return outcome{status: onboarding.StepRunning, note: "test message sent", messageID: rec.TestMessageID}, nil
 	}
-	body := s.Config.TestMessageBody
+	body := s.config.TestMessageBody
 	if body == "" {
 		body = DefaultTestMessageBody
 	}
@@ -48,7 +48,7 @@ func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, e
 	}); err != nil {
 		return outcome{}, err
 	}
-	out, err := s.Graph.SendTextMessage(ctx, &graph.SendTextMessageInput{
+	out, err := s.graph.SendTextMessage(ctx, &graph.SendTextMessageInput{
 		PhoneNumberID: rec.PhoneNumberID, To: rec.TestRecipient, Body: body, AccessToken: token,
 	})
 	if err != nil {

@@ -64,6 +64,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/waes/onboarding/internal/testenv"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
@@ -646,7 +647,7 @@ func respond(fn string, payload json.RawMessage) (steps.Output, string, error) {
 		if err := decodeStrict(payload, &in); err != nil {
 			return steps.Output{}, "", err
 		}
-		if (in.Kind != workflow.WaitInboundMessage && in.Kind != workflow.WaitMessageStatus) || in.TaskToken == "" {
+		if !in.Kind.Valid() || in.TaskToken == "" {
 			return steps.Output{}, "", fmt.Errorf("kind %q, task token %q", in.Kind, in.TaskToken)
 		}
 		return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning}, in.TaskToken, nil
@@ -674,7 +675,7 @@ func runGo(t *testing.T, def *statemachine.Definition, sc scenario) result {
 		clock: statemachine.NewFakeClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
 	}
 	functions := map[string]lambda.Handler{}
-	for _, f := range workflow.Functions {
+	for _, f := range catalog.Workflow() {
 		functions[f.Name] = s.handler(f.Name)
 	}
 	s.engine = statemachine.New(def, statemachine.Options{

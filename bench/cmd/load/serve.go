@@ -142,10 +142,10 @@ func IntakeServer(cfg runner.Config, log *slog.Logger) (*http.Server, error) {
 		return nil, err
 	}
 	vault := vaultmem.New(cfg.App)
-	proc := &worker.Processor{
-		Store: store, Webhooks: store, Publisher: partnerevents.Discard{}, Logger: log,
+	proc := worker.New(store, store, nil, worker.Options{
+		Publisher: partnerevents.Discard{}, Logger: log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
-	}
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", webhook.NewHandler(vault.AppConfig, worker.Inline{P: proc}, webhook.Options{Logger: log}))
 	return &http.Server{

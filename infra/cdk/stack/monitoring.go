@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/waes/onboarding/shared/catalog"
 )
 
 // monitoring creates the alarm topic, the alarms and the dashboard.
@@ -60,7 +62,7 @@ func (b *builder) monitoring() {
 		"An onboarding execution timed out: see its execution history in the Step Functions console")
 	alarm("Api5xxAlarm", b.api.MetricServerError(sum), 1,
 		"The API answered 5xx: Meta retries webhooks that fail; check the api and webhook function logs")
-	for _, f := range Functions {
+	for _, f := range catalog.Functions {
 		fn := b.fns[f.Name]
 		id := constructID(f.Name)
 		alarm(id+"ErrorsAlarm", fn.MetricErrors(sum), 1, "Lambda "+f.Name+" reported errors: see its log group")
@@ -94,7 +96,7 @@ func (b *builder) dashboard(alarms []awscloudwatch.IAlarm) {
 	}
 	sm := b.stateMachine
 	var errors, durations []awscloudwatch.IMetric
-	for _, f := range Functions {
+	for _, f := range catalog.Functions {
 		fn := b.fns[f.Name]
 		errors = append(errors, fn.MetricErrors(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Label: jsii.String(f.Name)}))
 		durations = append(durations, fn.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p99"), Label: jsii.String(f.Name)}))

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/waes/onboarding/shared/catalog"
 )
 
 // ApplyChecks applies cdk-nag's AwsSolutions pack to scope (the app, in main and in the tests): a finding
@@ -47,10 +49,10 @@ const (
 
 // suppressions records the stack's accepted cdk-nag findings (the API routes' are recorded with the routes).
 func (b *builder) suppressions() {
-	for _, f := range Functions {
+	for _, f := range catalog.Functions {
 		policy := defaultPolicy(b.roles[f.Name])
 		suppress(policy, "AwsSolutions-IAM5", reasonXRay, "Resource::*")
-		if f.access.wabaSecrets != wabaNone {
+		if f.Needs.WABASecrets != catalog.WABANone {
 			suppress(policy, "AwsSolutions-IAM5", reasonWABAPrefix, "Resource::"+wabaSecretARNForNag(b.stage.Name))
 		}
 	}

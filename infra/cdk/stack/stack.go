@@ -26,8 +26,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
-	ddbschema "github.com/waes/onboarding/shared/store/dynamodb"
+	ddbschema "github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/workflow"
 )
 
@@ -115,11 +116,11 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 	b.secrets()
 	b.tableFromSchema()
 	b.messaging()
-	for _, f := range Functions {
+	for _, f := range catalog.Functions {
 		b.function(f, props.AssetDir(f.Name))
 	}
 	b.workflow()
-	for _, f := range Functions {
+	for _, f := range catalog.Functions {
 		b.grant(f)
 	}
 	b.httpAPI()
@@ -164,8 +165,8 @@ func (b *builder) secrets() {
 	})
 }
 
-// tableFromSchema builds the one table from shared/store/dynamodb's constants, so the deployed table and the
-// one the adapter tests create cannot drift apart.
+// tableFromSchema builds the one table from shared/store/dynamodb/schema's constants, so the deployed table
+// and the one the adapter tests create cannot drift apart.
 func (b *builder) tableFromSchema() {
 	str := func(name string) *awsdynamodb.Attribute {
 		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
@@ -193,7 +194,7 @@ func (b *builder) tableFromSchema() {
 
 // messaging creates the webhook queue (with its dead-letter queue) and the partner event bus.
 func (b *builder) messaging() {
-	worker, _ := specByName("webhook_worker")
+	worker := catalog.Lookup("webhook_worker")
 	b.dlq = awssqs.NewQueue(b.stack, jsii.String("WebhookDLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -204,7 +205,7 @@ func (b *builder) messaging() {
 		EnforceSSL: jsii.Bool(true),
 		// Lambda's guidance: at least 6x the consumer's timeout, so a batch being retried is not redelivered
 		// to a second worker meanwhile.
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * worker.Timeout.Seconds())),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(float64(6 * worker.TimeoutSeconds))),
 		// Acknowledged webhooks exist only here: keep them as long as SQS allows while a worker is broken.
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{Queue: b.dlq, MaxReceiveCount: jsii.Number(5)},
@@ -217,7 +218,7 @@ func (b *builder) messaging() {
 
 // function creates one Lambda function with its own role and log group. Permissions come later (grant),
 // once the state machine they may reference exists.
-func (b *builder) function(f Function, assetDir string) {
+func (b *builder) function(f catalog.Function, assetDir string) {
 	id := constructID(f.Name)
 	logs := awslogs.NewLogGroup(b.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retention(b.stage.LogRetentionDays),
@@ -245,7 +246,7 @@ func (b *builder) function(f Function, assetDir string) {
 		Handler:               jsii.String("bootstrap"),
 		Code:                  awslambda.Code_FromAsset(jsii.String(assetDir), nil),
 		MemorySize:            jsii.Number(float64(memory)),
-		Timeout:               awscdk.Duration_Seconds(jsii.Number(f.Timeout.Seconds())),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSeconds))),
 		Tracing:               awslambda.Tracing_ACTIVE,
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(b.stage.LogLevel),
@@ -260,7 +261,7 @@ func (b *builder) function(f Function, assetDir string) {
 
 // environment is a function's non-secret configuration (shared/config's contract). Resource names are given
 // only to the functions allowed to use them.
-func (b *builder) environment(f Function) *map[string]*string {
+func (b *builder) environment(f catalog.Function) *map[string]*string {
 	s := b.stage
 	env := map[string]*string{
 		config.EnvStage:           jsii.String(s.Name),
@@ -273,21 +274,21 @@ func (b *builder) environment(f Function) *map[string]*string {
 	if s.WebhookOverrideURL != "" {
 		env[config.EnvWebhookOverrideURL] = jsii.String(s.WebhookOverrideURL)
 	}
-	a := f.access
-	if a.table {
+	a := f.Needs
+	if a.Table {
 		env[config.EnvTableName] = b.table.TableName()
 	}
-	if a.stageSecret {
+	if a.StageSecret {
 		env[config.EnvStageSecretID] = b.stageSecret.SecretArn()
 	}
-	if a.wabaSecrets != wabaNone {
+	if a.WABASecrets != catalog.WABANone {
 		env[config.EnvWABASecretPrefix] = jsii.String(WABASecretPrefix(s.Name))
 		env[config.EnvSecretsKMSKeyID] = b.secretsKey.KeyArn()
 	}
-	if a.queueSend {
+	if a.QueueSend {
 		env[config.EnvWebhookQueueURL] = b.queue.QueueUrl()
 	}
-	if a.putEvents {
+	if a.Events != catalog.EventsNone {
 		env[config.EnvEventBusName] = b.bus.EventBusName()
 	}
 	// STATE_MACHINE_ARN is added in workflow(): the state machine is created after the functions it runs.
@@ -311,7 +312,7 @@ func (b *builder) workflow() {
 	for placeholder, name := range workflow.Substitutions(func(name string) string { return name }) {
 		fn, ok := b.fns[name]
 		if !ok {
-			panic(fmt.Sprintf("stack: the workflow invokes %q, which Functions does not list", name))
+			panic(fmt.Sprintf("stack: the workflow invokes %q, which the catalog does not list", name))
 		}
 		subs[placeholder] = fn.FunctionArn()
 	}
@@ -330,7 +331,7 @@ func (b *builder) workflow() {
 	})
 	// Only the six workflow functions, unqualified (the definition invokes them by unqualified ARN).
 	var arns []*string
-	for _, wf := range workflow.Functions {
+	for _, wf := range catalog.Workflow() {
 		arns = append(arns, b.fns[wf.Name].FunctionArn())
 	}
 	b.stateMachine.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -338,15 +339,15 @@ func (b *builder) workflow() {
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: &arns,
 	}))
-	for _, f := range Functions {
-		if f.access.startExecution || f.access.sendTaskResult {
+	for _, f := range catalog.Functions {
+		if f.Needs.StateMachine() {
 			b.fns[f.Name].AddEnvironment(jsii.String(config.EnvStateMachineARN), b.stateMachine.StateMachineArn(), nil)
 		}
 	}
 }
 
-// grant writes the function's IAM policy from its access list: named actions on named resources only.
-func (b *builder) grant(f Function) {
+// grant writes the function's IAM policy from its catalog needs: named actions on named resources only.
+func (b *builder) grant(f catalog.Function) {
 	role := b.roles[f.Name]
 	allow := func(sid string, actions []string, resources []*string, conditions map[string]any) {
 		props := &awsiam.PolicyStatementProps{
@@ -359,8 +360,8 @@ func (b *builder) grant(f Function) {
 		}
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(props))
 	}
-	a := f.access
-	if a.table {
+	a := f.Needs
+	if a.Table {
 		resources := []*string{b.table.TableArn()}
 		for _, ix := range ddbschema.Indexes {
 			resources = append(resources, jsii.String(*b.table.TableArn()+"/index/"+ix.Name))
@@ -371,17 +372,17 @@ func (b *builder) grant(f Function) {
 	// key may be used only through Secrets Manager, and only for the secrets this function may read.
 	var kmsActions []string
 	var kmsSecrets []*string
-	if a.stageSecret {
+	if a.StageSecret {
 		allow("ReadStageSecret", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, []*string{b.stageSecret.SecretArn()}, nil)
 		kmsActions = append(kmsActions, "kms:Decrypt")
 		kmsSecrets = append(kmsSecrets, b.stageSecret.SecretArn())
 	}
-	switch a.wabaSecrets {
-	case wabaRead:
+	switch a.WABASecrets {
+	case catalog.WABARead:
 		allow("ReadWABASecrets", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, []*string{b.wabaSecretARN}, nil)
 		kmsActions = append(kmsActions, "kms:Decrypt")
 		kmsSecrets = append(kmsSecrets, b.wabaSecretARN)
-	case wabaWrite:
+	case catalog.WABAWrite:
 		// The vault's compare-and-swap writes: put under a pending label, then move AWSCURRENT
 		// (UpdateSecretVersionStage); CreateSecret with tags needs TagResource.
 		allow("WriteWABASecrets", []string{
@@ -397,19 +398,19 @@ func (b *builder) grant(f Function) {
 			"StringLike":   map[string]any{"kms:EncryptionContext:SecretARN": kmsSecrets},
 		})
 	}
-	if a.startExecution {
+	if a.StartExecution {
 		allow("StartWorkflow", []string{"states:StartExecution"}, []*string{b.stateMachine.StateMachineArn()}, nil)
 	}
-	if a.sendTaskResult {
+	if a.SendTaskResult {
 		allow("ResumeWorkflow", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{b.stateMachine.StateMachineArn()}, nil)
 	}
-	if a.queueSend {
+	if a.QueueSend {
 		allow("EnqueueWebhooks", []string{"sqs:SendMessage"}, []*string{b.queue.QueueArn()}, nil)
 	}
-	if a.putEvents {
+	if a.Events != catalog.EventsNone {
 		allow("PublishPartnerEvents", []string{"events:PutEvents"}, []*string{b.bus.EventBusArn()}, nil)
 	}
-	if a.queueConsume {
+	if a.QueueConsume {
 		b.consumeQueue(b.fns[f.Name])
 	}
 }

@@ -11,28 +11,19 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/waes/onboarding/infra/cdk/stack"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
-	ddbschema "github.com/waes/onboarding/shared/store/dynamodb"
+	ddbschema "github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/workflow"
 )
 
-func TestFunctionsCoverTheWorkflow(t *testing.T) {
-	for _, wf := range workflow.Functions {
-		t.Run(wf.Name, func(t *testing.T) {
-			if !slices.ContainsFunc(stack.Functions, func(f stack.Function) bool { return f.Name == wf.Name }) {
-				t.Errorf("the workflow invokes %s, which stack.Functions does not deploy", wf.Name)
-			}
-		})
-	}
-}
-
 func TestFunctions(t *testing.T) {
 	s := dev(t)
-	if got, want := len(s.resources("AWS::Lambda::Function")), len(stack.Functions); got != want {
+	if got, want := len(s.resources("AWS::Lambda::Function")), len(catalog.Functions); got != want {
 		t.Errorf("Lambda functions: got %d, want %d", got, want)
 	}
 	logGroups := s.resources("AWS::Logs::LogGroup")
-	for _, f := range stack.Functions {
+	for _, f := range catalog.Functions {
 		t.Run(f.Name, func(t *testing.T) {
 			_, p := s.function(t, f.Name)
 			checks := []struct {
@@ -45,7 +36,7 @@ func TestFunctions(t *testing.T) {
 				{"TracingConfig.Mode", obj(p["TracingConfig"])["Mode"], "Active"},
 				{"LoggingConfig.LogFormat", obj(p["LoggingConfig"])["LogFormat"], "JSON"},
 				{"LoggingConfig.ApplicationLogLevel", obj(p["LoggingConfig"])["ApplicationLogLevel"], s.stage.LogLevel},
-				{"Timeout", p["Timeout"], f.Timeout.Seconds()},
+				{"Timeout", p["Timeout"], float64(f.TimeoutSeconds)},
 				{"MemorySize", p["MemorySize"], float64(f.MemoryMB)},
 			}
 			for _, c := range checks {
@@ -77,19 +68,29 @@ func TestFunctions(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	common := []string{config.EnvStage, config.EnvLogLevel, config.EnvGraphAPIVersion, config.EnvDefaultCurrency, config.EnvInboundTimeout, config.EnvStatusTimeout}
 	waba := []string{config.EnvWABASecretPrefix, config.EnvSecretsKMSKeyID}
-	tests := []struct {
+	// Each resource's name goes to exactly the functions whose catalog needs let them touch it.
+	extra := func(n catalog.Needs) []string {
+		var out []string
+		add := func(cond bool, names ...string) {
+			if cond {
+				out = append(out, names...)
+			}
+		}
+		add(n.Table, config.EnvTableName)
+		add(n.StageSecret, config.EnvStageSecretID)
+		add(n.WABASecrets != catalog.WABANone, waba...)
+		add(n.StartExecution || n.SendTaskResult, config.EnvStateMachineARN)
+		add(n.QueueSend, config.EnvWebhookQueueURL)
+		add(n.Events != catalog.EventsNone, config.EnvEventBusName)
+		return out
+	}
+	type test struct {
 		function string
 		extra    []string
-	}{
-		{"api", append([]string{config.EnvTableName, config.EnvStageSecretID, config.EnvStateMachineARN, config.EnvEventBusName}, waba...)},
-		{"webhook", []string{config.EnvStageSecretID, config.EnvWebhookQueueURL}},
-		{"webhook_worker", []string{config.EnvTableName, config.EnvStateMachineARN, config.EnvEventBusName}},
-		{"subscribe_webhooks", append([]string{config.EnvTableName, config.EnvStageSecretID}, waba...)},
-		{"share_credit_line", []string{config.EnvTableName, config.EnvStageSecretID}},
-		{"register_phone", append([]string{config.EnvTableName}, waba...)},
-		{"send_test_message", append([]string{config.EnvTableName}, waba...)},
-		{"await_webhook", []string{config.EnvTableName, config.EnvWebhookQueueURL}},
-		{"record_outcome", []string{config.EnvTableName, config.EnvEventBusName}},
+	}
+	var tests []test
+	for _, f := range catalog.Functions {
+		tests = append(tests, test{f.Name, extra(f.Needs)})
 	}
 	s := dev(t)
 	for _, tt := range tests {
@@ -200,10 +201,10 @@ func TestStateMachine(t *testing.T) {
 		t.Errorf("LoggingConfiguration.Destinations: got %v, want one log group", render(dest))
 	}
 	subs := obj(p["DefinitionSubstitutions"])
-	if got, want := len(subs), len(workflow.Functions); got != want {
+	if got, want := len(subs), len(catalog.Workflow()); got != want {
 		t.Errorf("DefinitionSubstitutions: got %d, want %d", got, want)
 	}
-	for _, wf := range workflow.Functions {
+	for _, wf := range catalog.Workflow() {
 		t.Run(wf.Placeholder, func(t *testing.T) {
 			id, _ := s.function(t, wf.Name)
 			if got := getAtt(subs[wf.Placeholder], "Arn"); got != id {
@@ -238,7 +239,7 @@ func TestTaskTimeoutsOutlastLambdaTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	byPlaceholder := map[string]string{}
-	for _, wf := range workflow.Functions {
+	for _, wf := range catalog.Workflow() {
 		byPlaceholder["${"+wf.Placeholder+"}"] = wf.Name
 	}
 	for _, name := range sortedKeys(def.States) {
@@ -254,9 +255,9 @@ func TestTaskTimeoutsOutlastLambdaTimeouts(t *testing.T) {
 			if st.TimeoutSeconds == nil {
 				t.Fatalf("no TimeoutSeconds")
 			}
-			for _, f := range stack.Functions {
-				if f.Name == fn && f.Timeout.Seconds() >= *st.TimeoutSeconds {
-					t.Errorf("%s timeout %v s: want less than the state's TimeoutSeconds %v", fn, f.Timeout.Seconds(), *st.TimeoutSeconds)
+			for _, f := range catalog.Functions {
+				if f.Name == fn && float64(f.TimeoutSeconds) >= *st.TimeoutSeconds {
+					t.Errorf("%s timeout %v s: want less than the state's TimeoutSeconds %v", fn, f.TimeoutSeconds, *st.TimeoutSeconds)
 				}
 			}
 		})
@@ -339,7 +340,7 @@ func TestRoutes(t *testing.T) {
 		target := render(p["Target"]) // "integrations/<id>"
 		id := target[strings.LastIndex(target, "<")+1 : strings.LastIndex(target, ">")]
 		fnID := getAtt(props(integrations[id])["IntegrationUri"], "Arn")
-		for _, f := range stack.Functions {
+		for _, f := range catalog.Functions {
 			if fid, _ := s.function(t, f.Name); fid == fnID {
 				got[key] = f.Name
 			}
@@ -481,8 +482,8 @@ func TestAlarms(t *testing.T) {
 		"AWS/States/ExecutionsFailed":                1,
 		"AWS/States/ExecutionsTimedOut":              1,
 		"AWS/ApiGateway/5xx":                         1,
-		"AWS/Lambda/Errors":                          len(stack.Functions),
-		"AWS/Lambda/Throttles":                       len(stack.Functions),
+		"AWS/Lambda/Errors":                          len(catalog.Functions),
+		"AWS/Lambda/Throttles":                       len(catalog.Functions),
 		"AWS/DynamoDB/ThrottledRequests":             1, // summed over the table's operations
 		"AWS/SQS/ApproximateNumberOfMessagesVisible": 1,
 		"AWS/SQS/ApproximateAgeOfOldestMessage":      1,
@@ -544,7 +545,7 @@ func TestNoManagedPoliciesOrInlineRoles(t *testing.T) {
 func TestLeastPrivilege(t *testing.T) {
 	s := dev(t)
 	principal := map[string]string{} // role logical id -> function name, or "state machine"
-	for _, f := range stack.Functions {
+	for _, f := range catalog.Functions {
 		_, p := s.function(t, f.Name)
 		principal[getAtt(p["Role"], "Arn")] = f.Name
 	}
@@ -571,20 +572,33 @@ func TestLeastPrivilege(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	// What each function's catalog needs grant, and nothing else.
+	granted := func(n catalog.Needs) []string {
+		groups := [][]string{logs, xray}
+		add := func(cond bool, actions ...[]string) {
+			if cond {
+				groups = append(groups, actions...)
+			}
+		}
+		add(n.Table, table)
+		add(n.StageSecret, secretRead, decrypt)
+		add(n.WABASecrets == catalog.WABARead, secretRead, decrypt)
+		add(n.WABASecrets == catalog.WABAWrite, secretRead, secretWrite, decrypt, encrypt)
+		add(n.StartExecution, []string{"states:StartExecution"})
+		add(n.SendTaskResult, []string{"states:SendTaskSuccess", "states:SendTaskFailure"})
+		add(n.QueueSend, []string{"sqs:SendMessage"})
+		add(n.QueueConsume, sqsConsume)
+		add(n.Events != catalog.EventsNone, []string{"events:PutEvents"})
+		return set(groups...)
+	}
 	want := map[string][]string{
-		"api":                set(logs, xray, table, secretRead, secretWrite, decrypt, encrypt, []string{"states:StartExecution", "events:PutEvents"}),
-		"webhook":            set(logs, xray, secretRead, decrypt, []string{"sqs:SendMessage"}),
-		"webhook_worker":     set(logs, xray, table, sqsConsume, []string{"states:SendTaskSuccess", "states:SendTaskFailure", "events:PutEvents"}),
-		"subscribe_webhooks": set(logs, xray, table, secretRead, decrypt),
-		"share_credit_line":  set(logs, xray, table, secretRead, decrypt),
-		"register_phone":     set(logs, xray, table, secretRead, secretWrite, decrypt, encrypt),
-		"send_test_message":  set(logs, xray, table, secretRead, decrypt),
-		"await_webhook":      set(logs, xray, table, []string{"sqs:SendMessage"}),
-		"record_outcome":     set(logs, xray, table, []string{"events:PutEvents"}),
 		"state machine": set([]string{"lambda:InvokeFunction",
 			"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 			"xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}),
+	}
+	for _, f := range catalog.Functions {
+		want[f.Name] = granted(f.Needs)
 	}
 	// Actions that do not support resource-level permissions (and so must use "*").
 	resourceless := func(a string) bool {
@@ -676,7 +690,7 @@ func TestInvokeOnlyWorkflowFunctions(t *testing.T) {
 	_, sm := s.only(t, "AWS::StepFunctions::StateMachine")
 	role := getAtt(props(sm)["RoleArn"], "Arn")
 	var want []string
-	for _, wf := range workflow.Functions {
+	for _, wf := range catalog.Workflow() {
 		id, _ := s.function(t, wf.Name)
 		want = append(want, "<"+id+".Arn>")
 	}

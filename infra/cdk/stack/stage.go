@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/onboarding"
 )
@@ -133,7 +134,7 @@ func (s StageConfig) Validate() error {
 		bad("logLevel must be one of %s", strings.Join(logLevels, ", "))
 	}
 	for fn, mb := range s.MemoryMB {
-		if _, ok := specByName(fn); !ok {
+		if _, ok := catalog.Find(fn); !ok {
 			bad("memoryMB: unknown function %q", fn)
 		}
 		if mb < 128 || mb > 10240 {

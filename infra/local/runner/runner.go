@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
@@ -103,15 +104,15 @@ func (r *Runner) build() error {
 	// The workflow's functions, registered under the names the definition's placeholders resolve to.
 	wf := &engineWorkflow{}
 	r.workflow = wf
-	proc := &worker.Processor{
-		Store: r.Store, Webhooks: r.Store, Workflow: wf, Publisher: r.Events, Logger: r.log,
+	proc := worker.New(r.Store, r.Store, wf, worker.Options{
+		Publisher: r.Events, Logger: r.log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
-	}
+	})
 	queue := worker.Inline{P: proc}
-	stepSvc := &steps.Service{
-		Store: r.Store, Vault: r.Vault, Graph: client, Waits: r.Store, Correlator: queue, Publisher: r.Events, Logger: r.log,
-		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
-	}
+	stepSvc := steps.New(r.Store, r.Vault, client, r.Store, queue, steps.Options{
+		Config:    steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
+		Publisher: r.Events, Logger: r.log,
+	})
 	handlers := map[string]any{
 		"subscribe_webhooks": withRequestID(stepSvc.SubscribeWebhooks),
 		"share_credit_line":  withRequestID(stepSvc.ShareCreditLine),
@@ -121,7 +122,7 @@ func (r *Runner) build() error {
 		"record_outcome":     withRequestID(stepSvc.RecordOutcome),
 	}
 	functions := make(map[string]lambda.Handler, len(handlers))
-	for _, f := range workflow.Functions {
+	for _, f := range catalog.Workflow() {
 		h, ok := handlers[f.Name]
 		if !ok {
 			return fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)
@@ -142,10 +143,10 @@ func (r *Runner) build() error {
 	})
 	wf.engine = r.Engine
 
-	signupSvc := &signup.Service{
-		Store: r.Store, Vault: r.Vault, Graph: client, Workflow: wf, Publisher: r.Events, Logger: r.log,
-		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
-	}
+	signupSvc := signup.New(r.Store, r.Vault, client, wf, signup.Options{
+		Config:    signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
+		Publisher: r.Events, Logger: r.log,
+	})
 	api := httpapi.New(signupSvc, httpapi.Options{Logger: r.log})
 	hooks := webhook.NewHandler(r.Vault.AppConfig, queue, webhook.Options{Logger: r.log})
 

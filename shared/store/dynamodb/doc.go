@@ -4,7 +4,7 @@
 //
 // # Table
 //
-// One table per stage (TableSchema; the CDK stack builds the same one from the exported constants):
+// One table per stage (TableSchema; the CDK stack builds the same one from package schema's constants):
 // string keys pk and sk, two global secondary indexes with projection ALL, on-demand billing, TTL on
 // expires_at (N, epoch seconds) and point-in-time recovery. Items:
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 )
 
 // holderState is what the guard's holder looks like to a would-be acquirer.
@@ -59,7 +60,7 @@ func (s *Store) acquire(ctx context.Context, r *onboarding.Record, version int64
 			RecordVersion: version,
 			Lease:         onboarding.NewID(),
 		}
-		err := s.putGuard(ctx, g, "attribute_not_exists(#pk)", map[string]string{"#pk": AttrPK}, nil)
+		err := s.putGuard(ctx, g, "attribute_not_exists(#pk)", map[string]string{"#pk": schema.AttrPK}, nil)
 		if err == nil {
 			return g, nil
 		}

@@ -8,42 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 )
-
-// Attribute and index names of the table. The CDK stack (infra/cdk) and the tests build the table from these
-// constants (or from TableSchema), so the deployed table and the tested one cannot drift apart.
-const (
-	// AttrPK and AttrSK are the table's partition and sort key (both strings).
-	AttrPK = "pk"
-	AttrSK = "sk"
-	// IndexGSI1 finds records by business phone number id: AttrGSI1PK "PHONE#<phone_number_id>",
-	// AttrGSI1SK "<created_at>#<id>". Records without a phone number have no GSI1 keys.
-	IndexGSI1  = "gsi1"
-	AttrGSI1PK = "gsi1pk"
-	AttrGSI1SK = "gsi1sk"
-	// IndexGSI2 finds records by WABA id: AttrGSI2PK "WABA#<waba_id>", AttrGSI2SK "<created_at>#<id>".
-	IndexGSI2  = "gsi2"
-	AttrGSI2PK = "gsi2pk"
-	AttrGSI2SK = "gsi2sk"
-	// AttrTTL is the table's TTL attribute (N, epoch seconds). Onboarding records, guards and partner items
-	// never carry it; webhook event claims, message statuses and pending waits do.
-	AttrTTL = "expires_at"
-	// AttrVersion is the optimistic-concurrency version of a record item (N).
-	AttrVersion = "version"
-)
-
-// Index describes one global secondary index: its name and key attributes (both strings), projection ALL.
-type Index struct {
-	Name         string
-	PartitionKey string
-	SortKey      string
-}
-
-// Indexes lists the table's global secondary indexes, for the CDK stack to declare in a loop.
-var Indexes = []Index{
-	{Name: IndexGSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
-	{Name: IndexGSI2, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK},
-}
 
 // SchemaAPI is the part of the DynamoDB client that CreateTable and EnableTTL use.
 type SchemaAPI interface {
@@ -57,11 +24,11 @@ type SchemaAPI interface {
 // EnableTTL and the CDK stack set them.
 func TableSchema(table string) *ddb.CreateTableInput {
 	attrs := []types.AttributeDefinition{
-		{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
-		{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String(schema.AttrPK), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String(schema.AttrSK), AttributeType: types.ScalarAttributeTypeS},
 	}
 	var gsis []types.GlobalSecondaryIndex
-	for _, ix := range Indexes {
+	for _, ix := range schema.Indexes {
 		attrs = append(attrs,
 			types.AttributeDefinition{AttributeName: aws.String(ix.PartitionKey), AttributeType: types.ScalarAttributeTypeS},
 			types.AttributeDefinition{AttributeName: aws.String(ix.SortKey), AttributeType: types.ScalarAttributeTypeS},
@@ -79,8 +46,8 @@ func TableSchema(table string) *ddb.CreateTableInput {
 		TableName:            aws.String(table),
 		AttributeDefinitions: attrs,
 		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+			{AttributeName: aws.String(schema.AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(schema.AttrSK), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: gsis,
 		BillingMode:            types.BillingModePayPerRequest,
@@ -131,7 +98,7 @@ func EnableTTL(ctx context.Context, client SchemaAPI, table string) error {
 	_, err := client.UpdateTimeToLive(ctx, &ddb.UpdateTimeToLiveInput{
 		TableName: aws.String(table),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(AttrTTL),
+			AttributeName: aws.String(schema.AttrTTL),
 			Enabled:       aws.Bool(true),
 		},
 	})

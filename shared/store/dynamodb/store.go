@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 )
 
 // API is the part of the DynamoDB client the Store calls. *dynamodb.Client implements it; tests wrap it to
@@ -114,7 +115,7 @@ func (s *Store) Create(ctx context.Context, r *onboarding.Record) error {
 		TableName:                aws.String(s.table),
 		Item:                     item,
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK},
 	})
 	if err == nil {
 		r.Version = version
@@ -198,7 +199,7 @@ func (s *Store) Update(ctx context.Context, r *onboarding.Record) error {
 		TableName:                 aws.String(s.table),
 		Item:                      item,
 		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": AttrVersion},
+		ExpressionAttributeNames:  map[string]string{"#v": schema.AttrVersion},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(r.Version)},
 	})
 	if err != nil {
@@ -234,23 +235,23 @@ func (s *Store) FindByPhone(ctx context.Context, phoneNumberID string) (*onboard
 	}
 	out, err := s.api.Query(ctx, &ddb.QueryInput{
 		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(IndexGSI1),
+		IndexName:                 aws.String(schema.IndexGSI1),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK, "#id": "id"},
+		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrGSI1PK, "#id": "id"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: phonePrefix + phoneNumberID}},
 		ProjectionExpression:      aws.String("#id"),
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(1),
 	})
 	if err != nil {
-		return nil, s.errorf("Query "+IndexGSI1, "phone "+phoneNumberID, err)
+		return nil, s.errorf("Query "+schema.IndexGSI1, "phone "+phoneNumberID, err)
 	}
 	if len(out.Items) == 0 {
 		return nil, s.errorf("find by phone", phoneNumberID, onboarding.ErrNotFound)
 	}
 	id, ok := out.Items[0]["id"].(*types.AttributeValueMemberS)
 	if !ok {
-		return nil, s.errorf("Query "+IndexGSI1, "phone "+phoneNumberID, errors.New("index item without a string id"))
+		return nil, s.errorf("Query "+schema.IndexGSI1, "phone "+phoneNumberID, errors.New("index item without a string id"))
 	}
 	return s.getRecord(ctx, id.Value)
 }
@@ -264,9 +265,9 @@ func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*on
 	}
 	in := &ddb.QueryInput{
 		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(IndexGSI2),
+		IndexName:                 aws.String(schema.IndexGSI2),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI2PK},
+		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrGSI2PK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: wabaPrefix + wabaID}},
 		ScanIndexForward:          aws.Bool(false),
 	}
@@ -276,12 +277,12 @@ func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*on
 		}
 		out, err := s.api.Query(ctx, in)
 		if err != nil {
-			return nil, s.errorf("Query "+IndexGSI2, "waba "+wabaID, err)
+			return nil, s.errorf("Query "+schema.IndexGSI2, "waba "+wabaID, err)
 		}
 		for _, av := range out.Items {
 			r, err := unmarshalRecord(av)
 			if err != nil {
-				return nil, s.errorf("Query "+IndexGSI2, "waba "+wabaID, err)
+				return nil, s.errorf("Query "+schema.IndexGSI2, "waba "+wabaID, err)
 			}
 			recs = append(recs, r)
 		}
@@ -331,8 +332,8 @@ func immutable(old, r *onboarding.Record) error {
 
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: pk},
-		AttrSK: &types.AttributeValueMemberS{Value: sk},
+		schema.AttrPK: &types.AttributeValueMemberS{Value: pk},
+		schema.AttrSK: &types.AttributeValueMemberS{Value: sk},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 	store "github.com/waes/onboarding/shared/store/dynamodb"
 	"github.com/waes/onboarding/shared/store/dynamodb/dynalitetest"
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/store/storetest"
 )
 
@@ -81,7 +82,7 @@ func rawGet(t *testing.T, table, pk, sk string) map[string]types.AttributeValue 
 	t.Helper()
 	out, err := dynalitetest.Client(t).GetItem(context.Background(), &ddb.GetItemInput{
 		TableName:      aws.String(table),
-		Key:            map[string]types.AttributeValue{store.AttrPK: s(pk), store.AttrSK: s(sk)},
+		Key:            map[string]types.AttributeValue{schema.AttrPK: s(pk), schema.AttrSK: s(sk)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -217,8 +218,8 @@ func TestItemLayout(t *testing.T) {
 			if got, want := str(progress.Value, "register_started"), "2025-03-14T15:09:27.535897930Z"; got != want {
 				t.Errorf("attribute progress.register_started: got %q, want %q", got, want)
 			}
-			if _, ok := item[store.AttrTTL]; ok {
-				t.Errorf("record carries %s; records must not expire", store.AttrTTL)
+			if _, ok := item[schema.AttrTTL]; ok {
+				t.Errorf("record carries %s; records must not expire", schema.AttrTTL)
 			}
 
 			guard := rawGet(t, table, guardKey(tc.waba, tc.phone), "GUARD")

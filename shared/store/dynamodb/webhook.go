@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/store/webhookstate"
 )
 
@@ -119,7 +120,7 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 				TableName:                           aws.String(s.table),
 				Item:                                item,
 				ConditionExpression:                 aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-				ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#exp": AttrTTL},
+				ExpressionAttributeNames:            map[string]string{"#pk": schema.AttrPK, "#exp": schema.AttrTTL},
 				ExpressionAttributeValues:           map[string]types.AttributeValue{":now": number(now.Unix())},
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			})
@@ -168,7 +169,7 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 			UpdateExpression:    aws.String("SET #lease = :lease, #cid = :cid, #exp = :exp, #att = if_not_exists(#att, :zero) + :one"),
 			ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames: map[string]string{
-				"#lease": "lease_until", "#cid": "claim_id", "#exp": AttrTTL, "#att": "attempts", "#done": "done",
+				"#lease": "lease_until", "#cid": "claim_id", "#exp": schema.AttrTTL, "#att": "attempts", "#done": "done",
 			},
 			ExpressionAttributeValues:           values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -197,7 +198,7 @@ func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, tt
 		TableName:                aws.String(s.table),
 		Key:                      eventKey(key),
 		UpdateExpression:         aws.String("SET #done = :true, #exp = :exp, #completed = if_not_exists(#completed, :now)"),
-		ExpressionAttributeNames: map[string]string{"#done": "done", "#exp": AttrTTL, "#completed": "completed_at"},
+		ExpressionAttributeNames: map[string]string{"#done": "done", "#exp": schema.AttrTTL, "#completed": "completed_at"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":true": boolean(true), ":exp": number(webhookstate.TTL(now.Add(ttl))), ":now": str(formatTime(now)),
 		},
@@ -225,7 +226,7 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 		UpdateExpression:    aws.String("SET #status = :status, #rank = :rank, #updated = :updated, #wid = :wid, #exp = :exp"),
 		ConditionExpression: aws.String("attribute_not_exists(#pk) OR #rank < :rank OR #exp <= :now"),
 		ExpressionAttributeNames: map[string]string{
-			"#pk": AttrPK, "#status": "status", "#rank": "rank", "#updated": "updated_at", "#wid": "write_id", "#exp": AttrTTL,
+			"#pk": schema.AttrPK, "#status": "status", "#rank": "rank", "#updated": "updated_at", "#wid": "write_id", "#exp": schema.AttrTTL,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":status": str(status), ":rank": number(int64(rank)), ":updated": str(formatTime(now)), ":wid": str(writeID),
@@ -279,7 +280,7 @@ func (s *Store) TakeWait(ctx context.Context, onboardingID, kind string) (onboar
 		TableName:                aws.String(s.table),
 		Key:                      waitKey(onboardingID, kind),
 		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK},
 		ReturnValues:             types.ReturnValueAllOld,
 	})
 	if isConditionalFailure(err) || (err == nil && len(out.Attributes) == 0) {
@@ -323,7 +324,7 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 		UpdateExpression:    aws.String("SET #waba = :waba, #last = :event, #lastAt = :at, #eventAt = :at"),
 		ConditionExpression: aws.String("attribute_not_exists(#pk) OR #lastAt < :at"),
 		ExpressionAttributeNames: map[string]string{
-			"#pk": AttrPK, "#waba": webhookstate.AttrWABAID, "#last": webhookstate.AttrLastEvent,
+			"#pk": schema.AttrPK, "#waba": webhookstate.AttrWABAID, "#last": webhookstate.AttrLastEvent,
 			"#lastAt": webhookstate.AttrLastEventAt, "#eventAt": attr,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":waba": str(wabaID), ":event": str(event), ":at": atS},
@@ -340,7 +341,7 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 		Key:                       k,
 		UpdateExpression:          aws.String("SET #eventAt = :at"),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#eventAt) OR #eventAt < :at)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#eventAt": attr},
+		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrPK, "#eventAt": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": atS},
 	})
 	if err != nil && !isConditionalFailure(err) {

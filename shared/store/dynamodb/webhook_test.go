@@ -15,6 +15,7 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 	store "github.com/waes/onboarding/shared/store/dynamodb"
 	"github.com/waes/onboarding/shared/store/dynamodb/dynalitetest"
+	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/store/storetest"
 )
 
@@ -41,7 +42,7 @@ func (a *allOldAPI) withOld(ctx context.Context, table *string, k map[string]typ
 
 func (a *allOldAPI) PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error) {
 	out, err := a.API.PutItem(ctx, in, optFns...)
-	k := map[string]types.AttributeValue{store.AttrPK: in.Item[store.AttrPK], store.AttrSK: in.Item[store.AttrSK]}
+	k := map[string]types.AttributeValue{schema.AttrPK: in.Item[schema.AttrPK], schema.AttrSK: in.Item[schema.AttrSK]}
 	return out, a.withOld(ctx, in.TableName, k, in.ReturnValuesOnConditionCheckFailure, err)
 }
 
@@ -175,8 +176,8 @@ func TestWebhookItemLayout(t *testing.T) {
 			t.Errorf("partner attribute %s: got %q, want %q", c.attr, c.got, c.want)
 		}
 	}
-	if _, ok := partner[store.AttrTTL]; ok {
-		t.Errorf("partner item carries %s; it must not expire", store.AttrTTL)
+	if _, ok := partner[schema.AttrTTL]; ok {
+		t.Errorf("partner item carries %s; it must not expire", schema.AttrTTL)
 	}
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
@@ -71,11 +70,11 @@ func newHandlerFixture(t *testing.T) *handlerFixture {
 	}
 	f.store.SetClock(func() time.Time { return f.now })
 	log := logging.New(f.logs, slog.LevelDebug)
-	f.p = &worker.Processor{
-		Store: f.store, Webhooks: f.store, Workflow: f.wf, Publisher: f.sink, Logger: log,
+	f.p = worker.New(f.store, f.store, f.wf, worker.Options{
+		Publisher: f.sink, Logger: log,
 		Clock:      func() time.Time { return f.now },
 		IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) },
-	}
+	})
 	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone,
 		Event: onboarding.EventFinish, TestRecipient: tester, Now: f.now})
 	if err := f.store.Create(context.Background(), f.rec); err != nil {
@@ -206,7 +205,7 @@ func TestHandler(t *testing.T) {
 		{
 			name: "a workflow failure is reported and the wait kept",
 			setup: func(t *testing.T, f *handlerFixture) []events.SQSMessage {
-				putWait(t, f, steps.WaitInboundMessage, "tok-in")
+				putWait(t, f, onboarding.WaitInboundMessage, "tok-in")
 				f.wf.success = func(string, []byte) error { return boom }
 				return []events.SQSMessage{
 					sqsRecord(t, "m-1", statusOf("wamid.out", "sent")),
@@ -279,9 +278,9 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func putWait(t *testing.T, f *handlerFixture, kind, token string) {
+func putWait(t *testing.T, f *handlerFixture, kind onboarding.WaitKind, token string) {
 	t.Helper()
-	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: kind, TaskToken: token, ExpiresAt: f.now.Add(time.Hour)}); err != nil {
+	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: string(kind), TaskToken: token, ExpiresAt: f.now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -289,7 +288,7 @@ func putWait(t *testing.T, f *handlerFixture, kind, token string) {
 // What failed is processed when SQS redelivers it (after the claim's lease), and only once.
 func TestHandlerRedeliveryCompletesTheFailures(t *testing.T) {
 	f := newHandlerFixture(t)
-	putWait(t, f, steps.WaitInboundMessage, "tok-in")
+	putWait(t, f, onboarding.WaitInboundMessage, "tok-in")
 	var resumed []string
 	f.wf.success = func(string, []byte) error { return errors.New("states: throttled") }
 	batch := []events.SQSMessage{

@@ -19,7 +19,6 @@ import (
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/webhook"
 )
 
@@ -47,31 +46,54 @@ type Message struct {
 	Correlate string `json:"correlate,omitempty"`
 }
 
-// Processor processes queue messages.
+// Processor processes queue messages. Build it with New.
 type Processor struct {
-	Store     onboarding.Store
-	Webhooks  onboarding.WebhookStore
-	Workflow  onboarding.Workflow
+	store      onboarding.Store
+	webhooks   onboarding.WebhookStore
+	workflow   onboarding.Workflow
+	publisher  partnerevents.Publisher
+	clock      onboarding.Clock
+	logger     *slog.Logger
+	dedupeTTL  time.Duration
+	lease      time.Duration
+	isTaskGone func(error) bool
+}
+
+// Options are the optional settings of New.
+type Options struct {
+	// Publisher receives the partner events; nil publishes nothing.
 	Publisher partnerevents.Publisher
-	Clock     onboarding.Clock
-	Logger    *slog.Logger
+	// Clock is time.Now when nil.
+	Clock onboarding.Clock
+	// Logger discards when nil.
+	Logger *slog.Logger
+	// DedupeTTL and Lease default to DefaultDedupeTTL and DefaultLease when zero.
 	DedupeTTL time.Duration
 	Lease     time.Duration
 	// IsTaskGone recognises the Workflow's error for a task token that is no longer waiting (already
-	// resumed, timed out, execution ended): nothing is left to resume.
+	// resumed, timed out, execution ended): nothing is left to resume. Nil treats every error as a failure.
 	IsTaskGone func(error) bool
 }
 
+// New returns the processor over the record store, the webhook store (events, statuses, waits) and the
+// workflow whose waits it resumes.
+func New(store onboarding.Store, webhooks onboarding.WebhookStore, workflow onboarding.Workflow, opts Options) *Processor {
+	return &Processor{
+		store: store, webhooks: webhooks, workflow: workflow, publisher: opts.Publisher, clock: opts.Clock,
+		logger: opts.Logger, dedupeTTL: opts.DedupeTTL, lease: opts.Lease, isTaskGone: opts.IsTaskGone,
+	}
+}
+
 func (p *Processor) now() time.Time {
-	if p.Clock != nil {
-		return p.Clock().UTC()
+	if p.clock != nil {
+		return p.clock().UTC()
 	}
 	return time.Now().UTC()
 }
 
 func (p *Processor) log() *slog.Logger {
-	if p.Logger != nil {
-		return p.Logger
+	if p.logger != nil {
+		return p.logger
 	}
 	return logging.Discard()
 }
@@ -94,14 +116,14 @@ func (p *Processor) Handle(ctx context.Context, m Message) error {
 
 // Process stores and applies one webhook event exactly once.
 func (p *Processor) Process(ctx context.Context, ev webhook.Event) error {
-	ttl, lease := p.DedupeTTL, p.Lease
+	ttl, lease := p.dedupeTTL, p.lease
 	if ttl <= 0 {
 		ttl = DefaultDedupeTTL
 	}
 	if lease <= 0 {
 		lease = DefaultLease
 	}
-	claim, err := p.Webhooks.ClaimEvent(ctx, ev.Key, p.now(), lease, ttl)
+	claim, err := p.webhooks.ClaimEvent(ctx, ev.Key, p.now(), lease, ttl)
 	if err != nil {
 		return fmt.Errorf("claiming event %s: %w", ev.Key, err)
 	}
@@ -115,7 +137,7 @@ func (p *Processor) Process(ctx context.Context, ev webhook.Event) error {
 	if err := p.apply(ctx, ev, claim == onboarding.ClaimRetry); err != nil {
 		return fmt.Errorf("processing event %s: %w", ev.Key, err)
 	}
-	if err := p.Webhooks.CompleteEvent(ctx, ev.Key, p.now(), ttl); err != nil {
+	if err := p.webhooks.CompleteEvent(ctx, ev.Key, p.now(), ttl); err != nil {
 		return fmt.Errorf("completing event %s: %w", ev.Key, err)
 	}
 	return nil
@@ -139,10 +161,10 @@ func (p *Processor) apply(ctx context.Context, ev webhook.Event, retry bool) err
 }
 
 func (p *Processor) publish(ctx context.Context, events ...partnerevents.Event) error {
-	if p.Publisher == nil {
+	if p.publisher == nil {
 		return nil
 	}
-	if err := p.Publisher.Publish(ctx, events...); err != nil {
+	if err := p.publisher.Publish(ctx, events...); err != nil {
 		return fmt.Errorf("publishing partner events: %w", err)
 	}
 	return nil
@@ -168,7 +190,7 @@ func (p *Processor) onboardingForPhone(ctx context.Context, phoneNumberID string
 	if phoneNumberID == "" {
 		return nil, nil
 	}
-	rec, err := p.Store.FindByPhone(ctx, phoneNumberID)
+	rec, err := p.store.FindByPhone(ctx, phoneNumberID)
 	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil, nil
 	}
@@ -228,7 +250,7 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 		p.log().InfoContext(ctx, "message status of an unknown kind ignored", "status", ev.Status)
 		return nil
 	}
-	advanced, err := p.Webhooks.AdvanceMessageStatus(ctx, ev.MessageID, ev.Status, p.now(), StatusTTL)
+	advanced, err := p.webhooks.AdvanceMessageStatus(ctx, ev.MessageID, ev.Status, p.now(), StatusTTL)
 	if err != nil {
 		return fmt.Errorf("recording the status of %s: %w", ev.MessageID, err)
 	}
@@ -280,12 +302,12 @@ func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event) error {
 		p.log().InfoContext(ctx, "account_update without a WABA id", "account_event", ev.AccountEvent)
 		return p.publish(ctx, p.accountEvent(ev, "", at))
 	}
-	if err := p.Webhooks.RecordPartnerEvent(ctx, ev.WABAID, ev.AccountEvent, at); err != nil {
+	if err := p.webhooks.RecordPartnerEvent(ctx, ev.WABAID, ev.AccountEvent, at); err != nil {
 		return fmt.Errorf("recording %s for WABA %s: %w", ev.AccountEvent, ev.WABAID, err)
 	}
 	var events []partnerevents.Event
 	if ev.AccountEvent == "PARTNER_REMOVED" {
-		recs, err := p.Store.FindByWABA(ctx, ev.WABAID, 0)
+		recs, err := p.store.FindByWABA(ctx, ev.WABAID, 0)
 		if err != nil {
 			return fmt.Errorf("finding the onboardings of WABA %s: %w", ev.WABAID, err)
 		}
@@ -321,7 +343,7 @@ func (p *Processor) accountEvent(ev webhook.Event, wabaID string, at time.Time) 
 // Correlate checks an onboarding's waits against what already arrived (the wait handler asks for it right
 // after storing a task token, because the tester's message may have come first).
 func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
-	rec, err := p.Store.Get(ctx, onboardingID)
+	rec, err := p.store.Get(ctx, onboardingID)
 	if errors.Is(err, onboarding.ErrNotFound) {
 		p.log().WarnContext(ctx, "correlation requested for an unknown onboarding")
 		return nil
@@ -338,7 +360,7 @@ func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
 func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) error {
 	if rec.Progress.InboundMessageID != "" {
 		out, _ := json.Marshal(map[string]string{"message_id": rec.Progress.InboundMessageID})
-		if err := p.resume(ctx, rec.ID, steps.WaitInboundMessage, out, ""); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitInboundMessage, out, ""); err != nil {
 			return err
 		}
 	}
@@ -346,12 +368,12 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 	case "":
 	case "failed":
 		cause := "the test reply " + rec.TestMessageID + " failed to deliver: see the message.status partner event for Meta's error"
-		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, nil, cause); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, nil, cause); err != nil {
 			return err
 		}
 	default:
 		out, _ := json.Marshal(map[string]string{"message_id": rec.TestMessageID, "status": rec.TestMessageStatus})
-		if err := p.resume(ctx, rec.ID, steps.WaitMessageStatus, out, ""); err != nil {
+		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, out, ""); err != nil {
 			return err
 		}
 	}
@@ -360,8 +382,8 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 
 // resume takes the wait (exactly one worker gets it) and sends its task token success or failure. If Step
 // Functions cannot be reached the wait is put back, so a redelivery resumes it.
-func (p *Processor) resume(ctx context.Context, onboardingID, kind string, output []byte, failCause string) error {
-	w, err := p.Webhooks.TakeWait(ctx, onboardingID, kind)
+func (p *Processor) resume(ctx context.Context, onboardingID string, kind onboarding.WaitKind, output []byte, failCause string) error {
+	w, err := p.webhooks.TakeWait(ctx, onboardingID, string(kind))
 	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil // not waiting yet (the wait's correlation request comes later), or already resumed
 	}
@@ -369,21 +391,21 @@ func (p *Processor) resume(ctx context.Context, onboardingID, kind string, outpu
 		return fmt.Errorf("taking the %s wait: %w", kind, err)
 	}
 	if failCause != "" {
-		err = p.Workflow.SendTaskFailure(ctx, w.TaskToken, TestMessageFailedError, failCause)
+		err = p.workflow.SendTaskFailure(ctx, w.TaskToken, TestMessageFailedError, failCause)
 	} else {
-		err = p.Workflow.SendTaskSuccess(ctx, w.TaskToken, output)
+		err = p.workflow.SendTaskSuccess(ctx, w.TaskToken, output)
 	}
-	if err != nil && p.IsTaskGone != nil && p.IsTaskGone(err) {
-		p.log().InfoContext(ctx, "the wait had already ended", "kind", kind)
+	if err != nil && p.isTaskGone != nil && p.isTaskGone(err) {
+		p.log().InfoContext(ctx, "the wait had already ended", "kind", string(kind))
 		return nil
 	}
 	if err != nil {
-		if perr := p.Webhooks.PutWait(ctx, w); perr != nil {
+		if perr := p.webhooks.PutWait(ctx, w); perr != nil {
 			return fmt.Errorf("resuming the %s wait: %w (and putting it back failed: %v)", kind, err, perr)
 		}
 		return fmt.Errorf("resuming the %s wait: %w", kind, err)
 	}
-	p.log().InfoContext(ctx, "workflow wait resumed", "kind", kind, "failed", failCause != "")
+	p.log().InfoContext(ctx, "workflow wait resumed", "kind", string(kind), "failed", failCause != "")
 	return nil
 }
 
@@ -393,7 +415,7 @@ var errNoWrite = onboarding.ErrNoChange
 // update applies mutate to the freshest record and writes it (onboarding.Mutate); when mutate says there is
 // nothing to write, it returns the record as read.
 func (p *Processor) update(ctx context.Context, id string, mutate func(*onboarding.Record) error) (*onboarding.Record, error) {
-	rec, err := onboarding.Mutate(ctx, p.Store, id, mutate)
+	rec, err := onboarding.Mutate(ctx, p.store, id, mutate)
 	if errors.Is(err, onboarding.ErrNoChange) {
 		return rec, nil
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/memory"
 	"github.com/waes/onboarding/shared/webhook"
 )
@@ -66,7 +65,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{store: memory.New(), wf: &fakeWorkflow{successes: map[string][]byte{}, failures: map[string]string{}}, sink: &partnerevents.MemorySink{}}
-	f.p = &Processor{Store: f.store, Webhooks: f.store, Workflow: f.wf, Publisher: f.sink, IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) }}
+	f.p = New(f.store, f.store, f.wf, Options{Publisher: f.sink, IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) }})
 	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, TestRecipient: tester, Now: time.Now()})
 	if err := f.store.Create(context.Background(), f.rec); err != nil {
 		t.Fatal(err)
@@ -74,9 +73,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) wait(t *testing.T, kind, token string) {
+func (f *fixture) wait(t *testing.T, kind onboarding.WaitKind, token string) {
 	t.Helper()
-	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: kind, TaskToken: token, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if err := f.store.PutWait(context.Background(), onboarding.Wait{OnboardingID: f.rec.ID, Kind: string(kind), TaskToken: token, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -172,7 +171,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
 			if tt.waitFirst {
-				f.wait(t, steps.WaitInboundMessage, "tok-in")
+				f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 			}
 			if err := f.p.Process(ctx, inboundFromTester()); err != nil {
 				t.Fatal(err)
@@ -181,7 +180,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 				if len(f.wf.successes) != 0 {
 					t.Fatalf("resumed before any wait was stored")
 				}
-				f.wait(t, steps.WaitInboundMessage, "tok-in")
+				f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 				if err := f.p.Handle(ctx, Message{Correlate: f.rec.ID}); err != nil {
 					t.Fatal(err)
 				}
@@ -195,7 +194,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 			if err := f.store.Update(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			f.wait(t, steps.WaitMessageStatus, "tok-status")
+			f.wait(t, onboarding.WaitMessageStatus, "tok-status")
 			if err := f.p.Process(ctx, status(replyID, tt.replyState)); err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +223,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 
 func TestMessagesFromOthersDoNotResume(t *testing.T) {
 	f := newFixture(t)
-	f.wait(t, steps.WaitInboundMessage, "tok-in")
+	f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 	ev := inboundFromTester()
 	ev.From, ev.Key, ev.MessageID = "447700900000", "message:wamid.other", "wamid.other"
 	if err := f.p.Process(context.Background(), ev); err != nil {
@@ -241,15 +240,15 @@ func TestMessagesFromOthersDoNotResume(t *testing.T) {
 func TestResumeFailurePutsTheWaitBack(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.wait(t, steps.WaitInboundMessage, "tok-in")
+	f.wait(t, onboarding.WaitInboundMessage, "tok-in")
 	f.wf.failNext = errors.New("states: throttled")
 	if err := f.p.Process(ctx, inboundFromTester()); err == nil {
 		t.Fatal("got no error, want the failure reported so the queue redelivers")
 	}
 	// The redelivery (lease expired) resumes it.
-	f.p.Lease = time.Nanosecond
+	f.p.lease = time.Nanosecond
 	f.store.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
-	f.p.Clock = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	f.p.clock = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if err := f.p.Process(ctx, inboundFromTester()); err != nil {
 		t.Fatal(err)
 	}

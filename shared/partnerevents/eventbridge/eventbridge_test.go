@@ -1,4 +1,4 @@
-package partnerevents_test
+package eventbridge_test
 
 import (
 	"context"
@@ -9,20 +9,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 )
 
 const bus = "partner-events-prod"
 
 // putEvents is a func-type fake of the EventBridge client.
-type putEvents func(ctx context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error)
+type putEvents func(ctx context.Context, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error)
 
-func (f putEvents) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+func (f putEvents) PutEvents(ctx context.Context, in *awseventbridge.PutEventsInput, _ ...func(*awseventbridge.Options)) (*awseventbridge.PutEventsOutput, error) {
 	return f(ctx, in)
 }
 
@@ -32,8 +34,8 @@ type calls struct {
 	got [][]types.PutEventsRequestEntry
 }
 
-func (c *calls) fake(answer func(n int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error)) putEvents {
-	return func(_ context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+func (c *calls) fake(answer func(n int, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error)) putEvents {
+	return func(_ context.Context, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 		c.mu.Lock()
 		n := len(c.got)
 		c.got = append(c.got, slices.Clone(in.Entries))
@@ -50,8 +52,8 @@ func (c *calls) sizes() []int {
 	return out
 }
 
-func ok(_ int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
-	out := &eventbridge.PutEventsOutput{}
+func ok(_ int, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
+	out := &awseventbridge.PutEventsOutput{}
 	for range in.Entries {
 		out.Entries = append(out.Entries, types.PutEventsResultEntry{EventId: aws.String("ev")})
 	}
@@ -59,8 +61,8 @@ func ok(_ int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, er
 }
 
 // failing answers the entries at the given positions as failed.
-func failing(in *eventbridge.PutEventsInput, positions ...int) *eventbridge.PutEventsOutput {
-	out := &eventbridge.PutEventsOutput{}
+func failing(in *awseventbridge.PutEventsInput, positions ...int) *awseventbridge.PutEventsOutput {
+	out := &awseventbridge.PutEventsOutput{}
 	for i := range in.Entries {
 		if slices.Contains(positions, i) {
 			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")})
@@ -102,7 +104,7 @@ func TestEventBridgeChunksOfTen(t *testing.T) {
 	} {
 		t.Run(strconv.Itoa(tc.events)+" events", func(t *testing.T) {
 			var c calls
-			p := partnerevents.NewEventBridge(c.fake(ok), bus, "prod")
+			p := eventbridge.New(c.fake(ok), bus, "prod")
 			evs := numbered(tc.events)
 			if err := p.Publish(context.Background(), evs...); err != nil {
 				t.Fatal(err)
@@ -134,7 +136,7 @@ func TestEventBridgeEntry(t *testing.T) {
 	} {
 		t.Run("stage "+tc.stage, func(t *testing.T) {
 			var c calls
-			if err := partnerevents.NewEventBridge(c.fake(ok), bus, tc.stage).Publish(context.Background(), ev); err != nil {
+			if err := eventbridge.New(c.fake(ok), bus, tc.stage).Publish(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
 			if len(c.got) != 1 || len(c.got[0]) != 1 {
@@ -161,7 +163,7 @@ func TestEventBridgeEntry(t *testing.T) {
 func TestEventBridgeRetriesFailedEntriesOnce(t *testing.T) {
 	t.Run("retried entries succeed", func(t *testing.T) {
 		var c calls
-		p := partnerevents.NewEventBridge(c.fake(func(n int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+		p := eventbridge.New(c.fake(func(n int, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 			if n == 0 {
 				return failing(in, 2, 7), nil
 			}
@@ -182,7 +184,7 @@ func TestEventBridgeRetriesFailedEntriesOnce(t *testing.T) {
 	})
 	t.Run("entries failing twice fail Publish", func(t *testing.T) {
 		var c calls
-		p := partnerevents.NewEventBridge(c.fake(func(n int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+		p := eventbridge.New(c.fake(func(n int, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 			if n == 0 {
 				return failing(in, 0, 1, 5), nil
 			}
@@ -205,8 +207,8 @@ func TestEventBridgeRetriesFailedEntriesOnce(t *testing.T) {
 	})
 	t.Run("a failure count without failed entries is an error", func(t *testing.T) {
 		var c calls
-		p := partnerevents.NewEventBridge(c.fake(func(int, *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
-			return &eventbridge.PutEventsOutput{FailedEntryCount: 1}, nil
+		p := eventbridge.New(c.fake(func(int, *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
+			return &awseventbridge.PutEventsOutput{FailedEntryCount: 1}, nil
 		}), bus, "prod")
 		if err := p.Publish(context.Background(), numbered(2)...); err == nil || !strings.Contains(err.Error(), bus) {
 			t.Errorf("Publish: got %v, want an error naming %s", err, bus)
@@ -231,7 +233,7 @@ func TestEventBridgeClientError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c calls
-			p := partnerevents.NewEventBridge(c.fake(func(n int, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+			p := eventbridge.New(c.fake(func(n int, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 				if n == tc.failOn {
 					return nil, throttled
 				}
@@ -258,7 +260,7 @@ func TestEventBridgePassesTheContext(t *testing.T) {
 	type key struct{}
 	ctx := context.WithValue(context.Background(), key{}, "v")
 	var got any
-	p := partnerevents.NewEventBridge(putEvents(func(ctx context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+	p := eventbridge.New(putEvents(func(ctx context.Context, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 		got = ctx.Value(key{})
 		return ok(0, in)
 	}), bus, "prod")
@@ -271,7 +273,7 @@ func TestEventBridgePassesTheContext(t *testing.T) {
 }
 
 func BenchmarkEventBridgePublish(b *testing.B) {
-	p := partnerevents.NewEventBridge(putEvents(func(_ context.Context, in *eventbridge.PutEventsInput) (*eventbridge.PutEventsOutput, error) {
+	p := eventbridge.New(putEvents(func(_ context.Context, in *awseventbridge.PutEventsInput) (*awseventbridge.PutEventsOutput, error) {
 		return ok(0, in)
 	}), bus, "prod")
 	evs := numbered(25)
@@ -281,4 +283,24 @@ func BenchmarkEventBridgePublish(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+var _ partnerevents.Publisher = (*eventbridge.Publisher)(nil)
+
+var at = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func numbered(n int) []partnerevents.Event {
+	evs := make([]partnerevents.Event, n)
+	for i := range evs {
+		evs[i] = partnerevents.StatusChanged("ob-"+strconv.Itoa(i), "102290129340398", "106540352242922", "COMPLETED", at)
+	}
+	return evs
+}
+
+func ids(evs []partnerevents.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.OnboardingID
+	}
+	return out
 }

@@ -1,33 +1,38 @@
-package partnerevents
+// Package eventbridge is the partner event publisher on an Amazon EventBridge bus. It is apart from
+// partnerevents so that the services publishing events do not link the AWS SDK; only the functions' wiring
+// builds it.
+package eventbridge
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/waes/onboarding/shared/partnerevents"
 )
 
-// EventBridgeAPI is the part of the EventBridge client the publisher uses.
-type EventBridgeAPI interface {
-	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+// API is the part of the EventBridge client the publisher uses.
+type API interface {
+	PutEvents(ctx context.Context, in *awseventbridge.PutEventsInput, optFns ...func(*awseventbridge.Options)) (*awseventbridge.PutEventsOutput, error)
 }
 
-// EventBridge publishes partner events to a bus.
-type EventBridge struct {
-	client EventBridgeAPI
+// Publisher publishes partner events to a bus.
+type Publisher struct {
+	client API
 	bus    string
 	source string
 }
 
-// NewEventBridge returns a publisher to the named bus; stage suffixes the source ("wa-onboarding.prod").
-func NewEventBridge(client EventBridgeAPI, bus, stage string) *EventBridge {
-	src := Source
+// New returns a publisher to the named bus; stage suffixes the source ("wa-onboarding.prod").
+func New(client API, bus, stage string) *Publisher {
+	src := partnerevents.Source
 	if stage != "" {
 		src += "." + stage
 	}
-	return &EventBridge{client: client, bus: bus, source: src}
+	return &Publisher{client: client, bus: bus, source: src}
 }
 
 // maxEntries is PutEvents' limit of entries per call.
@@ -35,12 +40,12 @@ const maxEntries = 10
 
 // Publish puts the events, ten per call, retrying the entries EventBridge reports as failed once; entries
 // still failing make Publish fail so the caller retries (publishing is at least once).
-func (p *EventBridge) Publish(ctx context.Context, events ...Event) error {
+func (p *Publisher) Publish(ctx context.Context, events ...partnerevents.Event) error {
 	for start := 0; start < len(events); start += maxEntries {
 		end := min(start+maxEntries, len(events))
 		entries := make([]types.PutEventsRequestEntry, 0, end-start)
 		for _, e := range events[start:end] {
-			detail, err := Detail(e)
+			detail, err := partnerevents.Detail(e)
 			if err != nil {
 				return err
 			}
@@ -50,7 +55,7 @@ func (p *EventBridge) Publish(ctx context.Context, events ...Event) error {
 			})
 		}
 		for attempt := 0; ; attempt++ {
-			out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+			out, err := p.client.PutEvents(ctx, &awseventbridge.PutEventsInput{Entries: entries})
 			if err != nil {
 				return fmt.Errorf("publishing %d partner events to %s: %w", len(entries), p.bus, err)
 			}
