@@ -107,23 +107,3 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkValidJSON isolates the validator Parse runs first, beside encoding/json.Valid, which it replaced.
-func BenchmarkValidJSON(b *testing.B) {
-	for _, s := range benchSizes {
-		body := payloadOfSize(s.size)
-		for _, v := range []struct {
-			name  string
-			valid func([]byte) bool
-		}{{"validJSON", validJSON}, {"encoding-json", json.Valid}} {
-			b.Run(s.name+"/"+v.name, func(b *testing.B) {
-				b.SetBytes(int64(len(body)))
-				for b.Loop() {
-					if !v.valid(body) {
-						b.Fatal("invalid")
-					}
-				}
-			})
-		}
-	}
-}
