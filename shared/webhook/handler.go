@@ -280,12 +280,16 @@ func (h *Handler) acquire(ctx context.Context, declared int64) (release func(), 
 		n = h.opts.MaxBodyBytes
 	}
 	n = min(n, h.opts.MaxInFlightBytes)
+	release = func() { h.budget.Release(n) }
+	if h.budget.TryAcquire(n) { // the usual case: no timer needed
+		return release, true
+	}
 	ctx, cancel := context.WithTimeout(ctx, h.opts.BudgetWait)
 	defer cancel()
 	if err := h.budget.Acquire(ctx, n); err != nil {
 		return nil, false
 	}
-	return func() { h.budget.Release(n) }, true
+	return release, true
 }
 
 // readBody reads the whole body through http.MaxBytesReader, so a body over limit is refused (413) as soon
