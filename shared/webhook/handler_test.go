@@ -388,6 +388,12 @@ func TestThroughAPIGateway(t *testing.T) {
 			want: 400,
 		},
 		{
+			name: "base64 body over the limit is refused before verification",
+			ev: apigwEvent(http.MethodPost, base64.StdEncoding.EncodeToString(make([]byte, MaxBodyBytes+1)), true,
+				map[string]string{"x-hub-signature-256": sig}),
+			want: 413,
+		},
+		{
 			name: "handshake",
 			ev: func() events.APIGatewayV2HTTPRequest {
 				ev := apigwEvent(http.MethodGet, "", false, nil)
