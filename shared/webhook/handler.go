@@ -61,8 +61,8 @@ type Options struct {
 	// MaxInFlightBytes is the budget of body bytes held at once by all deliveries in progress; default
 	// DefaultInFlightBytes. A delivery takes its declared Content-Length from it (MaxBodyBytes when the length
 	// is not declared, as for a chunked body; at most the whole budget) before it reads a byte, and gives it
-	// back when it is answered, so the bodies, and what is decoded from them, are bounded whatever the number
-	// of concurrent or slow senders.
+	// back when it is answered, so the bodies held at once (and what is decoded from them, a small multiple of
+	// their size) are bounded whatever the number of concurrent or slow senders.
 	MaxInFlightBytes int64
 	// BudgetWait is how long a delivery may wait for its share of the budget; past it the delivery is
 	// answered 503 with a Retry-After header, having read and acknowledged nothing. Default DefaultBudgetWait.
