@@ -18,7 +18,6 @@ TARGETS=(
   "./shared/webhook                 FuzzParse"
   "./shared/webhook                 FuzzVerify"
   "./shared/webhook                 FuzzIntake"
-  "./shared/webhook                 FuzzValidJSON"
   "./shared/statemachine            FuzzPath"
   "./shared/statemachine            FuzzParse"
   "./shared/graph                   FuzzErrorResponse"

@@ -53,7 +53,13 @@ func New(svc Onboardings, opts Options) *API {
 	a.mux.HandleFunc("/signup", methods(map[string]http.HandlerFunc{http.MethodPost: a.signup}))
 	a.mux.HandleFunc("/onboardings/{id}", methods(map[string]http.HandlerFunc{http.MethodGet: a.get}))
 	a.mux.HandleFunc("/onboardings/{id}/retry", methods(map[string]http.HandlerFunc{http.MethodPost: a.retry}))
-	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: Healthz}))
+	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		if rerr := refuseBody(r, "", "GET /healthz"); rerr != nil {
+			writeRequestError(w, rerr)
+			return
+		}
+		Healthz(w, r)
+	}}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "no such endpoint")
 	})
@@ -130,6 +136,10 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
 		return
 	}
+	if rerr := refuseBody(r, "", "GET /onboardings/{id}"); rerr != nil {
+		writeRequestError(w, rerr)
+		return
+	}
 	rec, err := a.svc.Get(logging.WithOnboardingID(r.Context(), id), id)
 	if err != nil {
 		a.writeServiceError(w, r, err)
@@ -144,12 +154,10 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
 		return
 	}
-	if r.ContentLength > 0 {
-		// The retry takes no body; accept an empty JSON object for clients that always send one.
-		if body, rerr := readBody(r, 1024); rerr != nil || (len(body) > 0 && string(body) != "{}") {
-			WriteError(w, http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "POST /onboardings/{id}/retry takes no body")
-			return
-		}
+	// The retry takes no body; an empty JSON object is accepted for clients that always send one.
+	if rerr := refuseBody(r, "{}", "POST /onboardings/{id}/retry"); rerr != nil {
+		writeRequestError(w, rerr)
+		return
 	}
 	rec, err := a.svc.Retry(logging.WithOnboardingID(r.Context(), id), id)
 	if err != nil {

@@ -58,6 +58,23 @@ func readBody(r *http.Request, limit int64) ([]byte, *requestError) {
 	return body, nil
 }
 
+// refuseBody refuses a request body on a route that takes none (400), allowing only the exact bytes of
+// allowed. It reads one byte past what it would accept instead of trusting Content-Length, which a chunked
+// body does not declare, so no body slips through and none is read further.
+func refuseBody(r *http.Request, allowed, route string) *requestError {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, int64(len(allowed))+1))
+	if err != nil {
+		return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body could not be read")
+	}
+	if len(b) > 0 && string(b) != allowed {
+		return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "%s takes no body", route)
+	}
+	return nil
+}
+
 // decodeStringObject parses body as exactly one JSON object whose values are all strings, refusing what
 // encoding/json would let through: invalid UTF-8, duplicate keys, keys that differ from a known field only by
 // case, unknown keys, non-string values (numbers where strings belong, null, objects) and trailing data.

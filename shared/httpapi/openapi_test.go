@@ -71,6 +71,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UpstreamError{Reason: "timeout"}), 502},
 		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UnavailableError{Reason: "restart Embedded Signup", Err: errors.New("throttled")}), 503},
 		{"/onboardings/" + testID, "GET", "", "", svc(nil), 200},
+		{"/onboardings/" + testID, "GET", "", "x", svc(nil), 400},
 		{"/onboardings/" + onboarding.NewID(), "GET", "", "", svc(nil), 404},
 		{"/onboardings/" + testID, "DELETE", "", "", svc(nil), 405},
 		{"/onboardings/" + testID + "/retry", "POST", "", "", svc(nil), 202},
@@ -79,6 +80,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"/onboardings/" + testID + "/retry", "PUT", "", "", svc(nil), 405},
 		{"/onboardings/BBBBBBBBBBBBBBBBBBBBBB/retry", "POST", "", "", svc(nil), 409},
 		{"/healthz", "GET", "", "", svc(nil), 200},
+		{"/healthz", "GET", "", "x", svc(nil), 400},
 	}
 	covered := map[string]bool{}
 	for _, sc := range scenarios {

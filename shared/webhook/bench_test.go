@@ -36,6 +36,7 @@ func BenchmarkIntake(b *testing.B) {
 			}, sink, Options{})
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodPost, "/webhooks", bytes.NewReader(body))
 				r.Header.Set("Content-Type", "application/json")
@@ -47,6 +48,7 @@ func BenchmarkIntake(b *testing.B) {
 				}
 				sink.Reset()
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -60,6 +62,7 @@ func BenchmarkFloor(b *testing.B) {
 			body := payloadOfSize(s.size)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				m := hmac.New(sha256.New, key)
 				m.Write(body)
@@ -69,6 +72,7 @@ func BenchmarkFloor(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -80,11 +84,13 @@ func BenchmarkParse(b *testing.B) {
 			body := payloadOfSize(s.size)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				if _, err := Parse(body); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -99,31 +105,13 @@ func BenchmarkVerify(b *testing.B) {
 			sig := Sign(body, secret)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				if err := Verify(body, sig, secret); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
-	}
-}
-
-// BenchmarkValidJSON isolates the validator Parse runs first, beside encoding/json.Valid, which it replaced.
-func BenchmarkValidJSON(b *testing.B) {
-	for _, s := range benchSizes {
-		body := payloadOfSize(s.size)
-		for _, v := range []struct {
-			name  string
-			valid func([]byte) bool
-		}{{"validJSON", validJSON}, {"encoding-json", json.Valid}} {
-			b.Run(s.name+"/"+v.name, func(b *testing.B) {
-				b.SetBytes(int64(len(body)))
-				for b.Loop() {
-					if !v.valid(body) {
-						b.Fatal("invalid")
-					}
-				}
-			})
-		}
 	}
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -10,7 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/waes/onboarding/shared/httpapi"
 	"github.com/waes/onboarding/shared/logging"
@@ -20,6 +24,16 @@ import (
 // MaxBodyBytes is the largest webhook body accepted. Meta sends up to 3 MB; the margin covers a batch at that
 // limit, and anything larger is answered 413 before it is verified or parsed.
 const MaxBodyBytes = 4 << 20
+
+// DefaultInFlightBytes is the default budget of body bytes the handler holds across concurrent deliveries
+// (Options.MaxInFlightBytes): 16 deliveries at MaxBodyBytes, or thousands of Meta's usual few-KB ones.
+const DefaultInFlightBytes = 64 << 20
+
+// DefaultBudgetWait is how long a delivery waits for budget by default before it is answered 503.
+const DefaultBudgetWait = time.Second
+
+// RetryAfterSeconds is the Retry-After of a 503 answered for want of budget.
+const RetryAfterSeconds = 5
 
 // MaxChallengeLength bounds the hub.challenge echoed by the handshake (Meta sends a short number).
 const MaxChallengeLength = 256
@@ -44,6 +58,15 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes overrides MaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxInFlightBytes is the budget of body bytes held at once by all deliveries in progress; default
+	// DefaultInFlightBytes. A delivery takes its declared Content-Length from it (MaxBodyBytes when the length
+	// is not declared, as for a chunked body; at most the whole budget) before it reads a byte, and gives it
+	// back when it is answered, so the bodies held at once (and what is decoded from them, a small multiple of
+	// their size) are bounded whatever the number of concurrent or slow senders.
+	MaxInFlightBytes int64
+	// BudgetWait is how long a delivery may wait for its share of the budget; past it the delivery is
+	// answered 503 with a Retry-After header, having read and acknowledged nothing. Default DefaultBudgetWait.
+	BudgetWait time.Duration
 	// Now tells the time for the previous secret's rotation window. Default: time.Now.
 	Now func() time.Time
 	// KeepOther hands KindOther events (unknown fields, values of an unexpected shape) to the sink too. By
@@ -58,6 +81,7 @@ type Handler struct {
 	config  ConfigFunc
 	sink    Sink
 	opts    Options
+	budget  *semaphore.Weighted
 	handler http.Handler
 }
 
@@ -73,7 +97,13 @@ func NewHandler(config ConfigFunc, sink Sink, opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{config: config, sink: sink, opts: opts}
+	if opts.MaxInFlightBytes <= 0 {
+		opts.MaxInFlightBytes = DefaultInFlightBytes
+	}
+	if opts.BudgetWait <= 0 {
+		opts.BudgetWait = DefaultBudgetWait
+	}
+	h := &Handler{config: config, sink: sink, opts: opts, budget: semaphore.NewWeighted(opts.MaxInFlightBytes)}
 	h.handler = httpapi.Middleware(opts.Logger, http.HandlerFunc(h.route))
 	return h
 }
@@ -153,12 +183,27 @@ func validChallenge(s string) bool {
 // okResponse is the 200 body of a notification.
 var okResponse = json.RawMessage(`{"ok":true}`)
 
-// notify takes a notification: read the raw body, verify its signature over those exact bytes, and only then
-// parse it and hand the events to the sink. The order matters: nothing unauthenticated reaches the parser.
+// notify takes a notification: take budget for the body, read the raw body, verify its signature over those
+// exact bytes, and only then parse it and hand the events to the sink. The order matters: nothing
+// unauthenticated reaches the parser.
 func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	log := h.opts.Logger
-	body, status, err := readBody(r, h.opts.MaxBodyBytes)
+	limit := h.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		log.WarnContext(ctx, "webhook refused: body too large", "content_length", r.ContentLength)
+		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, onboarding.CodeBodyTooLarge, "", fmt.Sprintf("the body is larger than %d bytes", limit))
+		return
+	}
+	release, ok := h.acquire(ctx, r.ContentLength)
+	if !ok {
+		log.WarnContext(ctx, "webhook deferred: the in-flight body budget is exhausted", "content_length", r.ContentLength)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		httpapi.WriteError(w, http.StatusServiceUnavailable, onboarding.CodeUnavailable, "", "too many deliveries in progress; deliver again later")
+		return
+	}
+	defer release()
+	body, status, err := readBody(w, r, limit)
 	if err != nil {
 		log.WarnContext(ctx, "webhook refused: body not read", "error", err.Error(), "content_length", r.ContentLength)
 		code := onboarding.CodeInvalidJSON
@@ -226,47 +271,48 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Req
 	httpapi.WriteError(w, http.StatusUnauthorized, onboarding.CodeUnauthorized, "", "the webhook signature is missing or invalid")
 }
 
-// readBody reads the whole body, refusing more than limit bytes with 413. A declared length is read into one
-// exact buffer, since a 3 MB body grown by doubling would cost as much as verifying it.
-func readBody(r *http.Request, limit int64) ([]byte, int, error) {
-	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+// acquire takes a delivery's share of the in-flight budget: its declared length, or the body limit when
+// none is declared, and never more than the whole budget (or it could never be had). It waits at most
+// BudgetWait, and reports false when the share could not be had in that time.
+func (h *Handler) acquire(ctx context.Context, declared int64) (release func(), ok bool) {
+	n := declared
+	if n < 0 {
+		n = h.opts.MaxBodyBytes
 	}
-	if r.Body == nil {
+	n = min(n, h.opts.MaxInFlightBytes)
+	release = func() { h.budget.Release(n) }
+	if h.budget.TryAcquire(n) { // the usual case: no timer needed
+		return release, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.opts.BudgetWait)
+	defer cancel()
+	if err := h.budget.Acquire(ctx, n); err != nil {
+		return nil, false
+	}
+	return release, true
+}
+
+// readBody reads the whole body through http.MaxBytesReader, so a body over limit is refused (413) as soon
+// as its limit+1st byte arrives, whatever its declared length. A declared length sizes the buffer once, and
+// a body shorter than it declared is refused (400).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
+	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusOK, nil
 	}
-	if r.ContentLength >= 0 {
-		buf := make([]byte, r.ContentLength+1)
-		n, err := io.ReadFull(r.Body, buf)
-		switch {
-		case err == nil:
-			// More bytes than declared: read on to tell a lying length from an oversized body.
-		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			if int64(n) == r.ContentLength {
-				return buf[:n], http.StatusOK, nil
-			}
-			return nil, http.StatusBadRequest, fmt.Errorf("the body ended after %d of %d declared bytes", n, r.ContentLength)
-		default:
-			return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
-		}
-		rest, err := io.ReadAll(io.LimitReader(r.Body, limit+1-int64(n)))
-		if err != nil {
-			return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
-		}
-		body := append(buf[:n], rest...)
-		if int64(len(body)) > limit {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, limit)) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
 		}
-		return body, http.StatusOK, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
 	}
-	if int64(len(body)) > limit {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+	if r.ContentLength >= 0 && int64(buf.Len()) < r.ContentLength {
+		return nil, http.StatusBadRequest, fmt.Errorf("the body ended after %d of %d declared bytes", buf.Len(), r.ContentLength)
 	}
-	return body, http.StatusOK, nil
+	return buf.Bytes(), http.StatusOK, nil
 }
 
 // withoutOther returns the events that are not KindOther, reusing the slice when there are none to drop.

@@ -388,6 +388,12 @@ func TestThroughAPIGateway(t *testing.T) {
 			want: 400,
 		},
 		{
+			name: "base64 body over the limit is refused before verification",
+			ev: apigwEvent(http.MethodPost, base64.StdEncoding.EncodeToString(make([]byte, MaxBodyBytes+1)), true,
+				map[string]string{"x-hub-signature-256": sig}),
+			want: 413,
+		},
+		{
 			name: "handshake",
 			ev: func() events.APIGatewayV2HTTPRequest {
 				ev := apigwEvent(http.MethodGet, "", false, nil)
@@ -518,12 +524,12 @@ func TestLargePayloads(t *testing.T) {
 func TestReadBodyLengthMismatch(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader("short"))
 	r.ContentLength = 10
-	if _, status, err := readBody(r, MaxBodyBytes); err == nil || status != 400 {
+	if _, status, err := readBody(httptest.NewRecorder(), r, MaxBodyBytes); err == nil || status != 400 {
 		t.Fatalf("got status %d, err %v; want 400 and an error", status, err)
 	}
 	r = httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader("longer than declared"))
 	r.ContentLength = 3
-	body, _, err := readBody(r, MaxBodyBytes)
+	body, _, err := readBody(httptest.NewRecorder(), r, MaxBodyBytes)
 	if err != nil || string(body) != "longer than declared" {
 		t.Fatalf("got %q, %v; want the whole body", body, err)
 	}

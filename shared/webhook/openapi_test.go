@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waes/onboarding/shared/internal/openapitest"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -32,15 +34,17 @@ func TestOpenAPIMatchesWebhookRoutes(t *testing.T) {
 		body   []byte
 		sign   bool
 		fail   bool
+		hold   bool // another delivery holds the whole in-flight budget
 		want   int
 	}{
-		{"handshake", "GET", "hub.mode=subscribe&hub.verify_token=verify&hub.challenge=1158201444", nil, false, false, 200},
-		{"handshake wrong token", "GET", "hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", nil, false, false, 403},
-		{"signed event", "POST", "", payload, true, false, 200},
-		{"signed, not JSON", "POST", "", []byte("not json"), true, false, 400},
-		{"unsigned", "POST", "", payload, false, false, 401},
-		{"too large", "POST", "", big, true, false, 413},
-		{"storage failed", "POST", "", payload, true, true, 500},
+		{"handshake", "GET", "hub.mode=subscribe&hub.verify_token=verify&hub.challenge=1158201444", nil, false, false, false, 200},
+		{"handshake wrong token", "GET", "hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", nil, false, false, false, 403},
+		{"signed event", "POST", "", payload, true, false, false, 200},
+		{"signed, not JSON", "POST", "", []byte("not json"), true, false, false, 400},
+		{"unsigned", "POST", "", payload, false, false, false, 401},
+		{"too large", "POST", "", big, true, false, false, 413},
+		{"storage failed", "POST", "", payload, true, true, false, 500},
+		{"budget exhausted", "POST", "", payload, true, false, true, 503},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -49,7 +53,20 @@ func TestOpenAPIMatchesWebhookRoutes(t *testing.T) {
 			if tt.fail {
 				sink.FailWith(errors.New("queue down"), 1)
 			}
-			h := NewHandler(cfg, sink, Options{})
+			opts := Options{}
+			if tt.hold {
+				opts.MaxInFlightBytes, opts.BudgetWait = 1, time.Millisecond
+			}
+			h := NewHandler(cfg, sink, opts)
+			if tt.hold {
+				release := make(chan struct{})
+				done := make(chan struct{})
+				held := newStalledBody(nil, release)
+				r := httptest.NewRequest(http.MethodPost, "/webhooks", io.NopCloser(held))
+				go func() { defer close(done); h.ServeHTTP(httptest.NewRecorder(), r) }()
+				<-held.started
+				defer func() { close(release); <-done }()
+			}
 			req := httptest.NewRequest(tt.method, "/webhooks?"+tt.query, bytes.NewReader(tt.body))
 			if tt.sign {
 				req.Header.Set("X-Hub-Signature-256", Sign(tt.body, secret))

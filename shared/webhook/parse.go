@@ -28,32 +28,35 @@ var ErrMalformedPayload = errors.New("malformed webhook payload")
 //
 // account_update and other events are keyed "change:" + hex sha256 of entry.id, field and the raw value
 // bytes (Meta redelivers a change byte for byte). Unknown keys are ignored. A body that is not JSON, or not
-// an object, fails with ErrMalformedPayload; a notification of another object than whatsapp_business_account
-// yields no events and counts as ignored.
+// an object (null aside), or whose envelope has a value of the wrong type, fails with ErrMalformedPayload; a
+// notification of another object than whatsapp_business_account yields no events and counts as ignored.
 //
-// The events' Raw fields share one copy of body, so body may be reused after Parse returns.
+// The events' Raw fields share copies of the change values, never body itself, so body may be reused after
+// Parse returns.
 func Parse(body []byte) (*Result, error) {
-	if !validJSON(body) {
-		var v struct{}
-		return nil, fmt.Errorf("%w: %s", ErrMalformedPayload, describeJSONError(json.Unmarshal(body, &v)))
+	var n Notification
+	if err := json.Unmarshal(body, &n); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrMalformedPayload, describeJSONError(err))
 	}
-	p := &parser{b: body}
-	if err := p.envelope(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedPayload, err)
+	res := &Result{Object: string(n.Object)}
+	res.Counts.Entries = len(n.Entry)
+	for i := range n.Entry {
+		res.Counts.Changes += len(n.Entry[i].Changes)
 	}
-	res := &Result{Object: p.object}
-	res.Counts = Counts{Entries: p.entries, Changes: len(p.changes)}
-	if p.object != ObjectWhatsAppBusinessAccount {
+	if res.Object != ObjectWhatsAppBusinessAccount {
 		res.Counts.IgnoredObjects = 1
 		return res, nil
 	}
 	// Meta's message and status objects take 250 to 400 bytes; sizing for that avoids regrowing (and
 	// copying) the slice of a large batch several times, at the cost of some spare slots.
-	p.events = make([]Event, 0, max(len(p.changes), len(body)/256))
-	for i := range p.changes {
-		p.change(&p.changes[i], &res.Counts)
+	events := make([]Event, 0, max(res.Counts.Changes, len(body)/256))
+	for i := range n.Entry {
+		e := &n.Entry[i]
+		for j := range e.Changes {
+			events = appendChange(events, string(e.ID), int64(e.Time), &e.Changes[j], &res.Counts)
+		}
 	}
-	res.Events = p.events
+	res.Events = events
 	for i := range res.Events {
 		res.Counts.add(res.Events[i].Kind)
 	}
@@ -63,218 +66,114 @@ func Parse(body []byte) (*Result, error) {
 // describeJSONError names what is wrong and where without quoting the body.
 func describeJSONError(err error) string {
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("unexpected JSON type at byte %d", te.Offset)
 	}
 	return "invalid JSON"
 }
 
-// changeRef locates one change in the body.
-type changeRef struct {
-	entryID   string
-	entryTime int64
-	field     string
-	value     []byte // the raw value, nil when absent
-	vs, ve    int    // its offsets in the body
-}
-
-type parser struct {
-	b       []byte
-	copy    []byte // the copy of b that Raw fields share, made on first use
-	object  string
-	entries int
-	changes []changeRef
-	events  []Event
-}
-
-// raw returns the bytes b[s:e] from the shared copy; the capacity is clipped so that an append by a consumer
-// can never write into a neighbouring event's bytes.
-func (p *parser) raw(s, e int) json.RawMessage {
-	if p.copy == nil {
-		p.copy = bytes.Clone(p.b)
-	}
-	return p.copy[s:e:e]
-}
-
-// envelope reads object, entry[].id, entry[].time and entry[].changes[].{field,value}; keys may come in any
-// order. A type mismatch here makes the whole body malformed, as encoding/json would.
-func (p *parser) envelope() error {
-	b := p.b
-	i := skipSpace(b, 0)
-	if b[i] == 'n' {
-		return nil // null: no object, no entries
-	}
-	if b[i] != '{' {
-		return errors.New("the notification is not a JSON object")
-	}
-	entryAt := -1
-	_, err := eachMember(b, i, func(key []byte, v int) (int, error) {
-		switch string(key) {
-		case "object":
-			s, next, err := readString(b, v)
-			p.object = s
-			return next, err
-		case "entry":
-			entryAt = v
+// appendChange appends the events of one change.
+func appendChange(events []Event, entryID string, entryTime int64, c *Change, n *Counts) []Event {
+	field := string(c.Field)
+	other := func() Event {
+		ev := Event{Kind: KindOther, Key: changeKey(entryID, field, c.Value), Field: field, EntryID: entryID, Timestamp: unixTime(entryTime)}
+		if c.Value != nil {
+			ev.Raw = c.Value
 		}
-		return skipValue(b, v), nil
-	})
-	if err != nil || entryAt < 0 {
-		return err
+		return ev
 	}
-	_, err = eachElement(b, entryAt, func(v int) (int, error) {
-		p.entries++
-		return p.entry(v)
-	})
-	return err
-}
-
-func (p *parser) entry(i int) (int, error) {
-	b := p.b
-	var id string
-	var t int64
-	changesAt := -1
-	end, err := eachMember(b, i, func(key []byte, v int) (next int, err error) {
-		switch string(key) {
-		case "id":
-			id, next, err = readString(b, v)
-			return next, err
-		case "time":
-			t, next, err = readInt(b, v)
-			return next, err
-		case "changes":
-			changesAt = v
-		}
-		return skipValue(b, v), nil
-	})
-	if err != nil || changesAt < 0 {
-		return end, err
-	}
-	_, err = eachElement(b, changesAt, func(v int) (int, error) {
-		c := changeRef{entryID: id, entryTime: t}
-		next, err := eachMember(b, v, func(key []byte, v int) (next int, err error) {
-			switch string(key) {
-			case "field":
-				c.field, next, err = readString(b, v)
-				return next, err
-			case "value":
-				c.vs, c.ve = v, skipValue(b, v)
-				c.value = b[c.vs:c.ve]
-				return c.ve, nil
-			}
-			return skipValue(b, v), nil
-		})
-		p.changes = append(p.changes, c)
-		return next, err
-	})
-	return end, err
-}
-
-// change appends the events of one change.
-func (p *parser) change(c *changeRef, n *Counts) {
-	switch c.field {
+	switch field {
 	case FieldMessages:
-		start := len(p.events)
-		if !isObject(c.value) || p.messages(c) != nil {
-			// Keep the change whole rather than half normalized.
-			p.events = p.events[:start]
-			n.UndecodableValues++
-			p.events = append(p.events, p.otherEvent(c))
-			return
+		start := len(events)
+		var err error
+		if !isObject(c.Value) {
+			err = errUnexpectedType
+		} else {
+			events, err = appendMessages(events, entryID, entryTime, c)
 		}
-		if len(p.events) == start {
-			// A messages change with none of the known arrays (a shape Meta added later): keep it whole.
-			p.events = append(p.events, p.otherEvent(c))
-		}
-	case FieldAccountUpdate:
-		ev, err := p.accountUpdate(c)
 		if err != nil {
+			// Keep the change whole rather than half normalized.
 			n.UndecodableValues++
-			ev = p.otherEvent(c)
+			return append(events[:start], other())
 		}
-		p.events = append(p.events, ev)
+		if len(events) == start {
+			// A messages change with none of the known arrays (a shape Meta added later): keep it whole.
+			events = append(events, other())
+		}
+		return events
+	case FieldAccountUpdate:
+		var v AccountUpdateValue
+		if !isObject(c.Value) || json.Unmarshal(c.Value, &v) != nil {
+			n.UndecodableValues++
+			return append(events, other())
+		}
+		ev := Event{
+			Kind: KindAccountUpdate, Key: changeKey(entryID, field, c.Value), Field: field, EntryID: entryID,
+			Timestamp: unixTime(entryTime), AccountEvent: string(v.Event), Raw: c.Value,
+		}
+		if v.WABAInfo != nil {
+			ev.WABAID = string(v.WABAInfo.WABAID)
+		}
+		return append(events, ev)
 	default:
 		n.UnknownFields++
-		p.events = append(p.events, p.otherEvent(c))
+		return append(events, other())
 	}
 }
 
-func (p *parser) otherEvent(c *changeRef) Event {
-	ev := Event{Kind: KindOther, Key: changeKey(c.entryID, c.field, c.value), Field: c.field, EntryID: c.entryID, Timestamp: unixTime(c.entryTime)}
-	if c.value != nil {
-		ev.Raw = p.raw(c.vs, c.ve)
-	}
-	return ev
-}
+// errUnexpectedType: a value has another JSON type than the model expects.
+var errUnexpectedType = errors.New("unexpected JSON type")
 
-func (p *parser) accountUpdate(c *changeRef) (Event, error) {
-	b := p.b
-	if !isObject(c.value) {
-		return Event{}, errJSONType
-	}
-	ev := Event{
-		Kind: KindAccountUpdate, Key: changeKey(c.entryID, c.field, c.value), Field: c.field, EntryID: c.entryID,
-		Timestamp: unixTime(c.entryTime), Raw: p.raw(c.vs, c.ve),
-	}
-	_, err := eachMember(b, c.vs, func(key []byte, v int) (next int, err error) {
-		switch string(key) {
-		case "event":
-			ev.AccountEvent, next, err = readString(b, v)
-			return next, err
-		case "waba_info":
-			ev.WABAID, next, err = readObjectString(b, v, "waba_id")
-			return next, err
-		}
-		return skipValue(b, v), nil
-	})
-	return ev, err
-}
-
-// messages appends the events of a messages change: its items are read in one pass, and the contacts (which
-// may come before or after them) are applied afterwards.
-func (p *parser) messages(c *changeRef) error {
-	b := p.b
-	start := len(p.events)
+// appendMessages appends the events of a messages change, one per item in the order the value holds them
+// (Meta may send statuses before messages, or errors first). The value's members are walked with the
+// decoder's token stream for that order alone; each item is decoded into its typed form and kept raw. The
+// contacts and metadata, which may come before or after the items, are applied once all are read.
+func appendMessages(events []Event, entryID string, entryTime int64, c *Change) ([]Event, error) {
+	start := len(events)
+	var md Metadata
 	var contacts []Contact
-	base := Event{Field: c.field, EntryID: c.entryID, WABAID: c.entryID}
-	_, err := eachMember(b, c.vs, func(key []byte, v int) (next int, err error) {
-		switch string(key) {
-		case "metadata":
-			return eachMember(b, v, func(key []byte, v int) (next int, err error) {
-				switch string(key) {
-				case "phone_number_id":
-					base.PhoneNumberID, next, err = readString(b, v)
-					return next, err
-				case "display_phone_number":
-					base.DisplayPhoneNumber, next, err = readString(b, v)
-					return next, err
-				}
-				return skipValue(b, v), nil
-			})
-		case "contacts":
-			return eachElement(b, v, func(v int) (int, error) {
-				ct, next, err := readContact(b, v)
-				contacts = append(contacts, ct)
-				return next, err
-			})
-		case "messages":
-			return eachElement(b, v, func(v int) (int, error) { return p.item(c, v, KindInboundMessage) })
-		case "statuses":
-			return eachElement(b, v, func(v int) (int, error) { return p.item(c, v, KindMessageStatus) })
-		case "errors":
-			return eachElement(b, v, func(v int) (int, error) { return p.item(c, v, KindMessagingError) })
+	dec := json.NewDecoder(bytes.NewReader(c.Value))
+	if _, err := dec.Token(); err != nil { // the opening brace: isObject checked it
+		return events, err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return events, err
 		}
-		return skipValue(b, v), nil
-	})
-	if err != nil {
-		return err
+		switch tok.(string) { // inside an object, the decoder yields only string keys
+		case "metadata":
+			err = dec.Decode(&md)
+		case "contacts":
+			var list []Contact
+			err = dec.Decode(&list)
+			contacts = append(contacts, list...)
+		case "messages":
+			events, err = appendItems(events, dec, c.Value, KindInboundMessage, entryID, entryTime)
+		case "statuses":
+			events, err = appendItems(events, dec, c.Value, KindMessageStatus, entryID, entryTime)
+		case "errors":
+			events, err = appendItems(events, dec, c.Value, KindMessagingError, entryID, entryTime)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return events, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return events, err
 	}
 	index := contactIndex{list: contacts}
-	for i := start; i < len(p.events); i++ {
-		ev := &p.events[i]
-		// The item left its own fields set; the change's common fields are filled in now that all are known.
-		ev.Field, ev.EntryID, ev.WABAID = base.Field, base.EntryID, base.WABAID
-		ev.PhoneNumberID, ev.DisplayPhoneNumber = base.PhoneNumberID, base.DisplayPhoneNumber
+	for i := start; i < len(events); i++ {
+		ev := &events[i]
+		ev.Field, ev.EntryID, ev.WABAID = FieldMessages, entryID, entryID
+		ev.PhoneNumberID, ev.DisplayPhoneNumber = string(md.PhoneNumberID), string(md.DisplayPhoneNumber)
 		switch ev.Kind {
 		case KindInboundMessage:
 			if ct := index.find(ev.From, ev.FromUserID); ct != nil {
@@ -285,7 +184,7 @@ func (p *parser) messages(c *changeRef) error {
 					ev.FromUserID = string(ct.UserID)
 				}
 				if ct.Profile != nil {
-					ev.ProfileName, ev.Username = ct.Profile.Name, ct.Profile.Username
+					ev.ProfileName, ev.Username = string(ct.Profile.Name), string(ct.Profile.Username)
 				}
 			}
 		case KindMessageStatus:
@@ -301,147 +200,90 @@ func (p *parser) messages(c *changeRef) error {
 			ev.Key = errorKey(ev.WABAID, ev.PhoneNumberID, ev.Raw)
 		}
 	}
-	return nil
+	return events, nil
 }
 
-func readContact(b []byte, i int) (Contact, int, error) {
-	var ct Contact
-	end, err := eachMember(b, i, func(key []byte, v int) (next int, err error) {
-		var s string
-		switch string(key) {
-		case "wa_id":
-			s, next, err = readString(b, v)
-			ct.WAID = FlexString(s)
-			return next, err
-		case "user_id":
-			s, next, err = readString(b, v)
-			ct.UserID = FlexString(s)
-			return next, err
-		case "profile":
-			ct.Profile = &Profile{}
-			return eachMember(b, v, func(key []byte, v int) (next int, err error) {
-				switch string(key) {
-				case "name":
-					ct.Profile.Name, next, err = readString(b, v)
-					return next, err
-				case "username":
-					ct.Profile.Username, next, err = readString(b, v)
-					return next, err
-				}
-				return skipValue(b, v), nil
-			})
-		}
-		return skipValue(b, v), nil
-	})
-	return ct, end, err
-}
-
-// item appends the event of one message, status or error object at b[i]. A null item is skipped.
-func (p *parser) item(c *changeRef, i int, kind Kind) (int, error) {
-	b := p.b
-	if b[i] == 'n' {
-		return i + 4, nil
+// appendItems appends one event per message, status or error object of the array dec is at, which holds
+// the bytes of value; a null item is skipped, and an item of another shape fails the change. Each item is
+// decoded into its typed form straight from the stream, and its raw bytes are cut from value at the
+// decoder's offsets: the previous token ends before them, so only a comma and spaces are trimmed off.
+func appendItems(events []Event, dec *json.Decoder, value []byte, kind Kind, entryID string, entryTime int64) ([]Event, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil { // null: no items
+		return events, err
 	}
-	if b[i] != '{' {
-		return i, errJSONType
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return events, errUnexpectedType
 	}
-	ev := Event{Kind: kind}
-	var ts, status, contextID, reactionID string
-	var errs []EventError
-	end, err := eachMember(b, i, func(key []byte, v int) (next int, err error) {
-		if kind == KindMessagingError {
-			// The whole object is the one error: its fields are read below, and nothing else is needed.
-			return skipValue(b, v), nil
+	for dec.More() {
+		from := dec.InputOffset()
+		ev := Event{Kind: kind}
+		var m Message
+		var s Status
+		var e GraphError
+		switch kind {
+		case KindInboundMessage:
+			err = dec.Decode(&m)
+		case KindMessageStatus:
+			err = dec.Decode(&s)
+		case KindMessagingError:
+			err = dec.Decode(&e)
 		}
-		switch string(key) {
-		case "id":
-			ev.MessageID, next, err = readString(b, v)
-		case "timestamp":
-			ts, next, err = readString(b, v)
-		case "errors":
-			next, err = eachElement(b, v, func(v int) (int, error) {
-				e, next, err := readError(b, v)
-				errs = append(errs, e)
-				return next, err
-			})
-		case "from":
-			ev.From, next, err = readString(b, v)
-		case "from_user_id":
-			ev.FromUserID, next, err = readString(b, v)
-		case "type":
-			ev.MessageType, next, err = readString(b, v)
-		case "text":
-			ev.Text, next, err = readObjectString(b, v, "body")
-		case "context":
-			contextID, next, err = readObjectString(b, v, "id")
-		case "reaction":
-			reactionID, next, err = readObjectString(b, v, "message_id")
-		case "status":
-			status, next, err = readString(b, v)
-		case "recipient_id":
-			ev.RecipientID, next, err = readString(b, v)
-		case "recipient_user_id":
-			ev.RecipientUserID, next, err = readString(b, v)
-		default:
-			next = skipValue(b, v)
-		}
-		return next, err
-	})
-	if err != nil {
-		return end, err
-	}
-	ev.Raw = p.raw(i, end)
-	ev.Timestamp = parseUnix(ts, c.entryTime)
-	switch kind {
-	case KindInboundMessage:
-		// Statuses carry no sender, and messages no status or recipient: drop what does not belong.
-		ev.RecipientID, ev.RecipientUserID = "", ""
-		ev.ContextMessageID = contextID
-		if ev.ContextMessageID == "" {
-			ev.ContextMessageID = reactionID
-		}
-		ev.Errors = errs
-		ev.Key = "message:" + ev.MessageID
-	case KindMessageStatus:
-		ev.From, ev.FromUserID, ev.MessageType, ev.Text = "", "", "", ""
-		ev.Status = strings.ToLower(status)
-		ev.Errors = errs
-		ev.Key = "status:" + ev.MessageID + ":" + ev.Status
-	case KindMessagingError:
-		e, _, err := readError(b, i)
 		if err != nil {
-			return end, err
+			return events, err
 		}
-		ev = Event{Kind: kind, Errors: []EventError{e}, Timestamp: unixTime(c.entryTime), Raw: ev.Raw}
-		// Key: set by messages once the phone number is known.
+		raw := bytes.TrimLeft(value[from:dec.InputOffset()], ", \t\r\n")
+		if string(raw) == "null" {
+			continue
+		}
+		ev.Raw = raw[:len(raw):len(raw)] // clipped: an append by a consumer cannot write into the next item
+		switch kind {
+		case KindInboundMessage:
+			ev.MessageID, ev.From, ev.FromUserID, ev.MessageType = string(m.ID), string(m.From), string(m.FromUserID), string(m.Type)
+			if m.Text != nil {
+				ev.Text = string(m.Text.Body)
+			}
+			if m.Context != nil {
+				ev.ContextMessageID = string(m.Context.ID)
+			}
+			if ev.ContextMessageID == "" && m.Reaction != nil {
+				ev.ContextMessageID = string(m.Reaction.MessageID)
+			}
+			ev.Errors = eventErrors(m.Errors)
+			ev.Timestamp = parseUnix(string(m.Timestamp), entryTime)
+			ev.Key = "message:" + ev.MessageID
+		case KindMessageStatus:
+			ev.MessageID, ev.Status = string(s.ID), strings.ToLower(string(s.Status))
+			ev.RecipientID, ev.RecipientUserID = string(s.RecipientID), string(s.RecipientUserID)
+			ev.Errors = eventErrors(s.Errors)
+			ev.Timestamp = parseUnix(string(s.Timestamp), entryTime)
+			ev.Key = "status:" + ev.MessageID + ":" + ev.Status
+		case KindMessagingError:
+			ev.Errors = eventErrors([]GraphError{e})
+			ev.Timestamp = unixTime(entryTime)
+			// Key: set by appendMessages once the phone number is known.
+		}
+		if ev.MessageID == "" && kind != KindMessagingError {
+			ev.Key = changeKey(entryID, FieldMessages, ev.Raw) // no wamid: key the item by its content
+		}
+		events = append(events, ev)
 	}
-	if ev.MessageID == "" && kind != KindMessagingError {
-		ev.Key = changeKey(c.entryID, c.field, ev.Raw) // no wamid: key the item by its content
-	}
-	p.events = append(p.events, ev)
-	return end, nil
+	_, err = dec.Token() // the closing bracket
+	return events, err
 }
 
-func readError(b []byte, i int) (EventError, int, error) {
-	var e EventError
-	end, err := eachMember(b, i, func(key []byte, v int) (next int, err error) {
-		switch string(key) {
-		case "code":
-			var n int64
-			n, next, err = readInt(b, v)
-			e.Code = int(n)
-		case "title":
-			e.Title, next, err = readString(b, v)
-		case "message":
-			e.Message, next, err = readString(b, v)
-		case "error_data":
-			e.Details, next, err = readObjectString(b, v, "details")
-		default:
-			next = skipValue(b, v)
+func eventErrors(in []GraphError) []EventError {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]EventError, len(in))
+	for i, e := range in {
+		out[i] = EventError{Code: int(e.Code), Title: string(e.Title), Message: string(e.Message)}
+		if e.ErrorData != nil {
+			out[i].Details = string(e.ErrorData.Details)
 		}
-		return next, err
-	})
-	return e, end, err
+	}
+	return out
 }
 
 // contactIndex finds the contact of a message or status. Changes carry one contact almost always; a map is

@@ -8,11 +8,12 @@ import (
 	"strconv"
 )
 
-// The types below model the part of Meta's webhook notification the intake reads: exactly the keys Parse
-// looks at (Parse walks the bytes itself for speed, see scan.go; TestPayloadRoundTrip keeps the two in step).
-// Keys they do not name are ignored (the untouched JSON of each message, status, error or value travels in
-// Event.Raw), so a field Meta adds never breaks the intake. They encode to Meta's shape, so the Graph
-// simulator and tests can build notifications with them, and decode with encoding/json for other readers.
+// The types below model the part of Meta's webhook notification the intake reads: Parse decodes into them
+// with encoding/json. Every string it reads is a FlexString (a number or null is taken too, so that one
+// unexpected literal does not fail a delivery Meta would retry for a week). Keys they do not name are
+// ignored (the untouched JSON of each message, status, error or value travels in Event.Raw), so a field Meta
+// adds never breaks the intake. They encode to Meta's shape, so the Graph
+// simulator and tests can build notifications with them.
 
 // ObjectWhatsAppBusinessAccount is the notification object of every WhatsApp Business Account webhook.
 const ObjectWhatsAppBusinessAccount = "whatsapp_business_account"
@@ -25,8 +26,8 @@ const (
 
 // Notification is the body of a webhook POST.
 type Notification struct {
-	Object string  `json:"object"`
-	Entry  []Entry `json:"entry"`
+	Object FlexString `json:"object"`
+	Entry  []Entry    `json:"entry"`
 }
 
 // Entry groups the changes of one object. For messages it is the WABA; for account_update, which Meta sends to
@@ -40,7 +41,7 @@ type Entry struct {
 
 // Change is one changed field with its value, kept raw so that it is decoded by field, once.
 type Change struct {
-	Field string          `json:"field"`
+	Field FlexString      `json:"field"`
 	Value json.RawMessage `json:"value"`
 }
 
@@ -71,8 +72,8 @@ type Contact struct {
 
 // Profile is a contact's profile.
 type Profile struct {
-	Name     string `json:"name,omitempty"`
-	Username string `json:"username,omitempty"`
+	Name     FlexString `json:"name,omitempty"`
+	Username FlexString `json:"username,omitempty"`
 }
 
 // Message is an inbound message. Only the fields the intake normalizes are typed; the content of every type
@@ -80,9 +81,9 @@ type Profile struct {
 type Message struct {
 	From       FlexString      `json:"from,omitempty"`
 	FromUserID FlexString      `json:"from_user_id,omitempty"`
-	ID         string          `json:"id"`
+	ID         FlexString      `json:"id"`
 	Timestamp  FlexString      `json:"timestamp,omitempty"`
-	Type       string          `json:"type,omitempty"`
+	Type       FlexString      `json:"type,omitempty"`
 	Text       *TextBody       `json:"text,omitempty"`
 	Context    *MessageContext `json:"context,omitempty"`
 	Reaction   *Reaction       `json:"reaction,omitempty"`
@@ -91,25 +92,25 @@ type Message struct {
 
 // TextBody is the content of a text message.
 type TextBody struct {
-	Body string `json:"body"`
+	Body FlexString `json:"body"`
 }
 
 // MessageContext is set on a reply (and on forwarded messages).
 type MessageContext struct {
 	From FlexString `json:"from,omitempty"`
-	ID   string     `json:"id,omitempty"`
+	ID   FlexString `json:"id,omitempty"`
 }
 
 // Reaction is the content of a reaction message.
 type Reaction struct {
-	MessageID string `json:"message_id"`
-	Emoji     string `json:"emoji,omitempty"`
+	MessageID FlexString `json:"message_id"`
+	Emoji     string     `json:"emoji,omitempty"`
 }
 
 // Status is the delivery status of a message the business sent.
 type Status struct {
-	ID              string       `json:"id"`
-	Status          string       `json:"status"`
+	ID              FlexString   `json:"id"`
+	Status          FlexString   `json:"status"`
 	Timestamp       FlexString   `json:"timestamp,omitempty"`
 	RecipientID     FlexString   `json:"recipient_id,omitempty"`
 	RecipientUserID FlexString   `json:"recipient_user_id,omitempty"`
@@ -119,21 +120,21 @@ type Status struct {
 // GraphError is an error object in statuses[].errors, messages[].errors or value.errors.
 type GraphError struct {
 	Code      FlexInt    `json:"code"`
-	Title     string     `json:"title,omitempty"`
-	Message   string     `json:"message,omitempty"`
+	Title     FlexString `json:"title,omitempty"`
+	Message   FlexString `json:"message,omitempty"`
 	ErrorData *ErrorData `json:"error_data,omitempty"`
 	Href      string     `json:"href,omitempty"`
 }
 
 // ErrorData carries the detail of a GraphError.
 type ErrorData struct {
-	Details string `json:"details,omitempty"`
+	Details FlexString `json:"details,omitempty"`
 }
 
 // AccountUpdateValue is the value of an account_update change.
 type AccountUpdateValue struct {
-	Event    string    `json:"event"`
-	WABAInfo *WABAInfo `json:"waba_info,omitempty"`
+	Event    FlexString `json:"event"`
+	WABAInfo *WABAInfo  `json:"waba_info,omitempty"`
 }
 
 // WABAInfo names the customer WABA an account_update is about.
