@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/waes/onboarding/shared/asl"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func BenchmarkTransition(b *testing.B) {
 	}
 	for _, c := range chains {
 		b.Run(c.name, func(b *testing.B) {
-			def, err := Parse(chainDefinition(states, c.state))
+			def, err := asl.Parse(chainDefinition(states, c.state))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -80,7 +81,7 @@ func BenchmarkTransition(b *testing.B) {
 // FakeClock, so back-off costs no time).
 func BenchmarkRetry(b *testing.B) {
 	const failures = 50
-	def, err := Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+	def, err := asl.Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 	  "Parameters":{"FunctionName":"flaky","Payload":{"attempt.$":"$$.State.RetryCount"}},"OutputPath":"$.Payload",
 	  "Retry":[{"ErrorEquals":["Graph.TransientError"],"IntervalSeconds":1,"BackoffRate":1.5,"MaxAttempts":60,"MaxDelaySeconds":30,"JitterStrategy":"FULL"}],"End":true}}}`))
 	if err != nil {
@@ -117,7 +118,7 @@ func BenchmarkParse(b *testing.B) {
 	})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(def); err != nil {
+		if _, err := asl.Parse(def); err != nil {
 			b.Fatal(err)
 		}
 	}

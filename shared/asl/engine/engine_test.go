@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/waes/onboarding/shared/asl"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -93,7 +94,7 @@ func TestStartExecutionValidation(t *testing.T) {
 			t.Errorf("name %q: err = %v, want ErrInvalidName", name, err)
 		}
 	}
-	for _, in := range []string{`{`, `{"a":1} {}`, `nope`, `"` + strings.Repeat("x", maxPayloadBytes) + `"`} {
+	for _, in := range []string{`{`, `{"a":1} {}`, `nope`, `"` + strings.Repeat("x", asl.MaxPayloadBytes) + `"`} {
 		if _, err := eng.StartExecution(ctx, "", []byte(in)); !errors.Is(err, ErrInvalidExecutionInput) {
 			t.Errorf("input %.20q: err = %v, want ErrInvalidExecutionInput", in, err)
 		}
@@ -156,7 +157,7 @@ func TestTaskTokenErrors(t *testing.T) {
 		{"unknown token failure", eng.SendTaskFailure(newTaskToken(), "E", "c"), ErrTaskDoesNotExist},
 		{"unknown token heartbeat", eng.SendTaskHeartbeat(newTaskToken()), ErrTaskDoesNotExist},
 		{"error too long", eng.SendTaskFailure(newTaskToken(), strings.Repeat("e", 257), ""), ErrValidation},
-		{"output too large", eng.SendTaskSuccess(newTaskToken(), []byte(`"`+strings.Repeat("x", maxPayloadBytes)+`"`)), ErrInvalidOutput},
+		{"output too large", eng.SendTaskSuccess(newTaskToken(), []byte(`"`+strings.Repeat("x", asl.MaxPayloadBytes)+`"`)), ErrInvalidOutput},
 	}
 	for _, tt := range tests {
 		if !errors.Is(tt.err, tt.want) {
@@ -179,8 +180,8 @@ func TestHeartbeatTimeoutExpiresToken(t *testing.T) {
 	waitForEvent(t, eng, arn, EventTaskSubmitted)
 	clock.Advance(11 * time.Second)
 	d, _ := eng.Wait(testCtx(t), arn)
-	if d.Status != StatusFailed || d.Error != ErrorHeartbeatTimeout {
-		t.Fatalf("got %s %s, want FAILED %s", d.Status, d.Error, ErrorHeartbeatTimeout)
+	if d.Status != StatusFailed || d.Error != asl.ErrorHeartbeatTimeout {
+		t.Fatalf("got %s %s, want FAILED %s", d.Status, d.Error, asl.ErrorHeartbeatTimeout)
 	}
 	if err := eng.SendTaskSuccess(token, []byte(`{}`)); !errors.Is(err, ErrTaskTimedOut) {
 		t.Errorf("after heartbeat timeout: err = %v, want ErrTaskTimedOut", err)
@@ -419,7 +420,7 @@ func TestHandlerContext(t *testing.T) {
 		got <- seen{lc.AwsRequestID, lc.InvokedFunctionArn, v}
 		return nil
 	})
-	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"fn","Qualifier":"live"},"End":true}}}`)
+	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"fn:live"},"End":true}}}`)
 	eng := New(def, Options{Region: "eu-west-1", AccountID: "111122223333", Functions: map[string]lambdaHandler{"fn": fn}})
 	defer eng.Shutdown(context.Background())
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "request-7"))
@@ -441,7 +442,7 @@ func TestFunctionResolution(t *testing.T) {
 	def := mustParse(t, `{"StartAt":"A","States":{
 	  "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"byArn","Payload":{"step":"A"}},"ResultPath":"$.a","Next":"B"},
 	  "B":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:byName:7","Payload":{"step":"B"}},"ResultSelector":{"v.$":"$.ExecutedVersion"},"ResultPath":"$.b","Next":"C"},
-	  "C":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:resolved","InputPath":"$.b","ResultPath":"$.c","End":true}}}`)
+	  "C":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:resolved","Payload.$":"$"},"InputPath":"$.b","ResultSelector":{"v.$":"$.Payload.v"},"ResultPath":"$.c","End":true}}}`)
 	var resolved []string
 	eng := New(def, Options{
 		Functions: map[string]lambdaHandler{
@@ -622,14 +623,14 @@ func TestConcurrentExecutions(t *testing.T) {
 }
 
 func TestDataLimitExceeded(t *testing.T) {
-	big := lambda.NewHandler(func() (string, error) { return strings.Repeat("x", maxPayloadBytes), nil })
+	big := lambda.NewHandler(func() (string, error) { return strings.Repeat("x", asl.MaxPayloadBytes), nil })
 	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"big"},
 	  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}],"End":true},"Caught":{"Type":"Succeed"}}}`)
 	eng := New(def, Options{Functions: map[string]lambdaHandler{"big": big}})
 	defer eng.Shutdown(context.Background())
 	d, _ := eng.DescribeExecution(startAndWait(t, eng, `{}`))
-	if d.Status != StatusFailed || d.Error != ErrorDataLimitExceeded {
-		t.Errorf("got %s %s, want FAILED %s (not caught)", d.Status, d.Error, ErrorDataLimitExceeded)
+	if d.Status != StatusFailed || d.Error != asl.ErrorDataLimitExceeded {
+		t.Errorf("got %s %s, want FAILED %s (not caught)", d.Status, d.Error, asl.ErrorDataLimitExceeded)
 	}
 }
 
@@ -640,7 +641,7 @@ func TestHistoryLimit(t *testing.T) {
 	arn := startAndWait(t, eng, `{}`)
 	d, _ := eng.DescribeExecution(arn)
 	h := mustHistory(t, eng, arn)
-	if d.Status != StatusFailed || d.Error != ErrorRuntime || len(h) != 50 || h[49].Type != EventExecutionFailed {
+	if d.Status != StatusFailed || d.Error != asl.ErrorRuntime || len(h) != 50 || h[49].Type != EventExecutionFailed {
 		t.Errorf("got %s %s with %d events (last %s), want FAILED States.Runtime after exactly 50 events", d.Status, d.Error, len(h), h[len(h)-1].Type)
 	}
 }

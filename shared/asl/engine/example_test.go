@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/waes/onboarding/shared/statemachine"
+
+	"github.com/waes/onboarding/shared/asl"
+	"github.com/waes/onboarding/shared/asl/engine"
 )
 
 // TransientError is what a step returns for a failure worth retrying; Lambda (and the engine)
@@ -34,13 +36,13 @@ func Example() {
 	    }
 	  }
 	}`)
-	definition, err := statemachine.Substitute(definition, map[string]string{
+	definition, err := asl.Substitute(definition, map[string]string{
 		"SubscribeFunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:subscribe",
 	})
 	if err != nil {
 		panic(err)
 	}
-	def, err := statemachine.Parse(definition)
+	def, err := asl.Parse(definition)
 	if err != nil {
 		panic(err)
 	}
@@ -54,8 +56,8 @@ func Example() {
 		}
 		return map[string]bool{"subscribed": true}, nil
 	})
-	clock := statemachine.NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	eng := statemachine.New(def, statemachine.Options{
+	clock := engine.NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	eng := engine.New(def, engine.Options{
 		Name:      "Onboarding",
 		Functions: map[string]lambda.Handler{"subscribe": subscribe},
 		Clock:     clock,
