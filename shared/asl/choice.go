@@ -129,24 +129,18 @@ func (v *validator) compileRule(raw any, loc string, top bool) (condition, strin
 		o.take("Next")
 		v.addf(loc+"/Next", "only top-level Choice rules have Next; a rule nested in And, Or or Not must not")
 	}
-	var cond condition
 	var operators []string
 	for _, key := range sortedKeys(o.m) {
-		if key == "Variable" || key == "Comment" || key == "Next" {
-			continue
-		}
-		if aslOperatorRE.MatchString(key) {
+		if key != "Variable" && aslOperatorRE.MatchString(key) {
 			operators = append(operators, key)
 		}
 	}
-	switch {
-	case len(operators) == 0:
-		v.addf(loc, "a Choice rule needs exactly one comparison operator or And, Or, Not")
-		o.optString("Variable")
-		o.done()
-		return nil, next
-	case len(operators) > 1:
-		v.addf(loc, "a Choice rule has exactly one operator, found %s", strings.Join(operators, ", "))
+	if len(operators) != 1 {
+		if len(operators) == 0 {
+			v.addf(loc, "a Choice rule needs exactly one comparison operator or And, Or, Not")
+		} else {
+			v.addf(loc, "a Choice rule has exactly one operator, found %s", strings.Join(operators, ", "))
+		}
 		for _, op := range operators {
 			o.take(op)
 		}
@@ -154,46 +148,43 @@ func (v *validator) compileRule(raw any, loc string, top bool) (condition, strin
 		o.done()
 		return nil, next
 	}
-	op := operators[0]
-	oloc := loc + "/" + op
-	switch op {
-	case "And", "Or":
-		subs, _ := o.take(op).([]any)
-		if len(subs) == 0 {
-			v.addf(oloc, "%s needs a non-empty array of rules", op)
-		}
-		var conds []condition
-		for i, sub := range subs {
-			c, _ := v.compileRule(sub, fmt.Sprintf("%s/%d", oloc, i), false)
-			conds = append(conds, c)
-		}
-		if o.has("Variable") {
-			o.take("Variable")
-			v.addf(loc+"/Variable", "%s rules have no Variable", op)
-		}
-		if op == "And" {
-			cond = andCond(conds)
-		} else {
-			cond = orCond(conds)
-		}
-	case "Not":
-		sub := o.take(op)
-		if _, ok := sub.(map[string]any); !ok {
-			v.addf(oloc, "Not takes a single rule object, got %s", jsonType(sub))
-		} else {
-			c, _ := v.compileRule(sub, oloc, false)
-			cond = notCond{c}
-		}
-		if o.has("Variable") {
-			o.take("Variable")
-			v.addf(loc+"/Variable", "Not rules have no Variable")
-		}
-	default:
-		variable := v.reqPath(o, "Variable", loc)
-		cond = v.compileComparison(o, op, oloc, variable)
-	}
+	cond := v.compileOperator(o, operators[0])
 	o.done()
 	return cond, next
+}
+
+// compileOperator compiles the rule's one operator: And, Or, Not, or a comparison of Variable.
+func (v *validator) compileOperator(o *obj, op string) condition {
+	oloc := o.loc + "/" + op
+	if op != "And" && op != "Or" && op != "Not" {
+		return v.compileComparison(o, op, oloc, v.reqPath(o, "Variable", o.loc))
+	}
+	if o.has("Variable") {
+		o.take("Variable")
+		v.addf(o.loc+"/Variable", "%s rules have no Variable", op)
+	}
+	sub := o.take(op)
+	if op == "Not" {
+		if _, ok := sub.(map[string]any); !ok {
+			v.addf(oloc, "Not takes a single rule object, got %s", jsonType(sub))
+			return nil
+		}
+		c, _ := v.compileRule(sub, oloc, false)
+		return notCond{c}
+	}
+	subs, _ := sub.([]any)
+	if len(subs) == 0 {
+		v.addf(oloc, "%s needs a non-empty array of rules", op)
+	}
+	var conds []condition
+	for i, sub := range subs {
+		c, _ := v.compileRule(sub, fmt.Sprintf("%s/%d", oloc, i), false)
+		conds = append(conds, c)
+	}
+	if op == "And" {
+		return andCond(conds)
+	}
+	return orCond(conds)
 }
 
 func (v *validator) compileComparison(o *obj, op, oloc string, variable *path) condition {

@@ -236,9 +236,13 @@ func (v *validator) checkTransitions(d *Definition) {
 	for _, name := range sortedKeys(anyMap(d.states)) {
 		edges[name] = targets(d.states[name])
 	}
-	if _, ok := d.states[d.startAt]; !ok {
-		return
+	if _, ok := d.states[d.startAt]; ok {
+		v.checkReachable(d, edges)
 	}
+}
+
+// checkReachable lists the states breadth-first from StartAt and reports the unreachable ones.
+func (v *validator) checkReachable(d *Definition, edges map[string][]string) {
 	seen := map[string]bool{d.startAt: true}
 	queue := []string{d.startAt}
 	for len(queue) > 0 {
@@ -281,19 +285,7 @@ func (v *validator) compileState(name string, raw any, loc string) *State {
 	st := &State{name: name, typ: typ}
 	st.comment, _ = o.optString("Comment")
 	v.queryLanguage(o)
-	switch typ {
-	case "Task", "Pass", "Wait", "Choice", "Succeed", "Fail":
-	default:
-		switch typ {
-		case "Map", "Parallel":
-			v.addf(loc+"/Type", "%s states are not supported by this interpreter", typ)
-		case "":
-			if o.has("Type") {
-				v.addf(loc+"/Type", "unknown state type \"\" (Task, Pass, Wait, Choice, Succeed, Fail)")
-			}
-		default:
-			v.addf(loc+"/Type", "unknown state type %q (Task, Pass, Wait, Choice, Succeed, Fail)", typ)
-		}
+	if !v.knownType(o, typ) {
 		// Keep the state (and its Next) so that one bad state does not also make every
 		// transition to it, or from it, look broken.
 		st.next, _ = o.m["Next"].(string)
@@ -331,6 +323,23 @@ func (v *validator) compileState(name string, raw any, loc string) *State {
 	}
 	o.done()
 	return st
+}
+
+// knownType reports whether typ is a state type the interpreter runs, reporting it otherwise.
+func (v *validator) knownType(o *obj, typ string) bool {
+	switch typ {
+	case "Task", "Pass", "Wait", "Choice", "Succeed", "Fail":
+		return true
+	case "Map", "Parallel":
+		v.addf(o.loc+"/Type", "%s states are not supported by this interpreter", typ)
+	case "":
+		if o.has("Type") {
+			v.addf(o.loc+"/Type", "unknown state type \"\" (Task, Pass, Wait, Choice, Succeed, Fail)")
+		}
+	default:
+		v.addf(o.loc+"/Type", "unknown state type %q (Task, Pass, Wait, Choice, Succeed, Fail)", typ)
+	}
+	return false
 }
 
 func (v *validator) nextOrEnd(o *obj, st *State) {
@@ -404,27 +413,27 @@ func (v *validator) compileTask(o *obj, st *State) {
 		v.addf(o.fieldLoc("HeartbeatSeconds"), "HeartbeatSeconds (%d) must be smaller than TimeoutSeconds (%d)", t.heartbeat, t.timeout)
 	}
 
-	if o.has("Retry") {
-		arr, ok := o.take("Retry").([]any)
+	v.compileRetryCatch(o, st)
+}
+
+// compileRetryCatch compiles a Task state's Retry and Catch.
+func (v *validator) compileRetryCatch(o *obj, st *State) {
+	for _, field := range []string{"Retry", "Catch"} {
+		if !o.has(field) {
+			continue
+		}
+		arr, ok := o.take(field).([]any)
 		if !ok {
-			v.addf(o.fieldLoc("Retry"), "Retry must be an array of retriers")
+			v.addf(o.fieldLoc(field), "%s must be an array of %s", field, map[string]string{"Retry": "retriers", "Catch": "catchers"}[field])
 		}
 		for i, raw := range arr {
-			r := v.compileRetrier(raw, fmt.Sprintf("%s/%d", o.fieldLoc("Retry"), i), i == len(arr)-1)
-			if r != nil {
+			loc, last := fmt.Sprintf("%s/%d", o.fieldLoc(field), i), i == len(arr)-1
+			if field == "Catch" {
+				if c := v.compileCatcher(raw, loc, last); c != nil {
+					st.catch = append(st.catch, c)
+				}
+			} else if r := v.compileRetrier(raw, loc, last); r != nil {
 				st.retry = append(st.retry, r)
-			}
-		}
-	}
-	if o.has("Catch") {
-		arr, ok := o.take("Catch").([]any)
-		if !ok {
-			v.addf(o.fieldLoc("Catch"), "Catch must be an array of catchers")
-		}
-		for i, raw := range arr {
-			c := v.compileCatcher(raw, fmt.Sprintf("%s/%d", o.fieldLoc("Catch"), i), i == len(arr)-1)
-			if c != nil {
-				st.catch = append(st.catch, c)
 			}
 		}
 	}

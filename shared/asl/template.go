@@ -85,55 +85,9 @@ func (v *validator) compileTemplate(val any, loc string) *payloadTemplate {
 func (v *validator) compileNode(val any, loc string, t *payloadTemplate) tnode {
 	switch x := val.(type) {
 	case map[string]any:
-		n := &objectNode{}
-		dynamic := false
-		seen := map[string]string{}
-		for _, key := range sortedKeys(x) {
-			floc := loc + "/" + escapePointer(key)
-			name, isDyn := strings.CutSuffix(key, ".$")
-			if prev, dup := seen[name]; dup {
-				v.addf(floc, "field %q duplicates %q: both produce the field %q", key, prev, name)
-				continue
-			}
-			seen[name] = key
-			f := objectField{name: name, key: key}
-			if isDyn {
-				dynamic = true
-				s, ok := x[key].(string)
-				if !ok {
-					v.addf(floc, "the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(x[key]))
-					continue
-				}
-				f.value = s
-				if isIntrinsic(s) {
-					call, err := parseIntrinsic(s)
-					if err != nil {
-						v.addf(floc, "%v", err)
-						continue
-					}
-					f.call = call
-					t.usesToken = t.usesToken || call.usesTaskToken()
-				} else {
-					p, err := parsePath(s)
-					if err != nil {
-						v.addf(floc, "%v", err)
-						continue
-					}
-					f.path = p
-					t.usesToken = t.usesToken || p.usesTaskToken()
-				}
-			} else {
-				f.node = v.compileNode(x[key], floc, t)
-				if _, ok := f.node.(constNode); !ok {
-					dynamic = true
-				}
-			}
-			n.fields = append(n.fields, f)
+		if n := v.compileObject(x, loc, t); n != nil {
+			return n
 		}
-		if !dynamic {
-			return constNode{val}
-		}
-		return n
 	case []any:
 		n := &arrayNode{}
 		dynamic := false
@@ -144,10 +98,65 @@ func (v *validator) compileNode(val any, loc string, t *payloadTemplate) tnode {
 			}
 			n.items = append(n.items, c)
 		}
-		if !dynamic {
-			return constNode{val}
+		if dynamic {
+			return n
 		}
-		return n
 	}
 	return constNode{val}
+}
+
+// compileObject compiles an object of a template; it returns nil if no field is dynamic.
+func (v *validator) compileObject(x map[string]any, loc string, t *payloadTemplate) tnode {
+	n := &objectNode{}
+	dynamic := false
+	seen := map[string]string{}
+	for _, key := range sortedKeys(x) {
+		floc := loc + "/" + escapePointer(key)
+		name, isDyn := strings.CutSuffix(key, ".$")
+		if prev, dup := seen[name]; dup {
+			v.addf(floc, "field %q duplicates %q: both produce the field %q", key, prev, name)
+			continue
+		}
+		seen[name] = key
+		f := objectField{name: name, key: key}
+		if isDyn {
+			if !v.compileDynamic(&f, x[key], floc, t) {
+				continue
+			}
+			dynamic = true
+		} else {
+			f.node = v.compileNode(x[key], floc, t)
+			if _, ok := f.node.(constNode); !ok {
+				dynamic = true
+			}
+		}
+		n.fields = append(n.fields, f)
+	}
+	if !dynamic {
+		return nil
+	}
+	return n
+}
+
+// compileDynamic compiles the value of a "name.$" field: a path or an intrinsic invocation.
+func (v *validator) compileDynamic(f *objectField, val any, floc string, t *payloadTemplate) bool {
+	s, ok := val.(string)
+	if !ok {
+		v.addf(floc, "the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(val))
+		return false
+	}
+	f.value = s
+	var err error
+	if isIntrinsic(s) {
+		if f.call, err = parseIntrinsic(s); err == nil {
+			t.usesToken = t.usesToken || f.call.usesTaskToken()
+		}
+	} else if f.path, err = parsePath(s); err == nil {
+		t.usesToken = t.usesToken || f.path.usesTaskToken()
+	}
+	if err != nil {
+		v.addf(floc, "%v", err)
+		return false
+	}
+	return true
 }
