@@ -1,23 +1,14 @@
-// Package statemachine interprets Amazon States Language definitions (JSONPath query language) so
-// that the workflow definition deployed to AWS Step Functions (Standard) runs unchanged in the
-// local runner and in tests.
+// Package asl parses and validates Amazon States Language definitions (JSONPath query language)
+// and implements their data flow, so that the workflow definition deployed to AWS Step Functions
+// (Standard) runs unchanged in the local runner and in tests (package engine runs it).
 //
-// Parse validates a definition strictly: what it accepts, Step Functions accepts too, and it
-// rejects the features this interpreter does not implement (Map and Parallel states, JSONata,
-// variables, integrations other than Lambda) instead of running them differently. Substitute
+// Parse validates a definition strictly: what it accepts, Step Functions accepts too. It accepts
+// only the subset the project's workflow uses or is expected to grow into, and refuses the rest
+// (Map and Parallel states, JSONata, variables, integrations other than lambda:invoke, most
+// intrinsics and Choice operators, Wait timestamps, dynamic Fail errors) with a message naming
+// the feature at a JSON pointer naming the state, instead of running it differently. Substitute
 // fills ${Name} placeholders first, as CloudFormation's DefinitionSubstitutions do.
 //
-// New returns an Engine with the Step Functions API: StartExecution (idempotent by name and
-// input), DescribeExecution, GetExecutionHistory (events shaped like the AWS API's),
-// ListExecutions, StopExecution, SendTaskSuccess/Failure/Heartbeat for .waitForTaskToken tasks,
-// Wait and Shutdown. Task states invoke aws-lambda-go handlers in process, through their JSON
-// Invoke method, and report function errors with the names Lambda gives them (the Go type name of
-// the returned error, e.g. "TransientError"), so Retry and Catch match as they will on AWS.
-//
-// Time: Options.TimeScale shortens (or stretches) every Wait, retry back-off and timeout while
-// the definition keeps its production values; Options.Clock with a FakeClock makes tests run
-// waits and retries without sleeping.
-//
-// Known differences from Step Functions are listed in the README of this package's tests
-// (testdata/README.md).
+// A State's methods are the ASL data flow: Input (InputPath, Parameters), Choose, WaitDuration,
+// Timeouts, Output (ResultSelector, ResultPath, OutputPath), Retrier/RetryDelay and Catch.
 package asl

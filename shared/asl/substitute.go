@@ -50,7 +50,7 @@ func Substitute(def []byte, vars map[string]string) ([]byte, error) {
 		s = rest[end+1:]
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("statemachine: substitute definition: no value for %s", quoteList(missing))
+		return nil, fmt.Errorf("asl: substitute definition: no value for %s", quoteList(missing))
 	}
 	return []byte(b.String()), nil
 }
