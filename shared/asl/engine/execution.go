@@ -23,7 +23,7 @@ type Progress struct {
 	Cause    string          `json:"cause,omitempty"`
 	StopDate time.Time       `json:"stopDate,omitzero"`
 
-	State      string    `json:"state,omitempty"` // the state being run
+	State      string    `json:"state,omitempty"` // the state being run (or last run, once closed)
 	StateInput any       `json:"stateInput,omitempty"`
 	Entered    time.Time `json:"entered,omitzero"`
 	// Attempts counts the retries done per retrier of State; Retries is their sum ($$.State.RetryCount).
@@ -141,7 +141,7 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	var stopTimeout func() bool
 	if fin != nil {
 		x.p.Status, x.p.Output, x.p.Error, x.p.Cause, x.p.StopDate = fin.status, fin.output, fin.errName, fin.cause, now
-		x.p.State, x.p.StateInput, x.p.Token = "", nil, ""
+		x.p.Token, x.p.Deadline = "", time.Time{}
 		stopTimeout = x.stopTimeout
 	}
 	x.mu.Unlock()
