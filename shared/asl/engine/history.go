@@ -131,17 +131,6 @@ type TaskErrorEventDetails struct {
 	Cause        string `json:"cause,omitempty"`
 }
 
-// StateName returns the state name of a *StateEntered or *StateExited event, or "".
-func (ev HistoryEvent) StateName() string {
-	switch {
-	case ev.StateEnteredEventDetails != nil:
-		return ev.StateEnteredEventDetails.Name
-	case ev.StateExitedEventDetails != nil:
-		return ev.StateExitedEventDetails.Name
-	}
-	return ""
-}
-
 // ErrorAndCause returns the error and cause of a failure event (execution failed, aborted or
 // timed out; task failed or timed out), and false for other events.
 func (ev HistoryEvent) ErrorAndCause() (errorName, cause string, ok bool) {

@@ -47,20 +47,16 @@ func (x *execution) runTask(st *asl.State, input any, entered time.Time) (any, s
 			continue
 		}
 		out, next, ok, err := st.Catch(input, se)
-		if err != nil || !ok {
-			return nil, "", cmpOr(err, se)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			return nil, "", se
 		}
 		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task error caught", slog.String("execution_arn", x.arn),
 			slog.String("state", st.Name()), slog.String("error", se.Name), slog.String("next", next))
 		return out, next, nil
 	}
-}
-
-func cmpOr(err error, se *asl.Error) error {
-	if err != nil {
-		return err
-	}
-	return se
 }
 
 // retry applies the state's Retry to an attempt's error: it sleeps the back-off and reports
