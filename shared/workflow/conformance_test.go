@@ -6,7 +6,7 @@ package workflow_test
 //     with asl-validator (npm).
 //   - TestConformanceWithAWSLocalStepFunctions runs the same definition on the same scenarios through
 //     aws-local-stepfunctions (npm; harness testdata/conformance/run.mjs, one Node process for all scenarios)
-//     and through our interpreter (shared/statemachine), and asserts the same entered states, final status,
+//     and through our interpreter (shared/asl/engine), and asserts the same entered states, final status,
 //     output or error and cause, and the same function invocations with the same payloads. Each scenario
 //     also states the path it expects, so that both engines agreeing on a wrong path fails too.
 //
@@ -64,9 +64,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/waes/onboarding/internal/testenv"
+	"github.com/waes/onboarding/shared/asl"
+	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/workflow"
 )
@@ -84,7 +85,7 @@ func dummyARN(name string) string { return "arn:aws:lambda:us-east-1:12345678901
 // definitionWithARNs returns the definition with dummy Lambda ARNs in place of its placeholders.
 func definitionWithARNs(t *testing.T) []byte {
 	t.Helper()
-	doc, err := statemachine.Substitute(workflow.Definition, workflow.Substitutions(dummyARN))
+	doc, err := asl.Substitute(workflow.Definition, workflow.Substitutions(dummyARN))
 	if err != nil {
 		t.Fatalf("substituting the definition: %v", err)
 	}
@@ -415,7 +416,7 @@ func TestConformanceWithAWSLocalStepFunctions(t *testing.T) {
 	root := repoRoot(t)
 	requireNodeTools(t, root)
 	doc := definitionWithARNs(t)
-	def, err := statemachine.Parse(doc)
+	def, err := asl.Parse(doc)
 	if err != nil {
 		t.Fatalf("the Go interpreter rejects the definition: %v", err)
 	}
@@ -521,8 +522,8 @@ func jsonText(v any) string {
 type scripted struct {
 	t      *testing.T
 	script map[string][]behaviour
-	clock  *statemachine.FakeClock
-	engine *statemachine.Engine
+	clock  *engine.FakeClock
+	engine *engine.Engine
 
 	mu      sync.Mutex
 	counts  map[string]int
@@ -573,8 +574,8 @@ func (s *scripted) handler(fn string) lambda.Handler {
 
 // onEvent plays the webhook worker: once a .waitForTaskToken task reports TaskSubmitted (its function
 // returned), it answers the token asynchronously, or lets the task's deadline pass.
-func (s *scripted) onEvent(_ string, ev statemachine.HistoryEvent) {
-	if ev.Type != statemachine.EventTaskSubmitted {
+func (s *scripted) onEvent(_ string, ev engine.HistoryEvent) {
+	if ev.Type != engine.EventTaskSubmitted {
 		return
 	}
 	s.mu.Lock()
@@ -668,17 +669,17 @@ func respond(fn string, payload json.RawMessage) (steps.Output, string, error) {
 
 // runGo runs a scenario through the Go interpreter, on a FakeClock: retries and Wait states take no time,
 // and a task nobody answers times out when the worker moves the clock to its deadline.
-func runGo(t *testing.T, def *statemachine.Definition, sc scenario) result {
+func runGo(t *testing.T, def *asl.Definition, sc scenario) result {
 	t.Helper()
 	s := &scripted{
 		t: t, script: sc.functions, counts: map[string]int{},
-		clock: statemachine.NewFakeClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
+		clock: engine.NewFakeClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
 	}
 	functions := map[string]lambda.Handler{}
 	for _, f := range catalog.Workflow() {
 		functions[f.Name] = s.handler(f.Name)
 	}
-	s.engine = statemachine.New(def, statemachine.Options{
+	s.engine = engine.New(def, engine.Options{
 		Name: "conformance", Functions: functions, Clock: s.clock, OnEvent: s.onEvent,
 		Rand: func() float64 { return 0.5 },
 	})
@@ -714,7 +715,7 @@ func runGo(t *testing.T, def *statemachine.Definition, sc scenario) result {
 
 // checkCallbackTimeouts checks that the waits' TimeoutSecondsPath resolved to the execution input's values,
 // which is what makes the Node harness's rewrite of those paths to $$.Execution.Input equivalent.
-func checkCallbackTimeouts(t *testing.T, eng *statemachine.Engine, arn string, in onboarding.WorkflowInput) {
+func checkCallbackTimeouts(t *testing.T, eng *engine.Engine, arn string, in onboarding.WorkflowInput) {
 	t.Helper()
 	hist, err := eng.GetExecutionHistory(arn)
 	if err != nil {
@@ -731,7 +732,7 @@ func checkCallbackTimeouts(t *testing.T, eng *statemachine.Engine, arn string, i
 		}
 		d := ev.TaskScheduledEventDetails
 		w, ok := want[state]
-		if ev.Type != statemachine.EventTaskScheduled || d == nil || !ok {
+		if ev.Type != engine.EventTaskScheduled || d == nil || !ok {
 			continue
 		}
 		if d.TimeoutInSeconds == nil || *d.TimeoutInSeconds != w {

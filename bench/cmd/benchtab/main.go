@@ -206,7 +206,7 @@ func main() {
 		}
 	}
 	section("Signup request validation (httpapi.ParseSignup)", withPrefix(all, "shared/httpapi", "ParseSignup"), "")
-	section("Interpreter per state transition (100-state chains; target < 1 ms per transition)", withPrefix(all, "shared/statemachine", "Transition"), "ns/transition")
+	section("Interpreter per state transition (100-state chains; target < 1 ms per transition)", withPrefix(all, "shared/asl/engine", "Transition"), "ns/transition")
 	section("Graph API client round trip against the simulator on loopback", withPrefix(all, "shared/graph", "ClientRoundTrip"), "")
 	section("End-to-end local onboarding (local runner in-process, no simulated latency)", withPrefix(all, "/bench", "Onboarding"), "signup-ms")
 

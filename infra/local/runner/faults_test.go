@@ -22,11 +22,11 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/internal/testlog"
+	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/dynamodb"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
@@ -156,7 +156,7 @@ func failedTasks(h *harness, id string) map[string]int {
 		}
 		events, _ := h.r.Engine.GetExecutionHistory(ex.ExecutionARN)
 		for _, e := range events {
-			if e.Type == statemachine.EventTaskFailed && e.TaskFailedEventDetails != nil {
+			if e.Type == engine.EventTaskFailed && e.TaskFailedEventDetails != nil {
 				out[e.TaskFailedEventDetails.Error]++
 			}
 		}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/waes/onboarding/shared/asl"
+	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
@@ -26,7 +28,6 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
-	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/memory"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
@@ -50,7 +51,7 @@ type Runner struct {
 	Sim    *graphsim.Server
 	sender *graphsim.WebhookSender
 	// Engine interprets the workflow definition.
-	Engine *statemachine.Engine
+	Engine *engine.Engine
 	// Store, Vault and Events are the in-memory stand-ins.
 	Store  *memory.Store
 	Vault  *vaultmem.Vault
@@ -129,15 +130,15 @@ func (r *Runner) build() error {
 		}
 		functions[f.Name] = lambda.NewHandler(h)
 	}
-	doc, err := statemachine.Substitute(workflow.Definition, workflow.Substitutions(localARN))
+	doc, err := asl.Substitute(workflow.Definition, workflow.Substitutions(localARN))
 	if err != nil {
 		return fmt.Errorf("substituting the workflow definition: %w", err)
 	}
-	def, err := statemachine.Parse(doc)
+	def, err := asl.Parse(doc)
 	if err != nil {
 		return fmt.Errorf("parsing the workflow definition: %w", err)
 	}
-	r.Engine = statemachine.New(def, statemachine.Options{
+	r.Engine = engine.New(def, engine.Options{
 		Name: "wa-onboarding-local", Region: "local", AccountID: "000000000000",
 		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: r.log,
 	})
@@ -178,11 +179,11 @@ func (r *Runner) Serve() error {
 // onboarding id), and stops the simulator and its webhook deliveries.
 func (r *Runner) Shutdown(ctx context.Context) error {
 	httpErr := r.server.Shutdown(ctx)
-	running := r.Engine.ListExecutions(statemachine.StatusRunning)
+	running := r.Engine.ListExecutions(engine.StatusRunning)
 	engineErr := r.Engine.Shutdown(ctx)
 	for _, ex := range running {
 		d, err := r.Engine.DescribeExecution(ex.ExecutionARN)
-		if err == nil && d.Status != statemachine.StatusRunning && d.Status != statemachine.StatusSucceeded && d.Status != statemachine.StatusFailed {
+		if err == nil && d.Status != engine.StatusRunning && d.Status != engine.StatusSucceeded && d.Status != engine.StatusFailed {
 			r.log.Warn("workflow execution interrupted by the shutdown", logging.KeyOnboardingID, onboardingIDOf(d.Name), "execution", d.Name, "execution_status", string(d.Status))
 		}
 	}
@@ -219,7 +220,7 @@ func withRequestID[In, Out any](fn func(context.Context, In) (Out, error)) func(
 
 // engineWorkflow runs workflow executions on the local interpreter.
 type engineWorkflow struct {
-	engine *statemachine.Engine
+	engine *engine.Engine
 	// failStart, when set (fault-injection tests), is called before each start: an error fails the start as
 	// a throttled or refused StartExecution would on AWS.
 	failStart atomic.Pointer[func() error]
@@ -238,7 +239,7 @@ func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (s
 	}
 	// An execution outlives the request that started it and gets its own request ids, as on AWS.
 	arn, err := w.engine.StartExecution(context.Background(), in.Name, doc)
-	if errors.Is(err, statemachine.ErrExecutionAlreadyExists) {
+	if errors.Is(err, engine.ErrExecutionAlreadyExists) {
 		for _, ex := range w.engine.ListExecutions("") {
 			if ex.Name == in.Name {
 				return ex.ExecutionARN, nil
@@ -259,7 +260,7 @@ func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, ca
 }
 
 func taskError(err error) error {
-	if errors.Is(err, statemachine.ErrTaskDoesNotExist) || errors.Is(err, statemachine.ErrTaskTimedOut) || errors.Is(err, statemachine.ErrInvalidToken) {
+	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
 		return fmt.Errorf("%w: %v", sfn.ErrTaskGone, err)
 	}
 	return err
@@ -274,8 +275,8 @@ func (r *Runner) localHandler() http.Handler {
 	mux.HandleFunc("GET /_local/executions/{id}", func(w http.ResponseWriter, req *http.Request) {
 		id := req.PathValue("id")
 		type execution struct {
-			statemachine.ExecutionDescription
-			Events []statemachine.HistoryEvent `json:"events"`
+			engine.ExecutionDescription
+			Events []engine.HistoryEvent `json:"events"`
 		}
 		var out []execution
 		for _, ex := range r.Engine.ListExecutions("") {

@@ -1,6 +1,6 @@
 // Conformance harness: runs the onboarding workflow definition through aws-local-stepfunctions (npm) on the
 // scenarios the Go test (shared/workflow/conformance_test.go) sends on stdin, and prints what happened as JSON
-// on stdout, for the Go test to compare with the Go interpreter (shared/statemachine) on the same scenarios.
+// on stdout, for the Go test to compare with the Go interpreter (shared/asl/engine) on the same scenarios.
 //
 // stdin:  {"definition": <ASL with the Lambda ARNs substituted>,
 //          "scenarios": [{"name", "input", "functions": {"<function name>": [<behaviour>, ...]}}]}

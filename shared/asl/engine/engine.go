@@ -1,0 +1,581 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/waes/onboarding/shared/asl"
+)
+
+// Options configures an Engine. The zero value works: real time, no functions, a discarded log.
+type Options struct {
+	// Name is the state machine name (default "StateMachine"). ARN defaults to
+	// arn:aws:states:<Region>:<AccountID>:stateMachine:<Name>; when ARN is set, Name defaults to
+	// its last segment. Both appear in $$.StateMachine and in execution ARNs.
+	Name string
+	ARN  string
+	// Region and AccountID build the default ARNs (defaults us-east-1 and 123456789012).
+	Region    string
+	AccountID string
+	// RoleARN is $$.Execution.RoleArn and the ExecutionStarted roleArn.
+	RoleARN string
+
+	// Functions maps Lambda function names or ARNs to handlers (build them with lambda.NewHandler
+	// so payloads and results go through JSON exactly as on Lambda). A FunctionName is looked up
+	// as written, then as name:qualifier, then as the bare function name, then as its ARN.
+	Functions map[string]lambda.Handler
+	// Resolve, when set, is asked for functions that Functions does not have.
+	Resolve func(functionName string) (lambda.Handler, bool)
+
+	// TimeScale multiplies every duration the definition asks for: Wait states, retry intervals
+	// (after back-off and jitter), task, heartbeat and execution timeouts. 1 (or 0, the default)
+	// is real time; the local runner uses e.g. 0.01 so that the definition keeps its production
+	// values while a retry after 60 s takes 0.6 s. A Wait until a Timestamp waits the scaled
+	// remaining time. The definition's values still show where they are reported (TaskScheduled
+	// timeoutInSeconds, causes); event timestamps come from Clock.
+	TimeScale float64
+	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts. The local
+	// runner shortens waits and retries but keeps task timeouts real (1), because a step's Graph calls take
+	// real time whatever the scale.
+	TimeoutScale float64
+	// Clock defaults to the real clock; tests pass a *FakeClock.
+	Clock Clock
+	// Rand returns numbers in [0, 1) for FULL jitter. Default: math/rand/v2.
+	// Calls are serialised by the engine, so a *rand.Rand's Float64 may be used directly.
+	Rand func() float64
+
+	// Logger receives structured logs (execution lifecycle, task failures, retries, handler
+	// panics with their stack). Execution input and output are never logged; error causes are.
+	// Default: discard.
+	Logger *slog.Logger
+	// OnEvent is called synchronously, in order, for every history event of every execution. It
+	// must not block, nor call StopExecution or Shutdown (which record events themselves).
+	OnEvent func(executionARN string, ev HistoryEvent)
+	// MaxHistoryEvents fails an execution with States.Runtime when its history would exceed it
+	// (Step Functions' quota, default 25,000), which also stops runaway Choice loops.
+	MaxHistoryEvents int
+}
+
+// ExecutionStatus is the status of an execution, as DescribeExecution reports it.
+type ExecutionStatus string
+
+// Execution statuses.
+const (
+	StatusRunning   ExecutionStatus = "RUNNING"
+	StatusSucceeded ExecutionStatus = "SUCCEEDED"
+	StatusFailed    ExecutionStatus = "FAILED"
+	StatusTimedOut  ExecutionStatus = "TIMED_OUT"
+	StatusAborted   ExecutionStatus = "ABORTED"
+)
+
+// ExecutionDescription is what DescribeExecution returns. Input and Output are JSON text; Output
+// is set only for SUCCEEDED executions, Error and Cause only for the other closed statuses.
+type ExecutionDescription struct {
+	ExecutionARN    string          `json:"executionArn"`
+	StateMachineARN string          `json:"stateMachineArn"`
+	Name            string          `json:"name"`
+	Status          ExecutionStatus `json:"status"`
+	Input           string          `json:"input"`
+	Output          string          `json:"output,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	Cause           string          `json:"cause,omitempty"`
+	StartDate       time.Time       `json:"startDate"`
+	StopDate        time.Time       `json:"stopDate,omitzero"`
+}
+
+// Engine runs executions of one state machine definition in goroutines, with the API of Step
+// Functions (StartExecution, DescribeExecution, SendTaskSuccess, ...). It is safe for concurrent use.
+type Engine struct {
+	def          *asl.Definition
+	opts         Options
+	smARN        string
+	smName       string
+	execPrefix   string
+	roleARN      string
+	clock        Clock
+	scale        float64
+	timeoutScale float64
+	log          *slog.Logger
+	maxEvents    int
+
+	randMu sync.Mutex
+
+	fnMu    sync.Mutex
+	fnLocks map[string]*sync.Mutex
+
+	mu         sync.Mutex
+	executions map[string]*execution
+	order      []*execution
+	tokens     map[string]*taskToken
+	closing    bool
+
+	busy     int            // executions doing work: not sleeping, waiting for a callback or parked
+	quiet    chan struct{}  // closed while busy == 0
+	wg       sync.WaitGroup // execution goroutines
+	handlers sync.WaitGroup // handler goroutines, including abandoned ones (timed out, answered early)
+}
+
+// New returns an engine for def.
+func New(def *asl.Definition, opts Options) *Engine {
+	e := &Engine{
+		def:          def,
+		opts:         opts,
+		clock:        opts.Clock,
+		scale:        opts.TimeScale,
+		timeoutScale: opts.TimeoutScale,
+		log:          opts.Logger,
+		maxEvents:    opts.MaxHistoryEvents,
+		fnLocks:      map[string]*sync.Mutex{},
+		executions:   map[string]*execution{},
+		tokens:       map[string]*taskToken{},
+		quiet:        make(chan struct{}),
+	}
+	close(e.quiet)
+	// The engine reads Functions from many goroutines: keep its own copy.
+	e.opts.Functions = maps.Clone(opts.Functions)
+	if e.clock == nil {
+		e.clock = realClock{}
+	}
+	if e.scale <= 0 {
+		e.scale = 1
+	}
+	if e.timeoutScale <= 0 {
+		e.timeoutScale = e.scale
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.maxEvents <= 0 {
+		e.maxEvents = 25000
+	}
+	region, account := opts.Region, opts.AccountID
+	if region == "" {
+		region = "us-east-1"
+	}
+	if account == "" {
+		account = "123456789012"
+	}
+	e.opts.Region, e.opts.AccountID = region, account
+	e.smName, e.smARN = opts.Name, opts.ARN
+	if e.smARN != "" && e.smName == "" {
+		e.smName = e.smARN[strings.LastIndexByte(e.smARN, ':')+1:]
+	}
+	if e.smName == "" {
+		e.smName = "StateMachine"
+	}
+	if e.smARN == "" {
+		e.smARN = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, account, e.smName)
+	}
+	e.execPrefix = strings.Replace(e.smARN, ":stateMachine:", ":execution:", 1) + ":"
+	e.roleARN = opts.RoleARN
+	if e.roleARN == "" {
+		e.roleARN = fmt.Sprintf("arn:aws:iam::%s:role/%s-role", account, e.smName)
+	}
+	return e
+}
+
+// StateMachineARN returns the ARN executions of this engine belong to.
+func (e *Engine) StateMachineARN() string { return e.smARN }
+
+// Definition returns the definition the engine runs.
+func (e *Engine) Definition() *asl.Definition { return e.def }
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
+
+func (e *Engine) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * e.scale) }
+
+// scaledTimeout scales a task, heartbeat or execution timeout.
+func (e *Engine) scaledTimeout(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * e.timeoutScale)
+}
+
+func (e *Engine) random() float64 {
+	if e.opts.Rand == nil {
+		return mrand.Float64()
+	}
+	e.randMu.Lock()
+	defer e.randMu.Unlock()
+	return e.opts.Rand()
+}
+
+// StartExecution starts an execution and returns its ARN. An empty name gets a generated UUID;
+// empty input means {}. As on Step Functions Standard workflows it is idempotent: the same name
+// and the same input as a RUNNING execution return that execution's ARN; a name already used by
+// a closed execution, or with a different input, fails with ErrExecutionAlreadyExists.
+// ctx only provides values (for logging) to the execution; cancelling it does not stop anything.
+func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) (string, error) {
+	if name == "" {
+		name = newUUID()
+	}
+	if err := validateExecutionName(name); err != nil {
+		return "", fmt.Errorf("engine: start execution %q: %w", name, err)
+	}
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = []byte("{}")
+	}
+	if len(input) > asl.MaxPayloadBytes {
+		return "", fmt.Errorf("engine: start execution %q: input of %d bytes: %w", name, len(input), ErrInvalidExecutionInput)
+	}
+	val, err := asl.DecodeJSON(input)
+	if err != nil {
+		return "", fmt.Errorf("engine: start execution %q: %v: %w", name, err, ErrInvalidExecutionInput)
+	}
+	arn := e.execPrefix + name
+
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrEngineShutdown)
+	}
+	if x, ok := e.executions[arn]; ok {
+		e.mu.Unlock()
+		if x.currentStatus() == StatusRunning && bytes.Equal(x.input, input) {
+			return arn, nil
+		}
+		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrExecutionAlreadyExists)
+	}
+	x := newExecution(e, ctx, arn, name, bytes.Clone(input), val)
+	e.executions[arn] = x
+	e.order = append(e.order, x)
+	e.wg.Add(1)
+	e.setBusyLocked(x, true)
+	e.mu.Unlock()
+
+	x.begin()
+	go x.run()
+	return arn, nil
+}
+
+// validateExecutionName applies Step Functions' execution name rules.
+func validateExecutionName(name string) error {
+	if utf8.RuneCountInString(name) > 80 {
+		return fmt.Errorf("name longer than 80 characters: %w", ErrInvalidName)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>{}[]?*"#%\^|~`+"`"+`$&,;:/`, r) {
+			return fmt.Errorf("name contains %q: %w", r, ErrInvalidName)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) lookup(arn string) (*execution, error) {
+	e.mu.Lock()
+	x, ok := e.executions[arn]
+	e.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("engine: execution %q: %w", arn, ErrExecutionDoesNotExist)
+	}
+	return x, nil
+}
+
+// DescribeExecution returns the current state of an execution.
+func (e *Engine) DescribeExecution(arn string) (ExecutionDescription, error) {
+	x, err := e.lookup(arn)
+	if err != nil {
+		return ExecutionDescription{}, err
+	}
+	return x.describe(), nil
+}
+
+// GetExecutionHistory returns a copy of the execution's history, oldest event first.
+func (e *Engine) GetExecutionHistory(arn string) ([]HistoryEvent, error) {
+	x, err := e.lookup(arn)
+	if err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.p.Events), nil
+}
+
+// StateTransitions returns the names of the states the execution entered, in order (a state
+// retried by a Retrier is entered once; a state visited again through a loop appears again).
+// It returns nil for an unknown ARN.
+func (e *Engine) StateTransitions(arn string) []string {
+	x, err := e.lookup(arn)
+	if err != nil {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.p.Transitions)
+}
+
+// ListExecutions returns the executions with the given status ("" for all), newest first.
+func (e *Engine) ListExecutions(status ExecutionStatus) []ExecutionDescription {
+	e.mu.Lock()
+	all := slices.Clone(e.order)
+	e.mu.Unlock()
+	var out []ExecutionDescription
+	for i := len(all) - 1; i >= 0; i-- {
+		d := all[i].describe()
+		if status == "" || d.Status == status {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Wait blocks until the execution is closed (or ctx is done) and returns its description.
+func (e *Engine) Wait(ctx context.Context, arn string) (ExecutionDescription, error) {
+	x, err := e.lookup(arn)
+	if err != nil {
+		return ExecutionDescription{}, err
+	}
+	select {
+	case <-x.done:
+		return x.describe(), nil
+	case <-ctx.Done():
+		return x.describe(), fmt.Errorf("engine: wait for %q: %w", arn, ctx.Err())
+	}
+}
+
+// StopExecution aborts a running execution: its status becomes ABORTED with the given error and
+// cause, an ExecutionAborted event closes its history, open task tokens expire and the context of
+// a running task invocation is cancelled. Stopping a closed execution changes nothing.
+func (e *Engine) StopExecution(arn, errorName, cause string) error {
+	if len(errorName) > 256 || len(cause) > 32768 {
+		return fmt.Errorf("engine: stop execution: error or cause too long: %w", ErrValidation)
+	}
+	x, err := e.lookup(arn)
+	if err != nil {
+		return err
+	}
+	x.abort(errorName, cause)
+	return nil
+}
+
+// Shutdown stops the engine: StartExecution fails with ErrEngineShutdown from now on and
+// executions schedule no new task. Shutdown lets the work in flight finish (task invocations
+// running, their results recorded, the transitions that follow) until every execution is idle:
+// parked before its next task, sleeping in a Wait state or a retry back-off, or waiting for a
+// task token. Then it aborts every execution still running (an ExecutionAborted event closes each
+// history, their tokens expire) and waits for the execution goroutines and for handler invocations
+// that were abandoned (a timed-out task whose handler ignores its context). If ctx ends first,
+// the remaining work is aborted at once, handler contexts are cancelled, and Shutdown returns
+// ctx's error; a handler that ignores its context then keeps its goroutine until it returns.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+
+	var err error
+	for err == nil {
+		e.mu.Lock()
+		busy, quiet := e.busy, e.quiet
+		e.mu.Unlock()
+		if busy == 0 {
+			break
+		}
+		select {
+		case <-quiet:
+		case <-ctx.Done():
+			err = fmt.Errorf("engine: shutdown: %d executions still busy: %w", busy, ctx.Err())
+		}
+	}
+
+	e.mu.Lock()
+	all := slices.Clone(e.order)
+	e.mu.Unlock()
+	for _, x := range all {
+		x.abort("", "The state machine engine was shut down.")
+	}
+	e.wg.Wait()
+
+	if err == nil {
+		handlersDone := make(chan struct{})
+		go func() {
+			e.handlers.Wait()
+			close(handlersDone)
+		}()
+		select {
+		case <-handlersDone:
+		case <-ctx.Done():
+			err = fmt.Errorf("engine: shutdown: task handlers still running: %w", ctx.Err())
+		}
+	}
+	e.log.Info("state machine engine shut down", slog.String("state_machine_arn", e.smARN), slog.Bool("clean", err == nil))
+	return err
+}
+
+// setBusyLocked records whether x is doing work; Shutdown waits for all executions to be idle.
+func (e *Engine) setBusyLocked(x *execution, busy bool) {
+	if x.busy == busy {
+		return
+	}
+	x.busy = busy
+	if busy {
+		if e.busy == 0 {
+			e.quiet = make(chan struct{})
+		}
+		e.busy++
+		return
+	}
+	e.busy--
+	if e.busy == 0 {
+		close(e.quiet)
+	}
+}
+
+func (e *Engine) setBusy(x *execution, busy bool) {
+	e.mu.Lock()
+	e.setBusyLocked(x, busy)
+	e.mu.Unlock()
+}
+
+// mayStartTask reports whether a new task may be scheduled; during Shutdown it marks the
+// execution idle so that Shutdown can proceed, and the caller parks until it is aborted.
+func (e *Engine) mayStartTask(x *execution) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		e.setBusyLocked(x, false)
+		return false
+	}
+	return true
+}
+
+// Task tokens.
+
+type taskToken struct {
+	x       *execution
+	state   string
+	result  chan tokenResult // buffered: the first SendTask* wins, later ones see closed
+	closed  bool             // guarded by Engine.mu
+	onBeat  func()           // restarts the heartbeat timer; nil without HeartbeatSeconds
+	created time.Time
+}
+
+type tokenResult struct {
+	output  any
+	outJSON string
+	failed  bool
+	errName string
+	cause   string
+}
+
+const tokenBytes = 48
+
+func newTaskToken() string {
+	b := make([]byte, tokenBytes)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (e *Engine) registerToken(token string, x *execution, stateName string, onBeat func()) *taskToken {
+	t := &taskToken{x: x, state: stateName, result: make(chan tokenResult, 1), onBeat: onBeat, created: e.now()}
+	e.mu.Lock()
+	e.tokens[token] = t
+	x.tokens = append(x.tokens, t)
+	e.mu.Unlock()
+	return t
+}
+
+// closeExecutionTokens expires every token of a closed execution at once, so that a worker
+// calling back right after StopExecution gets ErrTaskTimedOut, as on AWS.
+func (e *Engine) closeExecutionTokens(x *execution) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range x.tokens {
+		t.closed = true
+	}
+	x.tokens = nil
+}
+
+// closeToken expires a token: later SendTask* calls get ErrTaskTimedOut.
+func (e *Engine) closeToken(token string) {
+	e.mu.Lock()
+	if t, ok := e.tokens[token]; ok {
+		t.closed = true
+	}
+	e.mu.Unlock()
+}
+
+// claimToken finds an open token and, if close is set, closes it so that it is answered once.
+func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
+	if token == "" || len(token) > 2048 {
+		return nil, fmt.Errorf("engine: %s: %w", op, ErrInvalidToken)
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(b) != tokenBytes {
+		return nil, fmt.Errorf("engine: %s: %w", op, ErrInvalidToken)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.tokens[token]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("engine: %s: %w", op, ErrTaskDoesNotExist)
+	case t.closed:
+		return nil, fmt.Errorf("engine: %s: %w", op, ErrTaskTimedOut)
+	}
+	if close {
+		t.closed = true
+	}
+	return t, nil
+}
+
+// SendTaskSuccess completes the .waitForTaskToken task that was given token; output (JSON, at
+// most 256 KiB) becomes the task's result. It fails with ErrInvalidToken, ErrTaskDoesNotExist,
+// ErrTaskTimedOut (the task already completed, failed, timed out or its execution closed) or
+// ErrInvalidOutput.
+func (e *Engine) SendTaskSuccess(token string, output []byte) error {
+	if len(output) > asl.MaxPayloadBytes {
+		return fmt.Errorf("engine: send task success: output of %d bytes: %w", len(output), ErrInvalidOutput)
+	}
+	v, err := asl.DecodeJSON(output)
+	if err != nil {
+		return fmt.Errorf("engine: send task success: %v: %w", err, ErrInvalidOutput)
+	}
+	t, err := e.claimToken("send task success", token, true)
+	if err != nil {
+		return err
+	}
+	t.result <- tokenResult{output: v, outJSON: jsonString(v)}
+	return nil
+}
+
+// SendTaskFailure fails the .waitForTaskToken task that was given token with an error name (at
+// most 256 characters) and cause (at most 32,768), which its Retry and Catch then see.
+func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
+	if utf8.RuneCountInString(errorName) > 256 || utf8.RuneCountInString(cause) > 32768 {
+		return fmt.Errorf("engine: send task failure: error or cause too long: %w", ErrValidation)
+	}
+	t, err := e.claimToken("send task failure", token, true)
+	if err != nil {
+		return err
+	}
+	t.result <- tokenResult{failed: true, errName: errorName, cause: cause}
+	return nil
+}
+
+// SendTaskHeartbeat tells a .waitForTaskToken task with HeartbeatSeconds that its worker is alive,
+// restarting the heartbeat timeout.
+func (e *Engine) SendTaskHeartbeat(token string) error {
+	t, err := e.claimToken("send task heartbeat", token, false)
+	if err != nil {
+		return err
+	}
+	if t.onBeat != nil {
+		t.onBeat()
+	}
+	return nil
+}
+
+// errClosed reports that the execution was closed (stopped, timed out, aborted) while a state ran.
+var errClosed = errors.New("execution closed")

@@ -1,0 +1,403 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/waes/onboarding/shared/asl"
+)
+
+// Progress is everything about an execution that changes while it runs, in one serializable
+// value: its status, the state it is in with that state's raw input, the retries done there, the
+// task token and deadline it waits on, and its history. The run loop updates it at every
+// transition (see execution.transition), which is where a durable mode would checkpoint it.
+type Progress struct {
+	Status   ExecutionStatus `json:"status"`
+	Output   string          `json:"output,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Cause    string          `json:"cause,omitempty"`
+	StopDate time.Time       `json:"stopDate,omitzero"`
+
+	State      string    `json:"state,omitempty"` // the state being run (or last run, once closed)
+	StateInput any       `json:"stateInput,omitempty"`
+	Entered    time.Time `json:"entered,omitzero"`
+	// Attempts counts the retries done per retrier of State; Retries is their sum ($$.State.RetryCount).
+	Attempts []int64 `json:"attempts,omitempty"`
+	Retries  int     `json:"retries,omitempty"`
+	// Token and Deadline describe the task attempt in progress (Deadline zero: no timeout).
+	Token    string    `json:"token,omitempty"`
+	Deadline time.Time `json:"deadline,omitzero"`
+
+	Events      []HistoryEvent `json:"events"`
+	Transitions []string       `json:"transitions"`
+	// SilentRetries counts retries of attempts that failed before recording anything (an
+	// intrinsic failing in Parameters); they use up the history quota as if they had recorded
+	// events, so that such a retry loop cannot spin forever on a clock that does not sleep.
+	SilentRetries int `json:"silentRetries,omitempty"`
+}
+
+type execution struct {
+	e        *Engine
+	arn      string
+	name     string
+	input    []byte
+	inputVal any
+	start    time.Time
+
+	// ctx is cancelled, with the reason as cause, as soon as the execution closes; every blocking
+	// point of the run loop watches it. It carries the values of StartExecution's context.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the execution closes
+
+	hookMu sync.Mutex // orders OnEvent calls like the history
+
+	tokens []*taskToken // open task tokens; guarded by Engine.mu
+	busy   bool         // see Engine.setBusy; guarded by Engine.mu
+
+	mu          sync.Mutex
+	p           Progress
+	stopTimeout func() bool
+}
+
+func newExecution(e *Engine, parent context.Context, arn, name string, input []byte, val any) *execution {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	return &execution{
+		e: e, arn: arn, name: name, input: input, inputVal: val, start: e.now(),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), p: Progress{Status: StatusRunning},
+	}
+}
+
+func (x *execution) currentStatus() ExecutionStatus {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.p.Status
+}
+
+func (x *execution) describe() ExecutionDescription {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return ExecutionDescription{
+		ExecutionARN: x.arn, StateMachineARN: x.e.smARN, Name: x.name, Status: x.p.Status,
+		Input: string(x.input), Output: x.p.Output, Error: x.p.Error, Cause: x.p.Cause,
+		StartDate: x.start, StopDate: x.p.StopDate,
+	}
+}
+
+// update changes the progress under the execution's lock.
+func (x *execution) update(f func(p *Progress)) {
+	x.mu.Lock()
+	f(&x.p)
+	x.mu.Unlock()
+}
+
+// closing describes the terminal transition recorded together with the last event.
+type closing struct {
+	status  ExecutionStatus
+	output  string
+	errName string
+	cause   string
+}
+
+func (x *execution) quotaCause() string {
+	return fmt.Sprintf("The execution reached the maximum number of history events (%d).", x.e.maxEvents)
+}
+
+// record appends an event to a running execution's history; with fin it also closes the
+// execution. It returns false, recording nothing, if the execution is already closed (a state
+// that finishes after StopExecution must not add to the history), or if the history quota is
+// reached, in which case the execution fails instead.
+func (x *execution) record(ev HistoryEvent, fin *closing) bool {
+	x.hookMu.Lock()
+	defer x.hookMu.Unlock()
+	x.mu.Lock()
+	if x.p.Status != StatusRunning {
+		x.mu.Unlock()
+		return false
+	}
+	ok := true
+	if fin == nil && len(x.p.Events)+x.p.SilentRetries+2 > x.e.maxEvents {
+		// Keep the last slot for the ExecutionFailed event.
+		fin = &closing{status: StatusFailed, errName: asl.ErrorRuntime, cause: x.quotaCause()}
+		ev = HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &ErrorEventDetails{Error: fin.errName, Cause: fin.cause}}
+		ok = false
+	}
+	now := x.e.now()
+	ev.Timestamp = now
+	ev.ID = int64(len(x.p.Events) + 1)
+	ev.PreviousEventID = ev.ID - 1
+	x.p.Events = append(x.p.Events, ev)
+	if d := ev.StateEnteredEventDetails; d != nil {
+		x.p.Transitions = append(x.p.Transitions, d.Name)
+	}
+	var stopTimeout func() bool
+	if fin != nil {
+		x.p.Status, x.p.Output, x.p.Error, x.p.Cause, x.p.StopDate = fin.status, fin.output, fin.errName, fin.cause, now
+		x.p.Token, x.p.Deadline = "", time.Time{}
+		stopTimeout = x.stopTimeout
+	}
+	x.mu.Unlock()
+
+	if fin != nil {
+		x.closed(fin, stopTimeout)
+	}
+	if x.e.opts.OnEvent != nil {
+		x.e.opts.OnEvent(x.arn, ev)
+	}
+	if fin != nil {
+		// Last, so that Wait returns once the closing event has been logged and delivered.
+		close(x.done)
+	}
+	return ok
+}
+
+// closed releases what a closed execution holds: its context, tokens and execution timeout.
+func (x *execution) closed(fin *closing, stopTimeout func() bool) {
+	x.cancel(fmt.Errorf("%w: %s", errClosed, fin.status))
+	x.e.closeExecutionTokens(x)
+	if stopTimeout != nil {
+		stopTimeout()
+	}
+	level := slog.LevelInfo
+	if fin.status != StatusSucceeded {
+		level = slog.LevelWarn
+	}
+	x.e.log.LogAttrs(x.ctx, level, "execution closed", slog.String("execution_arn", x.arn),
+		slog.String("status", string(fin.status)), slog.String("error", fin.errName), slog.String("cause", fin.cause))
+}
+
+func (x *execution) eventCount() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.p.Events)
+}
+
+// chargeSilentRetry books a retry that recorded no event against the history quota; it fails
+// the execution and returns false when the quota is used up.
+func (x *execution) chargeSilentRetry() bool {
+	x.mu.Lock()
+	x.p.SilentRetries++
+	full := len(x.p.Events)+x.p.SilentRetries+1 > x.e.maxEvents
+	x.mu.Unlock()
+	if full {
+		x.fail(&asl.Error{Name: asl.ErrorRuntime, Cause: x.quotaCause()})
+		return false
+	}
+	return true
+}
+
+// begin records ExecutionStarted and arms the execution timeout; it runs before StartExecution
+// returns so that the history is never empty.
+func (x *execution) begin() {
+	x.record(HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
+		Input: string(x.input), InputDetails: noTruncation, RoleArn: x.e.roleARN,
+	}}, nil)
+	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "execution started", slog.String("execution_arn", x.arn))
+	if s := x.e.def.TimeoutSeconds(); s > 0 {
+		stop := x.e.clock.AfterFunc(x.e.scaledTimeout(time.Duration(s)*time.Second), x.timedOut)
+		x.mu.Lock()
+		x.stopTimeout = stop
+		closed := x.p.Status != StatusRunning
+		x.mu.Unlock()
+		if closed {
+			stop()
+		}
+	}
+}
+
+func (x *execution) timedOut() {
+	cause := fmt.Sprintf("The execution ran longer than its TimeoutSeconds (%d).", x.e.def.TimeoutSeconds())
+	x.record(HistoryEvent{Type: EventExecutionTimedOut, ExecutionTimedOutEventDetails: &ErrorEventDetails{Error: asl.ErrorTimeout, Cause: cause}},
+		&closing{status: StatusTimedOut, errName: asl.ErrorTimeout, cause: cause})
+}
+
+func (x *execution) abort(errName, cause string) {
+	x.record(HistoryEvent{Type: EventExecutionAborted, ExecutionAbortedEventDetails: &ErrorEventDetails{Error: errName, Cause: cause}},
+		&closing{status: StatusAborted, errName: errName, cause: cause})
+}
+
+func (x *execution) fail(se *asl.Error) {
+	x.record(HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &ErrorEventDetails{Error: se.Name, Cause: se.Cause}},
+		&closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
+}
+
+func (x *execution) succeed(out string) {
+	x.record(HistoryEvent{Type: EventExecutionSucceeded, ExecutionSucceededEventDetails: &ExecutionSucceededEventDetails{Output: out, OutputDetails: noTruncation}},
+		&closing{status: StatusSucceeded, output: out})
+}
+
+// transition moves the execution to the named state with its raw input. The whole resumable
+// state is in x.p at this point: a durable mode would checkpoint it here.
+func (x *execution) transition(name string, input any) {
+	x.update(func(p *Progress) {
+		p.State, p.StateInput, p.Entered = name, input, time.Time{}
+		p.Attempts, p.Retries, p.Token, p.Deadline = nil, 0, "", time.Time{}
+	})
+}
+
+// run is the execution goroutine: one state after the other until a terminal state, an
+// unhandled error, or the execution being closed from outside.
+func (x *execution) run() {
+	defer x.e.wg.Done()
+	defer x.e.setBusy(x, false)
+	x.transition(x.e.def.StartAt(), x.inputVal)
+	for x.ctx.Err() == nil {
+		x.mu.Lock()
+		st, input := x.e.def.State(x.p.State), x.p.StateInput
+		x.mu.Unlock()
+		out, next, err := x.runState(st, input)
+		if err != nil {
+			var se *asl.Error
+			if errors.As(err, &se) {
+				x.fail(se)
+			}
+			return
+		}
+		if next == "" {
+			outJSON, err := x.dataJSON(out, "the execution output")
+			if err != nil {
+				x.fail(err)
+				return
+			}
+			x.succeed(outJSON)
+			return
+		}
+		x.transition(next, out)
+	}
+}
+
+// dataJSON renders state data for the history, enforcing the 256 KiB payload quota.
+func (x *execution) dataJSON(v any, what string) (string, *asl.Error) {
+	b, err := asl.MarshalJSON(v)
+	if err != nil {
+		return "", asl.RuntimeError(fmt.Sprintf("%s cannot be serialized: %v", what, err))
+	}
+	if len(b) > asl.MaxPayloadBytes {
+		return "", &asl.Error{Name: asl.ErrorDataLimitExceeded, Cause: fmt.Sprintf("%s has %d bytes, more than the quota of %d", what, len(b), asl.MaxPayloadBytes)}
+	}
+	return string(b), nil
+}
+
+// runState records the state's entry, runs it and records its exit.
+func (x *execution) runState(st *asl.State, input any) (any, string, error) {
+	inJSON, serr := x.dataJSON(input, fmt.Sprintf("the input of state %q", st.Name()))
+	if serr != nil {
+		return nil, "", serr
+	}
+	if !x.record(HistoryEvent{Type: stateEnteredType(st.Type()), StateEnteredEventDetails: &StateEnteredEventDetails{
+		Name: st.Name(), Input: inJSON, InputDetails: noTruncation,
+	}}, nil) {
+		return nil, "", errClosed
+	}
+	x.e.log.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
+	entered := x.e.now()
+	x.update(func(p *Progress) { p.Entered = entered })
+	if st.Type() == "Fail" {
+		return nil, "", st.Fail()
+	}
+	out, next, err := x.runStep(st, input, entered)
+	if err != nil {
+		return nil, "", withStateContext(err, st.Name())
+	}
+	outJSON, serr := x.dataJSON(out, fmt.Sprintf("the output of state %q", st.Name()))
+	if serr != nil {
+		return nil, "", serr
+	}
+	if !x.record(HistoryEvent{Type: stateExitedType(st.Type()), StateExitedEventDetails: &StateExitedEventDetails{
+		Name: st.Name(), Output: outJSON, OutputDetails: noTruncation,
+	}}, nil) {
+		return nil, "", errClosed
+	}
+	return out, next, nil
+}
+
+// runStep runs every state but Fail through the same pipeline: input (InputPath, Parameters),
+// the state's own work (a task, a choice, a wait), output (ResultSelector, ResultPath, OutputPath).
+func (x *execution) runStep(st *asl.State, input any, entered time.Time) (any, string, error) {
+	if st.Type() == "Task" {
+		return x.runTask(st, input, entered)
+	}
+	en := &env{x: x, state: st.Name(), entered: entered}
+	eff, params, err := st.Input(input, en)
+	if err != nil {
+		return nil, "", err
+	}
+	result, next := eff, st.Next()
+	switch st.Type() {
+	case "Pass":
+		result = st.PassResult(params)
+	case "Choice":
+		next, err = st.Choose(eff, en)
+	case "Wait":
+		var d time.Duration
+		if d, err = st.WaitDuration(eff, en); err == nil && d > 0 && !x.sleep(d) {
+			err = errClosed
+		}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := st.Output(input, result, en)
+	return out, next, err
+}
+
+// withStateContext prefixes States.Runtime causes with the state, as Step Functions does.
+func withStateContext(err error, name string) error {
+	var se *asl.Error
+	if errors.As(err, &se) && se.Name == asl.ErrorRuntime {
+		return &asl.Error{Name: se.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s'. %s", name, se.Cause)}
+	}
+	return err
+}
+
+// sleep waits d (scaled), idle for Shutdown, and reports whether the execution is still open.
+func (x *execution) sleep(d time.Duration) bool {
+	x.e.setBusy(x, false)
+	err := x.e.clock.Sleep(x.ctx, x.e.scaled(d))
+	x.e.setBusy(x, true)
+	return err == nil && x.ctx.Err() == nil
+}
+
+// env is what path and intrinsic evaluation may need besides the input: the context object ($$).
+type env struct {
+	x          *execution
+	state      string
+	entered    time.Time
+	retryCount int
+	token      string
+	ctxObj     any
+}
+
+// contextTime formats times as the context object does (ISO 8601, milliseconds, UTC).
+func contextTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// ContextObject returns $$ for the state being run, built on first use.
+func (en *env) ContextObject() any {
+	if en.ctxObj != nil || en.x == nil {
+		return en.ctxObj
+	}
+	x := en.x
+	c := map[string]any{
+		"Execution": map[string]any{
+			"Id": x.arn, "Input": x.inputVal, "Name": x.name, "RoleArn": x.e.roleARN,
+			"StartTime": contextTime(x.start), "RedriveCount": json.Number("0"),
+		},
+		"State": map[string]any{
+			"EnteredTime": contextTime(en.entered), "Name": en.state, "RetryCount": asl.IntNumber(int64(en.retryCount)),
+		},
+		"StateMachine": map[string]any{"Id": x.e.smARN, "Name": x.e.smName},
+	}
+	if en.token != "" {
+		c["Task"] = map[string]any{"Token": en.token}
+	}
+	en.ctxObj = c
+	return c
+}

@@ -1,0 +1,429 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/waes/onboarding/shared/asl"
+)
+
+// A Task state runs attempts until one succeeds, Retry gives up or a Catcher handles the error.
+// Each attempt is a fixed pipeline of small steps:
+//
+//	input     InputPath, the task token, Parameters, timeouts, the Lambda call (prepare)
+//	schedule  TaskScheduled/TaskStarted, deadlines, the token, the invocation (schedule)
+//	await     the function's response, the callback, or a deadline (await, nextSignal, handle)
+//	output    ResultSelector, ResultPath, OutputPath (asl.State.Output, in runTask)
+
+// runTask runs a Task state: attempts, Retry and Catch. It returns the state output and the
+// next state (the catcher's Next when a Catcher handled the error).
+func (x *execution) runTask(st *asl.State, input any, entered time.Time) (any, string, error) {
+	x.update(func(p *Progress) { p.Attempts = make([]int64, st.NumRetriers()) })
+	for {
+		before := x.eventCount()
+		result, en, err := x.attempt(st, input, entered)
+		if err == nil {
+			var out any
+			if out, err = st.Output(input, result, en); err == nil {
+				return out, st.Next(), nil
+			}
+		}
+		var se *asl.Error
+		if !errors.As(err, &se) || !se.Catchable() {
+			return nil, "", err
+		}
+		retry, err := x.retry(st, se, x.eventCount() == before)
+		if err != nil {
+			return nil, "", err
+		}
+		if retry {
+			continue
+		}
+		out, next, ok, err := st.Catch(input, se)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			return nil, "", se
+		}
+		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task error caught", slog.String("execution_arn", x.arn),
+			slog.String("state", st.Name()), slog.String("error", se.Name), slog.String("next", next))
+		return out, next, nil
+	}
+}
+
+// retry applies the state's Retry to an attempt's error: it sleeps the back-off and reports
+// true when the state should run another attempt.
+func (x *execution) retry(st *asl.State, se *asl.Error, silent bool) (bool, error) {
+	i, maxAttempts, ok := st.Retrier(se.Name)
+	x.mu.Lock()
+	ok = ok && x.p.Attempts[i] < maxAttempts
+	var n int64
+	if ok {
+		n = x.p.Attempts[i]
+	}
+	x.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	if silent && !x.chargeSilentRetry() {
+		return false, errClosed
+	}
+	delay := st.RetryDelay(i, n, x.e.random)
+	var retries int
+	x.update(func(p *Progress) { p.Attempts[i]++; p.Retries++; retries = p.Retries })
+	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task retry scheduled", slog.String("execution_arn", x.arn),
+		slog.String("state", st.Name()), slog.String("error", se.Name), slog.Int("retry", retries),
+		slog.Duration("delay", delay), slog.Duration("scaled_delay", x.e.scaled(delay)))
+	if !x.sleep(delay) {
+		return false, errClosed
+	}
+	return true, nil
+}
+
+// taskAttempt is one attempt of a Task state on its way through the pipeline.
+type taskAttempt struct {
+	st                 *asl.State
+	task               *asl.Task
+	en                 *env
+	call               *lambdaCall
+	timeout, heartbeat int64
+	rt                 *taskRecorder
+
+	fired  chan string // deadlines; buffered so that timer callbacks never block
+	tokCh  <-chan tokenResult
+	resCh  <-chan invokeResult // nil once the function has answered
+	cancel context.CancelCauseFunc
+	early  *tokenResult // a callback that arrived while the function was still running
+	stops  []func()
+}
+
+// attempt runs one attempt of a Task state through input, schedule and await.
+func (x *execution) attempt(st *asl.State, input any, entered time.Time) (any, *env, error) {
+	x.mu.Lock()
+	retries := x.p.Retries
+	x.mu.Unlock()
+	a := &taskAttempt{st: st, task: st.Task(), en: &env{x: x, state: st.Name(), entered: entered, retryCount: retries}}
+	if err := x.prepare(a, input); err != nil {
+		return nil, a.en, err
+	}
+	defer a.release()
+	if err := x.schedule(a); err != nil {
+		return nil, a.en, err
+	}
+	result, err := x.await(a)
+	return result, a.en, err
+}
+
+func (a *taskAttempt) release() {
+	for i := len(a.stops) - 1; i >= 0; i-- {
+		a.stops[i]()
+	}
+}
+
+// prepare is the input step: InputPath, the task token, Parameters, the timeouts and the call.
+func (x *execution) prepare(a *taskAttempt, input any) error {
+	if a.task.Callback {
+		a.en.token = newTaskToken()
+	}
+	eff, params, err := a.st.Input(input, a.en)
+	if err != nil {
+		return err
+	}
+	if a.timeout, a.heartbeat, err = a.st.Timeouts(eff, a.en); err != nil {
+		return err
+	}
+	if a.call, err = x.e.prepareCall(a.st, a.task, params); err != nil {
+		return err
+	}
+	if len(a.call.parameters) > asl.MaxPayloadBytes {
+		return &asl.Error{Name: asl.ErrorDataLimitExceeded, Cause: fmt.Sprintf("the input of task %q after Parameters has %d bytes, more than the quota of %d", a.st.Name(), len(a.call.parameters), asl.MaxPayloadBytes)}
+	}
+	a.rt = newTaskRecorder(x, a.task)
+	return nil
+}
+
+// schedule records the task's scheduling, arms its deadlines, registers its token and invokes
+// the function.
+func (x *execution) schedule(a *taskAttempt) error {
+	// During Shutdown nothing new is scheduled: park until the execution is aborted.
+	if !x.e.mayStartTask(x) {
+		<-x.ctx.Done()
+		return errClosed
+	}
+	if !x.record(a.rt.scheduled(a.call, a.timeout, a.heartbeat), nil) || !x.record(a.rt.started(), nil) {
+		return errClosed
+	}
+	if a.call.handler == nil {
+		cause := fmt.Sprintf("Function not found: %s (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: %s)", a.call.arn, newUUID())
+		if !x.record(a.rt.failed(asl.ErrorLambdaNotFound, cause), nil) {
+			return errClosed
+		}
+		return &asl.Error{Name: asl.ErrorLambdaNotFound, Cause: cause}
+	}
+	a.fired = make(chan string, 2)
+	var deadline time.Time
+	if a.timeout > 0 {
+		d := x.e.scaledTimeout(time.Duration(a.timeout) * time.Second)
+		stop := x.e.clock.AfterFunc(d, a.signal(asl.ErrorTimeout))
+		a.stops = append(a.stops, func() { stop() })
+		deadline = x.e.now().Add(d)
+	}
+	var onBeat func()
+	if a.heartbeat > 0 {
+		beat := newResettableTimer(x.e.clock, x.e.scaledTimeout(time.Duration(a.heartbeat)*time.Second), a.signal(asl.ErrorHeartbeatTimeout))
+		a.stops = append(a.stops, beat.stop)
+		onBeat = beat.reset
+	}
+	if a.task.Callback {
+		a.tokCh = x.e.registerToken(a.en.token, x, a.st.Name(), onBeat).result
+		a.stops = append(a.stops, func() { x.e.closeToken(a.en.token) })
+	}
+	x.update(func(p *Progress) { p.Token, p.Deadline = a.en.token, deadline })
+	a.resCh, a.cancel = x.invoke(a.call)
+	a.stops = append(a.stops, func() { a.cancel(nil) })
+	return nil
+}
+
+// signal returns a timer callback that reports the named deadline.
+func (a *taskAttempt) signal(name string) func() {
+	return func() {
+		select {
+		case a.fired <- name:
+		default:
+		}
+	}
+}
+
+// taskSignal is what an attempt waits for: one of the function's response, the callback, or a
+// deadline (the error name States.Timeout or States.HeartbeatTimeout).
+type taskSignal struct {
+	r        *invokeResult
+	tr       *tokenResult
+	deadline string
+}
+
+// await waits until the attempt has a result or an error.
+func (x *execution) await(a *taskAttempt) (any, error) {
+	for {
+		s, err := x.nextSignal(a)
+		if err != nil {
+			return nil, err
+		}
+		if done, result, err := x.handle(a, s); done {
+			return result, err
+		}
+	}
+}
+
+func (x *execution) nextSignal(a *taskAttempt) (taskSignal, error) {
+	var s taskSignal
+	// Waiting for a callback once the function has returned is idle time for Shutdown.
+	x.e.setBusy(x, a.resCh != nil)
+	select {
+	case v := <-a.resCh:
+		s.r = &v
+	case v := <-a.tokCh:
+		s.tr = &v
+	case s.deadline = <-a.fired:
+		// A result already available wins over a deadline observed at the same moment.
+		select {
+		case v := <-a.resCh:
+			s.r = &v
+		case v := <-a.tokCh:
+			s.tr = &v
+		default:
+		}
+		if s.r != nil || s.tr != nil {
+			a.signal(s.deadline)() // keep the deadline for a callback task still waiting for its token
+			s.deadline = ""
+		}
+	case <-x.ctx.Done():
+		return s, errClosed
+	}
+	x.e.setBusy(x, true)
+	return s, nil
+}
+
+// handle processes one signal and reports whether the attempt is over.
+func (x *execution) handle(a *taskAttempt, s taskSignal) (bool, any, error) {
+	switch {
+	case s.tr != nil && a.resCh != nil:
+		// The worker called back before the function returned (it usually calls back from
+		// inside the function). Record the function's response first so that the history
+		// reads the same every time: TaskSubmitted, then TaskSucceeded/TaskFailed.
+		a.early, a.tokCh = s.tr, nil
+		return false, nil, nil
+	case s.deadline != "" && a.early != nil:
+		// The callback came before the deadline; only the function was still running.
+		return x.finishCallback(a, a.early)
+	case s.deadline != "":
+		return true, nil, x.timeOut(a, s.deadline)
+	case s.tr != nil:
+		return x.finishCallback(a, s.tr)
+	case s.r == nil:
+		return false, nil, nil
+	}
+	a.resCh = nil // the invocation answered
+	return x.handleResponse(a, s.r)
+}
+
+// timeOut ends an attempt whose deadline passed.
+func (x *execution) timeOut(a *taskAttempt, deadline string) error {
+	cause := fmt.Sprintf("The task did not complete within its TimeoutSeconds (%d).", a.timeout)
+	if deadline == asl.ErrorHeartbeatTimeout {
+		cause = fmt.Sprintf("The task sent no heartbeat within its HeartbeatSeconds (%d).", a.heartbeat)
+	}
+	// On AWS the Lambda function would run on until its own timeout; locally its context is
+	// cancelled so that the goroutine ends.
+	a.cancel(errors.New(deadline))
+	x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "task timed out", slog.String("execution_arn", x.arn),
+		slog.String("state", a.st.Name()), slog.String("error", deadline))
+	if !x.record(a.rt.timedOut(deadline, cause), nil) {
+		return errClosed
+	}
+	return &asl.Error{Name: deadline, Cause: cause}
+}
+
+// handleResponse records the function's response. A callback task then goes on waiting for its
+// token (unless the callback came early); a plain invoke is done.
+func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, error) {
+	if r.err != nil && a.early != nil {
+		// The callback already closed the task; the function's own failure no longer matters.
+		return x.finishCallback(a, a.early)
+	}
+	if r.err != nil {
+		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
+			slog.String("state", a.st.Name()), slog.String("error", r.err.Name))
+		if !x.record(a.rt.failed(r.err.Name, r.err.Cause), nil) {
+			return true, nil, errClosed
+		}
+		return true, nil, r.err
+	}
+	result := invokeOutput(a.call.version, r)
+	outJSON, serr := x.dataJSON(result, fmt.Sprintf("the result of task %q", a.st.Name()))
+	if serr != nil {
+		return true, nil, serr
+	}
+	if a.task.Callback {
+		// The function returned; the task now waits for SendTaskSuccess/Failure.
+		if !x.record(a.rt.submitted(outJSON), nil) {
+			return true, nil, errClosed
+		}
+		if a.early != nil {
+			return x.finishCallback(a, a.early)
+		}
+		return false, nil, nil
+	}
+	if !x.record(a.rt.succeeded(outJSON), nil) {
+		return true, nil, errClosed
+	}
+	return true, result, nil
+}
+
+// invokeOutput is the result of the lambda:invoke integration: the function's response as
+// Payload, with the Invoke API's metadata.
+func invokeOutput(version string, r *invokeResult) any {
+	return map[string]any{
+		"ExecutedVersion": version,
+		"Payload":         lambdaOutput(r.out),
+		"SdkHttpMetadata": map[string]any{
+			"HttpHeaders": map[string]any{
+				"Content-Type": "application/json", "X-Amz-Executed-Version": version, "x-amzn-RequestId": r.requestID,
+			},
+			"HttpStatusCode": json.Number("200"),
+		},
+		"SdkResponseMetadata": map[string]any{"RequestId": r.requestID},
+		"StatusCode":          json.Number("200"),
+	}
+}
+
+// finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
+func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (bool, any, error) {
+	if tr.failed {
+		if !x.record(a.rt.failed(tr.errName, tr.cause), nil) {
+			return true, nil, errClosed
+		}
+		return true, nil, &asl.Error{Name: tr.errName, Cause: tr.cause}
+	}
+	if !x.record(a.rt.succeeded(tr.outJSON), nil) {
+		return true, nil, errClosed
+	}
+	return true, tr.output, nil
+}
+
+// lambdaCall is a resolved invocation.
+type lambdaCall struct {
+	handler    lambda.Handler
+	lockKey    string // bare function name: one invocation at a time per function
+	function   string // as named by the definition
+	arn        string // invoked function ARN (for lambdacontext)
+	version    string // ExecutedVersion
+	payload    []byte
+	parameters string // TaskScheduled parameters
+}
+
+func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCall, error) {
+	payload, err := st.Payload(params)
+	if err != nil {
+		return nil, err
+	}
+	c := &lambdaCall{version: "$LATEST", function: t.Function, payload: payload, parameters: jsonString(params)}
+	name, qualifier := splitFunction(c.function)
+	if qualifier != "" && strings.Trim(qualifier, "0123456789") == "" {
+		c.version = qualifier
+	}
+	c.lockKey = name
+	unqualified := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", e.opts.Region, e.opts.AccountID, name)
+	if strings.HasPrefix(c.function, "arn:") {
+		unqualified = strings.TrimSuffix(c.function, ":"+qualifier)
+	}
+	c.arn = unqualified
+	if qualifier != "" {
+		c.arn += ":" + qualifier
+	}
+	candidates := []string{c.function}
+	if qualifier != "" {
+		candidates = append(candidates, name+":"+qualifier, c.arn)
+	}
+	for _, k := range append(candidates, name, unqualified) {
+		if h, ok := e.opts.Functions[k]; ok && h != nil {
+			c.handler = h
+			return c, nil
+		}
+	}
+	if e.opts.Resolve != nil {
+		if h, ok := e.opts.Resolve(c.function); ok && h != nil {
+			c.handler = h
+		}
+	}
+	return c, nil
+}
+
+// splitFunction extracts the function name and qualifier from a name, a partial ARN
+// (123456789012:function:name) or a full ARN, each with an optional :qualifier.
+func splitFunction(s string) (name, qualifier string) {
+	if _, rest, ok := strings.Cut(s, ":function:"); ok {
+		s = rest
+	} else if strings.HasPrefix(s, "function:") {
+		s = strings.TrimPrefix(s, "function:")
+	}
+	name, qualifier, _ = strings.Cut(s, ":")
+	return name, qualifier
+}
+
+// jsonString renders a value for display (history, causes).
+func jsonString(v any) string {
+	b, err := asl.MarshalJSON(v)
+	if err != nil {
+		return fmt.Sprintf("%q", fmt.Sprint(v))
+	}
+	return string(b)
+}

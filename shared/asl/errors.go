@@ -1,0 +1,93 @@
+package asl
+
+import (
+	"strings"
+)
+
+// Error names of the Amazon States Language that the engine raises or matches in Retry and Catch.
+const (
+	ErrorAll                    = "States.ALL"
+	ErrorTaskFailed             = "States.TaskFailed"
+	ErrorTimeout                = "States.Timeout"
+	ErrorHeartbeatTimeout       = "States.HeartbeatTimeout"
+	ErrorRuntime                = "States.Runtime"
+	ErrorDataLimitExceeded      = "States.DataLimitExceeded"
+	ErrorNoChoiceMatched        = "States.NoChoiceMatched"
+	ErrorIntrinsicFailure       = "States.IntrinsicFailure"
+	ErrorResultPathMatchFailure = "States.ResultPathMatchFailure"
+)
+
+// Lambda error names. The engine raises ErrorLambdaNotFound (unknown function) and
+// ErrorLambdaUnknown (a function error without errorType); the others only happen on AWS and are
+// listed for the Retry policies of definitions (AWS recommends retrying the first three).
+const (
+	ErrorLambdaService         = "Lambda.ServiceException"
+	ErrorLambdaAWSLambda       = "Lambda.AWSLambdaException"
+	ErrorLambdaSdkClient       = "Lambda.SdkClientException"
+	ErrorLambdaTooManyRequests = "Lambda.TooManyRequestsException"
+	ErrorLambdaNotFound        = "Lambda.ResourceNotFoundException"
+	ErrorLambdaUnknown         = "Lambda.Unknown"
+)
+
+// ValidationError lists every problem Parse found in a definition. Each problem starts with a JSON
+// pointer to the offending field, e.g. `/States/Charge/Next: no state named "Done"`.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "invalid state machine definition: " + strings.Join(e.Problems, "; ")
+}
+
+// Error is an ASL error raised while running a state: what Retry and Catch match and what an
+// execution fails with.
+type Error struct {
+	Name  string
+	Cause string
+}
+
+func (e *Error) Error() string {
+	if e.Cause == "" {
+		return e.Name
+	}
+	return e.Name + ": " + e.Cause
+}
+
+// Catchable reports whether Retry and Catch may handle the error. States.Runtime and
+// States.DataLimitExceeded always fail the execution, even with States.ALL.
+func (e *Error) Catchable() bool {
+	return e.Name != ErrorRuntime && e.Name != ErrorDataLimitExceeded
+}
+
+// errorMatches implements ErrorEquals matching for one name in the list.
+func errorMatches(pattern, name string) bool {
+	switch pattern {
+	case name:
+		return true
+	case ErrorAll:
+		return true
+	case ErrorTaskFailed:
+		// "States.TaskFailed ... acts as a wildcard that matches any known error name except for
+		// States.Timeout"; a missed heartbeat is a kind of States.Timeout (see the next case).
+		return !isTimeout(name)
+	case ErrorTimeout:
+		// The ASL defines States.Timeout as "ran longer than TimeoutSeconds, or failed to heartbeat
+		// for a time longer than HeartbeatSeconds", so it also covers States.HeartbeatTimeout.
+		return name == ErrorHeartbeatTimeout
+	}
+	return false
+}
+
+func isTimeout(name string) bool { return name == ErrorTimeout || name == ErrorHeartbeatTimeout }
+
+func matchesAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if errorMatches(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// RuntimeError returns a States.Runtime error with the given cause.
+func RuntimeError(cause string) *Error { return &Error{Name: ErrorRuntime, Cause: cause} }

@@ -1,0 +1,45 @@
+package asl
+
+import "testing"
+
+// FuzzPath checks the reference-path parser and evaluator: no panics, a canonical form that
+// parses back to itself, and evaluation that never modifies its input. Seeds: testdata/fuzz/FuzzPath.
+func FuzzPath(f *testing.F) {
+	for _, s := range []string{"$", "$$.Execution.Input", "$.a.b[0]", "$['a b']", `$["x\"y"]`, "$..a", "$.a[*]"} {
+		f.Add(s)
+	}
+	const doc = `{"a":{"b":[1,{"c":null}],"a b":"s","x\"y":2},"l":[[0]],"s":"str"}`
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parsePath(s)
+		if err != nil {
+			return
+		}
+		canon := p.String()
+		q, err := parsePath(canon)
+		if err != nil {
+			t.Fatalf("canonical form %q of %q does not parse: %v", canon, s, err)
+		}
+		if q.String() != canon || q.context != p.context || len(q.segs) != len(p.segs) {
+			t.Fatalf("%q -> %q -> %q: not a fixed point", s, canon, q.String())
+		}
+		input := mustJSON(t, doc)
+		en := staticEnv{map[string]any{"Execution": map[string]any{"Input": input}}}
+		got, found := p.get(input, en)
+		if p.isRoot() && (!found || !jsonEqual(got, input)) {
+			t.Fatalf("$ did not select the whole input")
+		}
+		if p.context {
+			return
+		}
+		before := jsonString(input)
+		out, err := p.set(input, "new")
+		if after := jsonString(input); after != before {
+			t.Fatalf("set(%q) modified its input", s)
+		}
+		if err == nil {
+			if v, ok := p.get(out, nil); !ok || v != "new" {
+				t.Fatalf("after set(%q), get = %v, %v", s, v, ok)
+			}
+		}
+	})
+}
