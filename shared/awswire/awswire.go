@@ -28,12 +28,12 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
+	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	smvault "github.com/waes/onboarding/shared/vault/secretsmanager"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
 	"github.com/waes/onboarding/shared/webhook/worker"
-	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
 // awsCallTimeout bounds each attempt of every AWS SDK call (DynamoDB, Secrets Manager, Step Functions, SQS,
@@ -110,8 +110,8 @@ func (d *Deps) Graph() (*graph.Client, error) {
 }
 
 // Workflow returns the Step Functions adapter of the stage's state machine.
-func (d *Deps) Workflow() *sfn.Workflow {
-	return sfn.New(awssfn.NewFromConfig(d.AWS), d.Stage.StateMachineARN)
+func (d *Deps) Workflow() *stepfunctions.Workflow {
+	return stepfunctions.New(awssfn.NewFromConfig(d.AWS), d.Stage.StateMachineARN)
 }
 
 // Queue returns the webhook queue (the intake's sink, the wait handler's correlator).
@@ -165,7 +165,7 @@ func (d *Deps) workerOptions() worker.Options {
 }
 
 // isTaskGone recognises Step Functions' answer for a task token that is no longer waiting.
-func isTaskGone(err error) bool { return errors.Is(err, sfn.ErrTaskGone) }
+func isTaskGone(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }
 
 // Signup returns the signup application service.
 func (d *Deps) Signup() (*signup.Service, error) {

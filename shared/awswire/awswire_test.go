@@ -19,9 +19,9 @@ import (
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
+	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
-	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
 // stageVars are the values of every variable a Need may require.
@@ -101,7 +101,7 @@ var functions = []struct {
 		if _, ok := o.Publisher.(*eventbridge.Publisher); !ok {
 			t.Errorf("Worker publisher: got %T, want the EventBridge bus", o.Publisher)
 		}
-		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", sfn.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
+		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", stepfunctions.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
 			t.Error("IsTaskGone: want it true for sfn.ErrTaskGone only")
 		}
 	}},

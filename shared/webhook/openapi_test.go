@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waes/onboarding/shared/internal/openapitest"
+	"github.com/waes/onboarding/internal/openapitest"
 	"github.com/waes/onboarding/shared/onboarding"
 )
 

@@ -25,11 +25,11 @@ import (
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/store/memory"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
-	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
 // cmdServe serves the project's intake on a free loopback port, prints "listening <url>" once ready and
@@ -144,7 +144,7 @@ func IntakeServer(cfg runner.Config, log *slog.Logger) (*http.Server, error) {
 	vault := vaultmem.New(cfg.App)
 	proc := worker.New(store, store, nil, worker.Options{
 		Publisher: partnerevents.Discard{}, Logger: log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
+		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", webhook.NewHandler(vault.AppConfig, worker.Inline{P: proc}, webhook.Options{Logger: log}))

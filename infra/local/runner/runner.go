@@ -28,13 +28,13 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
+	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
 	"github.com/waes/onboarding/shared/store/memory"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
 	"github.com/waes/onboarding/shared/workflow"
-	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
 // localARN names a local Lambda function in the substituted definition.
@@ -107,7 +107,7 @@ func (r *Runner) build() error {
 	r.workflow = wf
 	proc := worker.New(r.Store, r.Store, wf, worker.Options{
 		Publisher: r.Events, Logger: r.log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
+		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
 	})
 	queue := worker.Inline{P: proc}
 	stepSvc := steps.New(r.Store, r.Vault, client, r.Store, queue, steps.Options{
@@ -249,19 +249,19 @@ func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (s
 	return arn, err
 }
 
-// SendTaskSuccess resumes a waiting task; a token that no longer waits is sfn.ErrTaskGone, as on AWS.
+// SendTaskSuccess resumes a waiting task; a token that no longer waits is stepfunctions.ErrTaskGone, as on AWS.
 func (w *engineWorkflow) SendTaskSuccess(_ context.Context, token string, output []byte) error {
 	return taskError(w.engine.SendTaskSuccess(token, output))
 }
 
-// SendTaskFailure fails a waiting task; a token that no longer waits is sfn.ErrTaskGone.
+// SendTaskFailure fails a waiting task; a token that no longer waits is stepfunctions.ErrTaskGone.
 func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, cause string) error {
 	return taskError(w.engine.SendTaskFailure(token, errorName, cause))
 }
 
 func taskError(err error) error {
 	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
-		return fmt.Errorf("%w: %v", sfn.ErrTaskGone, err)
+		return fmt.Errorf("%w: %v", stepfunctions.ErrTaskGone, err)
 	}
 	return err
 }

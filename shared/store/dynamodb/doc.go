@@ -42,7 +42,7 @@
 // "attribute_not_exists(pk) OR rank < :rank OR expires_at <= :now". TakeWait deletes with ReturnValues
 // ALL_OLD conditioned on attribute_exists(pk). RecordPartnerEvent moves last_event only forward in time.
 // Items whose expires_at has passed count as absent (DynamoDB's TTL deletes them lazily); TTLs are epoch
-// seconds rounded up (webhookstate.TTL). claim_id and write_id let a write whose response was lost, and
+// seconds rounded up (webhookitem.TTL). claim_id and write_id let a write whose response was lost, and
 // whose retry by the SDK then failed its own condition, recognise itself. docs/data-model.md has the detail.
 //
 // # One active onboarding per WABA and phone number

@@ -13,7 +13,7 @@ import (
 
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/store/dynamodb/schema"
-	"github.com/waes/onboarding/shared/store/webhookstate"
+	"github.com/waes/onboarding/shared/store/webhookitem"
 )
 
 var _ onboarding.WebhookStore = (*Store)(nil)
@@ -99,13 +99,13 @@ func boolean(v bool) types.AttributeValue { return &types.AttributeValueMemberBO
 // the item for the others (ClaimBusy, or ClaimDone if it was completed meanwhile). A claim still contended
 // after a few rounds is ClaimBusy. The item expires at now+ttl.
 func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease, ttl time.Duration) (onboarding.ClaimResult, error) {
-	if err := webhookstate.CheckClaim(key, lease, ttl); err != nil {
+	if err := webhookitem.CheckClaim(key, lease, ttl); err != nil {
 		return 0, s.errorf("ClaimEvent", "", err)
 	}
 	subject := "event " + key
 	k := eventKey(key)
 	leaseUntil := formatTime(now.Add(lease))
-	exp := webhookstate.TTL(now.Add(ttl))
+	exp := webhookitem.TTL(now.Add(ttl))
 	var old map[string]types.AttributeValue
 	for range claimAttempts {
 		if old == nil {
@@ -141,7 +141,7 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 		if err := attributevalue.UnmarshalMap(old, &c); err != nil {
 			return 0, s.errorf("ClaimEvent", subject, fmt.Errorf("unmarshal claim: %w", err))
 		}
-		if webhookstate.Expired(c.ExpiresAt, now) {
+		if webhookitem.Expired(c.ExpiresAt, now) {
 			old = nil // changed since our insert failed: insert again
 			continue
 		}
@@ -191,7 +191,7 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 // It is unconditional, so idempotent, and works for a holder whose lease was taken over meanwhile; for a
 // key never claimed it creates a done item.
 func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, ttl time.Duration) error {
-	if err := webhookstate.CheckComplete(key, ttl); err != nil {
+	if err := webhookitem.CheckComplete(key, ttl); err != nil {
 		return s.errorf("CompleteEvent", "", err)
 	}
 	_, err := s.api.UpdateItem(ctx, &ddb.UpdateItemInput{
@@ -200,7 +200,7 @@ func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, tt
 		UpdateExpression:         aws.String("SET #done = :true, #exp = :exp, #completed = if_not_exists(#completed, :now)"),
 		ExpressionAttributeNames: map[string]string{"#done": "done", "#exp": schema.AttrTTL, "#completed": "completed_at"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":true": boolean(true), ":exp": number(webhookstate.TTL(now.Add(ttl))), ":now": str(formatTime(now)),
+			":true": boolean(true), ":exp": number(webhookitem.TTL(now.Add(ttl))), ":now": str(formatTime(now)),
 		},
 	})
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, tt
 // status that does not rank above the stored one (a late "delivered" after "read", the same status twice)
 // changes nothing and returns false. An unknown status (rank 0) is an error.
 func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status string, now time.Time, ttl time.Duration) (bool, error) {
-	rank, err := webhookstate.CheckStatus(messageID, status, ttl)
+	rank, err := webhookitem.CheckStatus(messageID, status, ttl)
 	if err != nil {
 		return false, s.errorf("AdvanceMessageStatus", "", err)
 	}
@@ -230,7 +230,7 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":status": str(status), ":rank": number(int64(rank)), ":updated": str(formatTime(now)), ":wid": str(writeID),
-			":exp": number(webhookstate.TTL(now.Add(ttl))), ":now": number(now.Unix()),
+			":exp": number(webhookitem.TTL(now.Add(ttl))), ":now": number(now.Unix()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -248,7 +248,7 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 // PutWait stores the wait, replacing the onboarding's wait of the same kind (a retried execution waits with a
 // new task token). Its TTL is w.ExpiresAt rounded up to the second; a zero ExpiresAt never expires.
 func (s *Store) PutWait(ctx context.Context, w onboarding.Wait) error {
-	if err := webhookstate.CheckWait(w); err != nil {
+	if err := webhookitem.CheckWait(w); err != nil {
 		return s.errorf("PutWait", "", err)
 	}
 	it := waitItem{
@@ -256,7 +256,7 @@ func (s *Store) PutWait(ctx context.Context, w onboarding.Wait) error {
 		OnboardingID: w.OnboardingID, Kind: w.Kind, TaskToken: w.TaskToken,
 	}
 	if !w.ExpiresAt.IsZero() {
-		it.WaitExpiresAt, it.ExpiresAt = formatTime(w.ExpiresAt), webhookstate.TTL(w.ExpiresAt)
+		it.WaitExpiresAt, it.ExpiresAt = formatTime(w.ExpiresAt), webhookitem.TTL(w.ExpiresAt)
 	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -299,7 +299,7 @@ func (s *Store) TakeWait(ctx context.Context, onboardingID, kind string) (onboar
 			return onboarding.Wait{}, s.errorf("TakeWait", subject, err)
 		}
 	}
-	if webhookstate.WaitExpired(w, s.opts.Clock()) {
+	if webhookitem.WaitExpired(w, s.opts.Clock()) {
 		return onboarding.Wait{}, s.errorf("TakeWait", subject, fmt.Errorf("expired at %s: %w", formatTime(w.ExpiresAt), onboarding.ErrNotFound))
 	}
 	return w, nil
@@ -311,7 +311,7 @@ func (s *Store) TakeWait(ctx context.Context, onboardingID, kind string) (onboar
 // conditioned on it being absent or older. Out-of-order deliveries therefore never make an older event the
 // last one; of two events at the same time the first recorded stays last. The item does not expire.
 func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at time.Time) error {
-	attr, err := webhookstate.CheckPartner(wabaID, event)
+	attr, err := webhookitem.CheckPartner(wabaID, event)
 	if err != nil {
 		return s.errorf("RecordPartnerEvent", "", err)
 	}
@@ -324,8 +324,8 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 		UpdateExpression:    aws.String("SET #waba = :waba, #last = :event, #lastAt = :at, #eventAt = :at"),
 		ConditionExpression: aws.String("attribute_not_exists(#pk) OR #lastAt < :at"),
 		ExpressionAttributeNames: map[string]string{
-			"#pk": schema.AttrPK, "#waba": webhookstate.AttrWABAID, "#last": webhookstate.AttrLastEvent,
-			"#lastAt": webhookstate.AttrLastEventAt, "#eventAt": attr,
+			"#pk": schema.AttrPK, "#waba": webhookitem.AttrWABAID, "#last": webhookitem.AttrLastEvent,
+			"#lastAt": webhookitem.AttrLastEventAt, "#eventAt": attr,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":waba": str(wabaID), ":event": str(event), ":at": atS},
 	})
@@ -352,64 +352,64 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 
 // GetEventClaim reads the claim of an event key consistently, as stored (expired or not), or
 // onboarding.ErrNotFound. It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) GetEventClaim(ctx context.Context, key string) (webhookstate.EventClaim, error) {
+func (s *Store) GetEventClaim(ctx context.Context, key string) (webhookitem.EventClaim, error) {
 	subject := "event " + key
 	item, err := s.getItem(ctx, subject, eventKey(key))
 	if err != nil {
-		return webhookstate.EventClaim{}, err
+		return webhookitem.EventClaim{}, err
 	}
 	var it claimItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return webhookstate.EventClaim{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal claim: %w", err))
+		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal claim: %w", err))
 	}
-	c := webhookstate.EventClaim{Key: key, Done: it.Done, Attempts: it.Attempts, ExpiresAt: unixTime(it.ExpiresAt)}
+	c := webhookitem.EventClaim{Key: key, Done: it.Done, Attempts: it.Attempts, ExpiresAt: unixTime(it.ExpiresAt)}
 	if c.LeaseUntil, err = parseOptionalTime("lease_until", it.LeaseUntil); err != nil {
-		return webhookstate.EventClaim{}, s.errorf("GetItem", subject, err)
+		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, err)
 	}
 	if c.CompletedAt, err = parseOptionalTime("completed_at", it.CompletedAt); err != nil {
-		return webhookstate.EventClaim{}, s.errorf("GetItem", subject, err)
+		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, err)
 	}
 	return c, nil
 }
 
 // MessageStatus reads the status recorded for a message consistently, as stored (expired or not), or
 // onboarding.ErrNotFound. It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) MessageStatus(ctx context.Context, messageID string) (webhookstate.MessageStatus, error) {
+func (s *Store) MessageStatus(ctx context.Context, messageID string) (webhookitem.MessageStatus, error) {
 	subject := "message " + messageID
 	item, err := s.getItem(ctx, subject, messageKey(messageID))
 	if err != nil {
-		return webhookstate.MessageStatus{}, err
+		return webhookitem.MessageStatus{}, err
 	}
 	var it messageItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return webhookstate.MessageStatus{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal message status: %w", err))
+		return webhookitem.MessageStatus{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal message status: %w", err))
 	}
-	m := webhookstate.MessageStatus{MessageID: messageID, Status: it.Status, Rank: it.Rank, ExpiresAt: unixTime(it.ExpiresAt)}
+	m := webhookitem.MessageStatus{MessageID: messageID, Status: it.Status, Rank: it.Rank, ExpiresAt: unixTime(it.ExpiresAt)}
 	if m.UpdatedAt, err = parseOptionalTime("updated_at", it.UpdatedAt); err != nil {
-		return webhookstate.MessageStatus{}, s.errorf("GetItem", subject, err)
+		return webhookitem.MessageStatus{}, s.errorf("GetItem", subject, err)
 	}
 	return m, nil
 }
 
 // PartnerState reads what was recorded of a WABA's partner events consistently, or onboarding.ErrNotFound.
 // It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) PartnerState(ctx context.Context, wabaID string) (webhookstate.Partner, error) {
+func (s *Store) PartnerState(ctx context.Context, wabaID string) (webhookitem.Partner, error) {
 	subject := "partner " + wabaID
 	item, err := s.getItem(ctx, subject, partnerKey(wabaID))
 	if err != nil {
-		return webhookstate.Partner{}, err
+		return webhookitem.Partner{}, err
 	}
-	p := webhookstate.Partner{WABAID: attrS(item, webhookstate.AttrWABAID), LastEvent: attrS(item, webhookstate.AttrLastEvent), EventAt: map[string]time.Time{}}
-	if p.LastEventAt, err = parseOptionalTime(webhookstate.AttrLastEventAt, attrS(item, webhookstate.AttrLastEventAt)); err != nil {
-		return webhookstate.Partner{}, s.errorf("GetItem", subject, err)
+	p := webhookitem.Partner{WABAID: attrS(item, webhookitem.AttrWABAID), LastEvent: attrS(item, webhookitem.AttrLastEvent), EventAt: map[string]time.Time{}}
+	if p.LastEventAt, err = parseOptionalTime(webhookitem.AttrLastEventAt, attrS(item, webhookitem.AttrLastEventAt)); err != nil {
+		return webhookitem.Partner{}, s.errorf("GetItem", subject, err)
 	}
 	for name := range item {
-		event, ok := webhookstate.EventOfAttr(name)
+		event, ok := webhookitem.EventOfAttr(name)
 		if !ok {
 			continue
 		}
 		if p.EventAt[event], err = parseTime(name, attrS(item, name)); err != nil {
-			return webhookstate.Partner{}, s.errorf("GetItem", subject, err)
+			return webhookitem.Partner{}, s.errorf("GetItem", subject, err)
 		}
 	}
 	return p, nil

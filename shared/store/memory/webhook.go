@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/store/webhookstate"
+	"github.com/waes/onboarding/shared/store/webhookitem"
 )
 
 var _ onboarding.WebhookStore = (*Store)(nil)
@@ -16,33 +16,33 @@ type waitKey struct{ onboardingID, kind string }
 
 // webhookState holds the webhook items, as the DynamoDB store's EVT#, MSG#, WAIT# and PARTNER items do.
 // Expired items stay until they are overwritten, like items DynamoDB's TTL has not yet deleted, and count
-// as absent by the same rules (webhookstate.Expired).
+// as absent by the same rules (webhookitem.Expired).
 type webhookState struct {
-	claims   map[string]webhookstate.EventClaim
-	statuses map[string]webhookstate.MessageStatus
+	claims   map[string]webhookitem.EventClaim
+	statuses map[string]webhookitem.MessageStatus
 	waits    map[waitKey]onboarding.Wait
-	partners map[string]webhookstate.Partner
+	partners map[string]webhookitem.Partner
 }
 
 func newWebhookState() webhookState {
 	return webhookState{
-		claims:   map[string]webhookstate.EventClaim{},
-		statuses: map[string]webhookstate.MessageStatus{},
+		claims:   map[string]webhookitem.EventClaim{},
+		statuses: map[string]webhookitem.MessageStatus{},
 		waits:    map[waitKey]onboarding.Wait{},
-		partners: map[string]webhookstate.Partner{},
+		partners: map[string]webhookitem.Partner{},
 	}
 }
 
-func ttlTime(t time.Time) time.Time { return time.Unix(webhookstate.TTL(t), 0).UTC() }
+func ttlTime(t time.Time) time.Time { return time.Unix(webhookitem.TTL(t), 0).UTC() }
 
-func expired(ttl, now time.Time) bool { return !ttl.IsZero() && webhookstate.Expired(ttl.Unix(), now) }
+func expired(ttl, now time.Time) bool { return !ttl.IsZero() && webhookitem.Expired(ttl.Unix(), now) }
 
 // ClaimEvent is the insert-first dedupe claim of an event key: an absent (or expired) key is claimed with a
 // lease until now+lease (onboarding.ClaimNew); a completed one is onboarding.ClaimDone; one whose lease
 // is still running is onboarding.ClaimBusy; one whose lease ended before it was completed is claimed again
 // (onboarding.ClaimRetry). The claim expires at now+ttl.
 func (s *Store) ClaimEvent(_ context.Context, key string, now time.Time, lease, ttl time.Duration) (onboarding.ClaimResult, error) {
-	if err := webhookstate.CheckClaim(key, lease, ttl); err != nil {
+	if err := webhookitem.CheckClaim(key, lease, ttl); err != nil {
 		return 0, fmt.Errorf("memory store: ClaimEvent: %w", err)
 	}
 	if err := s.injected("ClaimEvent"); err != nil {
@@ -54,7 +54,7 @@ func (s *Store) ClaimEvent(_ context.Context, key string, now time.Time, lease, 
 	c, ok := s.wh.claims[key]
 	switch {
 	case !ok || expired(c.ExpiresAt, now):
-		s.wh.claims[key] = webhookstate.EventClaim{
+		s.wh.claims[key] = webhookitem.EventClaim{
 			Key: key, Attempts: 1, LeaseUntil: now.Add(lease), ExpiresAt: ttlTime(now.Add(ttl)),
 		}
 		return onboarding.ClaimNew, nil
@@ -72,7 +72,7 @@ func (s *Store) ClaimEvent(_ context.Context, key string, now time.Time, lease, 
 // CompleteEvent marks the event key processed until now+ttl. It is idempotent, whoever holds the lease, and
 // also records a key that was never claimed.
 func (s *Store) CompleteEvent(_ context.Context, key string, now time.Time, ttl time.Duration) error {
-	if err := webhookstate.CheckComplete(key, ttl); err != nil {
+	if err := webhookitem.CheckComplete(key, ttl); err != nil {
 		return fmt.Errorf("memory store: CompleteEvent: %w", err)
 	}
 	if err := s.injected("CompleteEvent"); err != nil {
@@ -83,7 +83,7 @@ func (s *Store) CompleteEvent(_ context.Context, key string, now time.Time, ttl 
 	now = now.UTC()
 	c, ok := s.wh.claims[key]
 	if !ok {
-		c = webhookstate.EventClaim{Key: key}
+		c = webhookitem.EventClaim{Key: key}
 	}
 	c.Done = true
 	if c.CompletedAt.IsZero() {
@@ -97,7 +97,7 @@ func (s *Store) CompleteEvent(_ context.Context, key string, now time.Time, ttl 
 // AdvanceMessageStatus records status for the message if it ranks above the stored status (or none is
 // stored, or it expired) and reports whether it did. An unknown status is an error.
 func (s *Store) AdvanceMessageStatus(_ context.Context, messageID, status string, now time.Time, ttl time.Duration) (bool, error) {
-	rank, err := webhookstate.CheckStatus(messageID, status, ttl)
+	rank, err := webhookitem.CheckStatus(messageID, status, ttl)
 	if err != nil {
 		return false, fmt.Errorf("memory store: AdvanceMessageStatus: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Store) AdvanceMessageStatus(_ context.Context, messageID, status string
 	if ok && cur.Rank >= rank && !expired(cur.ExpiresAt, now) {
 		return false, nil
 	}
-	s.wh.statuses[messageID] = webhookstate.MessageStatus{
+	s.wh.statuses[messageID] = webhookitem.MessageStatus{
 		MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now, ExpiresAt: ttlTime(now.Add(ttl)),
 	}
 	return true, nil
@@ -119,7 +119,7 @@ func (s *Store) AdvanceMessageStatus(_ context.Context, messageID, status string
 
 // PutWait stores w, replacing the onboarding's wait of the same kind.
 func (s *Store) PutWait(_ context.Context, w onboarding.Wait) error {
-	if err := webhookstate.CheckWait(w); err != nil {
+	if err := webhookitem.CheckWait(w); err != nil {
 		return fmt.Errorf("memory store: PutWait: %w", err)
 	}
 	if err := s.injected("PutWait"); err != nil {
@@ -143,7 +143,7 @@ func (s *Store) TakeWait(_ context.Context, onboardingID, kind string) (onboardi
 	k := waitKey{onboardingID, kind}
 	w, ok := s.wh.waits[k]
 	delete(s.wh.waits, k)
-	if !ok || webhookstate.WaitExpired(w, s.now()) {
+	if !ok || webhookitem.WaitExpired(w, s.now()) {
 		return onboarding.Wait{}, fmt.Errorf("memory store: TakeWait %s of %s: %w", kind, onboardingID, onboarding.ErrNotFound)
 	}
 	return w, nil
@@ -153,7 +153,7 @@ func (s *Store) TakeWait(_ context.Context, onboardingID, kind string) (onboardi
 // and, unless a later event was recorded already, the WABA's last event. Out-of-order deliveries therefore
 // never make an older event the last one; of two events at the same time the first recorded stays last.
 func (s *Store) RecordPartnerEvent(_ context.Context, wabaID, event string, at time.Time) error {
-	if _, err := webhookstate.CheckPartner(wabaID, event); err != nil {
+	if _, err := webhookitem.CheckPartner(wabaID, event); err != nil {
 		return fmt.Errorf("memory store: RecordPartnerEvent: %w", err)
 	}
 	if err := s.injected("RecordPartnerEvent"); err != nil {
@@ -164,7 +164,7 @@ func (s *Store) RecordPartnerEvent(_ context.Context, wabaID, event string, at t
 	at = at.UTC()
 	p, ok := s.wh.partners[wabaID]
 	if !ok {
-		p = webhookstate.Partner{WABAID: wabaID}
+		p = webhookitem.Partner{WABAID: wabaID}
 	}
 	p.EventAt = maps.Clone(p.EventAt)
 	if p.EventAt == nil {
@@ -182,36 +182,36 @@ func (s *Store) RecordPartnerEvent(_ context.Context, wabaID, event string, at t
 
 // GetEventClaim returns the claim of an event key as stored, expired or not, or onboarding.ErrNotFound.
 // It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) GetEventClaim(_ context.Context, key string) (webhookstate.EventClaim, error) {
+func (s *Store) GetEventClaim(_ context.Context, key string) (webhookitem.EventClaim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.wh.claims[key]
 	if !ok {
-		return webhookstate.EventClaim{}, fmt.Errorf("memory store: event claim %s: %w", key, onboarding.ErrNotFound)
+		return webhookitem.EventClaim{}, fmt.Errorf("memory store: event claim %s: %w", key, onboarding.ErrNotFound)
 	}
 	return c, nil
 }
 
 // MessageStatus returns the status recorded for a message, expired or not, or onboarding.ErrNotFound.
 // It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) MessageStatus(_ context.Context, messageID string) (webhookstate.MessageStatus, error) {
+func (s *Store) MessageStatus(_ context.Context, messageID string) (webhookitem.MessageStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.wh.statuses[messageID]
 	if !ok {
-		return webhookstate.MessageStatus{}, fmt.Errorf("memory store: message status %s: %w", messageID, onboarding.ErrNotFound)
+		return webhookitem.MessageStatus{}, fmt.Errorf("memory store: message status %s: %w", messageID, onboarding.ErrNotFound)
 	}
 	return m, nil
 }
 
 // PartnerState returns what was recorded of a WABA's partner events, or onboarding.ErrNotFound.
 // It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) PartnerState(_ context.Context, wabaID string) (webhookstate.Partner, error) {
+func (s *Store) PartnerState(_ context.Context, wabaID string) (webhookitem.Partner, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.wh.partners[wabaID]
 	if !ok {
-		return webhookstate.Partner{}, fmt.Errorf("memory store: partner state %s: %w", wabaID, onboarding.ErrNotFound)
+		return webhookitem.Partner{}, fmt.Errorf("memory store: partner state %s: %w", wabaID, onboarding.ErrNotFound)
 	}
 	p.EventAt = maps.Clone(p.EventAt)
 	return p, nil

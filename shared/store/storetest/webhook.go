@@ -11,16 +11,16 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/store/webhookstate"
+	"github.com/waes/onboarding/shared/store/webhookitem"
 )
 
 // WebhookStoreUnderTest is an onboarding.WebhookStore with the inspection methods both adapters have, which
 // the contract tests use to check what was stored.
 type WebhookStoreUnderTest interface {
 	onboarding.WebhookStore
-	GetEventClaim(ctx context.Context, key string) (webhookstate.EventClaim, error)
-	MessageStatus(ctx context.Context, messageID string) (webhookstate.MessageStatus, error)
-	PartnerState(ctx context.Context, wabaID string) (webhookstate.Partner, error)
+	GetEventClaim(ctx context.Context, key string) (webhookitem.EventClaim, error)
+	MessageStatus(ctx context.Context, messageID string) (webhookitem.MessageStatus, error)
+	PartnerState(ctx context.Context, wabaID string) (webhookitem.Partner, error)
 }
 
 // Durations of the webhook contract tests: a worker's lease and the dedupe window.
@@ -62,7 +62,7 @@ func RunWebhook(t *testing.T, newStore func(t *testing.T) WebhookStoreUnderTest)
 }
 
 // ttlAt is the TTL both adapters store for an item that must live until t: whole seconds, rounded up.
-func ttlAt(t time.Time) time.Time { return time.Unix(webhookstate.TTL(t), 0).UTC() }
+func ttlAt(t time.Time) time.Time { return time.Unix(webhookitem.TTL(t), 0).UTC() }
 
 // claimOp is one call in a claim scenario: ClaimEvent (want is its result) or CompleteEvent (complete).
 type claimOp struct {
@@ -80,47 +80,47 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 	tests := []struct {
 		name string
 		ops  []claimOp
-		want webhookstate.EventClaim
+		want webhookitem.EventClaim
 	}{
 		{"new key", []claimOp{claim(at(0), onboarding.ClaimNew)},
-			webhookstate.EventClaim{Attempts: 1, LeaseUntil: at(lease), ExpiresAt: expiry}},
+			webhookitem.EventClaim{Attempts: 1, LeaseUntil: at(lease), ExpiresAt: expiry}},
 		{"duplicate while the lease runs", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(lease-1), onboarding.ClaimBusy),
-		}, webhookstate.EventClaim{Attempts: 1, LeaseUntil: at(lease), ExpiresAt: expiry}},
+		}, webhookitem.EventClaim{Attempts: 1, LeaseUntil: at(lease), ExpiresAt: expiry}},
 		{"claim, complete, claim", []claimOp{
 			claim(at(0), onboarding.ClaimNew), complete(at(time.Second)), claim(at(2*time.Second), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
+		}, webhookitem.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
 		{"complete is idempotent and keeps the first completion", []claimOp{
 			claim(at(0), onboarding.ClaimNew), complete(at(time.Second)), complete(at(time.Minute)), claim(at(2*time.Minute), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Minute))}},
+		}, webhookitem.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Minute))}},
 		{"done stays done after the lease", []claimOp{
 			claim(at(0), onboarding.ClaimNew), complete(at(time.Second)), claim(at(time.Hour), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
+		}, webhookitem.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
 		{"expired lease is retried", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(lease), onboarding.ClaimRetry),
-		}, webhookstate.EventClaim{Attempts: 2, LeaseUntil: at(2 * lease), ExpiresAt: ttlAt(at(ttl + lease))}},
+		}, webhookitem.EventClaim{Attempts: 2, LeaseUntil: at(2 * lease), ExpiresAt: ttlAt(at(ttl + lease))}},
 		{"retried lease is busy", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(lease), onboarding.ClaimRetry), claim(at(lease+time.Second), onboarding.ClaimBusy),
-		}, webhookstate.EventClaim{Attempts: 2, LeaseUntil: at(2 * lease), ExpiresAt: ttlAt(at(ttl + lease))}},
+		}, webhookitem.EventClaim{Attempts: 2, LeaseUntil: at(2 * lease), ExpiresAt: ttlAt(at(ttl + lease))}},
 		{"retried twice", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(lease), onboarding.ClaimRetry), claim(at(3*lease), onboarding.ClaimRetry),
-		}, webhookstate.EventClaim{Attempts: 3, LeaseUntil: at(4 * lease), ExpiresAt: ttlAt(at(ttl + 3*lease))}},
+		}, webhookitem.EventClaim{Attempts: 3, LeaseUntil: at(4 * lease), ExpiresAt: ttlAt(at(ttl + 3*lease))}},
 		{"the old holder's completion after a retry still counts", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(lease), onboarding.ClaimRetry),
 			complete(at(lease + time.Second)), claim(at(lease+2*time.Second), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, Attempts: 2, LeaseUntil: at(2 * lease), CompletedAt: at(lease + time.Second), ExpiresAt: ttlAt(at(ttl + lease + time.Second))}},
+		}, webhookitem.EventClaim{Done: true, Attempts: 2, LeaseUntil: at(2 * lease), CompletedAt: at(lease + time.Second), ExpiresAt: ttlAt(at(ttl + lease + time.Second))}},
 		{"completed without a claim", []claimOp{
 			complete(at(0)), claim(at(time.Second), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, CompletedAt: at(0), ExpiresAt: expiry}},
+		}, webhookitem.EventClaim{Done: true, CompletedAt: at(0), ExpiresAt: expiry}},
 		{"done until its TTL", []claimOp{
 			claim(at(0), onboarding.ClaimNew), complete(at(0)), claim(expiry.Add(-1), onboarding.ClaimDone),
-		}, webhookstate.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(0), ExpiresAt: expiry}},
+		}, webhookitem.EventClaim{Done: true, Attempts: 1, LeaseUntil: at(lease), CompletedAt: at(0), ExpiresAt: expiry}},
 		{"an expired done item counts as absent", []claimOp{
 			claim(at(0), onboarding.ClaimNew), complete(at(0)), claim(expiry, onboarding.ClaimNew),
-		}, webhookstate.EventClaim{Attempts: 1, LeaseUntil: expiry.Add(lease), ExpiresAt: ttlAt(expiry.Add(ttl))}},
+		}, webhookitem.EventClaim{Attempts: 1, LeaseUntil: expiry.Add(lease), ExpiresAt: ttlAt(expiry.Add(ttl))}},
 		{"an expired unfinished item counts as absent", []claimOp{
 			claim(at(0), onboarding.ClaimNew), claim(at(ttl+time.Hour), onboarding.ClaimNew),
-		}, webhookstate.EventClaim{Attempts: 1, LeaseUntil: at(ttl + time.Hour + lease), ExpiresAt: ttlAt(at(2*ttl + time.Hour))}},
+		}, webhookitem.EventClaim{Attempts: 1, LeaseUntil: at(ttl + time.Hour + lease), ExpiresAt: ttlAt(at(2*ttl + time.Hour))}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +151,7 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 	})
 }
 
-func assertClaim(t *testing.T, s WebhookStoreUnderTest, want webhookstate.EventClaim) {
+func assertClaim(t *testing.T, s WebhookStoreUnderTest, want webhookitem.EventClaim) {
 	t.Helper()
 	got, err := s.GetEventClaim(context.Background(), want.Key)
 	if err != nil {
@@ -314,24 +314,24 @@ func testMessageStatusRules(t *testing.T, s WebhookStoreUnderTest) {
 	tests := []struct {
 		name string
 		ops  []statusOp
-		want webhookstate.MessageStatus
+		want webhookitem.MessageStatus
 	}{
 		{"first status", []statusOp{{"sent", at(0), true}},
-			webhookstate.MessageStatus{Status: "sent", Rank: 1, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
+			webhookitem.MessageStatus{Status: "sent", Rank: 1, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
 		{"in order", []statusOp{{"sent", at(0), true}, {"delivered", at(1), true}, {"read", at(2), true}},
-			webhookstate.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(2), ExpiresAt: ttlAt(at(ttl + 2))}},
+			webhookitem.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(2), ExpiresAt: ttlAt(at(ttl + 2))}},
 		{"late delivered after read changes nothing", []statusOp{{"read", at(0), true}, {"delivered", at(time.Second), false}, {"sent", at(2 * time.Second), false}},
-			webhookstate.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
+			webhookitem.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
 		{"the same status twice", []statusOp{{"delivered", at(0), true}, {"delivered", at(0), false}, {"delivered", at(time.Second), false}},
-			webhookstate.MessageStatus{Status: "delivered", Rank: 2, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
+			webhookitem.MessageStatus{Status: "delivered", Rank: 2, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
 		{"played ranks like read", []statusOp{{"read", at(0), true}, {"played", at(time.Second), false}},
-			webhookstate.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
+			webhookitem.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
 		{"failed after read", []statusOp{{"read", at(0), true}, {"failed", at(time.Second), true}, {"read", at(2 * time.Second), false}},
-			webhookstate.MessageStatus{Status: "failed", Rank: 4, UpdatedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
+			webhookitem.MessageStatus{Status: "failed", Rank: 4, UpdatedAt: at(time.Second), ExpiresAt: ttlAt(at(ttl + time.Second))}},
 		{"an expired status counts as absent", []statusOp{{"read", at(0), true}, {"delivered", ttlAt(at(ttl)), true}},
-			webhookstate.MessageStatus{Status: "delivered", Rank: 2, UpdatedAt: ttlAt(at(ttl)), ExpiresAt: ttlAt(ttlAt(at(ttl)).Add(ttl))}},
+			webhookitem.MessageStatus{Status: "delivered", Rank: 2, UpdatedAt: ttlAt(at(ttl)), ExpiresAt: ttlAt(ttlAt(at(ttl)).Add(ttl))}},
 		{"not expired a nanosecond before its TTL", []statusOp{{"read", at(0), true}, {"delivered", ttlAt(at(ttl)).Add(-1), false}},
-			webhookstate.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
+			webhookitem.MessageStatus{Status: "read", Rank: 3, UpdatedAt: at(0), ExpiresAt: ttlAt(at(ttl))}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -597,7 +597,7 @@ func testPartnerEvents(t *testing.T, s WebhookStoreUnderTest) {
 			if err != nil {
 				t.Fatalf("PartnerState: %v", err)
 			}
-			assertSame(t, "partner state", got, webhookstate.Partner{WABAID: waba, LastEvent: tc.last, LastEventAt: tc.lastAt, EventAt: tc.eventTime})
+			assertSame(t, "partner state", got, webhookitem.Partner{WABAID: waba, LastEvent: tc.last, LastEventAt: tc.lastAt, EventAt: tc.eventTime})
 		})
 	}
 	t.Run("unknown WABA", func(t *testing.T) {
@@ -643,7 +643,7 @@ func testConcurrentPartnerEvents(t *testing.T, s WebhookStoreUnderTest) {
 	}
 	got, err := s.PartnerState(context.Background(), waba)
 	must(t, err)
-	want := webhookstate.Partner{
+	want := webhookitem.Partner{
 		WABAID: waba, LastEvent: events[(n-1)%2], LastEventAt: at((n - 1) * time.Second),
 		EventAt: map[string]time.Time{events[(n-1)%2]: at((n - 1) * time.Second), events[(n-2)%2]: at((n - 2) * time.Second)},
 	}

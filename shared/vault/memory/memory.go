@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/vault/internal/vaultcheck"
 )
 
 // Operation names, for FailNext and FailNextAfterWrite.
@@ -138,7 +138,7 @@ func (v *Vault) AppConfig(ctx context.Context) (onboarding.AppConfig, error) {
 
 // WABASecret returns a copy of the WABA's secret, or an error wrapping onboarding.ErrNotFound.
 func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABASecret, error) {
-	if err := vaultcheck.WABAID(wabaID); err != nil {
+	if err := vaultargs.WABAID(wabaID); err != nil {
 		return nil, fmt.Errorf("memory vault: %s: %w", OpWABASecret, err)
 	}
 	v.mu.Lock()
@@ -168,7 +168,7 @@ func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABA
 // PutBusinessToken stores the business token and its expiry (zero: none), keeping the PINs. A call whose
 // token and expiry are already stored writes nothing.
 func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboarding.Secret, expiresAt time.Time, idempotencyKey string) error {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.BusinessToken(token), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.BusinessToken(token), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return fmt.Errorf("memory vault: %s: %w", OpPutBusinessToken, err)
 	}
 	v.mu.Lock()
@@ -193,7 +193,7 @@ func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboa
 
 // EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN.
 func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate onboarding.Secret, idempotencyKey string) (onboarding.Secret, error) {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(candidate), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(candidate), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return onboarding.Secret{}, fmt.Errorf("memory vault: %s: %w", OpEnsurePIN, err)
 	}
 	v.mu.Lock()
@@ -217,7 +217,7 @@ func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, can
 
 // SetPIN stores pin as the phone's PIN, replacing any stored one.
 func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(pin), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(pin), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return fmt.Errorf("memory vault: %s: %w", OpSetPIN, err)
 	}
 	v.mu.Lock()

@@ -41,8 +41,8 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/vault/internal/vaultcheck"
 )
 
 // Defaults of Options.
@@ -186,7 +186,7 @@ func (v *Vault) fetchAppConfig(ctx context.Context, id string) (onboarding.AppCo
 // WABASecret returns the WABA's secret (cached for WABASecretTTL), or an error wrapping onboarding.ErrNotFound
 // when it does not exist or is scheduled for deletion.
 func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABASecret, error) {
-	if err := vaultcheck.WABAID(wabaID); err != nil {
+	if err := vaultargs.WABAID(wabaID); err != nil {
 		return nil, fmt.Errorf("secretsmanager vault: %s: %w", opWABASecret, err)
 	}
 	d, err := v.wabas.get(ctx, v.secretName(wabaID))
@@ -211,7 +211,7 @@ func (v *Vault) fetchWABASecret(ctx context.Context, name string) (*wabaDoc, err
 // PutBusinessToken stores the business token and its expiry (zero: none), keeping the PINs. A call whose
 // token and expiry are already stored writes nothing.
 func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboarding.Secret, expiresAt time.Time, idempotencyKey string) error {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.BusinessToken(token), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.BusinessToken(token), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return fmt.Errorf("secretsmanager vault: %s: %w", opPutBusinessToken, err)
 	}
 	var exp time.Time
@@ -235,7 +235,7 @@ func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboa
 // EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN,
 // as read back from Secrets Manager after the write.
 func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate onboarding.Secret, idempotencyKey string) (onboarding.Secret, error) {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(candidate), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(candidate), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return onboarding.Secret{}, fmt.Errorf("secretsmanager vault: %s: %w", opEnsurePIN, err)
 	}
 	d, err := v.update(ctx, wabaID, idempotencyKey, change{
@@ -259,7 +259,7 @@ func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, can
 // SetPIN stores pin as the phone's PIN, replacing any stored one (the partner gave it explicitly). Not
 // verified after writing: a later SetPIN may legitimately replace it.
 func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
-	if err := vaultcheck.First(vaultcheck.WABAID(wabaID), vaultcheck.PhoneNumberID(phoneNumberID), vaultcheck.PIN(pin), vaultcheck.IdempotencyKey(idempotencyKey)); err != nil {
+	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(pin), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
 		return fmt.Errorf("secretsmanager vault: %s: %w", opSetPIN, err)
 	}
 	_, err := v.update(ctx, wabaID, idempotencyKey, change{

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/vault/internal/vaultcheck"
 )
 
 // Subject is one vault under test.
@@ -334,7 +334,7 @@ func Run(t *testing.T, newVault Factory) {
 			t.Run(tc.name, func(t *testing.T) {
 				s := newVault(t, AppConfig())
 				err := tc.call(s.Vault)
-				if !errors.Is(err, vaultcheck.ErrInvalidArgument) {
+				if !errors.Is(err, vaultargs.ErrInvalidArgument) {
 					t.Fatalf("got %v, want an invalid argument error", err)
 				}
 				NoSecretIn(t, "error", err.Error())

@@ -1,4 +1,4 @@
-package webhookstate
+package webhookitem
 
 import (
 	"testing"

@@ -1,7 +1,7 @@
-// Package vaultcheck validates the arguments of onboarding.Vault calls, so that every adapter refuses the
+// Package vaultargs validates the arguments of onboarding.Vault calls, so that every adapter refuses the
 // same inputs with the same messages. Messages never quote the rejected value: a misplaced argument may be a
 // token or a PIN.
-package vaultcheck
+package vaultargs
 
 import (
 	"errors"

@@ -1,5 +1,5 @@
-// Package sfn implements onboarding.Workflow with AWS Step Functions.
-package sfn
+// Package stepfunctions implements onboarding.Workflow with AWS Step Functions.
+package stepfunctions
 
 import (
 	"context"

@@ -1,10 +1,10 @@
-// Package webhookstate describes the webhook items that both store adapters keep for onboarding.WebhookStore
+// Package webhookitem describes the webhook items that both store adapters keep for onboarding.WebhookStore
 // (dedupe claims, message statuses, partner events), in the form their inspection methods (GetEventClaim,
 // MessageStatus, PartnerState) report them, and holds the rules the two adapters share so that they cannot
 // drift apart: how a TTL is rounded, when an item counts as expired, which partner events are accepted and
 // under which attribute their time is kept. It is not part of the domain: the webhook worker uses
 // onboarding.WebhookStore; tests and debugging tools use the inspection methods.
-package webhookstate
+package webhookitem
 
 import (
 	"errors"
