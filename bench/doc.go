@@ -1,4 +1,4 @@
-// Package bench holds the project's cross-cutting benchmarks (DESIGN issue 6): the end-to-end local
+// Package bench holds the project's cross-cutting benchmarks: the end-to-end local
 // onboarding benchmark here, the load programs under cmd/ (cmd/load: the Node.js peer side by side with the
 // project's intake, and the local-runner load test; cmd/initbench: function binary sizes and init times), the
 // Node.js peer under peer/, and the table printer cmd/benchtab. `make bench` runs them all; the figures and

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// openAPI is the part of docs/openapi.json the test reads.
+// Document is the part of docs/openapi.json the test reads.
 // Document is the part of docs/openapi.json the tests read.
 type Document struct {
 	Paths      map[string]map[string]Operation `json:"paths"`

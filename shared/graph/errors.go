@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// Class is how an error is handled: the retry classes of the design brief, §5.
+// Class is how an error is handled: transient, throttled, wait-fixed or permanent, matching the error
+// names the workflow's Retry and Catch use.
 type Class int
 
 // Error classes.

@@ -1,7 +1,7 @@
 // Package graphsim is a Graph API simulator: a real HTTP server that behaves like Meta for every call of the
 // onboarding (code exchange, debug_token, phone numbers, webhook subscription, system user assignment,
 // credit line sharing and checks, register, messages), with Meta's success bodies and error envelopes, the
-// world rules of the design brief (§6: single-use 30-second codes, register budget and PIN rules, the 24-hour
+// world rules (single-use 30-second codes, register budget and PIN rules, the 24-hour
 // window, attach-once credit lines) and injectable faults. Tests use it through httptest; the local runner
 // starts it with Start. It never logs a token, code, PIN or secret.
 package graphsim

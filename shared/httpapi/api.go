@@ -1,4 +1,4 @@
-// Package httpapi holds the plain net/http handlers of the HTTP API (DESIGN §3): POST /signup,
+// Package httpapi holds the plain net/http handlers of the HTTP API: POST /signup,
 // GET /onboardings/{id}, POST /onboardings/{id}/retry and GET /healthz. They serve Lambda through the API
 // Gateway adapter (shared/apigw) and the local runner directly. Every error body is
 // {"error": {"code", "message", "field"}} and never carries a token, code, PIN or secret.

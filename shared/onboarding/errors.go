@@ -56,14 +56,14 @@ var (
 	ErrVersionConflict = errors.New("version conflict: the record changed since it was read")
 )
 
-// ActiveOnboardingError: an onboarding for the same WABA and phone number is already running.
+// ActiveOnboardingError reports that an onboarding for the same WABA and phone number is already running.
 type ActiveOnboardingError struct{ ExistingID string }
 
 func (e *ActiveOnboardingError) Error() string {
 	return "an onboarding for this WABA and phone number is already running: " + e.ExistingID
 }
 
-// InvalidTransitionError: a record change that the onboarding state machine does not allow.
+// InvalidTransitionError reports a record change that the onboarding state machine does not allow.
 type InvalidTransitionError struct {
 	Step   StepName
 	Reason string
@@ -76,7 +76,7 @@ func (e *InvalidTransitionError) Error() string {
 	return "invalid transition: " + e.Reason
 }
 
-// NotRetryableError: a retry request for an onboarding that cannot be resumed now.
+// NotRetryableError refuses a retry request for an onboarding that cannot be resumed now.
 type NotRetryableError struct {
 	Code   string
 	Reason string
@@ -84,7 +84,7 @@ type NotRetryableError struct {
 
 func (e *NotRetryableError) Error() string { return e.Reason }
 
-// ValidationError: a request field is missing or malformed. Field is empty when no single field is at fault.
+// ValidationError reports that a request field is missing or malformed. Field is empty when no single field is at fault.
 type ValidationError struct {
 	Code    string
 	Field   string
@@ -102,21 +102,21 @@ func (e *ValidationError) Error() string {
 // reports its Go type name as the error name ("TransientError", ...) and the state machine's Retry and Catch
 // rules match it. Each carries the StepError recorded on the step.
 
-// TransientError: retry soon with backoff and jitter (Graph 1, 2, 131000, 131016, 131057, 133004, 5xx,
+// TransientError says to retry soon with backoff and jitter (Graph 1, 2, 131000, 131016, 131057, 133004, 5xx,
 // network errors, concurrent updates, throttled AWS dependencies).
 type TransientError struct{ StepError }
 
-// ThrottledError: rate limited; retry with a longer backoff (Graph 4, 17, 341, 80007, 130429, 131048, 131056).
+// ThrottledError says Meta rate limited the call; retry with a longer backoff (Graph 4, 17, 341, 80007, 130429, 131048, 131056).
 type ThrottledError struct{ StepError }
 
-// WaitFixedError: Meta asks for a fixed wait before the next try (Graph 133015: 5 minutes; 133008, 133009).
+// WaitFixedError says Meta asks for a fixed wait before the next try (Graph 133015: 5 minutes; 133008, 133009).
 type WaitFixedError struct {
 	StepError
 	// WaitSeconds is how long to wait before trying again.
 	WaitSeconds int `json:"wait_seconds"`
 }
 
-// PermanentError: retrying cannot help; the step fails with the error recorded.
+// PermanentError says retrying cannot help; the step fails with the error recorded.
 type PermanentError struct{ StepError }
 
 func (e *TransientError) Error() string     { return e.StepError.String() }

@@ -33,7 +33,7 @@ func New(client API, stateMachineARN string) *Workflow {
 	return &Workflow{client: client, stateMachineARN: stateMachineARN}
 }
 
-// ErrTaskGone: the task token is unknown, already used or timed out; there is nothing left to resume.
+// ErrTaskGone reports that the task token is unknown, already used or timed out; there is nothing left to resume.
 var ErrTaskGone = errors.New("the task token is no longer valid")
 
 // Start starts the named execution. Execution names are deterministic per onboarding and attempt, so a

@@ -70,7 +70,7 @@ type Options struct {
 	// Now tells the time for the previous secret's rotation window. Default: time.Now.
 	Now func() time.Time
 	// KeepOther hands KindOther events (unknown fields, values of an unexpected shape) to the sink too. By
-	// default they are answered 200, counted and logged, but not stored (DESIGN §8: ignored).
+	// default they are answered 200, counted and logged, but not stored (ignored).
 	KeepOther bool
 }
 

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// ErrMalformedPayload: the body is not a JSON notification. With a valid signature this means Meta sent
+// ErrMalformedPayload reports that the body is not a JSON notification. With a valid signature this means Meta sent
 // something it documents it never sends; the handler answers 400 and keeps nothing.
 var ErrMalformedPayload = errors.New("malformed webhook payload")
 

@@ -1,4 +1,4 @@
-// Package webhook is the intake of Meta's WhatsApp webhooks (DESIGN §1, §3, §7, §8): the GET verification
+// Package webhook is the intake of Meta's WhatsApp webhooks: the GET verification
 // handshake, the X-Hub-Signature-256 check over the raw body, the parser that normalizes a notification into a
 // flat list of Events (the model the dedupe and correlation worker consumes), and the HTTP handler that ties
 // them together and hands the events to a Sink. It stores nothing itself: answering 200 is the Sink's promise

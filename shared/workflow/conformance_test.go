@@ -1,6 +1,6 @@
 package workflow_test
 
-// Conformance of the workflow definition with third-party engines (issue 3, item 3):
+// Conformance of the workflow definition with third-party engines:
 //
 //   - TestDefinitionValidatesWithASLValidator validates the definition, with dummy Lambda ARNs substituted,
 //     with asl-validator (npm).

@@ -1,5 +1,5 @@
 // Command benchtab reads `go test -bench` output (several runs of each benchmark, e.g. the whole suite run
-// three times) on stdin and prints markdown tables: the figures issue 6 asks for (webhook intake vs the
+// three times) on stdin and prints markdown tables: the figures docs/benchmarks.md reports (webhook intake vs the
 // floor with their ratio, signup validation, the interpreter per state transition, the Graph client round
 // trip, the end-to-end local onboarding), then every benchmark. Each figure is the best of the runs (lowest
 // time, highest MB/s): other work on a shared machine only ever adds time, so the best run is the least

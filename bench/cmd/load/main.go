@@ -1,5 +1,5 @@
 // Command load drives load at the project's webhook intake and at a typical Node.js receiver, and runs the
-// local-runner load test (DESIGN issue 6, items 2 and 5). See docs/benchmarks.md.
+// local-runner load test. See docs/benchmarks.md.
 //
 //	load peer   [flags]   the project's intake (as `make run` serves it) side by side with bench/peer
 //	load runner [flags]   1000 concurrent signups and 10 000 webhooks (10 % duplicates) against the local runner

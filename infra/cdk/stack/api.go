@@ -12,7 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Route is one route of the HTTP API: the contract of DESIGN §3.
+// Route is one route of the HTTP API: the contract partner frontends rely on (docs/openapi.json).
 type Route struct {
 	// Method and Path form the route key.
 	Method awsapigatewayv2.HttpMethod

@@ -1,6 +1,6 @@
 package runner
 
-// The fault-injection suite (issue 6, item 4): the whole local system, one runner per case, with faults
+// The fault-injection suite: the whole local system, one runner per case, with faults
 // injected into the Graph simulator (every error class at every Graph call of every step, lost answers after
 // a side effect), the DynamoDB stand-in (throttling of reads, writes and webhook claims), the Secrets Manager
 // stand-in (throttling during the steps and at signup) and the workflow start. Every case asserts the outcome

@@ -15,7 +15,7 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
-// SecretFormatError: a secret's value is not in the expected format. It names the secret and the key at
+// SecretFormatError reports that a secret's value is not in the expected format. It names the secret and the key at
 // fault, never a value: the message goes to logs and to operators.
 type SecretFormatError struct {
 	// SecretID is the secret's name or ARN.

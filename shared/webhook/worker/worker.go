@@ -32,7 +32,7 @@ const (
 	StatusTTL = 30 * 24 * time.Hour
 )
 
-// ErrBusy: another worker is processing the same event right now; retry later (SQS redelivers).
+// ErrBusy reports that another worker is processing the same event right now; retry later (SQS redelivers).
 var ErrBusy = errors.New("the event is being processed by another worker")
 
 // TestMessageFailedError is the error name the status wait fails with when the test reply failed.
