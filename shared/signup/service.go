@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -374,15 +375,41 @@ func (s *Service) recordStartFailure(ctx context.Context, id string, step onboar
 	return rec, nil
 }
 
-// Get returns an onboarding record.
+// Get returns an onboarding record. With partner authentication (a caller in ctx, auth.FromContext),
+// another customer's record is onboarding.ErrNotFound, as if it did not exist.
 func (s *Service) Get(ctx context.Context, id string) (*onboarding.Record, error) {
-	return s.Store.Get(ctx, id)
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !visible(ctx, rec) {
+		return nil, fmt.Errorf("onboarding %s belongs to another customer: %w", id, onboarding.ErrNotFound)
+	}
+	return rec, nil
+}
+
+// visible reports whether the caller ctx carries may see rec: its own records only. Without a caller
+// (partner authentication off, where the HTTP API lets no request through without one when it is on) the
+// onboarding id is the capability and every record is visible.
+func visible(ctx context.Context, rec *onboarding.Record) bool {
+	c, ok := auth.FromContext(ctx)
+	return !ok || rec.CustomerRef == c.Subject
+}
+
+// List returns a page of the customer's onboardings, newest first, only those in status when it is set
+// (Store.ListByCustomer). An empty customerRef lists nothing: records without one have no owner to list
+// them.
+func (s *Service) List(ctx context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+	if customerRef == "" {
+		return []*onboarding.Record{}, "", nil
+	}
+	return s.Store.ListByCustomer(ctx, customerRef, status, limit, cursor)
 }
 
 // Retry resumes a FAILED onboarding from its failed step with a new workflow execution.
 func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, error) {
 	ctx = logging.WithOnboardingID(ctx, id)
-	rec, err := s.Store.Get(ctx, id)
+	rec, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
