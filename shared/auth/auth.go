@@ -16,6 +16,23 @@ type Caller struct {
 	Subject string
 }
 
+// MaxSubjectLength bounds a subject: it becomes a record attribute and an index key.
+const MaxSubjectLength = 255
+
+// ValidSubject reports whether sub can identify a caller: 1 to MaxSubjectLength printable ASCII
+// characters (OpenID subjects are ASCII, at most 255 characters).
+func ValidSubject(sub string) bool {
+	if sub == "" || len(sub) > MaxSubjectLength {
+		return false
+	}
+	for i := 0; i < len(sub); i++ {
+		if sub[i] < 0x20 || sub[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 type callerKey struct{}
 
 // WithCaller returns ctx carrying c.

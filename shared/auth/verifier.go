@@ -190,6 +190,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Caller, error) {
 	if tok.Subject == "" {
 		return Caller{}, &Error{Reason: "the token has no sub claim", InvalidToken: true}
 	}
+	if !ValidSubject(tok.Subject) {
+		return Caller{}, &Error{Reason: "the token's sub claim is not 1 to 255 printable ASCII characters", InvalidToken: true}
+	}
 	return Caller{Subject: tok.Subject}, nil
 }
 
