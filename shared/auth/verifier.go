@@ -97,6 +97,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	return &Verifier{cfg: cfg, verifier: v}, nil
 }
 
+// CheckIssuerURL accepts an issuer URL NewVerifier can use: https, or http on a loopback host.
+func CheckIssuerURL(raw string) error { return checkEndpoint("issuer", raw) }
+
 // checkEndpoint accepts an https URL, or an http one on a loopback host.
 func checkEndpoint(name, raw string) error {
 	u, err := url.Parse(raw)
