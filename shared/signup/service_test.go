@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/store/memory"
@@ -676,4 +677,50 @@ func TestRetry(t *testing.T) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// TestCustomerOwnsItsOnboardings: with a caller in the context (partner authentication), a signup stamps
+// the caller's customer_ref, and another caller can neither read nor retry the record: it does not exist
+// for them.
+func TestCustomerOwnsItsOnboardings(t *testing.T) {
+	f := newFixture(t, "")
+	alice := auth.WithCaller(context.Background(), auth.Caller{Subject: "customer-alice"})
+	bob := auth.WithCaller(context.Background(), auth.Caller{Subject: "customer-bob"})
+	req := finishRequest()
+	req.CustomerRef = "customer-alice"
+	f.wf.err = errors.New("states unavailable") // leaves the record FAILED, so that a retry is possible
+	rec, err := f.svc.Signup(alice, req)
+	if err != nil {
+		t.Fatalf("Signup: %v", err)
+	}
+	if got, want := rec.CustomerRef, "customer-alice"; got != want {
+		t.Errorf("customer_ref: got %q, want %q", got, want)
+	}
+	f.wf.err = nil
+	if _, err := f.svc.Get(bob, rec.ID); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("another customer's Get: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.Retry(bob, rec.ID); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("another customer's Retry: got %v, want ErrNotFound", err)
+	}
+	if len(f.wf.started) != 0 {
+		t.Errorf("another customer's retry started %d executions", len(f.wf.started))
+	}
+	if _, err := f.svc.Get(alice, rec.ID); err != nil {
+		t.Errorf("owner's Get: %v", err)
+	}
+	// Without partner authentication (no caller) the id is the capability.
+	if _, err := f.svc.Get(context.Background(), rec.ID); err != nil {
+		t.Errorf("Get without a caller: %v", err)
+	}
+	recs, next, err := f.svc.List(alice, "customer-alice", "", 20, "")
+	if err != nil || len(recs) != 1 || recs[0].ID != rec.ID || next != "" {
+		t.Errorf("List: got %v, %q, %v; want the one record", recs, next, err)
+	}
+	if recs, _, err := f.svc.List(alice, "", "", 20, ""); err != nil || len(recs) != 0 {
+		t.Errorf("List without a customer: got %v, %v; want nothing", recs, err)
+	}
+	if _, err := f.svc.Retry(alice, rec.ID); err != nil {
+		t.Errorf("owner's Retry: %v", err)
+	}
 }
