@@ -1,14 +1,17 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -20,6 +23,8 @@ const (
 	DefaultLeeway = 30 * time.Second
 	// DefaultHTTPTimeout bounds each discovery and JWKS request.
 	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultMinKeyRefresh is the shortest time between two JWKS reads.
+	DefaultMinKeyRefresh = 2 * time.Second
 	// maxTokenLength bounds the bearer token read from the Authorization header.
 	maxTokenLength = 8 << 10
 )
@@ -36,6 +41,11 @@ type VerifierConfig struct {
 	// HTTPClient fetches the discovery document and the JWKS (nil: a client with DefaultHTTPTimeout that
 	// follows no redirects).
 	HTTPClient *http.Client
+	// MinKeyRefresh is the shortest time between two reads of the JWKS (zero: DefaultMinKeyRefresh). The
+	// key set is read again whenever a token does not verify with the cached keys (an unknown kid after a
+	// rotation, or a forged signature), so without a bound every forged token would cost a request to the
+	// issuer; within the bound the last answer is reused.
+	MinKeyRefresh time.Duration
 	// Now tells the time (nil: time.Now); tests replace it.
 	Now func() time.Time
 }
@@ -67,6 +77,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MinKeyRefresh <= 0 {
+		cfg.MinKeyRefresh = DefaultMinKeyRefresh
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{
 			Timeout: DefaultHTTPTimeout,
@@ -74,7 +87,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
+	limited := *cfg.HTTPClient
+	limited.Transport = &refreshLimiter{next: transportOf(cfg.HTTPClient), min: cfg.MinKeyRefresh, now: time.Now}
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, &limited), cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("auth: reading the OpenID discovery document of %s: %w", cfg.Issuer, err)
 	}
@@ -99,6 +114,73 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 
 // CheckIssuerURL accepts an issuer URL NewVerifier can use: https, or http on a loopback host.
 func CheckIssuerURL(raw string) error { return checkEndpoint("issuer", raw) }
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+// refreshLimiter answers a GET it answered less than min ago from the remembered 200 answer instead of
+// asking the issuer again. go-oidc reads the JWKS again on every signature that the cached keys do not
+// verify; this bounds those reads to one per min and URL, whatever the number of forged tokens. The
+// discovery document is read once, so it is unaffected.
+type refreshLimiter struct {
+	next http.RoundTripper
+	min  time.Duration
+	now  func() time.Time
+
+	mu   sync.Mutex
+	last map[string]cachedAnswer
+}
+
+type cachedAnswer struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+}
+
+func (l *refreshLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		return l.next.RoundTrip(req)
+	}
+	key := req.URL.String()
+	l.mu.Lock()
+	c, ok := l.last[key]
+	l.mu.Unlock()
+	if ok && l.now().Sub(c.at) < l.min {
+		return &http.Response{
+			Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: c.header.Clone(), Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)),
+			Request: req,
+		}, nil
+	}
+	resp, err := l.next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeySetBytes+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxKeySetBytes {
+		return nil, fmt.Errorf("auth: %s answered more than %d bytes", req.URL.Redacted(), maxKeySetBytes)
+	}
+	l.mu.Lock()
+	if l.last == nil {
+		l.last = map[string]cachedAnswer{}
+	}
+	l.last[key] = cachedAnswer{at: l.now(), header: resp.Header.Clone(), body: body}
+	l.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// maxKeySetBytes bounds a discovery document or JWKS.
+const maxKeySetBytes = 1 << 20
 
 // checkEndpoint accepts an https URL, or an http one on a loopback host.
 func checkEndpoint(name, raw string) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,7 +127,11 @@ func tamper(t *testing.T, tok string) string {
 
 func TestVerifyKeyRotation(t *testing.T) {
 	iss := authtest.NewIssuer(t)
-	v := newVerifier(t, iss)
+	const minRefresh = 100 * time.Millisecond
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{Issuer: iss.URL, Audience: authtest.Audience, MinKeyRefresh: minRefresh})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := v.Verify(context.Background(), iss.Token(t, "c")); err != nil {
 		t.Fatalf("before the rotation: %v", err)
 	}
@@ -137,8 +142,10 @@ func TestVerifyKeyRotation(t *testing.T) {
 	if got := iss.JWKSReads(); got != reads {
 		t.Errorf("JWKS reads for a cached key: got %d more, want 0 (keys are cached)", got-reads)
 	}
-	// A key published after the verifier started: its kid is unknown, so the JWKS is read again.
+	// A key published after the verifier started: its kid is unknown, so the JWKS is read again (once the
+	// minimum time between two reads has passed).
 	iss.Rotate(authtest.NewKey(t, "key-2"))
+	time.Sleep(minRefresh + 20*time.Millisecond)
 	c, err := v.Verify(context.Background(), iss.Token(t, "rotated"))
 	if err != nil {
 		t.Fatalf("after the rotation: %v", err)
@@ -148,6 +155,34 @@ func TestVerifyKeyRotation(t *testing.T) {
 	}
 	if got := iss.JWKSReads(); got <= reads {
 		t.Errorf("JWKS reads: got %d, want more than %d (refresh on an unknown kid)", got, reads)
+	}
+}
+
+// TestForgedTokensDoNotHammerTheIssuer: every token that the cached keys do not verify makes go-oidc read
+// the JWKS again; a burst of forged tokens costs at most one read per MinKeyRefresh.
+func TestForgedTokensDoNotHammerTheIssuer(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	v := newVerifier(t, iss)
+	if _, err := v.Verify(context.Background(), iss.Token(t, "c")); err != nil {
+		t.Fatal(err)
+	}
+	reads := iss.JWKSReads()
+	forger := authtest.NewKey(t, "key-1")
+	for i := range 50 {
+		kid := fmt.Sprintf("forged-%d", i)
+		if i%2 == 0 {
+			kid = "key-1" // the issuer's kid with a forged signature
+		}
+		forger.ID = kid
+		if _, err := v.Verify(context.Background(), authtest.Sign(t, forger, iss.Claims("c"))); err == nil {
+			t.Fatal("a forged token verified")
+		}
+	}
+	if got := iss.JWKSReads() - reads; got > 1 {
+		t.Errorf("JWKS reads for 50 forged tokens: got %d, want at most 1", got)
+	}
+	if _, err := v.Verify(context.Background(), iss.Token(t, "c")); err != nil {
+		t.Errorf("a valid token after the burst: %v", err)
 	}
 }
 

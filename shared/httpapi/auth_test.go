@@ -272,10 +272,19 @@ func TestPartnerOwnsItsOnboardings(t *testing.T) {
 
 func TestPartnerKeyRotation(t *testing.T) {
 	f := newAuthFixture(t)
+	const minRefresh = 50 * time.Millisecond
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{Issuer: f.iss.URL, Audience: authtest.Audience, MinKeyRefresh: minRefresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.api = New(fakeOnboardings{list: func(string, onboarding.Status, int, string) ([]*onboarding.Record, string, error) {
+		return nil, "", nil
+	}}, Options{Auth: v})
 	if rec := f.do(t, "GET", "/onboardings", f.iss.Token(t, "c"), ""); rec.Code != http.StatusOK {
 		t.Fatalf("before the rotation: got %d (%s)", rec.Code, rec.Body)
 	}
 	f.iss.Rotate(authtest.NewKey(t, "key-2"))
+	time.Sleep(minRefresh + 20*time.Millisecond)
 	if rec := f.do(t, "GET", "/onboardings", f.iss.Token(t, "c"), ""); rec.Code != http.StatusOK {
 		t.Fatalf("with a key published after start: got %d (%s)", rec.Code, rec.Body)
 	}
