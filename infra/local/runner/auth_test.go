@@ -288,3 +288,25 @@ func TestConcurrentSignupsRegisterTheWinnersPIN(t *testing.T) {
 		t.Errorf("PIN registered at the simulator: got %s, want the winner's %s", got, want)
 	}
 }
+
+// TestExpiredCodeLearnsNothingAboutARunningOnboarding: POST /signup with an expired code for a WABA and
+// phone whose onboarding is running is 400 code_exchange_failed, not a 409, and the answer holds no id; a
+// valid code for them gets the 409 naming it.
+func TestExpiredCodeLearnsNothingAboutARunningOnboarding(t *testing.T) {
+	// The first register call answers 133015 (wait five minutes: 1.5 s here), so the onboarding runs.
+	h := start(t, map[string]string{EnvCreditLineID: "", EnvTimeScale: "0.005", EnvSimFaults: "register:133015x1"})
+	id := h.signup(phone, "")
+	status, m := h.do("POST", "/signup", fmt.Sprintf(`{"code":"expired-0001","waba_id":%q,"phone_number_id":%q,"pin":"123456"}`, waba, phone))
+	e, _ := m["error"].(map[string]any)
+	if status != http.StatusBadRequest || e["code"] != onboarding.CodeCodeExchangeFailed {
+		t.Errorf("expired code: got %d %v, want 400 %s", status, m, onboarding.CodeCodeExchangeFailed)
+	}
+	if b, _ := json.Marshal(m); strings.Contains(string(b), id) {
+		t.Errorf("the refusal names the running onboarding: %s", b)
+	}
+	status, m = h.signupStatus("")
+	if status != http.StatusConflict || m["id"] != id {
+		t.Errorf("valid code: got %d %v, want 409 naming %s", status, m, id)
+	}
+	h.await(id, onboarding.StatusCompleted)
+}
