@@ -66,6 +66,7 @@
     register_blocked: 'The number is blocked from registering for now (Meta\u2019s limit of 10 attempts in 72 hours). Try again later.',
     onboarding_in_progress: 'Another setup for this number is running; follow it instead.',
     unavailable: 'Our service is busy. Try again in a minute.',
+    unauthorized: 'Your session has ended. Sign in again, then click Connect WhatsApp.',
     internal_error: 'Something went wrong on our side. Try again in a minute; if it persists, contact support.'
   };
 
@@ -89,6 +90,18 @@
   function apiUrl(path) {
     var base = (cfg.apiBaseUrl || '').replace(/\/+$/, '');
     return base + path;
+  }
+
+  // withAuth adds Authorization: Bearer <token> to headers when the partner's config has a token provider
+  // (config.getAccessToken, an async function returning the signed-in user's access token, or null when
+  // there is none): the API checks it when partner authentication is on. Without a provider, or without a
+  // token, no Authorization header is sent (the dev default).
+  async function withAuth(headers) {
+    var out = Object.assign({}, headers || {});
+    if (typeof cfg.getAccessToken !== 'function') { return out; }
+    var token = await cfg.getAccessToken();
+    if (typeof token === 'string' && token) { out.Authorization = 'Bearer ' + token; }
+    return out;
   }
 
   function placeholder(v) { return !v || /^YOUR_/.test(String(v)); }
@@ -322,7 +335,7 @@
     var res;
     try {
       res = await fetch(apiUrl('/signup'), {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
+        method: 'POST', headers: await withAuth({ 'Content-Type': 'application/json' }), body: payload,
         credentials: 'omit', cache: 'no-store'
       });
     } catch (e) {
@@ -394,11 +407,17 @@
     if (p !== poll) { return; }
     var res;
     try {
-      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(p.id)), { credentials: 'omit', cache: 'no-store' });
+      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(p.id)), { headers: await withAuth(), credentials: 'omit', cache: 'no-store' });
     } catch (e) {
       return pollFailed(p, 'Connection to the onboarding service lost');
     }
     if (p !== poll) { return; }
+    if (res.status === 401) {
+      stopPolling();
+      els.progress.setAttribute('aria-busy', 'false');
+      showNotice('error', 'Signed out', 'The setup status needs you to be signed in.', API_ADVICE.unauthorized);
+      return;
+    }
     if (res.status === 404) {
       stopPolling();
       els.progress.setAttribute('aria-busy', 'false');
@@ -558,7 +577,7 @@
     hideNotice();
     var res;
     try {
-      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(id) + '/retry'), { method: 'POST', credentials: 'omit', cache: 'no-store' });
+      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(id) + '/retry'), { method: 'POST', headers: await withAuth(), credentials: 'omit', cache: 'no-store' });
     } catch (e) {
       els.retry.disabled = false;
       showNotice('error', 'Could not reach the onboarding service', 'The retry was not sent.', 'Check your connection and click Retry again.');

@@ -15,4 +15,8 @@ window.WA_ONBOARDING_CONFIG = Object.freeze({
   graphApiVersion: 'v21.0',
   // Meta's JavaScript SDK.
   sdkUrl: 'https://connect.facebook.net/en_US/sdk.js'
+  // Partner authentication (optional): when your stage checks bearer tokens (stages.<stage>.auth in
+  // cdk.json, or AUTH_ISSUER and AUTH_AUDIENCE for make run), add a token provider here, for example
+  //   , getAccessToken: async function () { return (await yourAuthClient.getToken()) || null; }
+  // and the page sends Authorization: Bearer <token> with every API call. Without it none is sent.
 });

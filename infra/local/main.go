@@ -42,7 +42,7 @@ func run(log *slog.Logger) error {
 		graph = cfg.GraphBaseURL
 	}
 	log.Info("serving the onboarding API and webhooks", "url", r.URL, "graph", graph,
-		"time_scale", cfg.TimeScale, "credit_line", cfg.App.CreditLineID != "",
+		"time_scale", cfg.TimeScale, "credit_line", cfg.App.CreditLineID != "", "partner_auth", cfg.AuthIssuer != "",
 		"try", "curl -s -X POST "+r.URL+"/signup -H 'Content-Type: application/json' -d '{\"code\":\"sim:102290129340398:106540352242922:demo\",\"waba_id\":\"102290129340398\",\"phone_number_id\":\"106540352242922\"}'")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/logging"
 )
 
@@ -71,6 +72,9 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	if id := ev.RequestContext.RequestID; id != "" {
 		ctx = logging.WithRequestID(ctx, id)
 	}
+	if c, ok := Caller(ev); ok {
+		ctx = auth.WithCaller(ctx, c)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
@@ -88,6 +92,22 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	req.Host = ev.RequestContext.DomainName
 	req.RequestURI = target
 	return req, nil
+}
+
+// Caller returns the partner customer the API Gateway JWT authorizer verified for the request: the sub
+// claim of requestContext.authorizer.jwt.claims. API Gateway fills that object only after validating the
+// bearer token, and a client cannot set it, so the token is not parsed again here; a request without it
+// (no authorizer on the route) has no caller. A sub longer than auth.MaxSubjectLength is ignored.
+func Caller(ev events.APIGatewayV2HTTPRequest) (auth.Caller, bool) {
+	a := ev.RequestContext.Authorizer
+	if a == nil || a.JWT == nil {
+		return auth.Caller{}, false
+	}
+	sub := a.JWT.Claims["sub"]
+	if !auth.ValidSubject(sub) {
+		return auth.Caller{}, false
+	}
+	return auth.Caller{Subject: sub}, true
 }
 
 // Response converts a recorded response into the API Gateway v2 response. Bodies that are not valid UTF-8

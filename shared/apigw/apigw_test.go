@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/waes/onboarding/shared/apigw"
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/logging"
 )
 
@@ -465,4 +466,49 @@ func ExampleHandler() {
 	res, _ := h(context.Background(), ev)
 	fmt.Println(res.StatusCode, res.Body)
 	// Output: 200 POST /echo "hi"
+}
+
+// TestCallerFromTheJWTAuthorizer: the verified claims API Gateway's JWT authorizer puts in the request
+// context become the request's caller; the Authorization header itself is never read for it.
+func TestCallerFromTheJWTAuthorizer(t *testing.T) {
+	withClaims := func(claims map[string]string) events.APIGatewayV2HTTPRequest {
+		ev := sample(t, "get_onboarding.json")
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+		return ev
+	}
+	forged := sample(t, "get_onboarding.json")
+	forged.Headers["authorization"] = "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJjdXN0b21lci0xIn0."
+	tests := []struct {
+		name    string
+		ev      events.APIGatewayV2HTTPRequest
+		wantSub string
+	}{
+		{"sample with a JWT authorizer", sample(t, "get_onboardings_jwt.json"), "auth0|customer-1"},
+		{"verified sub", withClaims(map[string]string{"sub": "customer-1", "iss": "https://issuer.example"}), "customer-1"},
+		{"no authorizer", sample(t, "get_onboarding.json"), ""},
+		{"a bearer header without an authorizer", forged, ""},
+		{"claims without sub", withClaims(map[string]string{"iss": "https://issuer.example"}), ""},
+		{"empty sub", withClaims(map[string]string{"sub": ""}), ""},
+		{"sub with a control character", withClaims(map[string]string{"sub": "customer\n1"}), ""},
+		{"sub too long", withClaims(map[string]string{"sub": strings.Repeat("a", 256)}), ""},
+		{"IAM authorizer only", func() events.APIGatewayV2HTTPRequest {
+			ev := sample(t, "get_onboarding.json")
+			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserID: "AIDA"}}
+			return ev
+		}(), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := apigw.Request(context.Background(), tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, ok := auth.FromContext(req.Context())
+			if got, want := c.Subject, tt.wantSub; got != want || ok != (want != "") {
+				t.Errorf("caller: got %q (%v), want %q", got, ok, want)
+			}
+		})
+	}
 }

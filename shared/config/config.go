@@ -33,6 +33,9 @@ const (
 	EnvWebhookQueueURL    = "WEBHOOK_QUEUE_URL"
 	EnvEventBusName       = "EVENT_BUS_NAME"
 	EnvLogLevel           = "LOG_LEVEL"
+	// EnvAuthIssuer, when set, says the API Gateway JWT authorizer of this issuer guards the partner routes:
+	// the API function then requires its verified claims on every partner request (partner authentication).
+	EnvAuthIssuer = "AUTH_ISSUER"
 	// EnvPreviousSecretGrace is how long after a rotation the previous app secret still verifies webhooks,
 	// when the stage secret does not say (seconds).
 	EnvPreviousSecretGrace = "PREVIOUS_APP_SECRET_GRACE_SECONDS"
@@ -56,6 +59,8 @@ type Stage struct {
 	WebhookQueueURL    string
 	EventBusName       string
 	LogLevel           slog.Level
+	// AuthIssuer is the partner authentication issuer (https URL); empty when partner authentication is off.
+	AuthIssuer string
 }
 
 // Need names the settings a function requires beyond the common ones (Require derives them from the
@@ -107,6 +112,7 @@ func FromEnv(getenv func(string) string, need Need) (Stage, error) {
 		TestMessageBody:    getenv(EnvTestMessageBody),
 		WebhookQueueURL:    getenv(EnvWebhookQueueURL),
 		EventBusName:       getenv(EnvEventBusName),
+		AuthIssuer:         getenv(EnvAuthIssuer),
 	}
 	var problems []string
 	require := func(n Need, name, value string) {
@@ -130,6 +136,11 @@ func FromEnv(getenv func(string) string, need Need) (Stage, error) {
 	if s.WebhookOverrideURL != "" {
 		if u, err := url.Parse(s.WebhookOverrideURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			problems = append(problems, EnvWebhookOverrideURL+" must be an https URL")
+		}
+	}
+	if s.AuthIssuer != "" {
+		if u, err := url.Parse(s.AuthIssuer); err != nil || u.Scheme != "https" || u.Host == "" {
+			problems = append(problems, EnvAuthIssuer+" must be an https URL")
 		}
 	}
 	var err error

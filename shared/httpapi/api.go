@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/signup"
@@ -24,6 +25,8 @@ type Onboardings interface {
 	Signup(ctx context.Context, req signup.Request) (*onboarding.Record, error)
 	Get(ctx context.Context, id string) (*onboarding.Record, error)
 	Retry(ctx context.Context, id string) (*onboarding.Record, error)
+	// List returns a page of the customer's onboardings, newest first (GET /onboardings).
+	List(ctx context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error)
 }
 
 // Options configure the API handler.
@@ -31,6 +34,11 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes overrides MaxBodyBytes.
 	MaxBodyBytes int64
+	// Auth turns partner authentication on: every partner route (POST /signup, GET /onboardings,
+	// /onboardings/{id}...) first asks it who calls, and answers 401 when it cannot tell. nil (the dev
+	// default) leaves them open, the onboarding id being the capability for its routes, and GET
+	// /onboardings, which needs a caller to list for, answers 404. /healthz never asks.
+	Auth auth.Authenticator
 }
 
 // API serves the onboarding endpoints.
@@ -50,9 +58,10 @@ func New(svc Onboardings, opts Options) *API {
 		opts.MaxBodyBytes = MaxBodyBytes
 	}
 	a := &API{svc: svc, opts: opts, mux: http.NewServeMux()}
-	a.mux.HandleFunc("/signup", methods(map[string]http.HandlerFunc{http.MethodPost: a.signup}))
-	a.mux.HandleFunc("/onboardings/{id}", methods(map[string]http.HandlerFunc{http.MethodGet: a.get}))
-	a.mux.HandleFunc("/onboardings/{id}/retry", methods(map[string]http.HandlerFunc{http.MethodPost: a.retry}))
+	a.mux.Handle("/signup", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.signup})))
+	a.mux.Handle("/onboardings", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.list})))
+	a.mux.Handle("/onboardings/{id}", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.get})))
+	a.mux.Handle("/onboardings/{id}/retry", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.retry})))
 	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		if rerr := refuseBody(r, "", "GET /healthz"); rerr != nil {
 			writeRequestError(w, rerr)
@@ -121,6 +130,9 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 		a.opts.Logger.InfoContext(r.Context(), "signup refused", "error_code", rerr.Code, "field", rerr.Field)
 		writeRequestError(w, rerr)
 		return
+	}
+	if c, ok := auth.FromContext(r.Context()); ok {
+		req.CustomerRef = c.Subject
 	}
 	rec, err := a.svc.Signup(r.Context(), req)
 	if err != nil {

@@ -23,6 +23,7 @@ type fakeOnboardings struct {
 	signup func(signup.Request) (*onboarding.Record, error)
 	get    func(string) (*onboarding.Record, error)
 	retry  func(string) (*onboarding.Record, error)
+	list   func(customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error)
 }
 
 func (f fakeOnboardings) Signup(_ context.Context, r signup.Request) (*onboarding.Record, error) {
@@ -33,6 +34,9 @@ func (f fakeOnboardings) Get(_ context.Context, id string) (*onboarding.Record, 
 }
 func (f fakeOnboardings) Retry(_ context.Context, id string) (*onboarding.Record, error) {
 	return f.retry(id)
+}
+func (f fakeOnboardings) List(_ context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+	return f.list(customerRef, status, limit, cursor)
 }
 
 var testID = "3q2-7wEjRuW3bFq0DqRU1A"

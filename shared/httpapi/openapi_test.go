@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,12 +13,23 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/internal/openapitest"
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/signup"
 )
 
 // apiPaths are the paths this package serves; /webhooks is checked by the webhook package.
-var apiPaths = []string{"/signup", "/onboardings/{id}", "/onboardings/{id}/retry", "/healthz"}
+var apiPaths = []string{"/signup", "/onboardings", "/onboardings/{id}", "/onboardings/{id}/retry", "/healthz"}
+
+// tokenAuth accepts "Bearer good" as customer-1 and refuses anything else, as a verifier would.
+type tokenAuth struct{}
+
+func (tokenAuth) Authenticate(r *http.Request) (auth.Caller, error) {
+	if r.Header.Get("Authorization") == "Bearer good" {
+		return auth.Caller{Subject: "customer-1"}, nil
+	}
+	return auth.Caller{}, &auth.Error{Reason: "no valid bearer token", InvalidToken: r.Header.Get("Authorization") != ""}
+}
 
 // TestOpenAPIMatchesHandlers drives the handler through every documented response of every documented
 // operation and validates the status and body against the document, and checks that nothing undocumented is
@@ -41,6 +54,14 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 				}
 				return nil, onboarding.ErrNotFound
 			},
+			list: func(customer string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+				if cursor == "bad" {
+					return nil, "", onboarding.ErrInvalidCursor
+				}
+				r := sampleRecord()
+				r.CustomerRef = customer
+				return []*onboarding.Record{r}, onboarding.ListCursor(r.CreatedAt, r.ID), nil
+			},
 			retry: func(id string) (*onboarding.Record, error) {
 				switch id {
 				case testID:
@@ -56,41 +77,69 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		path, method, contentType, body string
 		svc                             fakeOnboardings
 		status                          int
+		// token is sent as a bearer token to an API with partner authentication ("-": without a token);
+		// empty means partner authentication is off.
+		token string
 	}
 	const ctJSON = "application/json"
 	scenarios := []scenario{
-		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 202},
-		{"/signup", "POST", ctJSON, `{"code":"c"}`, svc(nil), 400},
-		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.ExchangeError{Reason: "expired"}), 400},
-		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.GrantError{Field: "waba_id", Reason: "no"}), 403},
-		{"/signup", "GET", "", "", svc(nil), 405},
-		{"/signup", "POST", ctJSON, goodSignup, svc(&onboarding.ActiveOnboardingError{ExistingID: testID}), 409},
-		{"/signup", "POST", ctJSON, `{"code":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, svc(nil), 413},
-		{"/signup", "POST", "text/plain", goodSignup, svc(nil), 415},
-		{"/signup", "POST", ctJSON, goodSignup, svc(errors.New("boom")), 500},
-		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UpstreamError{Reason: "timeout"}), 502},
-		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UnavailableError{Reason: "restart Embedded Signup", Err: errors.New("throttled")}), 503},
-		{"/onboardings/" + testID, "GET", "", "", svc(nil), 200},
-		{"/onboardings/" + testID, "GET", "", "x", svc(nil), 400},
-		{"/onboardings/" + onboarding.NewID(), "GET", "", "", svc(nil), 404},
-		{"/onboardings/" + testID, "DELETE", "", "", svc(nil), 405},
-		{"/onboardings/" + testID + "/retry", "POST", "", "", svc(nil), 202},
-		{"/onboardings/" + testID + "/retry", "POST", ctJSON, `{"force":true}`, svc(nil), 400},
-		{"/onboardings/" + onboarding.NewID() + "/retry", "POST", "", "", svc(nil), 404},
-		{"/onboardings/" + testID + "/retry", "PUT", "", "", svc(nil), 405},
-		{"/onboardings/BBBBBBBBBBBBBBBBBBBBBB/retry", "POST", "", "", svc(nil), 409},
-		{"/healthz", "GET", "", "", svc(nil), 200},
-		{"/healthz", "GET", "", "x", svc(nil), 400},
+		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 202, ""},
+		{"/signup", "POST", ctJSON, `{"code":"c"}`, svc(nil), 400, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.ExchangeError{Reason: "expired"}), 400, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.GrantError{Field: "waba_id", Reason: "no"}), 403, ""},
+		{"/signup", "GET", "", "", svc(nil), 405, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&onboarding.ActiveOnboardingError{ExistingID: testID}), 409, ""},
+		{"/signup", "POST", ctJSON, `{"code":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, svc(nil), 413, ""},
+		{"/signup", "POST", "text/plain", goodSignup, svc(nil), 415, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(errors.New("boom")), 500, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UpstreamError{Reason: "timeout"}), 502, ""},
+		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.UnavailableError{Reason: "restart Embedded Signup", Err: errors.New("throttled")}), 503, ""},
+		{"/onboardings/" + testID, "GET", "", "", svc(nil), 200, ""},
+		{"/onboardings/" + testID, "GET", "", "x", svc(nil), 400, ""},
+		{"/onboardings/" + onboarding.NewID(), "GET", "", "", svc(nil), 404, ""},
+		{"/onboardings/" + testID, "DELETE", "", "", svc(nil), 405, ""},
+		{"/onboardings/" + testID + "/retry", "POST", "", "", svc(nil), 202, ""},
+		{"/onboardings/" + testID + "/retry", "POST", ctJSON, `{"force":true}`, svc(nil), 400, ""},
+		{"/onboardings/" + onboarding.NewID() + "/retry", "POST", "", "", svc(nil), 404, ""},
+		{"/onboardings/" + testID + "/retry", "PUT", "", "", svc(nil), 405, ""},
+		{"/onboardings/BBBBBBBBBBBBBBBBBBBBBB/retry", "POST", "", "", svc(nil), 409, ""},
+		{"/healthz", "GET", "", "", svc(nil), 200, ""},
+		{"/healthz", "GET", "", "x", svc(nil), 400, ""},
+		{"/healthz", "GET", "", "", svc(nil), 200, "-"},
+		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 202, "good"},
+		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 401, "-"},
+		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 401, "forged"},
+		{"/onboardings", "GET", "", "", svc(nil), 200, "good"},
+		{"/onboardings?status=FAILED&limit=5&cursor=abc", "GET", "", "", svc(nil), 200, "good"},
+		{"/onboardings?limit=500", "GET", "", "", svc(nil), 400, "good"},
+		{"/onboardings?cursor=bad", "GET", "", "", svc(nil), 400, "good"},
+		{"/onboardings", "GET", "", "", svc(nil), 401, "-"},
+		{"/onboardings", "GET", "", "", svc(nil), 404, ""},
+		{"/onboardings", "POST", "", "", svc(nil), 405, "good"},
+		{"/onboardings/" + testID, "GET", "", "", svc(nil), 401, "-"},
+		{"/onboardings/" + testID + "/retry", "POST", "", "", svc(nil), 401, "forged"},
 	}
 	covered := map[string]bool{}
 	for _, sc := range scenarios {
 		name := fmt.Sprintf("%s %s %d", sc.method, sc.path, sc.status)
 		t.Run(name, func(t *testing.T) {
-			rec := do(New(sc.svc, Options{}), sc.method, sc.path, sc.contentType, sc.body)
+			opts := Options{}
+			if sc.token != "" {
+				opts.Auth = tokenAuth{}
+			}
+			req := httptest.NewRequest(sc.method, sc.path, strings.NewReader(sc.body))
+			if sc.contentType != "" {
+				req.Header.Set("Content-Type", sc.contentType)
+			}
+			if sc.token != "" && sc.token != "-" {
+				req.Header.Set("Authorization", "Bearer "+sc.token)
+			}
+			rec := httptest.NewRecorder()
+			New(sc.svc, opts).ServeHTTP(rec, req)
 			if rec.Code != sc.status {
 				t.Fatalf("status: got %d, want %d (%s)", rec.Code, sc.status, rec.Body)
 			}
-			tmpl := templatePath(sc.path)
+			tmpl := templatePath(strings.SplitN(sc.path, "?", 2)[0])
 			ops := doc.Paths[tmpl]
 			// 405 answers belong to the path, documented on the operations that exist.
 			method := strings.ToLower(sc.method)
@@ -108,6 +157,9 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 				t.Fatalf("status %d of %s %s is not documented", rec.Code, sc.method, tmpl)
 			}
 			covered[method+" "+tmpl+" "+strconv.Itoa(rec.Code)] = true
+			if rec.Code == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without a Bearer challenge: %q", rec.Header().Get("WWW-Authenticate"))
+			}
 			media, ok := resp.Content["application/json"]
 			if !ok {
 				return
@@ -137,7 +189,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		t.Errorf("documented responses never produced by a scenario: %v", missing)
 	}
 	// Every path the API serves is documented.
-	for _, p := range []string{"/signup", "/onboardings/" + testID, "/onboardings/" + testID + "/retry", "/healthz"} {
+	for _, p := range []string{"/signup", "/onboardings", "/onboardings/" + testID, "/onboardings/" + testID + "/retry", "/healthz"} {
 		if _, ok := doc.Paths[templatePath(p)]; !ok {
 			t.Errorf("served path %s is not documented", p)
 		}

@@ -54,6 +54,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrVersionConflict: an optimistic-concurrency write lost to a concurrent writer; re-read and retry.
 	ErrVersionConflict = errors.New("version conflict: the record changed since it was read")
+	// ErrInvalidCursor: a list cursor that was not issued by the store for this listing.
+	ErrInvalidCursor = errors.New("invalid cursor: pass the next_cursor of the previous page unchanged")
 )
 
 // ActiveOnboardingError reports that an onboarding for the same WABA and phone number is already running.

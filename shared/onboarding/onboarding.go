@@ -213,6 +213,9 @@ type Record struct {
 	Currency string `json:"currency,omitempty"`
 	// TestRecipient is the tester's WhatsApp number (E.164) when the partner asked for an end-to-end test.
 	TestRecipient string `json:"test_recipient,omitempty"`
+	// CustomerRef is the partner's customer who started the onboarding (the bearer token's subject) when
+	// partner authentication is on; other customers cannot see the record. Empty without authentication.
+	CustomerRef string `json:"customer_ref,omitempty"`
 	// AllocationConfigID is the credit line allocation returned by whatsapp_credit_sharing_and_attach.
 	AllocationConfigID string `json:"allocation_config_id,omitempty"`
 	// ReauthRequired is set when Meta refused the business token (error 190): the customer must go through
@@ -254,6 +257,7 @@ type NewRecordInput struct {
 	WABAID        string
 	PhoneNumberID string
 	BusinessID    string
+	CustomerRef   string
 	Event         Event
 	Currency      string
 	TestRecipient string
@@ -269,6 +273,7 @@ func NewRecord(in NewRecordInput) *Record {
 		WABAID:        in.WABAID,
 		PhoneNumberID: in.PhoneNumberID,
 		BusinessID:    in.BusinessID,
+		CustomerRef:   in.CustomerRef,
 		Event:         in.Event,
 		Status:        StatusRunning,
 		Currency:      in.Currency,
@@ -438,6 +443,27 @@ func (r *Record) Fail(name StepName, e StepError, now time.Time) error {
 	return nil
 }
 
+// AbortSignup ends an onboarding whose synchronous signup did not finish after its record was created (the
+// business token or the PIN could not be stored): exchange_token is FAILED with e, the onboarding FAILED, and
+// ReauthRequired set, because the code is spent and nothing a retry can do brings the credentials back; the
+// customer completes Embedded Signup again. Leaving the active status releases the WABA+phone guard.
+func (r *Record) AbortSignup(e StepError, now time.Time) error {
+	if !r.Status.Active() {
+		return &InvalidTransitionError{Step: StepExchangeToken, Reason: "onboarding is " + string(r.Status)}
+	}
+	s, err := r.mustStep(StepExchangeToken)
+	if err != nil {
+		return err
+	}
+	now = now.UTC()
+	if s.StartedAt == nil {
+		s.StartedAt = &now
+	}
+	s.Status, s.FinishedAt, s.Error = StepFailed, &now, &e
+	r.Status, r.ReauthRequired, r.UpdatedAt = StatusFailed, true, now
+	return nil
+}
+
 // SetStatus moves the onboarding to an active status (RUNNING or AWAITING_TEST_MESSAGE) while its workflow runs.
 func (r *Record) SetStatus(s Status, now time.Time) error {
 	if !s.Active() || !r.Status.Active() {
@@ -483,6 +509,9 @@ func (r *Record) FailedStep() StepName {
 func (r *Record) Retryable(now time.Time) error {
 	if r.Status != StatusFailed {
 		return &NotRetryableError{Code: CodeNotRetryable, Reason: fmt.Sprintf("onboarding is %s; only FAILED onboardings can be retried", r.Status)}
+	}
+	if r.ReauthRequired && r.FailedStep() == StepExchangeToken {
+		return &NotRetryableError{Code: CodeReauthRequired, Reason: "the signup did not finish storing the customer's credentials; the customer must complete Embedded Signup again"}
 	}
 	if r.ReauthRequired {
 		return &NotRetryableError{Code: CodeReauthRequired, Reason: "the customer's business token was refused by Meta; the customer must complete Embedded Signup again"}

@@ -24,7 +24,19 @@ type Store interface {
 	FindByPhone(ctx context.Context, phoneNumberID string) (*Record, error)
 	// FindByWABA returns the records of a WABA, most recent first (at most limit, or all if limit <= 0).
 	FindByWABA(ctx context.Context, wabaID string, limit int) ([]*Record, error)
+	// ListByCustomer returns a page of the customer's records (CustomerRef), most recently created first,
+	// only those in status when it is not empty: at most limit (1 to MaxListLimit), starting after the
+	// cursor of the previous page ("" for the first). next is the cursor of the following page, "" on the
+	// last one. A cursor the store did not issue for this customer is ErrInvalidCursor. Index reads are
+	// eventually consistent: a record created a moment ago may be missing from the first page.
+	ListByCustomer(ctx context.Context, customerRef string, status Status, limit int, cursor string) (recs []*Record, next string, err error)
 }
+
+// Bounds of ListByCustomer's limit.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 100
+)
 
 // AppConfig is the partner's stage configuration, kept in the stage secret.
 type AppConfig struct {

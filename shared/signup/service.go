@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -90,6 +91,9 @@ type Request struct {
 	PIN           onboarding.Secret
 	Currency      string
 	TestRecipient string
+	// CustomerRef is the authenticated caller (the bearer token's subject) when partner authentication is
+	// on; the record keeps it, and only that caller sees the record.
+	CustomerRef string
 }
 
 // ExchangeError: Meta refused the code (invalid, expired or already used). The frontend must restart the
@@ -148,17 +152,21 @@ func (s *Service) signupRetry(o *graph.Options) {
 
 // Signup finishes the synchronous part of an onboarding and starts its workflow. It returns the new record
 // (RUNNING, or FAILED when the workflow could not be started: POST /onboardings/{id}/retry resumes it).
+//
+// A signup proves control before it learns or changes anything: the code is exchanged and the grant
+// checked first, so that an onboarding already running for the WABA and phone is named (409) only to a
+// caller holding a token for that WABA. Then the record is created, and Store.Create's WABA+phone guard
+// decides the winner of concurrent signups; only the winner writes the business token and the PIN. The
+// alternative, staging the secrets under the onboarding id and promoting them after the create, would
+// still write a loser's token and PIN somewhere. The price of creating first is a record that exists
+// before its secrets: if they cannot be stored, the record is ended FAILED (AbortSignup), which releases
+// the guard and tells the partner to restart Embedded Signup, since the code is spent.
 func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, error) {
 	id := onboarding.NewID()
 	ctx = logging.WithOnboardingID(ctx, id)
 	log := s.logger()
 	log.InfoContext(ctx, "signup received", "waba_id", req.WABAID, "phone_number_id", req.PhoneNumberID, "event", req.Event)
 
-	// Refuse early, before the one-time code is spent, when an onboarding for this WABA and phone is running.
-	// Store.Create below is the authoritative check.
-	if err := s.checkNoActive(ctx, req); err != nil {
-		return nil, err
-	}
 	cfg, err := s.vault.AppConfig(ctx)
 	if err != nil {
 		return nil, &UnavailableError{Reason: "the stage configuration could not be read; the code was not used: try again", Err: err}
@@ -177,38 +185,59 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	}
 	log.InfoContext(ctx, "grant verified")
 
-	if err := s.vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
-		return nil, &UnavailableError{Reason: "the business token could not be stored; restart Embedded Signup", Err: err}
-	}
-	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
-		if err := s.storePIN(ctx, req, id); err != nil {
-			return nil, &UnavailableError{Reason: "the two-step verification PIN could not be stored; restart Embedded Signup", Err: err}
-		}
-	}
-
 	currency := req.Currency
 	if currency == "" {
 		currency = s.config.DefaultCurrency
 	}
 	rec := onboarding.NewRecord(onboarding.NewRecordInput{
 		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
-		Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient, Now: s.now(),
+		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient, Now: s.now(),
 	})
 	rec.Executions = 1
 	if err := s.store.Create(ctx, rec); err != nil {
 		var active *onboarding.ActiveOnboardingError
 		if errors.As(err, &active) {
+			log.InfoContext(ctx, "signup refused: an onboarding is running for this WABA and phone", "existing_onboarding_id", active.ExistingID)
 			return nil, fmt.Errorf("creating onboarding %s: %w", id, err)
 		}
 		return nil, &UnavailableError{Reason: "the onboarding could not be saved; restart Embedded Signup", Err: err}
 	}
 	log.InfoContext(ctx, "onboarding created")
 
+	// This signup holds the WABA+phone guard now: its token and PIN are the ones the workflow will use.
+	if err := s.vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
+		return nil, s.abortSignup(ctx, rec.ID, "the business token could not be stored; restart Embedded Signup", err)
+	}
+	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
+		if err := s.storePIN(ctx, req, id); err != nil {
+			return nil, s.abortSignup(ctx, rec.ID, "the two-step verification PIN could not be stored; restart Embedded Signup", err)
+		}
+	}
+
 	if err := s.start(ctx, rec, cfg, ""); err != nil {
 		return s.recordStartFailure(ctx, rec.ID, onboarding.StepSubscribeWebhooks, err)
 	}
 	s.publishRunning(ctx, rec)
 	return rec, nil
+}
+
+// abortCleanupTimeout bounds the write that ends an aborted signup's record, which runs even when the
+// request's context has ended: a record left RUNNING without a workflow would hold the WABA+phone guard.
+const abortCleanupTimeout = 5 * time.Second
+
+// abortSignup ends the record of a signup whose secrets could not be stored (AbortSignup: FAILED, not
+// retryable, guard released) and returns the 503 that tells the partner to restart Embedded Signup.
+func (s *Service) abortSignup(ctx context.Context, id, reason string, cause error) error {
+	log := s.logger()
+	log.ErrorContext(ctx, "signup aborted after the record was created", "error", cause.Error())
+	detail := onboarding.StepError{Code: onboarding.CodeDependency, Message: reason}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortCleanupTimeout)
+	defer cancel()
+	if _, err := onboarding.Mutate(cctx, s.store, id, func(r *onboarding.Record) error { return r.AbortSignup(detail, s.now()) }); err != nil {
+		log.ErrorContext(ctx, "ending the aborted signup's record failed: it holds the WABA+phone guard until an operator ends it", "error", err.Error())
+		cause = errors.Join(cause, fmt.Errorf("ending onboarding %s: %w", id, err))
+	}
+	return &UnavailableError{Reason: reason, Err: cause}
 }
 
 // publishRunning publishes that the onboarding runs. A failure is logged, not returned: the code is spent
@@ -222,20 +251,6 @@ func (s *Service) publishRunning(ctx context.Context, rec *onboarding.Record) {
 	if err := s.publisher.Publish(ctx, ev); err != nil {
 		s.logger().ErrorContext(ctx, "publishing the status change failed", "error", err.Error())
 	}
-}
-
-// checkNoActive returns *ActiveOnboardingError when an active onboarding exists for the WABA and phone.
-func (s *Service) checkNoActive(ctx context.Context, req Request) error {
-	recs, err := s.store.FindByWABA(ctx, req.WABAID, 50)
-	if err != nil {
-		return fmt.Errorf("looking up onboardings of WABA %s: %w", req.WABAID, err)
-	}
-	for _, r := range recs {
-		if r.Status.Active() && r.PhoneNumberID == req.PhoneNumberID {
-			return &onboarding.ActiveOnboardingError{ExistingID: r.ID}
-		}
-	}
-	return nil
 }
 
 // exchangeFailure maps an exchange error: Meta refusing the code is the client's problem (400); Meta not
@@ -380,15 +395,41 @@ func (s *Service) recordStartFailure(ctx context.Context, id string, step onboar
 	return rec, nil
 }
 
-// Get returns an onboarding record.
+// Get returns an onboarding record. With partner authentication (a caller in ctx, auth.FromContext),
+// another customer's record is onboarding.ErrNotFound, as if it did not exist.
 func (s *Service) Get(ctx context.Context, id string) (*onboarding.Record, error) {
-	return s.store.Get(ctx, id)
+	rec, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !visible(ctx, rec) {
+		return nil, fmt.Errorf("onboarding %s belongs to another customer: %w", id, onboarding.ErrNotFound)
+	}
+	return rec, nil
+}
+
+// visible reports whether the caller ctx carries may see rec: its own records only. Without a caller
+// (partner authentication off, where the HTTP API lets no request through without one when it is on) the
+// onboarding id is the capability and every record is visible.
+func visible(ctx context.Context, rec *onboarding.Record) bool {
+	c, ok := auth.FromContext(ctx)
+	return !ok || rec.CustomerRef == c.Subject
+}
+
+// List returns a page of the customer's onboardings, newest first, only those in status when it is set
+// (Store.ListByCustomer). An empty customerRef lists nothing: records without one have no owner to list
+// them.
+func (s *Service) List(ctx context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+	if customerRef == "" {
+		return []*onboarding.Record{}, "", nil
+	}
+	return s.store.ListByCustomer(ctx, customerRef, status, limit, cursor)
 }
 
 // Retry resumes a FAILED onboarding from its failed step with a new workflow execution.
 func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, error) {
 	ctx = logging.WithOnboardingID(ctx, id)
-	rec, err := s.store.Get(ctx, id)
+	rec, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}

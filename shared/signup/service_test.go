@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/store/memory"
@@ -270,22 +271,80 @@ func TestPartnerPINReplacesAStoredOne(t *testing.T) {
 }
 
 func TestSignupDependencyFailuresAre503s(t *testing.T) {
-	for _, op := range []string{vaultmem.OpAppConfig, vaultmem.OpPutBusinessToken, vaultmem.OpEnsurePIN} {
-		t.Run(op, func(t *testing.T) {
+	t.Run("configuration unreadable: nothing is spent or written", func(t *testing.T) {
+		f := newFixture(t, "")
+		f.vault.FailNext(vaultmem.OpAppConfig, errors.New("secretsmanager: ThrottlingException"))
+		_, err := f.svc.Signup(context.Background(), finishRequest())
+		var ue *UnavailableError
+		if !errors.As(err, &ue) {
+			t.Fatalf("got %T %v, want UnavailableError", err, err)
+		}
+		if f.graph.Calls("oauth") != 0 {
+			t.Errorf("the code was exchanged although the configuration could not be read")
+		}
+		assertNothingWritten(t, f)
+	})
+	t.Run("record unsaved: no token or PIN written", func(t *testing.T) {
+		f := newFixture(t, "")
+		f.store.FailNext("Create", errors.New("dynamodb: ProvisionedThroughputExceededException"))
+		_, err := f.svc.Signup(context.Background(), finishRequest())
+		var ue *UnavailableError
+		if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "restart Embedded Signup") {
+			t.Fatalf("got %T %v, want UnavailableError telling to restart Embedded Signup", err, err)
+		}
+		assertNothingWritten(t, f)
+	})
+	// The record exists before its secrets; when they cannot be stored it ends FAILED, not retryable
+	// (the code is spent), and it no longer holds the WABA+phone guard: the customer can sign up again.
+	for _, op := range []string{vaultmem.OpPutBusinessToken, vaultmem.OpEnsurePIN} {
+		t.Run(op+" fails after the record was created", func(t *testing.T) {
 			f := newFixture(t, "")
 			f.vault.FailNext(op, errors.New("secretsmanager: ThrottlingException"))
 			_, err := f.svc.Signup(context.Background(), finishRequest())
 			var ue *UnavailableError
-			if !errors.As(err, &ue) {
-				t.Fatalf("got %T %v, want UnavailableError", err, err)
+			if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "restart Embedded Signup") {
+				t.Fatalf("got %T %v, want UnavailableError telling to restart Embedded Signup", err, err)
 			}
-			if recs, _ := f.store.FindByWABA(context.Background(), testWABA, 0); len(recs) != 0 || len(f.wf.started) != 0 {
-				t.Errorf("half-written: %d records, %d executions", len(recs), len(f.wf.started))
+			recs, _ := f.store.FindByWABA(context.Background(), testWABA, 0)
+			if len(recs) != 1 {
+				t.Fatalf("records: got %d, want the aborted one", len(recs))
 			}
-			if op == vaultmem.OpAppConfig && f.graph.Calls("oauth") != 0 {
-				t.Errorf("the code was exchanged although the configuration could not be read")
+			rec := recs[0]
+			if rec.Status != onboarding.StatusFailed || !rec.ReauthRequired {
+				t.Errorf("aborted record: got status %s, reauth_required %v; want FAILED, true", rec.Status, rec.ReauthRequired)
+			}
+			if st := rec.Step(onboarding.StepExchangeToken); st.Status != onboarding.StepFailed || st.Error == nil || st.Error.Code != onboarding.CodeDependency {
+				t.Errorf("exchange_token: got %+v, want FAILED with %s", st, onboarding.CodeDependency)
+			}
+			var nr *onboarding.NotRetryableError
+			if _, err := f.svc.Retry(context.Background(), rec.ID); !errors.As(err, &nr) || nr.Code != onboarding.CodeReauthRequired {
+				t.Errorf("retry of the aborted record: got %v, want %s", err, onboarding.CodeReauthRequired)
+			}
+			if len(f.wf.started) != 0 {
+				t.Errorf("executions started: got %d, want none", len(f.wf.started))
+			}
+			again, err := f.svc.Signup(context.Background(), finishRequest())
+			if err != nil {
+				t.Fatalf("signing up again after the abort: %v", err)
+			}
+			if again.Status != onboarding.StatusRunning {
+				t.Errorf("new signup: got %s, want RUNNING", again.Status)
 			}
 		})
+	}
+}
+
+// assertNothingWritten checks that a refused signup left no record, secret or execution behind.
+func assertNothingWritten(t *testing.T, f *fixture) {
+	t.Helper()
+	if recs, _ := f.store.FindByWABA(context.Background(), testWABA, 0); len(recs) != 0 {
+		t.Errorf("records: got %d, want none", len(recs))
+	}
+	if _, err := f.vault.WABASecret(context.Background(), testWABA); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("vault: got %v, want nothing stored", err)
+	}
+	if len(f.wf.started) != 0 {
+		t.Errorf("executions started: got %d, want none", len(f.wf.started))
 	}
 }
 
@@ -392,14 +451,34 @@ func TestSignupRefusals(t *testing.T) {
 			wantErr: &GrantError{}, wantField: "waba_id", wantExchange: 1,
 		},
 		{
-			name: "already running: the code is not spent",
+			// The 409 names the running onboarding only after the code was exchanged and the grant checked.
+			name:         "already running: refused after proving control, and nothing written",
+			setup:        func(f *fixture) { createRunning(f) },
+			wantErr:      &onboarding.ActiveOnboardingError{},
+			wantExchange: 1,
+		},
+		{
+			name: "already running, but the code is expired: no 409, no id",
 			setup: func(f *fixture) {
-				r := onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: testWABA, PhoneNumberID: testPhone, Event: onboarding.EventFinish, Now: f.now})
-				if err := f.store.Create(context.Background(), r); err != nil {
-					panic(err)
+				createRunning(f)
+				f.graph.exchange = func(*graph.ExchangeCodeInput) (*graph.ExchangeCodeOutput, error) { return nil, permanentCode }
+			},
+			wantErr:      &ExchangeError{},
+			wantExchange: 1,
+		},
+		{
+			name: "already running, but the token cannot reach the WABA: no 409, no id",
+			setup: func(f *fixture) {
+				createRunning(f)
+				f.graph.debug = func(*graph.DebugTokenInput) (*graph.DebugTokenOutput, error) {
+					g := validGrant()
+					for i := range g.GranularScopes {
+						g.GranularScopes[i].TargetIDs = []string{"555"}
+					}
+					return g, nil
 				}
 			},
-			wantErr: &onboarding.ActiveOnboardingError{}, wantExchange: 0,
+			wantErr: &GrantError{}, wantField: "waba_id", wantExchange: 1,
 		},
 	}
 	for _, tt := range tests {
@@ -407,6 +486,10 @@ func TestSignupRefusals(t *testing.T) {
 			f := newFixture(t, "")
 			tt.setup(f)
 			before, _ := f.store.FindByWABA(context.Background(), testWABA, 0)
+			running := ""
+			if len(before) == 1 {
+				running = before[0].ID
+			}
 			_, err := f.svc.Signup(context.Background(), finishRequest())
 			if err == nil {
 				t.Fatalf("Signup: got no error, want %T", tt.wantErr)
@@ -431,6 +514,12 @@ func TestSignupRefusals(t *testing.T) {
 				if !errors.As(err, &want) {
 					t.Fatalf("got %T %v, want %T", err, err, want)
 				}
+				if got := want.ExistingID; got != running {
+					t.Errorf("409 names %q, want the running %q", got, running)
+				}
+			}
+			if _, isConflict := tt.wantErr.(*onboarding.ActiveOnboardingError); !isConflict && running != "" && strings.Contains(err.Error(), running) {
+				t.Errorf("refusal %q names the running onboarding to a caller who did not prove control", err)
 			}
 			if got := f.graph.Calls("oauth"); got != tt.wantExchange {
 				t.Errorf("exchange calls: got %d, want %d", got, tt.wantExchange)
@@ -453,6 +542,15 @@ func TestSignupRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createRunning stores a RUNNING onboarding for testWABA and testPhone, as an earlier signup would.
+func createRunning(f *fixture) *onboarding.Record {
+	r := onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: testWABA, PhoneNumberID: testPhone, Event: onboarding.EventFinish, Now: f.now})
+	if err := f.store.Create(context.Background(), r); err != nil {
+		panic(err)
+	}
+	return r
 }
 
 func TestSignupWorkflowStartFailureLeavesARetryableRecord(t *testing.T) {
@@ -578,4 +676,50 @@ func TestRetry(t *testing.T) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// TestCustomerOwnsItsOnboardings: with a caller in the context (partner authentication), a signup stamps
+// the caller's customer_ref, and another caller can neither read nor retry the record: it does not exist
+// for them.
+func TestCustomerOwnsItsOnboardings(t *testing.T) {
+	f := newFixture(t, "")
+	alice := auth.WithCaller(context.Background(), auth.Caller{Subject: "customer-alice"})
+	bob := auth.WithCaller(context.Background(), auth.Caller{Subject: "customer-bob"})
+	req := finishRequest()
+	req.CustomerRef = "customer-alice"
+	f.wf.err = errors.New("states unavailable") // leaves the record FAILED, so that a retry is possible
+	rec, err := f.svc.Signup(alice, req)
+	if err != nil {
+		t.Fatalf("Signup: %v", err)
+	}
+	if got, want := rec.CustomerRef, "customer-alice"; got != want {
+		t.Errorf("customer_ref: got %q, want %q", got, want)
+	}
+	f.wf.err = nil
+	if _, err := f.svc.Get(bob, rec.ID); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("another customer's Get: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.Retry(bob, rec.ID); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("another customer's Retry: got %v, want ErrNotFound", err)
+	}
+	if len(f.wf.started) != 0 {
+		t.Errorf("another customer's retry started %d executions", len(f.wf.started))
+	}
+	if _, err := f.svc.Get(alice, rec.ID); err != nil {
+		t.Errorf("owner's Get: %v", err)
+	}
+	// Without partner authentication (no caller) the id is the capability.
+	if _, err := f.svc.Get(context.Background(), rec.ID); err != nil {
+		t.Errorf("Get without a caller: %v", err)
+	}
+	recs, next, err := f.svc.List(alice, "customer-alice", "", 20, "")
+	if err != nil || len(recs) != 1 || recs[0].ID != rec.ID || next != "" {
+		t.Errorf("List: got %v, %q, %v; want the one record", recs, next, err)
+	}
+	if recs, _, err := f.svc.List(alice, "", "", 20, ""); err != nil || len(recs) != 0 {
+		t.Errorf("List without a customer: got %v, %v; want nothing", recs, err)
+	}
+	if _, err := f.svc.Retry(alice, rec.ID); err != nil {
+		t.Errorf("owner's Retry: %v", err)
+	}
 }

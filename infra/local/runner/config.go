@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -51,6 +52,10 @@ type Config struct {
 	// GraphCallTimeout bounds each Graph call attempt (zero: graph.DefaultCallTimeout, 10 s). Not read from
 	// the environment: the fault-injection tests shorten it so that a lost answer costs little time.
 	GraphCallTimeout time.Duration
+	// AuthIssuer and AuthAudience turn partner authentication on (both set) or leave it off (both empty,
+	// the dev default): RS256 bearer tokens of that OpenID issuer, for that audience, on the partner routes.
+	AuthIssuer   string
+	AuthAudience string
 }
 
 // Environment variables of the local runner.
@@ -73,6 +78,8 @@ const (
 	EnvStatusTimeout   = "STATUS_TIMEOUT_SECONDS"
 	EnvWebhookOverride = "WEBHOOK_OVERRIDE_URL"
 	EnvTestMessageBody = "TEST_MESSAGE_BODY"
+	EnvAuthIssuer      = "AUTH_ISSUER"
+	EnvAuthAudience    = "AUTH_AUDIENCE"
 )
 
 // ConfigFromEnv reads the configuration. lookup is os.LookupEnv: a variable set to "" differs from an unset
@@ -176,6 +183,16 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.WebhookOverride, _ = get(EnvWebhookOverride, "")
 	c.TestMessageBody, _ = get(EnvTestMessageBody, "")
+	c.AuthIssuer, _ = get(EnvAuthIssuer, "")
+	c.AuthAudience, _ = get(EnvAuthAudience, "")
+	switch {
+	case (c.AuthIssuer == "") != (c.AuthAudience == ""):
+		problems = append(problems, EnvAuthIssuer+" and "+EnvAuthAudience+" turn partner authentication on together: set both, or neither")
+	case c.AuthIssuer != "":
+		if err := auth.CheckIssuerURL(c.AuthIssuer); err != nil {
+			problems = append(problems, EnvAuthIssuer+": "+err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("local configuration: %s", strings.Join(problems, "; "))
 	}

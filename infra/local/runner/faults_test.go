@@ -372,6 +372,25 @@ func checkNothingStarted(t *testing.T, h *harness) {
 	checkSideEffects(t, h.r.Sim, map[string]int{graph.CallSubscribedApps: 0, graph.CallAssignedUsers: 0, graph.CallCreditSharing: 0, graph.CallRegister: 0, graph.CallMessages: 0})
 }
 
+// checkAborted checks that the signup's record was ended FAILED and not retryable, and that nothing ran.
+func checkAborted(t *testing.T, h *harness) {
+	t.Helper()
+	recs, err := h.r.Store.FindByWABA(context.Background(), waba, 10)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("onboarding records after an aborted signup: %d %v, want 1", len(recs), err)
+	}
+	if r := recs[0]; r.Status != onboarding.StatusFailed || !r.ReauthRequired {
+		t.Errorf("aborted record: status %s, reauth_required %v; want FAILED, true", r.Status, r.ReauthRequired)
+	}
+	if status, body := h.do("POST", "/onboardings/"+recs[0].ID+"/retry", ""); status != http.StatusConflict {
+		t.Errorf("retry of the aborted signup: got %d %v, want 409", status, body)
+	}
+	if ex := h.r.Engine.ListExecutions(""); len(ex) != 0 {
+		t.Errorf("workflow executions after an aborted signup: %d", len(ex))
+	}
+	checkSideEffects(t, h.r.Sim, map[string]int{graph.CallSubscribedApps: 0, graph.CallAssignedUsers: 0, graph.CallCreditSharing: 0, graph.CallRegister: 0, graph.CallMessages: 0})
+}
+
 // TestStepKilledAfterItsSideEffect: Meta acts, the answer is lost (the simulator stalls the response until
 // the client gives up, as when the Lambda is killed after the call), the workflow retries the step, and the
 // re-run finds the work done. Exactly one side effect at Meta, except for the test message: Meta has no way
@@ -576,8 +595,10 @@ func TestSecretsManagerThrottlingDuringSteps(t *testing.T) {
 	}
 }
 
-// TestSecretsManagerThrottlingAtSignup: a vault failure during the signup is a 5xx that names no secret; no
-// onboarding record exists and nothing started, so a new signup goes through.
+// TestSecretsManagerThrottlingAtSignup: a vault failure during the signup is a 5xx that names no secret and
+// nothing starts, so a new signup goes through. Before the exchange (the configuration) no record exists;
+// after the record was created (token, PIN) it is ended FAILED, needing a new Embedded Signup, which
+// releases the WABA+phone guard.
 func TestSecretsManagerThrottlingAtSignup(t *testing.T) {
 	t.Parallel()
 	for _, op := range []string{vaultmem.OpAppConfig, vaultmem.OpPutBusinessToken, vaultmem.OpEnsurePIN} {
@@ -592,7 +613,11 @@ func TestSecretsManagerThrottlingAtSignup(t *testing.T) {
 			if e, _ := body["error"].(map[string]any); e["code"] == nil || e["message"] == "" {
 				t.Errorf("5xx without an error code and message: %v", body)
 			}
-			checkNothingStarted(t, h)
+			if op == vaultmem.OpAppConfig {
+				checkNothingStarted(t, h)
+			} else {
+				checkAborted(t, h)
+			}
 			if op != vaultmem.OpEnsurePIN {
 				// The token is written only after the exchange and debug_token, and before the PIN.
 				if _, err := h.r.Vault.WABASecret(context.Background(), waba); !errors.Is(err, onboarding.ErrNotFound) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/waes/onboarding/shared/asl"
 	"github.com/waes/onboarding/shared/asl/engine"
+	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
@@ -60,6 +61,41 @@ type Runner struct {
 	URL string
 
 	workflow *engineWorkflow
+	// localRoutes says whether /_local/* is served (localRoutesAllowed).
+	localRoutes bool
+}
+
+// authDiscoveryTimeout bounds reading the partner authentication issuer's discovery document at start.
+const authDiscoveryTimeout = 10 * time.Second
+
+// localRoutesAllowed says whether the local-only endpoints (/_local/*: executions, partner events, the
+// Embedded Signup stand-in that issues codes) may be served. They reveal every onboarding and mint codes,
+// so only a runner that listens on loopback and plays the Graph API itself (or talks to a loopback one)
+// serves them; one listening on other interfaces or talking to the real Graph API does not.
+func (r *Runner) localRoutesAllowed() bool {
+	tcp, ok := r.listener.Addr().(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return false
+	}
+	return r.cfg.GraphBaseURL == "" || loopbackURL(r.cfg.GraphBaseURL)
+}
+
+// loopbackHostOnly answers the local endpoints only for requests addressed to this machine by name
+// (Host 127.0.0.1, localhost or [::1], any port): a page on another site that gets its own host name
+// resolved to 127.0.0.1 (DNS rebinding) sends that name as Host and is refused.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		host := req.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !isLoopback(strings.ToLower(host)) {
+			httpapi.WriteError(w, http.StatusForbidden, onboarding.CodeForbidden, "",
+				"local endpoints answer only requests addressed to 127.0.0.1, localhost or [::1]")
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // New builds the local system and binds cfg.Addr (port 0 picks a free port).
@@ -148,12 +184,27 @@ func (r *Runner) build() error {
 		Config:    signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
 		Publisher: r.Events, Logger: r.log,
 	})
-	api := httpapi.New(signupSvc, httpapi.Options{Logger: r.log})
+	apiOpts := httpapi.Options{Logger: r.log}
+	if cfg.AuthIssuer != "" {
+		// Discovery happens now, so that a wrong issuer stops `make run` with a clear error instead of
+		// failing every partner request.
+		ctx, cancel := context.WithTimeout(context.Background(), authDiscoveryTimeout)
+		v, err := auth.NewVerifier(ctx, auth.VerifierConfig{Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("partner authentication (%s): %w", EnvAuthIssuer, err)
+		}
+		apiOpts.Auth = v
+	}
+	api := httpapi.New(signupSvc, apiOpts)
 	hooks := webhook.NewHandler(r.Vault.AppConfig, queue, webhook.Options{Logger: r.log})
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", hooks)
-	mux.Handle("/_local/", httpapi.Middleware(r.log, r.localHandler()))
+	r.localRoutes = r.localRoutesAllowed()
+	if r.localRoutes {
+		mux.Handle("/_local/", httpapi.Middleware(r.log, loopbackHostOnly(r.localHandler())))
+	}
 	r.servePage(mux) // the example partner page at /, and its local Embedded Signup stand-in
 	mux.Handle("/", api)
 	r.server = &http.Server{

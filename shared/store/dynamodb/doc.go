@@ -5,12 +5,13 @@
 // # Table
 //
 // One table per stage (TableSchema; the CDK stack builds the same one from package schema's constants):
-// string keys pk and sk, two global secondary indexes with projection ALL, on-demand billing, TTL on
+// string keys pk and sk, three global secondary indexes with projection ALL, on-demand billing, TTL on
 // expires_at (N, epoch seconds) and point-in-time recovery. Items:
 //
 //	item               pk                           sk           other attributes
 //	onboarding record  ONB#<id>                     RECORD       every Record field, version (N),
-//	                                                             gsi1pk/gsi1sk, gsi2pk/gsi2sk
+//	                                                             gsi1pk/gsi1sk, gsi2pk/gsi2sk,
+//	                                                             gsi3pk/gsi3sk (with customer_ref)
 //	active guard       ACTIVE#<waba_id>#<phone|->   GUARD        onboarding_id, acquired_at,
 //	                                                             record_version (N), lease
 //	event claim        EVT#<key>                    EVENT        lease_until, claim_id, done (BOOL),
@@ -28,9 +29,11 @@
 // optimistic-concurrency version: Create writes 1, each Update writes version+1 conditioned on the old value.
 //
 // Indexes: gsi1 (gsi1pk "PHONE#<phone_number_id>", gsi1sk "<created_at>#<id>") serves FindByPhone, newest
-// first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA. A record without a
-// phone number (FINISH_ONLY_WABA) has no gsi1 keys. Records, guards and partner items never carry
-// expires_at; event claims, message statuses and waits do. No webhook item has index keys.
+// first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA; gsi3 (gsi3pk
+// "CUST#<customer_ref>", gsi3sk "<created_at>#<id>") serves ListByCustomer. A record without a phone number
+// (FINISH_ONLY_WABA) has no gsi1 keys, one without a customer_ref (partner authentication off) no gsi3
+// keys. Records, guards and partner items never carry expires_at; event claims, message statuses and waits
+// do. No webhook item has index keys.
 //
 // # Webhook items
 //

@@ -16,6 +16,7 @@ const (
 	recordSK       = "RECORD"
 	phonePrefix    = "PHONE#"
 	wabaPrefix     = "WABA#"
+	customerPrefix = "CUST#"
 	guardPKPrefix  = "ACTIVE#"
 	guardSK        = "GUARD"
 	// noPhone stands for the phone number in the guard key of a record without one (FINISH_ONLY_WABA).
@@ -78,6 +79,8 @@ type recordItem struct {
 	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
 	GSI2PK string `dynamodbav:"gsi2pk"`
 	GSI2SK string `dynamodbav:"gsi2sk"`
+	GSI3PK string `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK string `dynamodbav:"gsi3sk,omitempty"`
 
 	ID                 string       `dynamodbav:"id"`
 	WABAID             string       `dynamodbav:"waba_id"`
@@ -88,6 +91,7 @@ type recordItem struct {
 	Steps              []stepItem   `dynamodbav:"steps"`
 	Currency           string       `dynamodbav:"currency,omitempty"`
 	TestRecipient      string       `dynamodbav:"test_recipient,omitempty"`
+	CustomerRef        string       `dynamodbav:"customer_ref,omitempty"`
 	AllocationConfigID string       `dynamodbav:"allocation_config_id,omitempty"`
 	ReauthRequired     bool         `dynamodbav:"reauth_required"`
 	RegisterRetryAfter string       `dynamodbav:"register_retry_after,omitempty"`
@@ -145,6 +149,7 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 		Steps:              make([]stepItem, len(r.Steps)),
 		Currency:           r.Currency,
 		TestRecipient:      r.TestRecipient,
+		CustomerRef:        r.CustomerRef,
 		AllocationConfigID: r.AllocationConfigID,
 		ReauthRequired:     r.ReauthRequired,
 		RegisterRetryAfter: formatTimePtr(r.RegisterRetryAfter),
@@ -169,6 +174,10 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 	// nothing to find it by.
 	if r.PhoneNumberID != "" {
 		it.GSI1PK, it.GSI1SK = phonePrefix+r.PhoneNumberID, indexSK(r)
+	}
+	// Likewise only records of an authenticated partner customer are in GSI3.
+	if r.CustomerRef != "" {
+		it.GSI3PK, it.GSI3SK = customerPrefix+r.CustomerRef, indexSK(r)
 	}
 	for i, s := range r.Steps {
 		si := stepItem{
@@ -213,6 +222,7 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 		Steps:              make([]onboarding.Step, len(it.Steps)),
 		Currency:           it.Currency,
 		TestRecipient:      it.TestRecipient,
+		CustomerRef:        it.CustomerRef,
 		AllocationConfigID: it.AllocationConfigID,
 		ReauthRequired:     it.ReauthRequired,
 		Progress: onboarding.Progress{

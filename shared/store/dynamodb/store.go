@@ -294,6 +294,69 @@ func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*on
 	}
 }
 
+// ListByCustomer returns a page of the customer's records from GSI3, most recently created first, filtered
+// by status when it is not empty. The cursor is onboarding.ListCursor of the last record returned; the
+// query's start key is rebuilt from it and the caller's customer, so a cursor cannot lead into another
+// customer's partition. Because a status filter applies after DynamoDB's page limit, pages are read until
+// limit+1 matches are seen (the extra one says whether there is a next page) or the index ends.
+func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+	subject := "customer " + customerRef
+	if limit < 1 || limit > onboarding.MaxListLimit {
+		return nil, "", s.errorf("list by customer", subject, fmt.Errorf("limit %d outside 1..%d", limit, onboarding.MaxListLimit))
+	}
+	recs := []*onboarding.Record{}
+	if customerRef == "" {
+		return recs, "", nil
+	}
+	in := &ddb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(schema.IndexGSI3),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrGSI3PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: customerPrefix + customerRef}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit + 1)),
+	}
+	if status != "" {
+		in.FilterExpression = aws.String("#st = :st")
+		in.ExpressionAttributeNames["#st"] = "status"
+		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: string(status)}
+	}
+	if cursor != "" {
+		created, id, err := onboarding.ParseListCursor(cursor)
+		if err != nil {
+			return nil, "", s.errorf("list by customer", subject, err)
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			schema.AttrPK:     &types.AttributeValueMemberS{Value: recordPK(id)},
+			schema.AttrSK:     &types.AttributeValueMemberS{Value: recordSK},
+			schema.AttrGSI3PK: &types.AttributeValueMemberS{Value: customerPrefix + customerRef},
+			schema.AttrGSI3SK: &types.AttributeValueMemberS{Value: formatTime(created) + "#" + id},
+		}
+	}
+	for {
+		out, err := s.api.Query(ctx, in)
+		if err != nil {
+			return nil, "", s.errorf("Query "+schema.IndexGSI3, subject, err)
+		}
+		for _, av := range out.Items {
+			r, err := unmarshalRecord(av)
+			if err != nil {
+				return nil, "", s.errorf("Query "+schema.IndexGSI3, subject, err)
+			}
+			recs = append(recs, r)
+		}
+		if len(recs) > limit {
+			last := recs[limit-1]
+			return recs[:limit], onboarding.ListCursor(last.CreatedAt, last.ID), nil
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return recs, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
 // getRecord reads a record consistently; a missing one is onboarding.ErrNotFound (wrapped).
 func (s *Store) getRecord(ctx context.Context, id string) (*onboarding.Record, error) {
 	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{
@@ -326,6 +389,9 @@ func (s *Store) errorf(op, subject string, err error) error {
 func immutable(old, r *onboarding.Record) error {
 	if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
 		return &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"}
+	}
+	if old.CustomerRef != r.CustomerRef {
+		return &onboarding.InvalidTransitionError{Reason: "customer_ref cannot change"}
 	}
 	return nil
 }

@@ -143,6 +143,7 @@ func TestSchema(t *testing.T) {
 	for _, want := range []struct{ name, keys string }{
 		{"gsi1", "gsi1pk:HASH,gsi1sk:RANGE"},
 		{"gsi2", "gsi2pk:HASH,gsi2sk:RANGE"},
+		{"gsi3", "gsi3pk:HASH,gsi3sk:RANGE"},
 	} {
 		ix, ok := indexes[want.name]
 		if !ok {
@@ -156,7 +157,7 @@ func TestSchema(t *testing.T) {
 			t.Errorf("index %s projection: got %s, want %s", aws.ToString(ix.IndexName), got, want)
 		}
 	}
-	if got, want := len(indexes), 2; got != want {
+	if got, want := len(indexes), 3; got != want {
 		t.Errorf("index count: got %d, want %d", got, want)
 	}
 	for _, d := range out.Table.AttributeDefinitions {
@@ -172,14 +173,16 @@ func TestSchema(t *testing.T) {
 func TestItemLayout(t *testing.T) {
 	st, table := newStore(t, func(o *store.Options) { o.Clock = newClock(t0.Add(time.Hour)).Now })
 	tests := []struct {
-		name, waba, phone string
+		name, waba, phone, customer string
 	}{
-		{"with phone", "102290129340398", "106540352242922"},
-		{"finish only WABA", "102290129340399", ""},
+		{"with phone", "102290129340398", "106540352242922", ""},
+		{"finish only WABA", "102290129340399", "", ""},
+		{"of an authenticated customer", "102290129340400", "106540352242922", "auth0|customer-1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecord(tc.waba, tc.phone)
+			r.CustomerRef = tc.customer
 			r.Executions = 1
 			started := t0.Add(time.Second)
 			r.Progress.RegisterStarted = &started
@@ -192,6 +195,10 @@ func TestItemLayout(t *testing.T) {
 			if tc.phone == "" {
 				wantGSI1PK, wantGSI1SK = "", ""
 			}
+			wantGSI3PK, wantGSI3SK := "CUST#"+tc.customer, sortKey
+			if tc.customer == "" {
+				wantGSI3PK, wantGSI3SK = "", ""
+			}
 			for _, c := range []struct{ attr, got, want string }{
 				{"id", str(item, "id"), r.ID},
 				{"waba_id", str(item, "waba_id"), tc.waba},
@@ -203,6 +210,9 @@ func TestItemLayout(t *testing.T) {
 				{"gsi1sk", str(item, "gsi1sk"), wantGSI1SK},
 				{"gsi2pk", str(item, "gsi2pk"), "WABA#" + tc.waba},
 				{"gsi2sk", str(item, "gsi2sk"), sortKey},
+				{"gsi3pk", str(item, "gsi3pk"), wantGSI3PK},
+				{"gsi3sk", str(item, "gsi3sk"), wantGSI3SK},
+				{"customer_ref", str(item, "customer_ref"), tc.customer},
 			} {
 				if c.got != c.want {
 					t.Errorf("attribute %s: got %q, want %q", c.attr, c.got, c.want)

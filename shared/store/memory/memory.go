@@ -64,7 +64,7 @@ func (s *Store) SetClock(c onboarding.Clock) {
 func (s *Store) now() time.Time { return s.clock() }
 
 // SetFault installs a fault hook for reliability tests: every operation first calls fn with its name (the
-// method's: "Create", "Get", "Update", "FindByPhone", "FindByWABA", "ClaimEvent", "CompleteEvent",
+// method's: "Create", "Get", "Update", "FindByPhone", "FindByWABA", "ListByCustomer", "ClaimEvent", "CompleteEvent",
 // "AdvanceMessageStatus", "PutWait", "TakeWait", "RecordPartnerEvent"), and a non-nil error fails the
 // operation, wrapped, before it changes anything; for example dynamodb.ThrottleError(op) to exercise the
 // callers' throttling path. nil removes the hook. The inspection methods are not hooked.
@@ -172,6 +172,9 @@ func (s *Store) Update(_ context.Context, r *onboarding.Record) error {
 	if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
 		return fmt.Errorf("memory store: update %s: %w", r.ID, &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"})
 	}
+	if old.CustomerRef != r.CustomerRef {
+		return fmt.Errorf("memory store: update %s: %w", r.ID, &onboarding.InvalidTransitionError{Reason: "customer_ref cannot change"})
+	}
 	k := keyOf(r)
 	if !old.Status.Active() && r.Status.Active() {
 		if err := s.checkGuard(k, r.ID); err != nil {
@@ -231,6 +234,48 @@ func (s *Store) FindByWABA(_ context.Context, wabaID string, limit int) ([]*onbo
 		recs[i] = rec.Clone()
 	}
 	return recs, nil
+}
+
+// ListByCustomer returns copies of a page of the customer's records, most recently created first (the
+// DynamoDB store's gsi3 order), filtered by status when it is not empty.
+func (s *Store) ListByCustomer(_ context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
+	if limit < 1 || limit > onboarding.MaxListLimit {
+		return nil, "", fmt.Errorf("memory store: list by customer: limit %d outside 1..%d", limit, onboarding.MaxListLimit)
+	}
+	var after *onboarding.Record
+	if cursor != "" {
+		created, id, err := onboarding.ParseListCursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("memory store: list by customer: %w", err)
+		}
+		after = &onboarding.Record{ID: id, CreatedAt: created}
+	}
+	if err := s.injected("ListByCustomer"); err != nil {
+		return nil, "", fmt.Errorf("memory store: list by customer: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs := []*onboarding.Record{}
+	for _, rec := range s.records {
+		if customerRef == "" || rec.CustomerRef != customerRef || (status != "" && rec.Status != status) {
+			continue
+		}
+		if after != nil && newerFirst(rec, after) <= 0 {
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	slices.SortFunc(recs, newerFirst)
+	next := ""
+	if len(recs) > limit {
+		recs = recs[:limit]
+		last := recs[limit-1]
+		next = onboarding.ListCursor(last.CreatedAt, last.ID)
+	}
+	for i, rec := range recs {
+		recs[i] = rec.Clone()
+	}
+	return recs, next, nil
 }
 
 // checkGuard returns *onboarding.ActiveOnboardingError if an active onboarding other than id holds the guard.

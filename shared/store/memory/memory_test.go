@@ -53,6 +53,10 @@ var ops = []struct {
 	}},
 	{"FindByPhone", func(s *memory.Store) error { _, err := s.FindByPhone(context.Background(), "2"); return err }},
 	{"FindByWABA", func(s *memory.Store) error { _, err := s.FindByWABA(context.Background(), "1", 0); return err }},
+	{"ListByCustomer", func(s *memory.Store) error {
+		_, _, err := s.ListByCustomer(context.Background(), "customer-1", "", 20, "")
+		return err
+	}},
 	{"ClaimEvent", func(s *memory.Store) error {
 		_, err := s.ClaimEvent(context.Background(), "k", t0, time.Minute, time.Hour)
 		return err

@@ -50,13 +50,19 @@ func testEveryField(t *testing.T, s onboarding.Store) {
 		t.Fatalf("FindByWABA: got %d records, want 1", len(byWABA))
 	}
 	assertSameRecord(t, "FindByWABA", byWABA[0], want)
+	byCustomer, _, err := s.ListByCustomer(ctx, want.CustomerRef, "", onboarding.MaxListLimit, "")
+	must(t, err)
+	if len(byCustomer) != 1 {
+		t.Fatalf("ListByCustomer: got %d records, want 1", len(byCustomer))
+	}
+	assertSameRecord(t, "ListByCustomer", byCustomer[0], want)
 
 	// Update writes every field as well: refill with other values, keeping what cannot change.
 	next := build(10000)
-	next.ID, next.WABAID, next.PhoneNumberID, next.Version = want.ID, want.WABAID, want.PhoneNumberID, 1
+	next.ID, next.WABAID, next.PhoneNumberID, next.CustomerRef, next.Version = want.ID, want.WABAID, want.PhoneNumberID, want.CustomerRef, 1
 	mustUpdate(t, s, next)
 	wantNext := build(10000)
-	wantNext.ID, wantNext.WABAID, wantNext.PhoneNumberID, wantNext.Version = want.ID, want.WABAID, want.PhoneNumberID, 2
+	wantNext.ID, wantNext.WABAID, wantNext.PhoneNumberID, wantNext.CustomerRef, wantNext.Version = want.ID, want.WABAID, want.PhoneNumberID, want.CustomerRef, 2
 	assertSameRecord(t, "Get after Update", mustGet(t, s, want.ID), wantNext)
 }
 

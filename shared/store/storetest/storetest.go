@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"RetryWhileAnotherActive", testRetryWhileAnotherActive},
 		{"FindByPhone", testFindByPhone},
 		{"FindByWABA", testFindByWABA},
+		{"ListByCustomer", testListByCustomer},
+		{"ListByCustomerCursor", testListByCustomerCursor},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentRetryAndCreates", testConcurrentRetryAndCreates},
@@ -420,10 +423,13 @@ func testUpdateKeysImmutable(t *testing.T, s onboarding.Store) {
 		{"waba", func(r *onboarding.Record) { r.WABAID = "999" }},
 		{"phone", func(r *onboarding.Record) { r.PhoneNumberID = "999" }},
 		{"phone removed", func(r *onboarding.Record) { r.PhoneNumberID = "" }},
+		{"customer", func(r *onboarding.Record) { r.CustomerRef = "customer-2" }},
+		{"customer removed", func(r *onboarding.Record) { r.CustomerRef = "" }},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecord(fmt.Sprintf("50000000000%d", i), "106540352242922", at(0))
+			r.CustomerRef = "customer-1"
 			mustCreate(t, s, r)
 			want := r.Clone()
 			tc.change(r)
@@ -653,6 +659,150 @@ func testFindByWABA(t *testing.T, s onboarding.Store) {
 				assertRecord(t, r, byID[r.ID])
 			}
 		})
+	}
+}
+
+// listAll pages through the customer's records with limit and returns their ids in order.
+func listAll(t *testing.T, s onboarding.Store, customer string, status onboarding.Status, limit int) []string {
+	t.Helper()
+	var got []string
+	cursor := ""
+	for page := 0; ; page++ {
+		if page > 50 {
+			t.Fatal("ListByCustomer does not end")
+		}
+		recs, next, err := s.ListByCustomer(context.Background(), customer, status, limit, cursor)
+		must(t, err)
+		if len(recs) > limit {
+			t.Fatalf("page %d: got %d records, want at most %d", page, len(recs), limit)
+		}
+		if next != "" && len(recs) != limit {
+			t.Fatalf("page %d: got %d records and a next cursor, want a full page of %d", page, len(recs), limit)
+		}
+		for _, r := range recs {
+			if r.CustomerRef != customer {
+				t.Fatalf("record %s of customer %q listed for %q", r.ID, r.CustomerRef, customer)
+			}
+		}
+		got = append(got, ids(recs)...)
+		if next == "" {
+			return got
+		}
+		cursor = next
+	}
+}
+
+func testListByCustomer(t *testing.T, s onboarding.Store) {
+	const customer = "auth0|customer-1"
+	// Six records of the customer across WABAs and statuses, created out of time order, two sharing a
+	// creation time (then ordered by id, descending); others of another customer and of none.
+	specs := []struct {
+		id      string
+		waba    string
+		created time.Duration
+		status  onboarding.Status
+	}{
+		{onboarding.NewID(), "102290129340501", time.Hour, onboarding.StatusRunning},
+		{onboarding.NewID(), "102290129340502", 3 * time.Hour, onboarding.StatusFailed},
+		{"tie-A" + onboarding.NewID(), "102290129340503", 2 * time.Hour, onboarding.StatusRunning},
+		{onboarding.NewID(), "102290129340504", 0, onboarding.StatusCompleted},
+		{"tie-B" + onboarding.NewID(), "102290129340505", 2 * time.Hour, onboarding.StatusFailed},
+		{onboarding.NewID(), "102290129340506", 4 * time.Hour, onboarding.StatusRunning},
+	}
+	byID := map[string]*onboarding.Record{}
+	for _, sp := range specs {
+		r := newRecord(sp.waba, "106540352242922", at(sp.created))
+		r.ID, r.CustomerRef = sp.id, customer
+		switch sp.status {
+		case onboarding.StatusFailed:
+			failRecord(t, r, at(sp.created+time.Minute))
+		case onboarding.StatusCompleted:
+			completeRecord(t, r, false, at(sp.created+time.Minute))
+		}
+		mustCreate(t, s, r)
+		byID[r.ID] = r
+	}
+	other := newRecord("102290129340507", "106540352242922", at(5*time.Hour))
+	other.CustomerRef = "auth0|customer-2"
+	mustCreate(t, s, other)
+	mustCreate(t, s, newRecord("102290129340508", "106540352242922", at(6*time.Hour)))
+
+	newestFirst := []string{specs[5].id, specs[1].id, specs[4].id, specs[2].id, specs[0].id, specs[3].id}
+	failed := []string{specs[1].id, specs[4].id}
+	running := []string{specs[5].id, specs[2].id, specs[0].id}
+	tests := []struct {
+		name     string
+		customer string
+		status   onboarding.Status
+		limit    int
+		want     []string
+	}{
+		{"one page", customer, "", onboarding.MaxListLimit, newestFirst},
+		{"pages of one", customer, "", 1, newestFirst},
+		{"pages of two", customer, "", 2, newestFirst},
+		{"pages of four", customer, "", 4, newestFirst},
+		{"exactly one full page", customer, "", 6, newestFirst},
+		{"failed", customer, onboarding.StatusFailed, 20, failed},
+		{"failed in pages of one", customer, onboarding.StatusFailed, 1, failed},
+		{"running in pages of two", customer, onboarding.StatusRunning, 2, running},
+		{"no verified", customer, onboarding.StatusVerified, 20, nil},
+		{"another customer", "auth0|customer-2", "", 20, []string{other.ID}},
+		{"unknown customer", "auth0|nobody", "", 20, nil},
+		{"no customer lists nothing", "", "", 20, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := listAll(t, s, tc.customer, tc.status, tc.limit)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("ids:\n got %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+	recs, _, err := s.ListByCustomer(context.Background(), customer, "", onboarding.MaxListLimit, "")
+	must(t, err)
+	for _, r := range recs {
+		assertRecord(t, r, byID[r.ID])
+	}
+}
+
+func testListByCustomerCursor(t *testing.T, s onboarding.Store) {
+	const customer = "customer-1"
+	for i := range 3 {
+		r := newRecord(fmt.Sprintf("10229012934060%d", i), "106540352242922", at(time.Duration(i)*time.Hour))
+		r.CustomerRef = customer
+		mustCreate(t, s, r)
+	}
+	_, next, err := s.ListByCustomer(context.Background(), customer, "", 1, "")
+	must(t, err)
+	if next == "" {
+		t.Fatal("no next cursor after the first of three records")
+	}
+	for _, tc := range []struct{ name, cursor string }{
+		{"not base64", "!!!"},
+		{"base64 of garbage", "Z2FyYmFnZQ"},
+		{"truncated", next[:len(next)/2]},
+		{"changed", next + "A"},
+		{"too long", strings.Repeat("A", 1000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs, _, err := s.ListByCustomer(context.Background(), customer, "", 1, tc.cursor)
+			wantIs(t, err, onboarding.ErrInvalidCursor)
+			if len(recs) != 0 {
+				t.Errorf("got %d records with an invalid cursor, want none", len(recs))
+			}
+		})
+	}
+	for _, limit := range []int{0, -1, onboarding.MaxListLimit + 1} {
+		if _, _, err := s.ListByCustomer(context.Background(), customer, "", limit, ""); err == nil {
+			t.Errorf("limit %d: got no error", limit)
+		}
+	}
+	// A cursor continues the listing of whoever presents it: in another customer's listing it is only a
+	// position, and leads to none of this customer's records.
+	recs, _, err := s.ListByCustomer(context.Background(), "customer-2", "", 10, next)
+	must(t, err)
+	if len(recs) != 0 {
+		t.Errorf("customer-2 with customer-1's cursor: got %v, want none", ids(recs))
 	}
 }
 

@@ -18,6 +18,11 @@ const (
 	IndexGSI2  = "gsi2"
 	AttrGSI2PK = "gsi2pk"
 	AttrGSI2SK = "gsi2sk"
+	// IndexGSI3 lists a partner customer's records (partner authentication): AttrGSI3PK
+	// "CUST#<customer_ref>", AttrGSI3SK "<created_at>#<id>". Records without a customer_ref have no GSI3 keys.
+	IndexGSI3  = "gsi3"
+	AttrGSI3PK = "gsi3pk"
+	AttrGSI3SK = "gsi3sk"
 	// AttrTTL is the table's TTL attribute (N, epoch seconds). Onboarding records, guards and partner items
 	// never carry it; webhook event claims, message statuses and pending waits do.
 	AttrTTL = "expires_at"
@@ -36,4 +41,5 @@ type Index struct {
 var Indexes = []Index{
 	{Name: IndexGSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
 	{Name: IndexGSI2, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK},
+	{Name: IndexGSI3, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK},
 }
