@@ -31,7 +31,7 @@ const defaultChromium = "/usr/bin/chromium"
 
 func startRunner(t *testing.T, env map[string]string) (*runner.Runner, *testlog.Buffer) {
 	t.Helper()
-	vars := map[string]string{runner.EnvAddr: "127.0.0.1:0"}
+	vars := map[string]string{runner.EnvAddr: "127.0.0.1:0", runner.EnvState: runner.StateMemory}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -1,7 +1,7 @@
 // Package runner is the local runner behind `make run`: the whole onboarding on one machine. It serves the
 // HTTP API and the webhooks on one address, interprets the one workflow definition with the real step
 // handlers (invoked through lambda.NewHandler, so JSON behaves as on Lambda), keeps state and secrets in
-// memory, and talks to the embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
+// the state directory (LOCAL_STATE=disk, the default: shared/localstate) or in memory, and talks to the embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
 package runner
 
 import (
@@ -21,13 +21,16 @@ import (
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
+	"github.com/waes/onboarding/shared/localstate"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/statemachine"
 	"github.com/waes/onboarding/shared/steps"
+	boltstore "github.com/waes/onboarding/shared/store/bolt"
 	"github.com/waes/onboarding/shared/store/memory"
+	boltvault "github.com/waes/onboarding/shared/vault/bolt"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
@@ -50,14 +53,22 @@ type Runner struct {
 	sender *graphsim.WebhookSender
 	// Engine interprets the workflow definition.
 	Engine *statemachine.Engine
-	// Store, Vault and Events are the in-memory stand-ins.
-	Store  *memory.Store
-	Vault  *vaultmem.Vault
+	// Store and Vault are the in-memory stand-ins (LOCAL_STATE=memory); nil when the state is on disk.
+	Store *memory.Store
+	Vault *vaultmem.Vault
+	// DiskStore and DiskVault are the durable adapters (LOCAL_STATE=disk); nil in memory mode.
+	DiskStore *boltstore.Store
+	DiskVault *boltvault.Vault
+	// Events is the in-memory partner event sink.
 	Events *partnerevents.MemorySink
 	// URL is the base URL the runner serves on.
 	URL string
 
 	workflow *engineWorkflow
+	// state is the open state directory (disk mode).
+	state *localstate.State
+	// adapters are the state adapters wired in, whichever the mode.
+	adapters stateAdapters
 }
 
 // New builds the local system and binds cfg.Addr (port 0 picks a free port).
@@ -70,15 +81,18 @@ func New(cfg Config, log *slog.Logger) (*Runner, error) {
 	if err := r.build(); err != nil {
 		ln.Close()
 		r.closeSim()
-		return nil, err
+		return nil, errors.Join(err, r.closeState())
 	}
 	return r, nil
 }
 
 func (r *Runner) build() error {
 	cfg := r.cfg
-	r.Store = memory.New()
-	r.Vault = vaultmem.New(cfg.App)
+	st, err := r.openState()
+	if err != nil {
+		return err
+	}
+	r.adapters = st
 	r.Events = &partnerevents.MemorySink{Logger: r.log}
 
 	baseURL := cfg.GraphBaseURL
@@ -104,12 +118,12 @@ func (r *Runner) build() error {
 	wf := &engineWorkflow{}
 	r.workflow = wf
 	proc := &worker.Processor{
-		Store: r.Store, Webhooks: r.Store, Workflow: wf, Publisher: r.Events, Logger: r.log,
+		Store: st.records, Webhooks: st.webhooks, Workflow: wf, Publisher: r.Events, Logger: r.log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) },
 	}
 	queue := worker.Inline{P: proc}
 	stepSvc := &steps.Service{
-		Store: r.Store, Vault: r.Vault, Graph: client, Waits: r.Store, Correlator: queue, Publisher: r.Events, Logger: r.log,
+		Store: st.records, Vault: st.vault, Graph: client, Waits: st.webhooks, Correlator: queue, Publisher: r.Events, Logger: r.log,
 		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
 	}
 	handlers := map[string]any{
@@ -143,11 +157,11 @@ func (r *Runner) build() error {
 	wf.engine = r.Engine
 
 	signupSvc := &signup.Service{
-		Store: r.Store, Vault: r.Vault, Graph: client, Workflow: wf, Publisher: r.Events, Logger: r.log,
+		Store: st.records, Vault: st.vault, Graph: client, Workflow: wf, Publisher: r.Events, Logger: r.log,
 		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
 	}
 	api := httpapi.New(signupSvc, httpapi.Options{Logger: r.log})
-	hooks := webhook.NewHandler(r.Vault.AppConfig, queue, webhook.Options{Logger: r.log})
+	hooks := webhook.NewHandler(st.vault.AppConfig, queue, webhook.Options{Logger: r.log})
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", hooks)
@@ -189,7 +203,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.sender.Close()
 	}
 	r.closeSim()
-	return errors.Join(httpErr, engineErr)
+	return errors.Join(httpErr, engineErr, r.closeState())
 }
 
 func (r *Runner) closeSim() {
