@@ -309,8 +309,9 @@ func (r *Runner) localHandler() http.Handler {
 	mux.HandleFunc("GET /_local/events", func(w http.ResponseWriter, req *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"events": r.Events.Events()})
 	})
+	mux.Handle(graphsim.UserMessagesPath, r.simUserMessages())
 	mux.HandleFunc("/_local/", func(w http.ResponseWriter, req *http.Request) {
-		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events")
+		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events; POST /_local/sim/messages")
 	})
 	return mux
 }
