@@ -81,18 +81,32 @@ func New(db *bbolt.DB, opts Options) (*Store, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	err := db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range allBuckets {
+	if err := ensureBuckets(db, allBuckets); err != nil {
+		return nil, fmt.Errorf("bolt store: creating buckets: %w", err)
+	}
+	return &Store{db: db, clock: opts.Clock}, nil
+}
+
+// ensureBuckets creates the buckets that do not exist yet. A start on an existing database only reads, so
+// it costs no commit (and no fsync).
+func ensureBuckets(db *bbolt.DB, buckets [][]byte) error {
+	missing := false
+	if err := db.View(func(tx *bbolt.Tx) error {
+		for _, b := range buckets {
+			missing = missing || tx.Bucket(b) == nil
+		}
+		return nil
+	}); err != nil || !missing {
+		return err
+	}
+	return db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("bucket %s: %w", b, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("bolt store: creating buckets: %w", err)
-	}
-	return &Store{db: db, clock: opts.Clock}, nil
 }
 
 // recordDoc is the stored form of a record: the record's own JSON (so a field added to the domain is kept

@@ -113,20 +113,15 @@ func (v *Vault) Format(f fmt.State, _ rune) { fmt.Fprint(f, "bolt.Vault{values r
 // app is the stage configuration AppConfig returns. It fails with *KeyError when the key is missing but
 // encrypted entries exist, or when the key does not open them. The caller owns db and closes it.
 func Open(db *bbolt.DB, keyPath string, app onboarding.AppConfig) (*Vault, error) {
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketWABAs, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("local vault: creating buckets: %w", err)
-	}
-	var hasData bool
+	var hasData, hasBuckets bool
 	if err := db.View(func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(bucketWABAs).Cursor().First()
-		hasData = k != nil || tx.Bucket(bucketMeta).Get(keyCheckKey) != nil
+		wabas, meta := tx.Bucket(bucketWABAs), tx.Bucket(bucketMeta)
+		hasBuckets = wabas != nil && meta != nil
+		if wabas != nil {
+			k, _ := wabas.Cursor().First()
+			hasData = k != nil
+		}
+		hasData = hasData || meta != nil && meta.Get(keyCheckKey) != nil
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("local vault: reading: %w", err)
@@ -143,6 +138,18 @@ func Open(db *bbolt.DB, keyPath string, app onboarding.AppConfig) (*Vault, error
 		return nil, fmt.Errorf("local vault: reading the key file %s: %w", keyPath, err)
 	case len(key) != KeySize:
 		return nil, &KeyError{KeyPath: keyPath, Err: fmt.Errorf("%w: the key file holds %d bytes, not %d", ErrKeyMismatch, len(key), KeySize)}
+	}
+	if !hasBuckets {
+		if err := db.Update(func(tx *bbolt.Tx) error {
+			for _, b := range [][]byte{bucketWABAs, bucketMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("local vault: creating buckets: %w", err)
+		}
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -200,6 +207,21 @@ func createKey(path string) ([]byte, error) {
 // checkKey proves the key opens the stored secrets (the key-check value, or else the first entry, for a
 // database written before it had one), and writes the key-check value when there is none.
 func (v *Vault) checkKey(keyPath string) error {
+	// The usual start: a key-check value to verify, read-only (no commit, no fsync).
+	checked := false
+	if err := v.db.View(func(tx *bbolt.Tx) error {
+		sealed := tx.Bucket(bucketMeta).Get(keyCheckKey)
+		if sealed == nil {
+			return nil
+		}
+		checked = true
+		if _, err := v.open(sealed, keyCheckKey); err != nil {
+			return &KeyError{KeyPath: keyPath, Err: ErrKeyMismatch}
+		}
+		return nil
+	}); err != nil || checked {
+		return err
+	}
 	return v.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if sealed := meta.Get(keyCheckKey); sealed != nil {
