@@ -1,10 +1,13 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/waes/onboarding/shared/localstate"
+	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	boltstore "github.com/waes/onboarding/shared/store/bolt"
 	"github.com/waes/onboarding/shared/store/memory"
@@ -45,7 +48,53 @@ func (r *Runner) openState() (stateAdapters, error) {
 		return stateAdapters{}, errors.Join(err, st.Close())
 	}
 	r.state, r.DiskStore, r.DiskVault = st, store, vault
+	if err := r.failInterrupted(store); err != nil {
+		return stateAdapters{}, errors.Join(err, st.Close())
+	}
 	return stateAdapters{records: store, webhooks: store, vault: vault}, nil
+}
+
+// interruptedMessage is the step error of an onboarding whose workflow a stop of the runner interrupted.
+const interruptedMessage = "the local runner stopped while this step was running, and its workflow execution does not survive a restart: retry the onboarding to resume from this step"
+
+// failInterrupted fails the onboardings left active by an earlier run: their workflow executions lived in
+// that process only, so nothing would ever move them on, and their WABA+phone guard would refuse every new
+// signup for the number. Failing the step that was running (step_crashed) makes them retryable, as on AWS
+// after a step's crash; POST /onboardings/{id}/retry resumes them.
+func (r *Runner) failInterrupted(store *boltstore.Store) error {
+	ctx := context.Background()
+	active, err := store.ListActive(ctx)
+	if err != nil {
+		return fmt.Errorf("finding the onboardings an earlier run left running: %w", err)
+	}
+	for _, rec := range active {
+		step := interruptedStep(rec)
+		if step == "" {
+			continue
+		}
+		_, err := onboarding.Mutate(ctx, store, rec.ID, func(cur *onboarding.Record) error {
+			if !cur.Status.Active() {
+				return onboarding.ErrNoChange
+			}
+			return cur.Fail(step, onboarding.StepError{Code: onboarding.CodeStepCrashed, Message: interruptedMessage}, time.Now())
+		})
+		if err != nil && !errors.Is(err, onboarding.ErrNoChange) {
+			return fmt.Errorf("failing the interrupted onboarding %s: %w", rec.ID, err)
+		}
+		r.log.Warn("onboarding interrupted by an earlier stop of the runner: failed, retry resumes it",
+			logging.KeyOnboardingID, rec.ID, "step", string(step))
+	}
+	return nil
+}
+
+// interruptedStep is the step an interrupted onboarding was at: the first one not done.
+func interruptedStep(rec *onboarding.Record) onboarding.StepName {
+	for _, s := range rec.Steps {
+		if !s.Status.Done() {
+			return s.Name
+		}
+	}
+	return ""
 }
 
 // closeState releases the state directory (disk mode; nothing to do in memory).

@@ -354,6 +354,32 @@ func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*on
 	return recs, nil
 }
 
+// ListActive returns the records in an active status (RUNNING, AWAITING_TEST_MESSAGE): those holding a
+// WABA+phone guard. It is not part of onboarding.Store: the local runner uses it at start to find the
+// onboardings whose workflow execution a stop interrupted.
+func (s *Store) ListActive(ctx context.Context) ([]*onboarding.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bolt store: list active: %w", err)
+	}
+	var out []*onboarding.Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketGuards).ForEach(func(_, id []byte) error {
+			rec, err := getRecord(tx, string(id))
+			if err != nil {
+				return err
+			}
+			if rec != nil && rec.Status.Active() {
+				out = append(out, rec)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt store: list active: %w", err)
+	}
+	return out, nil
+}
+
 // scan reads the records of one index prefix, newest first (index keys sort by creation time, then id,
 // so the scan walks backwards from the end of the prefix).
 func (s *Store) scan(ctx context.Context, bucket []byte, value string, limit int, out *[]*onboarding.Record) error {

@@ -213,3 +213,26 @@ func TestLocked(t *testing.T) {
 		t.Errorf("lock error %q: want it to name the directory and say another make run is using it", got)
 	}
 }
+
+func TestListActive(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	running := newRecord("1", "2", t0)
+	ended := newRecord("1", "3", t0)
+	for _, r := range []*onboarding.Record{running, ended} {
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended.Status = onboarding.StatusFailed
+	if err := s.Update(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListActive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != running.ID {
+		t.Errorf("ListActive: got %d records, want only the running one", len(got))
+	}
+}
