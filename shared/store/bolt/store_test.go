@@ -50,6 +50,12 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
+func BenchmarkWebhook(b *testing.B) {
+	b.Run("bolt", func(b *testing.B) {
+		storetest.BenchmarkWebhook(b, func(tb testing.TB) storetest.WebhookStoreUnderTest { return newStore(tb) })
+	})
+}
+
 var t0 = time.Date(2025, 3, 14, 15, 9, 26, 535897930, time.UTC)
 
 func newRecord(waba, phone string, created time.Time) *onboarding.Record {

@@ -53,6 +53,26 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 		return 0, fmt.Errorf("bolt store: ClaimEvent %s: %w", key, err)
 	}
 	now = now.UTC()
+	// A duplicate (done) or an event another worker holds (busy) is answered from a read: a read-write
+	// transaction would commit, and fsync, even to change nothing. Whatever may write decides again inside
+	// the write transaction, so the insert stays the one point where concurrent claims race.
+	var seen webhookstate.EventClaim
+	var ok bool
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		ok, err = getJSON(tx, bucketClaims, []byte(key), &seen)
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("bolt store: ClaimEvent %s: %w", key, err)
+	}
+	if ok && !expired(seen.ExpiresAt, now) {
+		if seen.Done {
+			return onboarding.ClaimDone, nil
+		}
+		if now.Before(seen.LeaseUntil) {
+			return onboarding.ClaimBusy, nil
+		}
+	}
 	var res onboarding.ClaimResult
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var c webhookstate.EventClaim
@@ -126,6 +146,20 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 		return false, fmt.Errorf("bolt store: AdvanceMessageStatus %s: %w", messageID, err)
 	}
 	now = now.UTC()
+	// A stale status (a late "delivered" after "read", or a duplicate) is answered from a read, as in
+	// ClaimEvent; the write transaction checks again.
+	stale := false
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		var cur webhookstate.MessageStatus
+		ok, err := getJSON(tx, bucketStatuses, []byte(messageID), &cur)
+		stale = ok && cur.Rank >= rank && !expired(cur.ExpiresAt, now)
+		return err
+	}); err != nil {
+		return false, fmt.Errorf("bolt store: AdvanceMessageStatus %s: %w", messageID, err)
+	}
+	if stale {
+		return false, nil
+	}
 	advanced := false
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		var cur webhookstate.MessageStatus
