@@ -21,7 +21,8 @@ import (
 // BenchmarkStartDisk measures how long `make run` takes to start on a state directory that already holds
 // records onboardings (each with its own WABA's encrypted token and PIN, and a finished webhook claim):
 // one op opens the state (file lock, bbolt, the vault key check), builds the runner, serves a first
-// GET /healthz, and shuts down again, releasing the lock. It reports db-MiB, the database's size.
+// GET /healthz, and shuts down again (waiting for the start's background sweep of expired webhook items),
+// releasing the lock. It reports ready-ms (from the start to the first answer) and db-MiB (the database).
 func BenchmarkStartDisk(b *testing.B) {
 	for _, n := range []int{0, 10_000} {
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
@@ -36,7 +37,9 @@ func BenchmarkStartDisk(b *testing.B) {
 			}
 			client := &http.Client{Timeout: 10 * time.Second}
 			log := logging.New(io.Discard, slog.LevelInfo)
+			var ready time.Duration
 			for b.Loop() {
+				started := time.Now()
 				r, err := runner.New(cfg, log)
 				if err != nil {
 					b.Fatal(err)
@@ -50,12 +53,14 @@ func BenchmarkStartDisk(b *testing.B) {
 				if resp.StatusCode != http.StatusOK {
 					b.Fatalf("healthz: %d", resp.StatusCode)
 				}
+				ready += time.Since(started)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				if err := r.Shutdown(ctx); err != nil {
 					b.Fatal(err)
 				}
 				cancel()
 			}
+			b.ReportMetric(float64(ready.Microseconds())/1000/float64(b.N), "ready-ms")
 			if fi, err := os.Stat(localstate.DBPath(dir)); err == nil {
 				b.ReportMetric(float64(fi.Size())/(1<<20), "db-MiB")
 			}
@@ -112,7 +117,8 @@ func fillState(b *testing.B, dir string, n int) {
 		if _, err := vault.EnsurePIN(ctx, waba, phone, onboarding.NewSecret(onboarding.NewPIN()), "k"); err != nil {
 			b.Fatal(err)
 		}
-		if err := store.CompleteEvent(ctx, "message:wamid.bench"+phone, now, 7*24*time.Hour); err != nil {
+		// Live claims (within their 7 days), so that every start's sweep reads them all and deletes none.
+		if err := store.CompleteEvent(ctx, "message:wamid.bench"+phone, time.Now(), 7*24*time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -69,6 +69,8 @@ type Runner struct {
 	state *localstate.State
 	// adapters are the state adapters wired in, whichever the mode.
 	adapters stateAdapters
+	// sweepDone is closed when the start's sweep of expired webhook items has finished (disk mode).
+	sweepDone chan struct{}
 }
 
 // New builds the local system and binds cfg.Addr (port 0 picks a free port).

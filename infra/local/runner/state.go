@@ -51,6 +51,18 @@ func (r *Runner) openState() (stateAdapters, error) {
 	if err := r.failInterrupted(store); err != nil {
 		return stateAdapters{}, errors.Join(err, st.Close())
 	}
+	// Expired webhook items are deleted in the background, as DynamoDB's TTL does; closeState waits for it.
+	done := make(chan struct{})
+	r.sweepDone = done
+	go func() {
+		defer close(done)
+		n, err := store.Sweep(context.Background(), time.Now())
+		if err != nil {
+			r.log.Warn("sweeping expired webhook items from the local state", "error", err.Error())
+		} else if n > 0 {
+			r.log.Info("expired webhook items deleted from the local state", "items", n)
+		}
+	}()
 	return stateAdapters{records: store, webhooks: store, vault: vault}, nil
 }
 
@@ -101,6 +113,9 @@ func interruptedStep(rec *onboarding.Record) onboarding.StepName {
 func (r *Runner) closeState() error {
 	if r.state == nil {
 		return nil
+	}
+	if r.sweepDone != nil {
+		<-r.sweepDone
 	}
 	st := r.state
 	r.state = nil

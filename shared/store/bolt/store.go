@@ -18,9 +18,12 @@
 //	message_statuses  <message id>                          JSON webhookstate.MessageStatus
 //	waits             <onboarding id> NUL <kind>            JSON onboarding.Wait (task token included)
 //	partner_events    <waba_id>                             JSON webhookstate.Partner
+//	webhook_expiries  <expiry, 8-byte BE epoch s><c|s|w><key> empty: the expiry index of claims (c),
+//	                                                        statuses (s) and waits (w)
 //
-// Expired webhook items stay until they are overwritten and count as absent by the same rules as DynamoDB's
-// (webhookstate.Expired). Records carry no secret; the vault's entries live in the same file, encrypted, in
+// Expired webhook items count as absent by the same rules as DynamoDB's (webhookstate.Expired) and stay
+// until they are overwritten or Sweep deletes them (the local runner sweeps at start), as DynamoDB's TTL
+// deletes them lazily. Records carry no secret; the vault's entries live in the same file, encrypted, in
 // the buckets of shared/vault/bolt.
 package bolt
 
@@ -48,9 +51,10 @@ var (
 	bucketStatuses = []byte("message_statuses")
 	bucketWaits    = []byte("waits")
 	bucketPartners = []byte("partner_events")
+	bucketExpiries = []byte("webhook_expiries")
 )
 
-var allBuckets = [][]byte{bucketRecords, bucketByPhone, bucketByWABA, bucketGuards, bucketClaims, bucketStatuses, bucketWaits, bucketPartners}
+var allBuckets = [][]byte{bucketRecords, bucketByPhone, bucketByWABA, bucketGuards, bucketClaims, bucketStatuses, bucketWaits, bucketPartners, bucketExpiries}
 
 // noPhone stands for the phone number in the guard key of a record without one (FINISH_ONLY_WABA).
 const noPhone = "-"

@@ -242,3 +242,94 @@ func TestListActive(t *testing.T) {
 		t.Errorf("ListActive: got %d records, want only the running one", len(got))
 	}
 }
+
+// TestSweep: expired claims, statuses and waits go; live ones and partner events stay.
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for i := range 5 {
+		if _, err := s.ClaimEvent(ctx, fmt.Sprint("old-", i), t0, time.Minute, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AdvanceMessageStatus(ctx, fmt.Sprint("wamid.old", i), "sent", t0, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.ClaimEvent(ctx, "live", t0, time.Minute, 48*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdvanceMessageStatus(ctx, "wamid.live", "read", t0, 48*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWait(ctx, onboarding.Wait{OnboardingID: "a", Kind: "inbound", TaskToken: "t", ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWait(ctx, onboarding.Wait{OnboardingID: "b", Kind: "inbound", TaskToken: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPartnerEvent(ctx, "1", "PARTNER_ADDED", t0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Sweep(ctx, t0.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n, 11; got != want {
+		t.Errorf("swept %d items, want %d", got, want)
+	}
+	if _, err := s.GetEventClaim(ctx, "old-3"); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("expired claim after the sweep: %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetEventClaim(ctx, "live"); err != nil {
+		t.Errorf("live claim after the sweep: %v", err)
+	}
+	if _, err := s.MessageStatus(ctx, "wamid.live"); err != nil {
+		t.Errorf("live status after the sweep: %v", err)
+	}
+	if _, err := s.PartnerState(ctx, "1"); err != nil {
+		t.Errorf("partner state after the sweep: %v", err)
+	}
+	if _, err := s.TakeWait(ctx, "b", "inbound"); err != nil {
+		t.Errorf("a wait without expiry after the sweep: %v", err)
+	}
+	if n, err := s.Sweep(ctx, t0.Add(2*time.Hour)); err != nil || n != 0 {
+		t.Errorf("second sweep: got %d, %v; want nothing to delete", n, err)
+	}
+
+	// An item whose expiry moved later is kept by a sweep between its old and new expiry.
+	if _, err := s.ClaimEvent(ctx, "moved", t0, time.Minute, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteEvent(ctx, "moved", t0.Add(30*time.Minute), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdvanceMessageStatus(ctx, "wamid.moved", "sent", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdvanceMessageStatus(ctx, "wamid.moved", "read", t0.Add(30*time.Minute), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWait(ctx, onboarding.Wait{OnboardingID: "c", Kind: "k", TaskToken: "t", ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWait(ctx, onboarding.Wait{OnboardingID: "c", Kind: "k", TaskToken: "t", ExpiresAt: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Sweep(ctx, t0.Add(70*time.Minute)); err != nil || n != 0 {
+		t.Errorf("sweep between the old and the new expiries: got %d, %v; want nothing deleted", n, err)
+	}
+	if n, err := s.Sweep(ctx, t0.Add(3*time.Hour)); err != nil || n != 3 {
+		t.Errorf("sweep after the new expiries: got %d, %v; want the claim, the status and the wait", n, err)
+	}
+	// A taken wait leaves no index entry behind.
+	if err := s.PutWait(ctx, onboarding.Wait{OnboardingID: "d", Kind: "k", TaskToken: "t", ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// (By the store's clock, now, the wait has expired: TakeWait removes it all the same.)
+	if _, err := s.TakeWait(ctx, "d", "k"); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Fatalf("TakeWait of an expired wait: got %v, want ErrNotFound", err)
+	}
+	if got, want := bolt.ExpiryEntriesForTest(s), 2; got != want {
+		t.Errorf("expiry index entries: got %d, want %d (the live claim and status; a wait without expiry has none)", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -80,6 +81,10 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 		if err != nil {
 			return err
 		}
+		oldSec := int64(0)
+		if ok {
+			oldSec = unixOf(c.ExpiresAt)
+		}
 		switch {
 		case !ok || expired(c.ExpiresAt, now):
 			c = webhookstate.EventClaim{Key: key, Attempts: 1, LeaseUntil: now.Add(lease), ExpiresAt: ttlTime(now.Add(ttl))}
@@ -94,6 +99,9 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 			c.Attempts++
 			c.LeaseUntil, c.ExpiresAt = now.Add(lease), ttlTime(now.Add(ttl))
 			res = onboarding.ClaimRetry
+		}
+		if err := moveExpiry(tx, kindClaim, []byte(key), oldSec, unixOf(c.ExpiresAt)); err != nil {
+			return err
 		}
 		return putJSON(tx, bucketClaims, []byte(key), c)
 	})
@@ -122,11 +130,15 @@ func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, tt
 		if !ok {
 			c = webhookstate.EventClaim{Key: key}
 		}
+		oldSec := unixOf(c.ExpiresAt)
 		c.Done = true
 		if c.CompletedAt.IsZero() {
 			c.CompletedAt = now
 		}
 		c.ExpiresAt = ttlTime(now.Add(ttl))
+		if err := moveExpiry(tx, kindClaim, []byte(key), oldSec, unixOf(c.ExpiresAt)); err != nil {
+			return err
+		}
 		return putJSON(tx, bucketClaims, []byte(key), c)
 	})
 	if err != nil {
@@ -171,9 +183,15 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 			return nil
 		}
 		advanced = true
-		return putJSON(tx, bucketStatuses, []byte(messageID), webhookstate.MessageStatus{
-			MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now, ExpiresAt: ttlTime(now.Add(ttl)),
-		})
+		next := webhookstate.MessageStatus{MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now, ExpiresAt: ttlTime(now.Add(ttl))}
+		oldSec := int64(0)
+		if ok {
+			oldSec = unixOf(cur.ExpiresAt)
+		}
+		if err := moveExpiry(tx, kindStatus, []byte(messageID), oldSec, unixOf(next.ExpiresAt)); err != nil {
+			return err
+		}
+		return putJSON(tx, bucketStatuses, []byte(messageID), next)
 	})
 	if err != nil {
 		return false, fmt.Errorf("bolt store: AdvanceMessageStatus %s: %w", messageID, err)
@@ -191,7 +209,20 @@ func (s *Store) PutWait(ctx context.Context, w onboarding.Wait) error {
 	}
 	w.ExpiresAt = w.ExpiresAt.UTC()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		return putJSON(tx, bucketWaits, waitKey(w.OnboardingID, w.Kind), w)
+		k := waitKey(w.OnboardingID, w.Kind)
+		var old onboarding.Wait
+		ok, err := getJSON(tx, bucketWaits, k, &old)
+		if err != nil {
+			return err
+		}
+		oldSec := int64(0)
+		if ok {
+			oldSec = waitExpirySec(old)
+		}
+		if err := moveExpiry(tx, kindWait, k, oldSec, waitExpirySec(w)); err != nil {
+			return err
+		}
+		return putJSON(tx, bucketWaits, k, w)
 	})
 	if err != nil {
 		return fmt.Errorf("bolt store: PutWait %s of %s: %w", w.Kind, w.OnboardingID, err)
@@ -214,6 +245,9 @@ func (s *Store) TakeWait(ctx context.Context, onboardingID, kind string) (onboar
 			return err
 		}
 		found = true
+		if err := moveExpiry(tx, kindWait, k, waitExpirySec(w), 0); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketWaits).Delete(k)
 	})
 	if err != nil {
@@ -307,4 +341,131 @@ func (s *Store) inspect(bucket []byte, key string, v any) error {
 		return onboarding.ErrNotFound
 	}
 	return nil
+}
+
+// Sweep deletes the webhook items that count as absent at now (event claims and message statuses past
+// their TTL, waits past their expiry), as DynamoDB's TTL does in the background, so that a state directory
+// used for months does not keep every webhook it ever saw. It walks the expiry index from its oldest entry
+// and stops at the first one still live, so it costs what it deletes, not what is stored. It reports how
+// many items it deleted. Records, guards and partner events never expire.
+func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("bolt store: sweep: %w", err)
+	}
+	// Most starts find nothing to delete: look first, so that they cost no commit.
+	due := false
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bucketExpiries).Cursor().First()
+		due = k != nil && expiryDue(k, now)
+		return nil
+	}); err != nil || !due {
+		return 0, err
+	}
+	deleted := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketExpiries).Cursor()
+		for k, _ := c.First(); k != nil && expiryDue(k, now); k, _ = c.First() {
+			kind, key := k[8], k[9:]
+			// The item goes only if its own expiry is the entry's: an index out of step never costs a live item.
+			if b := expiringBuckets[kind]; b != nil {
+				if v := tx.Bucket(b).Get(key); v != nil && itemExpirySec(kind, v) == int64(binary.BigEndian.Uint64(k[:8])) {
+					if err := tx.Bucket(b).Delete(append([]byte(nil), key...)); err != nil {
+						return err
+					}
+					deleted++
+				}
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bolt store: sweep: %w", err)
+	}
+	return deleted, nil
+}
+
+// The expiry index (bucket expiries) has one entry per webhook item that expires: the expiry in epoch
+// seconds (8 bytes, big-endian, so entries sort by time), a byte naming the item's bucket, and the item's
+// key. Every write that sets or changes an item's expiry moves its entry in the same transaction.
+const (
+	kindClaim  byte = 'c'
+	kindStatus byte = 's'
+	kindWait   byte = 'w'
+)
+
+var expiringBuckets = map[byte][]byte{kindClaim: bucketClaims, kindStatus: bucketStatuses, kindWait: bucketWaits}
+
+// expiryKey is the index entry of an item of kind expiring at the epoch second sec (0: never, no entry).
+func expiryKey(kind byte, key []byte, sec int64) []byte {
+	if sec <= 0 {
+		return nil
+	}
+	k := make([]byte, 9, 9+len(key))
+	binary.BigEndian.PutUint64(k, uint64(sec))
+	k[8] = kind
+	return append(k, key...)
+}
+
+// expiryDue reports whether the index entry k has expired at now (webhookstate.Expired's rule).
+func expiryDue(k []byte, now time.Time) bool {
+	return len(k) > 9 && webhookstate.Expired(int64(binary.BigEndian.Uint64(k[:8])), now)
+}
+
+// moveExpiry replaces the index entry of an item whose expiry goes from oldSec to newSec (0: none).
+func moveExpiry(tx *bbolt.Tx, kind byte, key []byte, oldSec, newSec int64) error {
+	if oldSec == newSec {
+		return nil
+	}
+	idx := tx.Bucket(bucketExpiries)
+	if k := expiryKey(kind, key, oldSec); k != nil {
+		if err := idx.Delete(k); err != nil {
+			return err
+		}
+	}
+	if k := expiryKey(kind, key, newSec); k != nil {
+		return idx.Put(k, nil)
+	}
+	return nil
+}
+
+// itemExpirySec is the index second of a stored item of kind (-1 when it cannot be read).
+func itemExpirySec(kind byte, v []byte) int64 {
+	switch kind {
+	case kindClaim:
+		var c webhookstate.EventClaim
+		if json.Unmarshal(v, &c) == nil {
+			return unixOf(c.ExpiresAt)
+		}
+	case kindStatus:
+		var m webhookstate.MessageStatus
+		if json.Unmarshal(v, &m) == nil {
+			return unixOf(m.ExpiresAt)
+		}
+	case kindWait:
+		var w onboarding.Wait
+		if json.Unmarshal(v, &w) == nil {
+			return waitExpirySec(w)
+		}
+	}
+	return -1
+}
+
+// unixOf is the epoch second of a TTL time (0 for the zero time).
+func unixOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// waitExpirySec is a wait's index second: its expiry rounded up, so that the sweep never deletes a wait
+// before TakeWait would count it expired.
+func waitExpirySec(w onboarding.Wait) int64 {
+	if w.ExpiresAt.IsZero() {
+		return 0
+	}
+	return webhookstate.TTL(w.ExpiresAt)
 }
