@@ -89,7 +89,7 @@ func (e *KeyError) Error() string {
 	if errors.Is(e.Err, ErrKeyMissing) {
 		what = "the vault key " + e.KeyPath + " is missing, but the local state beside it holds secrets encrypted with it"
 	}
-	return "local vault: " + what + ": restore that key file (the one created beside the database on its first run), or reset the local state with `make reset-local` (it deletes every local onboarding and secret)"
+	return "local vault: " + what + ": restore the key file (the one created beside the database on its first run), or reset the local state with `make reset-local` (it deletes every local onboarding and secret)"
 }
 
 // Unwrap returns ErrKeyMissing or ErrKeyMismatch.
