@@ -1,7 +1,8 @@
 // Package runner is the local runner behind `make run`: the whole onboarding on one machine. It serves the
 // HTTP API and the webhooks on one address, interprets the one workflow definition with the real step
 // handlers (invoked through lambda.NewHandler, so JSON behaves as on Lambda), keeps state and secrets in
-// the state directory (LOCAL_STATE=disk, the default: shared/localstate) or in memory, and talks to the embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
+// the state directory (LOCAL_STATE=disk, the default: shared/localstate) or in memory, and talks to the
+// embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
 package runner
 
 import (
