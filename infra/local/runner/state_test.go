@@ -124,6 +124,20 @@ func TestDiskStateSurvivesRestart(t *testing.T) {
 	// The finished onboarding released its guard: a new signup for the same number is accepted.
 	id2 := h2.signup(phone, "")
 	h2.await(id2, onboarding.StatusCompleted)
+
+	// Neither the business token nor the PIN is in the database file as plaintext.
+	if err == nil {
+		raw, err := os.ReadFile(localstate.DBPath(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok := sec.BusinessToken.Reveal(); strings.Contains(string(raw), tok) {
+			t.Errorf("the business token is in %s as plaintext", localstate.DBFile)
+		}
+		if pin := sec.PINs[phone].Reveal(); strings.Contains(string(raw), `"`+pin+`"`) {
+			t.Errorf("the PIN is in %s as plaintext", localstate.DBFile)
+		}
+	}
 }
 
 // TestDiskStateLocked: a second runner on a directory in use fails to start with a message saying so, and
