@@ -26,8 +26,12 @@ deps: node_modules/.package-lock.json ## install the pinned Node tools (dynalite
 	$(GO) mod download
 
 .PHONY: run
-run: deps ## run the whole onboarding locally on $$ADDR (default 127.0.0.1:8080): API, workflow, Graph simulator
+run: deps ## run the whole onboarding locally on $$ADDR (default 127.0.0.1:8080): API, workflow, Graph simulator; state in .local/
 	$(GO) run ./infra/local
+
+.PHONY: reset-local
+reset-local: ## delete the local state of `make run` ($$LOCAL_STATE_DIR, default .local/); refused while a runner uses it
+	$(GO) run ./infra/local reset
 
 .PHONY: build
 build: $(addprefix build-,$(FUNCTIONS)) ## build every Lambda function as an arm64 bootstrap for provided.al2023

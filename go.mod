@@ -21,6 +21,7 @@ require (
 	golang.org/x/sync v0.16.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.9
+	go.etcd.io/bbolt v1.4.3
 )
 
 require (

@@ -38,8 +38,11 @@ func BenchmarkOnboarding(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg, err := runner.ConfigFromEnv(func(k string) (string, bool) {
-				if k == runner.EnvAddr {
+				switch k {
+				case runner.EnvAddr:
 					return "127.0.0.1:0", true
+				case runner.EnvState:
+					return runner.StateMemory, true
 				}
 				return "", false
 			})

@@ -32,7 +32,7 @@ const defaultChromium = "/usr/bin/chromium"
 
 func startRunner(t *testing.T, env map[string]string) (*runner.Runner, *testlog.Buffer) {
 	t.Helper()
-	vars := map[string]string{runner.EnvAddr: "127.0.0.1:0"}
+	vars := map[string]string{runner.EnvAddr: "127.0.0.1:0", runner.EnvState: runner.StateMemory}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -123,7 +123,7 @@ func TestBrowser(t *testing.T) {
 			}
 		})
 	}
-	want := []string{"verified", "cancelled", "retried", "variants", "conflict"}
+	want := []string{"verified", "cancelled", "retried", "variants", "tester", "conflict"}
 	if len(results) != len(want) {
 		var exit *exec.ExitError
 		if runErr != nil && !errors.As(runErr, &exit) {

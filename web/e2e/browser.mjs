@@ -229,6 +229,34 @@ const scenarios = {
     return { observed: seen };
   },
 
+  // A test number that is not the simulator's own tester: the onboarding waits for its message until the
+  // local stand-in's panel sends one as that tester (POST /_local/sim/messages); then VERIFIED.
+  async tester(browser) {
+    const { context, page, problems } = await openPage(browser, BASE_URL);
+    const tester = '+15550002222';
+    await page.fill('#test-number', tester);
+    const popup = await openPopup(page);
+    await popup.click('#finish');
+    await waitStatus(page, ['AWAITING_TEST_MESSAGE']);
+    await page.locator('#wa-local-sim:not([hidden])').waitFor({ timeout: STEP_TIMEOUT });
+    check((await page.inputValue('#wa-local-sim-from')) === tester, 'the panel sends as the page\'s test number');
+    await shot(page, 'tester-1-panel');
+    await page.click('#wa-local-sim-send');
+    await page.locator('#wa-local-sim-status', { hasText: 'Sent (wamid.' }).waitFor({ timeout: STEP_TIMEOUT });
+    const status = await waitStatus(page, ['VERIFIED', 'FAILED', 'COMPLETED']);
+    await shot(page, 'tester-2-verified');
+    check(status === 'VERIFIED', `expected VERIFIED after the tester's message, got ${status}`);
+
+    // A malformed sender is refused with the field named.
+    await page.fill('#wa-local-sim-from', 'US.x');
+    await page.click('#wa-local-sim-send');
+    await page.locator('#wa-local-sim-status', { hasText: 'Not sent' }).waitFor({ timeout: STEP_TIMEOUT });
+    check(/\(from\)/.test(await page.textContent('#wa-local-sim-status')), 'the refusal names the field');
+    check(problems.length === 0, problems.join('; '));
+    await context.close();
+    return {};
+  },
+
   // A second signup for a number whose onboarding is still running: 409, and the page follows that one.
   async conflict(browser) {
     const { context, page, problems } = await openPage(browser, BASE_URL);

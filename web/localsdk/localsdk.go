@@ -3,7 +3,9 @@
 // window.FB (init, login, getLoginStatus, ...), FB.login opens /_local/signup-popup.html, and the popup takes
 // a fresh code from POST /_local/codes (issued by the Graph simulator: valid 30 seconds, once). The example
 // page (package web) is served with a config.js whose sdkUrl is /_local/sdk.js; the page itself does not
-// know it is simulated. None of this is deployed.
+// know it is simulated. After a signup with a phone number, the stand-in adds a panel of its own to the page
+// ("Message the new number as the tester") that calls POST /_local/sim/messages, so a person can play the
+// customer's tester. None of this is deployed.
 package localsdk
 
 import (
@@ -22,14 +24,14 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
-//go:embed sdk.js signup-popup.html signup-popup.js signup-popup.css
+//go:embed sdk.js signup-popup.html signup-popup.js signup-popup.css sim-panel.css
 var files embed.FS
 
 // SDKPath is where the stand-in SDK is served: the sdkUrl of the page's local config.
 const SDKPath = "/_local/sdk.js"
 
 // staticFiles are the embedded files, served under /_local/.
-var staticFiles = []string{"sdk.js", "signup-popup.html", "signup-popup.js", "signup-popup.css"}
+var staticFiles = []string{"sdk.js", "signup-popup.html", "signup-popup.js", "signup-popup.css", "sim-panel.css"}
 
 // Paths are the ServeMux patterns Handler serves.
 var Paths = func() []string {

@@ -105,7 +105,11 @@
       window.dispatchEvent(new MessageEvent('message', { data: 'cb=f' + Math.random().toString(16).slice(2, 10) + '&type=resize', origin: FACEBOOK_ORIGIN }));
       window.dispatchEvent(new MessageEvent('message', { data: JSON.stringify(m.session), origin: FACEBOOK_ORIGIN }));
     };
-    var sendCode = function () { finish(l, typeof m.code === 'string' && m.code ? m.code : null); };
+    var sendCode = function () {
+      finish(l, typeof m.code === 'string' && m.code ? m.code : null);
+      var data = m.session && m.session.data;
+      if (m.code && data && data.phone_number_id && /^FINISH/.test(m.session.event || '')) { simPanel(String(data.phone_number_id)); }
+    };
     if (m.order === 'code-first') {
       sendCode();
       later(sendEvent, GAP_MS);
@@ -129,6 +133,81 @@
     }
     var cb = l.cb;
     later(function () { cb({ authResponse: auth, status: auth ? 'connected' : 'unknown' }); });
+  }
+
+  // ---- the simulated tester ----
+  // After a signup with a phone number, a small panel (local only, outside the page's own markup) lets a
+  // person play the customer's tester: POST /_local/sim/messages makes a simulated WhatsApp user message the
+  // new number, and the Graph simulator sends the signed inbound webhook Meta would send.
+  var SIM_PATH = '/_local/sim/messages';
+  var E164 = /^\+[1-9][0-9]{6,14}$/;
+  var BSUID = /^[A-Z]{2}\.[0-9]{1,32}$/;
+  var panel = null;
+
+  function el(tag, props, children) {
+    var e = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (k) {
+      if (k === 'text') { e.textContent = props[k]; } else { e.setAttribute(k, props[k]); }
+    });
+    (children || []).forEach(function (c) { e.appendChild(c); });
+    return e;
+  }
+
+  function simPanel(phoneNumberId) {
+    if (!panel) {
+      document.head.appendChild(el('link', { rel: 'stylesheet', href: '/_local/sim-panel.css' }));
+      var from = el('input', { id: 'wa-local-sim-from', name: 'from', autocomplete: 'off', placeholder: '+15550001111 or US.13491208655302741918' });
+      var username = el('input', { id: 'wa-local-sim-username', name: 'username', autocomplete: 'off', placeholder: 'optional, with a user id' });
+      var text = el('input', { id: 'wa-local-sim-text', name: 'text', autocomplete: 'off' });
+      var send = el('button', { id: 'wa-local-sim-send', type: 'submit', text: 'Message the new number as the tester' });
+      var status = el('p', { id: 'wa-local-sim-status', role: 'status' });
+      var target = el('p', { id: 'wa-local-sim-target', 'class': 'wa-local-sim-muted' });
+      var form = el('form', { id: 'wa-local-sim', 'class': 'wa-local-sim', 'aria-label': 'Simulated tester (local runner)', novalidate: '' }, [
+        el('p', { 'class': 'wa-local-sim-title', text: 'Simulated tester (local runner only)' }), target,
+        el('label', { 'for': 'wa-local-sim-from', text: 'From: phone (E.164) or business-scoped user id' }), from,
+        el('label', { 'for': 'wa-local-sim-username', text: 'Username' }), username,
+        el('label', { 'for': 'wa-local-sim-text', text: 'Text' }), text, send, status
+      ]);
+      var hide = el('button', { id: 'wa-local-sim-hide', type: 'button', 'class': 'wa-local-sim-hide', 'aria-label': 'Hide the simulated tester', text: 'Hide' });
+      hide.addEventListener('click', function () { form.hidden = true; });
+      form.insertBefore(hide, form.firstChild);
+      form.addEventListener('submit', function (e) { e.preventDefault(); simSend(); });
+      document.body.appendChild(form);
+      panel = { form: form, from: from, username: username, text: text, send: send, status: status, target: target, phone: '' };
+    }
+    panel.phone = phoneNumberId;
+    panel.target.textContent = 'To business number ' + phoneNumberId + '.';
+    var testNumber = document.getElementById('test-number');
+    var tester = testNumber ? testNumber.value.replace(/[\s()-]/g, '') : '';
+    panel.from.value = E164.test(tester) ? tester : '+15550001111';
+    panel.text.value = 'Hello from the tester';
+    panel.status.textContent = '';
+    panel.form.hidden = false;
+  }
+
+  async function simSend() {
+    var p = panel;
+    var sender = p.from.value.trim();
+    var body = { phone_number_id: p.phone, text: p.text.value };
+    if (BSUID.test(sender)) { body.from_user_id = sender; } else { body.from = sender; }
+    if (p.username.value.trim()) { body.username = p.username.value.trim(); }
+    p.send.disabled = true;
+    p.status.textContent = 'Sending\u2026';
+    try {
+      var res = await fetch(SIM_PATH, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, cache: 'no-store', body: JSON.stringify(body)
+      });
+      var answer = await res.json();
+      if (res.status === 202) {
+        p.status.textContent = 'Sent (' + answer.message_id + '): the webhook is on its way to /webhooks.';
+      } else {
+        var err = answer && answer.error ? answer.error : {};
+        p.status.textContent = 'Not sent: ' + (err.message || 'HTTP ' + res.status) + (err.field ? ' (' + err.field + ')' : '');
+      }
+    } catch (e) {
+      p.status.textContent = 'Not sent: ' + e.message;
+    }
+    p.send.disabled = false;
   }
 
   window.addEventListener('message', onPopupMessage);

@@ -62,8 +62,12 @@ func cmdServe(args []string) error {
 	}
 
 	cfg, err := runner.ConfigFromEnv(func(k string) (string, bool) {
-		if k == runner.EnvAddr {
+		switch k {
+		case runner.EnvAddr:
 			return "127.0.0.1:0", true
+		case runner.EnvState:
+			// A load run measures the system, not a state directory left by earlier runs.
+			return runner.StateMemory, true
 		}
 		return os.LookupEnv(k)
 	})

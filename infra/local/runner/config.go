@@ -31,6 +31,18 @@ const (
 	// Local defaults of the test-message waits (production: 24 h and 1 h).
 	DefaultInboundTimeout = 5 * time.Minute
 	DefaultStatusTimeout  = 2 * time.Minute
+	// DefaultStateDir is where disk state lives, relative to the working directory (the checkout, for
+	// `make run`); it is git-ignored.
+	DefaultStateDir = ".local"
+)
+
+// Where the runner keeps records, webhook state and secrets (LOCAL_STATE).
+const (
+	// StateDisk keeps them in LOCAL_STATE_DIR (the default of ConfigFromEnv): they survive a restart.
+	StateDisk = "disk"
+	// StateMemory keeps them in memory, as tests and benchmarks want: every start is empty. It is also what
+	// a Config with an empty State means.
+	StateMemory = "memory"
 )
 
 // Config is the local runner's configuration, from environment variables.
@@ -49,6 +61,10 @@ type Config struct {
 	StatusTimeout   time.Duration
 	WebhookOverride string
 	TestMessageBody string
+	// State is StateDisk or StateMemory; empty means StateMemory.
+	State string
+	// StateDir is the state directory of StateDisk.
+	StateDir string
 	// GraphCallTimeout bounds each Graph call attempt (zero: graph.DefaultCallTimeout, 10 s). Not read from
 	// the environment: the fault-injection tests shorten it so that a lost answer costs little time.
 	GraphCallTimeout time.Duration
@@ -80,6 +96,8 @@ const (
 	EnvTestMessageBody = "TEST_MESSAGE_BODY"
 	EnvAuthIssuer      = "AUTH_ISSUER"
 	EnvAuthAudience    = "AUTH_AUDIENCE"
+	EnvState           = "LOCAL_STATE"
+	EnvStateDir        = "LOCAL_STATE_DIR"
 )
 
 // ConfigFromEnv reads the configuration. lookup is os.LookupEnv: a variable set to "" differs from an unset
@@ -192,6 +210,17 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		if err := auth.CheckIssuerURL(c.AuthIssuer); err != nil {
 			problems = append(problems, EnvAuthIssuer+": "+err.Error())
 		}
+	}
+	c.State, _ = get(EnvState, StateDisk)
+	if c.State == "" {
+		c.State = StateDisk
+	}
+	if c.State != StateDisk && c.State != StateMemory {
+		problems = append(problems, EnvState+" must be "+StateDisk+" (the default: state survives a restart) or "+StateMemory)
+	}
+	c.StateDir, _ = get(EnvStateDir, DefaultStateDir)
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
 	}
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("local configuration: %s", strings.Join(problems, "; "))

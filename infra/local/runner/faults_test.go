@@ -44,7 +44,7 @@ var sideEffectCalls = []string{
 // client's default), so that a lost answer costs callTimeout rather than 10 seconds.
 func startFaulty(t *testing.T, env map[string]string, callTimeout time.Duration) *harness {
 	t.Helper()
-	base := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001"}
+	base := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001", EnvState: StateMemory}
 	maps.Copy(base, env)
 	cfg, err := ConfigFromEnv(func(k string) (string, bool) { v, ok := base[k]; return v, ok })
 	if err != nil {

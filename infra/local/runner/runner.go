@@ -1,7 +1,8 @@
 // Package runner is the local runner behind `make run`: the whole onboarding on one machine. It serves the
 // HTTP API and the webhooks on one address, interprets the one workflow definition with the real step
 // handlers (invoked through lambda.NewHandler, so JSON behaves as on Lambda), keeps state and secrets in
-// memory, and talks to the embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
+// the state directory (LOCAL_STATE=disk, the default: shared/localstate) or in memory, and talks to the
+// embedded Graph API simulator, which sends its signed webhooks back to /webhooks.
 package runner
 
 import (
@@ -25,13 +26,16 @@ import (
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
+	"github.com/waes/onboarding/shared/localstate"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
+	boltstore "github.com/waes/onboarding/shared/store/bolt"
 	"github.com/waes/onboarding/shared/store/memory"
+	boltvault "github.com/waes/onboarding/shared/vault/bolt"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
@@ -53,14 +57,24 @@ type Runner struct {
 	sender *graphsim.WebhookSender
 	// Engine interprets the workflow definition.
 	Engine *engine.Engine
-	// Store, Vault and Events are the in-memory stand-ins.
-	Store  *memory.Store
-	Vault  *vaultmem.Vault
+	// Store and Vault are the in-memory stand-ins (LOCAL_STATE=memory); nil when the state is on disk.
+	Store *memory.Store
+	Vault *vaultmem.Vault
+	// DiskStore and DiskVault are the durable adapters (LOCAL_STATE=disk); nil in memory mode.
+	DiskStore *boltstore.Store
+	DiskVault *boltvault.Vault
+	// Events is the in-memory partner event sink.
 	Events *partnerevents.MemorySink
 	// URL is the base URL the runner serves on.
 	URL string
 
 	workflow *engineWorkflow
+	// state is the open state directory (disk mode).
+	state *localstate.State
+	// adapters are the state adapters wired in, whichever the mode.
+	adapters stateAdapters
+	// sweepDone is closed when the start's sweep of expired webhook items has finished (disk mode).
+	sweepDone chan struct{}
 	// localRoutes says whether /_local/* is served (localRoutesAllowed).
 	localRoutes bool
 }
@@ -108,15 +122,18 @@ func New(cfg Config, log *slog.Logger) (*Runner, error) {
 	if err := r.build(); err != nil {
 		ln.Close()
 		r.closeSim()
-		return nil, err
+		return nil, errors.Join(err, r.closeState())
 	}
 	return r, nil
 }
 
 func (r *Runner) build() error {
 	cfg := r.cfg
-	r.Store = memory.New()
-	r.Vault = vaultmem.New(cfg.App)
+	st, err := r.openState()
+	if err != nil {
+		return err
+	}
+	r.adapters = st
 	r.Events = &partnerevents.MemorySink{Logger: r.log}
 
 	baseURL := cfg.GraphBaseURL
@@ -141,12 +158,12 @@ func (r *Runner) build() error {
 	// The workflow's functions, registered under the names the definition's placeholders resolve to.
 	wf := &engineWorkflow{}
 	r.workflow = wf
-	proc := worker.New(r.Store, r.Store, wf, worker.Options{
+	proc := worker.New(st.records, st.webhooks, wf, worker.Options{
 		Publisher: r.Events, Logger: r.log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
 	})
 	queue := worker.Inline{P: proc}
-	stepSvc := steps.New(r.Store, r.Vault, client, r.Store, queue, steps.Options{
+	stepSvc := steps.New(st.records, st.vault, client, st.webhooks, queue, steps.Options{
 		Config:    steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
 		Publisher: r.Events, Logger: r.log,
 	})
@@ -180,7 +197,7 @@ func (r *Runner) build() error {
 	})
 	wf.engine = r.Engine
 
-	signupSvc := signup.New(r.Store, r.Vault, client, wf, signup.Options{
+	signupSvc := signup.New(st.records, st.vault, client, wf, signup.Options{
 		Config:    signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
 		Publisher: r.Events, Logger: r.log,
 	})
@@ -197,7 +214,7 @@ func (r *Runner) build() error {
 		apiOpts.Auth = v
 	}
 	api := httpapi.New(signupSvc, apiOpts)
-	hooks := webhook.NewHandler(r.Vault.AppConfig, queue, webhook.Options{Logger: r.log})
+	hooks := webhook.NewHandler(st.vault.AppConfig, queue, webhook.Options{Logger: r.log})
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", hooks)
@@ -242,7 +259,7 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 		r.sender.Close()
 	}
 	r.closeSim()
-	return errors.Join(httpErr, engineErr)
+	return errors.Join(httpErr, engineErr, r.closeState())
 }
 
 func (r *Runner) closeSim() {
@@ -348,8 +365,9 @@ func (r *Runner) localHandler() http.Handler {
 	mux.HandleFunc("GET /_local/events", func(w http.ResponseWriter, req *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"events": r.Events.Events()})
 	})
+	mux.Handle(graphsim.UserMessagesPath, r.simUserMessages())
 	mux.HandleFunc("/_local/", func(w http.ResponseWriter, req *http.Request) {
-		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events")
+		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events; POST /_local/sim/messages")
 	})
 	return mux
 }

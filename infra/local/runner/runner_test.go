@@ -124,7 +124,7 @@ func (h *harness) scanForSecrets() {
 	t := h.t
 	// Business tokens and PINs the vault holds are secrets too.
 	secrets := append([]string(nil), h.secrets...)
-	if sec, err := h.r.Vault.WABASecret(context.Background(), waba); err == nil {
+	if sec, err := h.r.adapters.vault.WABASecret(context.Background(), waba); err == nil {
 		secrets = append(secrets, sec.BusinessToken.Reveal())
 		for _, p := range sec.PINs {
 			secrets = append(secrets, p.Reveal())
@@ -142,7 +142,7 @@ func (h *harness) scanForSecrets() {
 		events, _ := h.r.Engine.GetExecutionHistory(ex.ExecutionARN)
 		b, _ := json.Marshal(events)
 		corpus.Write(b)
-		if recs, err := h.r.Store.FindByWABA(context.Background(), waba, 0); err == nil {
+		if recs, err := h.r.adapters.records.FindByWABA(context.Background(), waba, 0); err == nil {
 			b, _ := json.Marshal(recs)
 			corpus.Write(b)
 		}
@@ -349,7 +349,7 @@ func TestConcurrentWebhookDeliveriesAreStoredOnce(t *testing.T) {
 func TestShutdownInterruptsWaitingExecutions(t *testing.T) {
 	logs := &testlog.Buffer{}
 	cfg, err := ConfigFromEnv(func(k string) (string, bool) {
-		v, ok := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001", EnvInboundTimeout: "600"}[k]
+		v, ok := map[string]string{EnvAddr: "127.0.0.1:0", EnvTimeScale: "0.001", EnvInboundTimeout: "600", EnvState: StateMemory}[k]
 		return v, ok
 	})
 	if err != nil {

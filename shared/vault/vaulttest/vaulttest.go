@@ -1,6 +1,7 @@
 // Package vaulttest is the contract every onboarding.Vault implementation passes: the Secrets Manager
-// adapter (over a fake transport) and the in-memory one run the same cases, so that the local runner and the
-// unit tests above the adapters see the production semantics.
+// adapter (over a fake transport), the in-memory one and the local runner's encrypted bbolt one
+// (shared/vault/bolt) run the same cases, so that the local runner and the unit tests above the adapters see
+// the production semantics.
 package vaulttest
 
 import (
