@@ -44,8 +44,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/internal/vaultargs"
+	"github.com/waes/onboarding/shared/onboarding"
 )
 
 // Operation names, as they appear in errors.
