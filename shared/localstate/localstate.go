@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Files in the state directory.
@@ -82,7 +83,7 @@ func Open(dir string, opts Options) (*State, error) {
 	// one page instead of scanning the whole file, so a start stays in the milliseconds however many
 	// onboardings the directory holds (bench: BenchmarkStartDisk).
 	db, err := bbolt.Open(DBPath(dir), 0o600, &bbolt.Options{Timeout: timeout, FreelistType: bbolt.FreelistMapType})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &LockedError{Dir: dir}
 	}
 	if err != nil {

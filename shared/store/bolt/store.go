@@ -421,8 +421,8 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 	next := ""
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketByCustomer).Cursor()
-		k, id := c.Seek(start)
-		if k == nil {
+		var k, id []byte
+		if k, _ = c.Seek(start); k == nil {
 			k, id = c.Last()
 		} else {
 			k, id = c.Prev()
@@ -468,8 +468,8 @@ func (s *Store) scan(ctx context.Context, bucket []byte, value string, limit int
 	end := []byte(value + "$")
 	return s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		k, id := c.Seek(end)
-		if k == nil {
+		var k, id []byte
+		if k, _ = c.Seek(end); k == nil {
 			k, id = c.Last()
 		} else {
 			k, id = c.Prev()
