@@ -65,13 +65,10 @@ func partnerFunctions() map[string]bool {
 	return out
 }
 
-// The partner authentication settings of the functions serving partner routes. The api function turns
-// authentication on when AUTH_ISSUER is set (it then requires the authorizer's verified claims); the audience
-// is for the operator reading the configuration and matches the local runner's settings.
-const (
-	envAuthIssuer   = "AUTH_ISSUER"
-	envAuthAudience = "AUTH_AUDIENCE"
-)
+// envAuthAudience names the audience the partner's tokens carry, next to config.EnvAuthIssuer (which turns
+// the api function's authentication on). The function does not need it, API Gateway having checked the
+// audience; it is there for the operator reading the configuration, and is the local runner's setting.
+const envAuthAudience = "AUTH_AUDIENCE"
 
 // AccessLogFormat is the API's access log line (JSON). It carries the route key, never the path or the
 // query: the path holds onboarding ids (which authorize their status route without partner

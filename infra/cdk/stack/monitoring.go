@@ -137,8 +137,8 @@ func (b *builder) dashboard(alarms []awscloudwatch.IAlarm) {
 	})
 }
 
-// placeholderAddress reports an address at a domain reserved for examples (RFC 2606, RFC 6761): mail to it
-// is never delivered.
+// placeholderAddress reports an address at a domain reserved for documentation and testing: mail to it is
+// never delivered.
 func placeholderAddress(addr string) bool {
 	domain := strings.ToLower(addr[strings.LastIndex(addr, "@")+1:])
 	for _, reserved := range []string{"example", "invalid", "test", "localhost", "example.com", "example.net", "example.org"} {

@@ -12,6 +12,7 @@ import (
 	"github.com/waes/onboarding/infra/cdk/stack"
 	"github.com/waes/onboarding/internal/testenv"
 	"github.com/waes/onboarding/shared/catalog"
+	"github.com/waes/onboarding/shared/config"
 )
 
 // routesByKey returns the template's routes by route key.
@@ -55,7 +56,7 @@ func TestPartnerAuthorizer(t *testing.T) {
 			}
 			_, api := s.function(t, "api")
 			env := obj(obj(api["Environment"])["Variables"])
-			if env["AUTH_ISSUER"] != nil || env["AUTH_AUDIENCE"] != nil {
+			if env[config.EnvAuthIssuer] != nil || env["AUTH_AUDIENCE"] != nil {
 				t.Errorf("%s api environment: got AUTH_* %v, want none without auth", name, render(env))
 			}
 		}
@@ -107,8 +108,8 @@ func TestPartnerAuthorizer(t *testing.T) {
 		if f.Name == "api" {
 			wantIssuer, wantAudience = testIssuer, testAudience
 		}
-		if env["AUTH_ISSUER"] != wantIssuer || env["AUTH_AUDIENCE"] != wantAudience {
-			t.Errorf("%s AUTH_ISSUER, AUTH_AUDIENCE: got %v, %v, want %v, %v", f.Name, env["AUTH_ISSUER"], env["AUTH_AUDIENCE"], wantIssuer, wantAudience)
+		if env[config.EnvAuthIssuer] != wantIssuer || env["AUTH_AUDIENCE"] != wantAudience {
+			t.Errorf("%s AUTH_ISSUER, AUTH_AUDIENCE: got %v, %v, want %v, %v", f.Name, env[config.EnvAuthIssuer], env["AUTH_AUDIENCE"], wantIssuer, wantAudience)
 		}
 	}
 	_, api := s.only(t, "AWS::ApiGatewayV2::Api")

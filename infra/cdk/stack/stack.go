@@ -307,7 +307,7 @@ func (b *builder) environment(f catalog.Function) *map[string]*string {
 		env[config.EnvEventBusName] = b.bus.EventBusName()
 	}
 	if auth := s.Auth; auth != nil && partnerFunctions()[f.Name] {
-		env[envAuthIssuer] = jsii.String(auth.Issuer)
+		env[config.EnvAuthIssuer] = jsii.String(auth.Issuer)
 		env[envAuthAudience] = jsii.String(auth.Audience)
 	}
 	// STATE_MACHINE_ARN is added in workflow(): the state machine is created after the functions it runs.
