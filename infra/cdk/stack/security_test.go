@@ -151,19 +151,18 @@ func TestRouteThrottles(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		dev := dev(t).stage
 		checks := []struct {
-			class     stack.RouteClass
-			rate      float64
-			burst     int
-			atLeast   bool // webhooks: sized for Meta's bursts
-			comparedT string
+			class stack.RouteClass
+			rate  float64
+			burst int
+			why   string
 		}{
-			{stack.RouteWebhooks, 1000, 2000, true, "Meta batches and retries"},
-			{stack.RouteSignup, 5, 10, false, "one per completed signup"},
+			{stack.RouteWebhooks, 1000, 2000, "Meta batches and retries"},
+			{stack.RouteSignup, 5, 10, "one per completed signup"},
 		}
 		for _, c := range checks {
 			th := dev.RouteThrottle(c.class)
 			if th.RateLimit != c.rate || th.BurstLimit != c.burst {
-				t.Errorf("%s default: got %+v, want rate %v burst %d (%s)", c.class, th, c.rate, c.burst, c.comparedT)
+				t.Errorf("%s default: got %+v, want rate %v burst %d (%s)", c.class, th, c.rate, c.burst, c.why)
 			}
 		}
 		if st := dev.RouteThrottle(stack.RouteStatus); st.RateLimit <= dev.RouteThrottle(stack.RouteSignup).RateLimit || st.RateLimit >= dev.RouteThrottle(stack.RouteWebhooks).RateLimit {
