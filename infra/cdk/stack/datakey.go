@@ -28,6 +28,10 @@ var keyAdminActions = []string{
 	"kms:UpdateKeyDescription",
 }
 
+// webhookQueuePrefix starts the construct ids of the webhook queue and its dead-letter queue, and so the
+// names CloudFormation generates for them.
+const webhookQueuePrefix = "Webhook"
+
 // dataKeyUse is one way a function uses the data key: the actions, through one service.
 type dataKeyUse struct {
 	sid     string
@@ -74,6 +78,24 @@ func (b *builder) createDataKey() {
 			"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
 		},
 	})
+	// The operator redrives the dead-letter queue (docs/deploy.md): SQS then decrypts and re-encrypts the
+	// messages with the operator's credentials. Only through SQS, only for the stack's webhook queues, and
+	// only for principals the account's IAM also allows. The queues are matched by the names CloudFormation
+	// gives them (stack name, then logical id): naming them by ARN would make the key depend on the queues it
+	// encrypts.
+	redrive := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OperatorsRedriveWebhookQueues"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"kms:ViaService": viaService("sqs")},
+			"StringLike": map[string]any{"kms:EncryptionContext:aws:sqs:arn": b.stack.FormatArn(&awscdk.ArnComponents{
+				Service:  jsii.String("sqs"),
+				Resource: jsii.String(StackName(b.stage.Name) + "-" + webhookQueuePrefix + "*"),
+			})},
+		},
+	})
 	b.dataKey = awskms.NewKey(b.stack, jsii.String("DataKey"), &awskms.KeyProps{
 		Description:       jsii.String(AppName + " " + b.stage.Name + ": encrypts the table, the webhook queues and the partner event bus"),
 		Alias:             jsii.String("alias/" + AppName + "/" + b.stage.Name + "/data"),
@@ -81,7 +103,7 @@ func (b *builder) createDataKey() {
 		// The table is retained in every stage, and unreadable without its key.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		// Replaces CDK's default policy, which would let any principal of the account use the key.
-		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{admin, tableGrants}}),
+		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{admin, tableGrants, redrive}}),
 	})
 	b.dataKeyUsers = map[string][]*string{}
 }

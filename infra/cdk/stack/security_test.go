@@ -226,6 +226,7 @@ func TestDataKey(t *testing.T) {
 	}
 	usage := []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"}
 	users := map[string][]string{} // service -> functions
+	redrive := false
 	for _, st := range list(obj(props(key)["KeyPolicy"])["Statement"]) {
 		stmt := obj(st)
 		actions := list(stmt["Action"])
@@ -247,6 +248,22 @@ func TestDataKey(t *testing.T) {
 		service, _, _ := strings.Cut(via, ".")
 		if !slices.Contains([]string{"dynamodb", "sqs", "events"}, service) || !strings.HasSuffix(via, ".<AWS::Region>.amazonaws.com") {
 			t.Errorf("statement %v: kms:ViaService %q, want dynamodb, sqs or events of the region", stmt["Sid"], via)
+		}
+		if raw, ok := obj(cond["StringLike"])["kms:EncryptionContext:aws:sqs:arn"]; ok {
+			ctx := render(raw)
+			// The operator's DLQ redrive: the stack's webhook queues only, whose generated names start with
+			// the stack name and their logical id.
+			wantCtx := "arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:" + stack.StackName("dev") + "-Webhook*"
+			if service != "sqs" || ctx != wantCtx || slices.Contains(actions, any("kms:Encrypt")) {
+				t.Errorf("statement %v: via %s for queues %s, want SQS for %s", stmt["Sid"], service, ctx, wantCtx)
+			}
+			for id := range s.resources("AWS::SQS::Queue") {
+				if !strings.HasPrefix(id, "Webhook") {
+					t.Errorf("queue %s: its generated name would not match %s", id, wantCtx)
+				}
+			}
+			redrive = true
+			continue
 		}
 		if slices.Contains(actions, any("kms:CreateGrant")) {
 			if service != "dynamodb" || obj(cond["Bool"])["kms:GrantIsForAWSResource"] != "true" {
@@ -285,6 +302,9 @@ func TestDataKey(t *testing.T) {
 	}
 	if g, w := render(users), render(want); g != w {
 		t.Errorf("data key users by service:\n got %s\nwant %s", g, w)
+	}
+	if !redrive {
+		t.Error("no key policy statement lets the operator redrive the dead-letter queue")
 	}
 }
 

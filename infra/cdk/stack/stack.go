@@ -207,13 +207,13 @@ func (b *builder) tableFromSchema() {
 // the data key: webhook changes and partner events carry message text and phone numbers.
 func (b *builder) messaging() {
 	worker := catalog.Lookup("webhook_worker")
-	b.dlq = awssqs.NewQueue(b.stack, jsii.String("WebhookDLQ"), &awssqs.QueueProps{
+	b.dlq = awssqs.NewQueue(b.stack, jsii.String(webhookQueuePrefix+"DLQ"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: b.dataKey,
 		EnforceSSL:          jsii.Bool(true),
 		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
 	})
-	b.queue = awssqs.NewQueue(b.stack, jsii.String("WebhookQueue"), &awssqs.QueueProps{
+	b.queue = awssqs.NewQueue(b.stack, jsii.String(webhookQueuePrefix+"Queue"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: b.dataKey,
 		EnforceSSL:          jsii.Bool(true),
