@@ -1,7 +1,8 @@
 // Package stack defines the CloudFormation stack of one stage of the WhatsApp Embedded Signup onboarding
 // bundle: the HTTP API, the Lambda functions, the Standard state machine of shared/workflow, the DynamoDB
 // table of shared/store/dynamodb, the stage secret and its KMS key, the webhook queue, the partner event bus,
-// and the alarms and dashboard an operator watches.
+// the data key encrypting the table, the queues and the bus, and the alarms and dashboard an operator
+// watches.
 //
 // It lives under infra/cdk, apart from shared/ and functions/, so Lambda builds and unit tests never compile
 // the CDK.
