@@ -90,7 +90,8 @@ type State struct {
 
 	wait *waitSpec
 
-	failError, failCause string
+	failError, failCause         string
+	failErrorPath, failCausePath *path
 }
 
 // ioPath is an InputPath, OutputPath or ResultPath: unset means "$", null is explicit.
@@ -134,8 +135,8 @@ type waitSpec struct {
 // It implements what the onboarding workflow uses and is likely to grow into: Pass, Task
 // (lambda:invoke and lambda:invoke.waitForTaskToken), Choice (StringEquals, BooleanEquals, the
 // Numeric comparisons, IsPresent, IsNull, And, Or, Not), Wait (Seconds, SecondsPath), Succeed
-// and Fail (static Error and Cause), Retry, Catch, and the intrinsics States.Format,
-// States.StringToJson and States.MathAdd. Everything else of the ASL is refused with a message
+// and Fail (Error and Cause, or ErrorPath and CausePath as reference paths), Retry, Catch, and
+// the intrinsics States.Format, States.StringToJson and States.MathAdd. Everything else of the ASL is refused with a message
 // naming the feature, at a JSON pointer naming the state. A *ValidationError lists every problem.
 func Parse(definition []byte) (*Definition, error) {
 	raw, err := decodeStrict(definition)
@@ -570,6 +571,14 @@ func (v *validator) compileWait(o *obj, st *State) {
 }
 
 func (v *validator) compileFail(o *obj, st *State) {
+	for _, f := range []string{"Error", "Cause"} {
+		if o.has(f) && o.has(f+"Path") {
+			v.addf(o.loc, "a Fail state has %s or %sPath, not both", f, f)
+		}
+	}
 	st.failError, _ = o.optString("Error")
 	st.failCause, _ = o.optString("Cause")
+	// Reference paths only: the intrinsics Step Functions also accepts there are not supported.
+	st.failErrorPath = v.optPathField(o, "ErrorPath")
+	st.failCausePath = v.optPathField(o, "CausePath")
 }

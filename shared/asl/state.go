@@ -147,8 +147,27 @@ func (st *State) Payload(params any) ([]byte, error) {
 	return b, nil
 }
 
-// Fail returns the error a Fail state fails the execution with.
-func (st *State) Fail() *Error { return &Error{Name: st.failError, Cause: st.failCause} }
+// Fail returns the error a Fail state fails the execution with: its Error and Cause, or the strings its
+// ErrorPath and CausePath select from the state input (States.Runtime when one selects no string).
+func (st *State) Fail(input any, en Env) *Error {
+	e := &Error{Name: st.failError, Cause: st.failCause}
+	for _, f := range []struct {
+		p    *path
+		dst  *string
+		name string
+	}{{st.failErrorPath, &e.Name, "ErrorPath"}, {st.failCausePath, &e.Cause, "CausePath"}} {
+		if f.p == nil {
+			continue
+		}
+		v, ok := f.p.get(input, en)
+		s, isString := v.(string)
+		if !ok || !isString {
+			return RuntimeError(fmt.Sprintf("The %s '%s' of state '%s' must resolve to a string, got %s.", f.name, f.p.src, st.name, describeValue(v, ok)))
+		}
+		*f.dst = s
+	}
+	return e
+}
 
 // Retrier returns the index of the first retrier whose ErrorEquals matches the error, and its
 // MaxAttempts; ok is false when none matches. Only that retrier applies: once it is exhausted

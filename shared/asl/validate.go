@@ -106,6 +106,8 @@ var stateFieldTypes = map[string][]string{
 	"SecondsPath":        {"Wait"},
 	"Error":              {"Fail"},
 	"Cause":              {"Fail"},
+	"ErrorPath":          {"Fail"},
+	"CausePath":          {"Fail"},
 	"Next":               {"Task", "Pass", "Wait", "Parallel", "Map"},
 	"End":                {"Task", "Pass", "Wait", "Parallel", "Map"},
 }
@@ -120,8 +122,6 @@ var unsupportedFields = map[string]string{
 	"HeartbeatSecondsPath": "HeartbeatSecondsPath is not supported by this interpreter: use HeartbeatSeconds",
 	"Timestamp":            "Wait states with Timestamp are not supported by this interpreter: use Seconds or SecondsPath",
 	"TimestampPath":        "Wait states with TimestampPath are not supported by this interpreter: use Seconds or SecondsPath",
-	"ErrorPath":            "ErrorPath is not supported by this interpreter: use a static Error",
-	"CausePath":            "CausePath is not supported by this interpreter: use a static Cause",
 }
 
 func (o *obj) done() {

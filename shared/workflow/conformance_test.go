@@ -184,6 +184,9 @@ type scenario struct {
 	functions map[string][]behaviour
 	states    []string // the path the definition must take
 	failed    bool     // the execution ends FAILED (OnboardingFailed), else SUCCEEDED
+	// failError and failCause, when set, are the FAILED execution's error and cause instead of
+	// OnboardingFailed's.
+	failError, failCause string
 }
 
 // input returns the sample execution input (events/steps/execution_input.json) changed by edit.
@@ -349,7 +352,29 @@ func scenarios() []scenario {
 			states: path(start, subscribe, credit, register, []string{"await_test_message", "send_test_message", "await_test_status"}, testFailed),
 			failed: true,
 		},
+		{
+			// The recorder's retries exhausted too: its Catch ends the execution with the step's own error.
+			name:  "recorder fails: record_outcome exhausts its retries after a PermanentError on register_phone",
+			input: input(noTestMessage),
+			functions: map[string][]behaviour{
+				"register_phone": {fails(onboarding.ErrorNamePermanent)},
+				"record_outcome": times(9, fails(onboarding.ErrorNameTransient)),
+			},
+			states:    path(start, subscribe, credit, []string{"register_phone", "register_phone_failed", "record_failure", "failed_unrecorded"}),
+			failed:    true,
+			failError: onboarding.ErrorNamePermanent,
+			failCause: lambdaCause(fails(onboarding.ErrorNamePermanent)),
+		},
 	}
+}
+
+// lambdaCause is the Cause Step Functions reports for a function error: the Lambda runtime's error document.
+func lambdaCause(b behaviour) string {
+	doc, err := json.Marshal(map[string]string{"errorMessage": b.Message, "errorType": b.Error})
+	if err != nil {
+		panic(err)
+	}
+	return string(doc)
 }
 
 // result is what one engine did with a scenario (the Node harness prints the same shape).
@@ -454,6 +479,9 @@ func compare(t *testing.T, sc scenario, got, want result) {
 	wantStatus, wantError, wantCause := "SUCCEEDED", "", ""
 	if sc.failed {
 		wantStatus, wantError, wantCause = "FAILED", "OnboardingFailed", failedCause
+		if sc.failError != "" {
+			wantError, wantCause = sc.failError, sc.failCause
+		}
 	}
 	if got.Status != wantStatus || got.Error != wantError || got.Cause != wantCause {
 		t.Errorf("final status: got %s %q %q, want %s %q %q", got.Status, got.Error, got.Cause, wantStatus, wantError, wantCause)

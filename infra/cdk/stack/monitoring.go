@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -36,24 +38,21 @@ func (b *builder) monitoring() {
 	})
 	if b.stage.AlarmEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(b.stage.AlarmEmail), nil))
+		if placeholderAddress(b.stage.AlarmEmail) {
+			awscdk.Annotations_Of(b.stack).AddWarningV2(jsii.String("wa-onboarding:alarmEmailPlaceholder"), jsii.String(
+				"alarmEmail "+b.stage.AlarmEmail+" is a placeholder (reserved domain): replace it in cdk.json, or the stage's alarms reach nobody"))
+		}
 	}
-	action := awscloudwatchactions.NewSnsAction(topic)
+	actions := []awscloudwatch.IAlarmAction{awscloudwatchactions.NewSnsAction(topic)}
+	if b.stage.AlarmTopicARN != "" {
+		operator := awssns.Topic_FromTopicArn(b.stack, jsii.String("OperatorAlarmTopic"), jsii.String(b.stage.AlarmTopicARN))
+		actions = append(actions, awscloudwatchactions.NewSnsAction(operator))
+	}
+	b.alarmActions = actions
 
 	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
 	sum := &awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}
-	var alarms []awscloudwatch.IAlarm
-	alarm := func(id string, metric awscloudwatch.IMetric, threshold float64, description string) {
-		a := awscloudwatch.NewAlarm(b.stack, jsii.String(id), &awscloudwatch.AlarmProps{
-			Metric:             metric,
-			Threshold:          jsii.Number(threshold),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-			AlarmDescription:   jsii.String(description),
-		})
-		a.AddAlarmAction(action)
-		alarms = append(alarms, a)
-	}
+	alarm := b.addAlarm
 
 	sm := b.stateMachine
 	alarm("WorkflowFailedAlarm", sm.MetricFailed(sum), 1,
@@ -83,7 +82,22 @@ func (b *builder) monitoring() {
 		Period: fiveMinutes, Statistic: jsii.String("Maximum"),
 	}), 900, "Webhook changes wait in the queue for 15 minutes or more: is webhook_worker failing or throttled?")
 
-	b.dashboard(alarms)
+	b.dashboard(b.alarms)
+}
+
+// addAlarm creates an alarm at or above threshold on one evaluation period, notifying b.alarmActions.
+func (b *builder) addAlarm(id string, metric awscloudwatch.IMetric, threshold float64, description string) awscloudwatch.Alarm {
+	a := awscloudwatch.NewAlarm(b.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		Metric:             metric,
+		Threshold:          jsii.Number(threshold),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription:   jsii.String(description),
+	})
+	a.AddAlarmAction(b.alarmActions...)
+	b.alarms = append(b.alarms, a)
+	return a
 }
 
 // dashboard shows the workflow, the API, the functions, the queue and the table on one page.
@@ -121,4 +135,16 @@ func (b *builder) dashboard(alarms []awscloudwatch.IAlarm) {
 			},
 		},
 	})
+}
+
+// placeholderAddress reports an address at a domain reserved for documentation and testing: mail to it is
+// never delivered.
+func placeholderAddress(addr string) bool {
+	domain := strings.ToLower(addr[strings.LastIndex(addr, "@")+1:])
+	for _, reserved := range []string{"example", "invalid", "test", "localhost", "example.com", "example.net", "example.org"} {
+		if domain == reserved || strings.HasSuffix(domain, "."+reserved) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,7 +1,8 @@
 // Package stack defines the CloudFormation stack of one stage of the WhatsApp Embedded Signup onboarding
 // bundle: the HTTP API, the Lambda functions, the Standard state machine of shared/workflow, the DynamoDB
 // table of shared/store/dynamodb, the stage secret and its KMS key, the webhook queue, the partner event bus,
-// and the alarms and dashboard an operator watches.
+// the data key encrypting the table, the queues and the bus, and the alarms and dashboard an operator
+// watches.
 //
 // It lives under infra/cdk, apart from shared/ and functions/, so Lambda builds and unit tests never compile
 // the CDK.
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -71,6 +73,8 @@ type builder struct {
 	removal awscdk.RemovalPolicy
 
 	secretsKey    awskms.Key
+	dataKey       awskms.Key
+	dataKeyUsers  map[string][]*string // data key use (sid) -> the role ARNs granted it
 	stageSecret   awssecretsmanager.Secret
 	wabaSecretARN *string // "arn:...:secret:<prefix>*"
 	table         awsdynamodb.Table
@@ -81,6 +85,9 @@ type builder struct {
 	stateMachine  awsstepfunctions.StateMachine
 	api           awsapigatewayv2.HttpApi
 	apiStage      awsapigatewayv2.HttpStage
+	// alarmActions notify whoever watches the stage: every alarm takes all of them (addAlarm).
+	alarmActions []awscloudwatch.IAlarmAction
+	alarms       []awscloudwatch.IAlarm
 }
 
 // NewOnboardingStack defines the stack of one stage. It panics on an invalid stage configuration: main
@@ -114,6 +121,7 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 		b.removal = awscdk.RemovalPolicy_RETAIN
 	}
 	b.secrets()
+	b.createDataKey()
 	b.tableFromSchema()
 	b.messaging()
 	for _, f := range catalog.Functions {
@@ -122,7 +130,9 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 	b.workflow()
 	for _, f := range catalog.Functions {
 		b.grant(f)
+		b.grantDataKey(f)
 	}
+	b.dataKeyPolicy()
 	b.httpAPI()
 	b.monitoring()
 	b.outputs()
@@ -179,6 +189,8 @@ func (b *builder) tableFromSchema() {
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		TimeToLiveAttribute: jsii.String(ddbschema.AttrTTL),
+		Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:       b.dataKey,
 		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 		DeletionProtection:  jsii.Bool(b.stage.DeletionProtection),
 	})
@@ -192,17 +204,20 @@ func (b *builder) tableFromSchema() {
 	}
 }
 
-// messaging creates the webhook queue (with its dead-letter queue) and the partner event bus.
+// messaging creates the webhook queue (with its dead-letter queue) and the partner event bus, encrypted with
+// the data key: webhook changes and partner events carry message text and phone numbers.
 func (b *builder) messaging() {
 	worker := catalog.Lookup("webhook_worker")
-	b.dlq = awssqs.NewQueue(b.stack, jsii.String("WebhookDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	b.dlq = awssqs.NewQueue(b.stack, jsii.String(webhookQueuePrefix+"DLQ"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: b.dataKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
 	})
-	b.queue = awssqs.NewQueue(b.stack, jsii.String("WebhookQueue"), &awssqs.QueueProps{
-		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL: jsii.Bool(true),
+	b.queue = awssqs.NewQueue(b.stack, jsii.String(webhookQueuePrefix+"Queue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: b.dataKey,
+		EnforceSSL:          jsii.Bool(true),
 		// Lambda's guidance: at least 6x the consumer's timeout, so a batch being retried is not redelivered
 		// to a second worker meanwhile.
 		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(float64(6 * worker.TimeoutSeconds))),
@@ -213,6 +228,7 @@ func (b *builder) messaging() {
 	b.bus = awsevents.NewEventBus(b.stack, jsii.String("PartnerEvents"), &awsevents.EventBusProps{
 		EventBusName: jsii.String(AppName + "-" + b.stage.Name),
 		Description:  jsii.String("Onboarding and WABA events for the partner's own consumers"),
+		KmsKey:       b.dataKey,
 	})
 }
 
@@ -290,6 +306,10 @@ func (b *builder) environment(f catalog.Function) *map[string]*string {
 	}
 	if a.Events != catalog.EventsNone {
 		env[config.EnvEventBusName] = b.bus.EventBusName()
+	}
+	if auth := s.Auth; auth != nil && partnerFunctions()[f.Name] {
+		env[config.EnvAuthIssuer] = jsii.String(auth.Issuer)
+		env[envAuthAudience] = jsii.String(auth.Audience)
 	}
 	// STATE_MACHINE_ARN is added in workflow(): the state machine is created after the functions it runs.
 	return &env

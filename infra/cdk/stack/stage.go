@@ -36,6 +36,20 @@ type StageConfig struct {
 	MemoryMB map[string]int `json:"memoryMB,omitempty"`
 	// AlarmEmail, when set, subscribes this address to the alarm topic (the subscription must be confirmed).
 	AlarmEmail string `json:"alarmEmail,omitempty"`
+	// AlarmTopicARN, when set, is an existing SNS topic (the operator's paging or chat integration) every
+	// alarm also notifies. Every stage but dev needs AlarmEmail or AlarmTopicARN: an alarm nobody receives
+	// is no alarm.
+	AlarmTopicARN string `json:"alarmTopicArn,omitempty"`
+	// Auth, when set, turns partner authentication on: API Gateway's JWT authorizer guards every partner
+	// route and the api function requires its verified claims.
+	Auth *AuthConfig `json:"auth,omitempty"`
+	// RouteThrottles override DefaultRouteThrottles per route class; the stage throttle above applies to the
+	// routes of no class (/healthz).
+	RouteThrottles map[RouteClass]Throttle `json:"routeThrottles,omitempty"`
+	// WebhookWorkerMaxConcurrency caps the concurrent webhook_worker invocations the queue drives (2..1000;
+	// DefaultWebhookWorkerMaxConcurrency when 0), so that a webhook flood cannot take the account's
+	// concurrency from the onboarding functions.
+	WebhookWorkerMaxConcurrency int `json:"webhookWorkerMaxConcurrency,omitempty"`
 	// DeletionProtection protects the table and the stack from deletion, and retains the stage secret and
 	// log groups when the stack is deleted. On in prod.
 	DeletionProtection bool `json:"deletionProtection"`
@@ -51,7 +65,70 @@ type StageConfig struct {
 	GraphAPIVersion string `json:"graphApiVersion"`
 }
 
+// AuthConfig is a stage's partner authentication: the OpenID provider whose RS256 access tokens the partner
+// routes take.
+type AuthConfig struct {
+	// Issuer is the provider's issuer URL (https), the tokens' iss; API Gateway reads its discovery document.
+	Issuer string `json:"issuer"`
+	// Audience is the aud the tokens must carry (the API's identifier at the provider).
+	Audience string `json:"audience"`
+}
+
+// RouteClass groups the API routes that share a throttle.
+type RouteClass string
+
+// The route classes.
+const (
+	// RouteWebhooks: Meta's webhook deliveries and handshake. Meta batches changes and retries failed
+	// deliveries, so bursts are large and a throttled delivery is only retried later.
+	RouteWebhooks RouteClass = "webhooks"
+	// RouteSignup: POST /signup, one call per Embedded Signup a person completes.
+	RouteSignup RouteClass = "signup"
+	// RouteRetry: POST /onboardings/{id}/retry, which starts a workflow execution.
+	RouteRetry RouteClass = "retry"
+	// RouteStatus: the status reads a frontend polls (GET /onboardings...).
+	RouteStatus RouteClass = "status"
+)
+
+// Throttle is a steady-state rate (requests per second) and a burst.
+type Throttle struct {
+	RateLimit  float64 `json:"rateLimit"`
+	BurstLimit int     `json:"burstLimit"`
+}
+
+// DefaultRouteThrottles are the per-route-class throttles of a stage whose routeThrottles do not say.
+var DefaultRouteThrottles = map[RouteClass]Throttle{
+	RouteWebhooks: {RateLimit: 1000, BurstLimit: 2000},
+	RouteSignup:   {RateLimit: 5, BurstLimit: 10},
+	RouteRetry:    {RateLimit: 2, BurstLimit: 5},
+	RouteStatus:   {RateLimit: 50, BurstLimit: 100},
+}
+
+// DefaultWebhookWorkerMaxConcurrency is the webhook worker's concurrency cap when the stage does not set one.
+const DefaultWebhookWorkerMaxConcurrency = 5
+
+// RouteThrottle returns the throttle of a route class: the stage's override, else the default.
+func (s StageConfig) RouteThrottle(c RouteClass) Throttle {
+	if t, ok := s.RouteThrottles[c]; ok {
+		return t
+	}
+	return DefaultRouteThrottles[c]
+}
+
+// WorkerMaxConcurrency returns the webhook worker's concurrency cap.
+func (s StageConfig) WorkerMaxConcurrency() int {
+	if s.WebhookWorkerMaxConcurrency == 0 {
+		return DefaultWebhookWorkerMaxConcurrency
+	}
+	return s.WebhookWorkerMaxConcurrency
+}
+
+// RequiresAlarmDestination reports whether the stage must name where its alarms go: every stage but dev.
+func (s StageConfig) RequiresAlarmDestination() bool { return s.Name != "dev" }
+
 var (
+	// An SNS standard topic ARN (CloudWatch alarms cannot notify FIFO topics).
+	snsTopicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
 	stageNameRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 	graphVersion = regexp.MustCompile(`^v[0-9]{2}\.[0-9]$`)
 	logLevels    = []string{"DEBUG", "INFO", "WARN", "ERROR"}
@@ -146,6 +223,31 @@ func (s StageConfig) Validate() error {
 			bad("alarmEmail must be a bare email address")
 		}
 	}
+	if s.AlarmTopicARN != "" && !snsTopicARN.MatchString(s.AlarmTopicARN) {
+		bad("alarmTopicArn must be the ARN of a standard SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME)")
+	}
+	if s.RequiresAlarmDestination() && s.AlarmEmail == "" && s.AlarmTopicARN == "" {
+		bad("alarmEmail or alarmTopicArn is required outside dev: the stage's alarms must reach someone")
+	}
+	if s.Auth != nil {
+		if err := checkIssuer(s.Auth.Issuer); err != nil {
+			bad("auth.issuer: %v", err)
+		}
+		if strings.TrimSpace(s.Auth.Audience) == "" {
+			bad("auth.audience must name the audience (aud) the partner's tokens carry")
+		}
+	}
+	for c, t := range s.RouteThrottles {
+		if _, ok := DefaultRouteThrottles[c]; !ok {
+			bad("routeThrottles: unknown route class %q (known: %s)", c, strings.Join(routeClassNames(), ", "))
+		}
+		if t.RateLimit <= 0 || t.BurstLimit <= 0 {
+			bad("routeThrottles.%s: rateLimit and burstLimit must be positive", c)
+		}
+	}
+	if n := s.WebhookWorkerMaxConcurrency; n != 0 && (n < 2 || n > 1000) {
+		bad("webhookWorkerMaxConcurrency must be between 2 and 1000 (SQS event source maximum concurrency)")
+	}
 	if s.WebhookOverrideURL != "" {
 		if u, err := url.Parse(s.WebhookOverrideURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			bad("webhookOverrideUrl must be an https URL")
@@ -189,4 +291,28 @@ func checkOrigin(o string) error {
 	default:
 		return errors.New("must be https (http only for localhost)")
 	}
+}
+
+// checkIssuer accepts an OpenID issuer: an https URL with a host and nothing after the path, which API
+// Gateway's JWT authorizer fetches the discovery document of.
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	switch {
+	case err != nil:
+		return err
+	case u.Scheme != "https" || u.Host == "":
+		return errors.New("must be an https URL")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(issuer, "?#"):
+		return errors.New("must have no user, query or fragment")
+	}
+	return nil
+}
+
+func routeClassNames() []string {
+	names := make([]string, 0, len(DefaultRouteThrottles))
+	for c := range DefaultRouteThrottles {
+		names = append(names, string(c))
+	}
+	sort.Strings(names)
+	return names
 }

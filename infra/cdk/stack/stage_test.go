@@ -81,6 +81,34 @@ func TestDecodeStages(t *testing.T) {
 		{"status timeout over the workflow's", func(m map[string]any) { m["statusTimeoutSeconds"] = 8 * 24 * 3600 }, "statusTimeoutSeconds must be between"},
 		{"graph version", func(m map[string]any) { m["graphApiVersion"] = "21.0" }, "graphApiVersion must have the form"},
 		{"string where a number belongs", func(m map[string]any) { m["throttleBurstLimit"] = "20" }, "cannot unmarshal string"},
+		{"partner authentication", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.partner.example/", "audience": "https://onboarding.partner.example/api"}
+		}, ""},
+		{"http issuer", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "http://login.partner.example/", "audience": "api"}
+		}, "auth.issuer: must be an https URL"},
+		{"issuer with a query", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.partner.example/?x=1", "audience": "api"}
+		}, "auth.issuer: must have no user, query or fragment"},
+		{"no audience", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.partner.example/", "audience": " "}
+		}, "auth.audience must name"},
+		{"unknown auth key", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.partner.example/", "audience": "api", "audiences": []any{"x"}}
+		}, `unknown field "audiences"`},
+		{"route throttles", func(m map[string]any) {
+			m["routeThrottles"] = map[string]any{"webhooks": map[string]any{"rateLimit": 2000, "burstLimit": 5000}}
+		}, ""},
+		{"unknown route class", func(m map[string]any) {
+			m["routeThrottles"] = map[string]any{"webhook": map[string]any{"rateLimit": 1, "burstLimit": 1}}
+		}, `unknown route class "webhook"`},
+		{"zero route throttle", func(m map[string]any) {
+			m["routeThrottles"] = map[string]any{"signup": map[string]any{"rateLimit": 0, "burstLimit": 1}}
+		}, "routeThrottles.signup: rateLimit and burstLimit must be positive"},
+		{"worker concurrency", func(m map[string]any) { m["webhookWorkerMaxConcurrency"] = 50 }, ""},
+		{"worker concurrency under SQS's minimum", func(m map[string]any) { m["webhookWorkerMaxConcurrency"] = 1 }, "webhookWorkerMaxConcurrency must be between 2 and 1000"},
+		{"alarm topic", func(m map[string]any) { m["alarmTopicArn"] = "arn:aws:sns:eu-west-1:123456789012:ops" }, ""},
+		{"FIFO alarm topic", func(m map[string]any) { m["alarmTopicArn"] = "arn:aws:sns:eu-west-1:123456789012:ops.fifo" }, "alarmTopicArn must be the ARN of a standard SNS topic"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +139,28 @@ func TestDecodeStages(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		if _, err := stack.DecodeStages(nil); err == nil {
 			t.Errorf("DecodeStages(nil): got no error, want one")
+		}
+	})
+	t.Run("alarm destination outside dev", func(t *testing.T) {
+		for _, tt := range []struct {
+			stage, key, value string
+			wantErr           bool
+		}{
+			{"dev", "", "", false},
+			{"staging", "", "", true},
+			{"prod", "", "", true},
+			{"qa", "", "", true},
+			{"prod", "alarmEmail", "ops@partner.example", false},
+			{"prod", "alarmTopicArn", "arn:aws:sns:eu-west-1:123456789012:ops", false},
+		} {
+			entry := validStage()
+			if tt.key != "" {
+				entry[tt.key] = tt.value
+			}
+			_, err := stack.DecodeStages(map[string]any{tt.stage: entry})
+			if tt.wantErr != (err != nil) || (err != nil && !strings.Contains(err.Error(), "alarmEmail or alarmTopicArn is required outside dev")) {
+				t.Errorf("%s with %s=%q: got %v, want error %v", tt.stage, tt.key, tt.value, err, tt.wantErr)
+			}
 		}
 	})
 	t.Run("bad stage name", func(t *testing.T) {

@@ -81,6 +81,19 @@ var synthOnce = sync.OnceValues(func() (*synthesis, error) {
 		})
 		s.stages[name] = &synthesized{stage: cfg, stack: st}
 	}
+	// A stage with every optional setting the cdk.json stages leave out: partner authentication, an
+	// operator alarm topic, per-route throttle overrides.
+	variant := stages["dev"]
+	variant.Name = authStage
+	variant.Auth = &stack.AuthConfig{Issuer: testIssuer, Audience: testAudience}
+	variant.AlarmTopicARN = testAlarmTopicARN
+	variant.RouteThrottles = map[stack.RouteClass]stack.Throttle{stack.RouteSignup: {RateLimit: 1, BurstLimit: 3}}
+	variant.WebhookWorkerMaxConcurrency = 7
+	st := stack.NewOnboardingStack(app, stack.StackName(authStage), &stack.OnboardingStackProps{
+		Stage:    variant,
+		AssetDir: func(string) string { return assets },
+	})
+	s.stages[authStage] = &synthesized{stage: variant, stack: st}
 	stack.ApplyChecks(app)
 	for _, st := range s.stages {
 		// Template_FromStack synthesizes the app once; the later calls reuse the assembly.
@@ -113,6 +126,17 @@ func synth(t *testing.T) *synthesis {
 	}
 	return s
 }
+
+// The test-only stage with partner authentication and an operator alarm topic.
+const (
+	authStage         = "devauth"
+	testIssuer        = "https://login.partner.example/"
+	testAudience      = "https://onboarding.partner.example/api"
+	testAlarmTopicARN = "arn:aws:sns:eu-west-1:123456789012:ops-pager"
+)
+
+// allStages are the cdk.json stages and the test-only one.
+var allStages = []string{"dev", "staging", "prod", authStage}
 
 // dev returns the dev stage's stack.
 func dev(t *testing.T) *synthesized {

@@ -301,7 +301,7 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 	entered := x.e.now()
 	x.update(func(p *Progress) { p.Entered = entered })
 	if st.Type() == "Fail" {
-		return nil, "", st.Fail()
+		return nil, "", st.Fail(input, &env{x: x, state: st.Name(), entered: entered})
 	}
 	out, next, err := x.runStep(st, input, entered)
 	if err != nil {
