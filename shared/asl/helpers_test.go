@@ -9,15 +9,6 @@ import (
 	"testing"
 )
 
-func mustParse(t testing.TB, def string) *Definition {
-	t.Helper()
-	d, err := Parse([]byte(def))
-	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
-	return d
-}
-
 // staticEnv is an Env with a fixed context object.
 type staticEnv struct{ ctx any }
 

@@ -412,7 +412,7 @@ func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCal
 func splitFunction(s string) (name, qualifier string) {
 	if _, rest, ok := strings.Cut(s, ":function:"); ok {
 		s = rest
-	} else if strings.HasPrefix(s, "function:") {
+	} else {
 		s = strings.TrimPrefix(s, "function:")
 	}
 	name, qualifier, _ = strings.Cut(s, ":")
