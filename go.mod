@@ -18,10 +18,10 @@ require (
 	github.com/aws/jsii-runtime-go v1.116.0
 	github.com/aws/smithy-go v1.28.8
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.35.0
-	golang.org/x/sync v0.16.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/sync v0.16.0
 )
 
 require (
