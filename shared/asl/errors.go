@@ -17,16 +17,11 @@ const (
 	ErrorResultPathMatchFailure = "States.ResultPathMatchFailure"
 )
 
-// Lambda error names. The engine raises ErrorLambdaNotFound (unknown function) and
-// ErrorLambdaUnknown (a function error without errorType); the others only happen on AWS and are
-// listed for the Retry policies of definitions (AWS recommends retrying the first three).
+// Lambda error names the engine raises: for an unknown function, and for a function error
+// without errorType.
 const (
-	ErrorLambdaService         = "Lambda.ServiceException"
-	ErrorLambdaAWSLambda       = "Lambda.AWSLambdaException"
-	ErrorLambdaSdkClient       = "Lambda.SdkClientException"
-	ErrorLambdaTooManyRequests = "Lambda.TooManyRequestsException"
-	ErrorLambdaNotFound        = "Lambda.ResourceNotFoundException"
-	ErrorLambdaUnknown         = "Lambda.Unknown"
+	ErrorLambdaNotFound = "Lambda.ResourceNotFoundException"
+	ErrorLambdaUnknown  = "Lambda.Unknown"
 )
 
 // ValidationError lists every problem Parse found in a definition. Each problem starts with a JSON

@@ -1,10 +1,8 @@
 package asl
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -24,22 +22,7 @@ func (st *State) Type() string { return st.typ }
 func (st *State) Next() string { return st.next }
 
 // Task describes a Task state's resource and limits; it is nil for other states.
-func (st *State) Task() *Task {
-	if st.task == nil {
-		return nil
-	}
-	t := st.task
-	return &Task{Callback: t.callback, Function: t.function, Resource: t.resource, TimeoutSeconds: t.timeout, HeartbeatSeconds: t.heartbeat}
-}
-
-// Task is a Task state's static configuration.
-type Task struct {
-	Callback         bool   // lambda:invoke.waitForTaskToken
-	Function         string // FunctionName
-	Resource         string
-	TimeoutSeconds   int64 // 0: none, or TimeoutSecondsPath (see Timeouts)
-	HeartbeatSeconds int64 // 0: none
-}
+func (st *State) Task() *Task { return st.task }
 
 // Input applies InputPath to the raw state input, then Parameters (Pass and Task). It returns the
 // effective input (after InputPath, what TimeoutSecondsPath, SecondsPath and Choice rules read)
@@ -83,7 +66,7 @@ func (st *State) Output(raw, result any, en Env) (any, error) {
 // Choose evaluates a Choice state's rules against the effective input and returns the next state.
 func (st *State) Choose(eff any, en Env) (string, error) {
 	for _, r := range st.choices {
-		ok, err := r.cond.eval(eff, en)
+		ok, err := r.eval(eff, en)
 		if err != nil {
 			return "", err
 		}
@@ -99,23 +82,21 @@ func (st *State) Choose(eff any, en Env) (string, error) {
 
 // WaitDuration resolves a Wait state's Seconds or SecondsPath against the effective input.
 func (st *State) WaitDuration(eff any, en Env) (time.Duration, error) {
-	w := st.wait
-	if w.secondsPath == nil {
-		return time.Duration(w.seconds) * time.Second, nil
+	if st.secondsPath == nil {
+		return time.Duration(st.waitSeconds) * time.Second, nil
 	}
-	v, ok := w.secondsPath.get(eff, en)
+	v, ok := st.secondsPath.get(eff, en)
 	n, isInt := toInt(v)
 	if !ok || !isInt || n < 0 || n > maxSeconds {
-		return 0, RuntimeError(fmt.Sprintf("The SecondsPath '%s' must resolve to a non-negative integer, got %s.", w.secondsPath.src, describeValue(v, ok)))
+		return 0, RuntimeError(fmt.Sprintf("The SecondsPath '%s' must resolve to a non-negative integer, got %s.", st.secondsPath.src, describeValue(v, ok)))
 	}
 	return time.Duration(n) * time.Second, nil
 }
 
 // Timeouts resolves a Task state's TimeoutSeconds(Path) and HeartbeatSeconds, in seconds (0: none).
 func (st *State) Timeouts(eff any, en Env) (timeout, heartbeat int64, err error) {
-	t := st.task
-	timeout, heartbeat = t.timeout, t.heartbeat
-	if p := t.timeoutPath; p != nil {
+	timeout, heartbeat = st.task.TimeoutSeconds, st.task.HeartbeatSeconds
+	if p := st.timeoutPath; p != nil {
 		v, ok := p.get(eff, en)
 		n, isInt := toInt(v)
 		if !ok || !isInt || n < 1 || n > maxSeconds {
@@ -147,8 +128,26 @@ func (st *State) Payload(params any) ([]byte, error) {
 	return b, nil
 }
 
-// Fail returns the error a Fail state fails the execution with.
-func (st *State) Fail() *Error { return &Error{Name: st.failError, Cause: st.failCause} }
+// Fail returns the error a Fail state fails the execution with: its Error and Cause, or the
+// strings ErrorPath and CausePath select in the state input.
+func (st *State) Fail(input any, en Env) *Error {
+	e := &Error{Name: st.failError, Cause: st.failCause}
+	for _, f := range []struct {
+		p   *path
+		dst *string
+	}{{st.errorPath, &e.Name}, {st.causePath, &e.Cause}} {
+		if f.p == nil {
+			continue
+		}
+		v, ok := f.p.get(input, en)
+		s, isString := v.(string)
+		if !isString {
+			return RuntimeError(fmt.Sprintf("The path '%s' of the Fail state '%s' must resolve to a string, got %s.", f.p.src, st.name, describeValue(v, ok)))
+		}
+		*f.dst = s
+	}
+	return e
+}
 
 // Retrier returns the index of the first retrier whose ErrorEquals matches the error, and its
 // MaxAttempts; ok is false when none matches. Only that retrier applies: once it is exhausted
@@ -230,7 +229,7 @@ func applyResultPath(rp ioPath, raw, result any) (any, error) {
 	}
 	out, err := rp.p.set(raw, result)
 	if err != nil {
-		return nil, &Error{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to the input: %v", rp.p.src, err)}
+		return nil, &Error{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to the input: result path does not match the input: %v", rp.p.src, err)}
 	}
 	return out, nil
 }
@@ -241,6 +240,3 @@ func describeValue(v any, ok bool) string {
 	}
 	return jsonString(v)
 }
-
-// IntNumber returns i as a JSON number.
-func IntNumber(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
