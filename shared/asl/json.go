@@ -11,10 +11,8 @@ import (
 	"strings"
 )
 
-// Values flowing through an execution are plain decoded JSON: nil, bool, string, json.Number,
-// []any and map[string]any. Numbers stay json.Number so that large integers and decimal literals
-// round-trip exactly as Step Functions passes them on. Values are treated as immutable: every
-// transformation (ResultPath, JsonMerge, ...) copies what it changes, so subtrees may be shared.
+// Values are plain decoded JSON, with json.Number so that numbers round-trip exactly. They are
+// immutable: every transformation copies what it changes, so subtrees may be shared.
 
 // MaxPayloadBytes is Step Functions' quota for execution input, state input/output and callback output.
 const MaxPayloadBytes = 256 * 1024

@@ -101,9 +101,9 @@ type rawDefinition struct {
 }
 
 type rawState struct {
-	Type, Comment, Resource                        string
+	Type, Comment, Resource, Error, Cause          string
 	Next, Default, SecondsPath, TimeoutSecondsPath *string
-	Error, Cause, ErrorPath, CausePath             *string
+	ErrorPath, CausePath                           *string
 	End                                            *bool
 	InputPath, OutputPath, ResultPath              json.RawMessage
 	Parameters, ResultSelector, Result             json.RawMessage
@@ -157,30 +157,30 @@ func (v *validator) decode(raw []byte, loc, what string, dst any) bool {
 		v.addf(loc, "expected a JSON object (%s)", what)
 		return false
 	}
-	ok := true
+	ok := true // report every unsupported field before giving up
 	for _, k := range sortedKeys(m) {
 		if !slices.Contains(strings.Fields(allowedFields[what]), k) {
 			v.addf(loc+"/"+k, "field %q is not supported in a %s", k, what)
 			ok = false
 		}
 	}
+	if !ok {
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	err := dec.Decode(dst)
+	if err != nil {
 		v.addf(loc, "%s: %v", what, strings.TrimPrefix(err.Error(), "json: "))
-		return false
 	}
-	return ok
+	return err == nil
 }
 
-// Parse parses and validates an Amazon States Language definition (JSONPath query language). It
-// accepts the subset the project's workflow uses: Pass, Task (arn:aws:states:::lambda:invoke and
-// .waitForTaskToken with a static FunctionName and a Payload), Choice (StringEquals,
-// BooleanEquals, the Numeric comparisons, IsPresent), Wait (Seconds, SecondsPath), Succeed, Fail
-// (Error/Cause or ErrorPath/CausePath), Retry, Catch, dot-notation reference paths and the
-// intrinsic States.MathAdd. Everything else is refused. A *ValidationError lists every problem,
-// each at a JSON pointer.
+// Parse parses and validates an Amazon States Language definition (JSONPath). It accepts Pass,
+// Task (lambda:invoke and .waitForTaskToken, static FunctionName, Payload), Choice (StringEquals,
+// BooleanEquals, Numeric*, IsPresent), Wait, Succeed, Fail, Retry, Catch, dot-notation paths and
+// States.MathAdd, and refuses the rest: a *ValidationError lists every problem at a JSON pointer.
 func Parse(definition []byte) (*Definition, error) {
 	v := &validator{}
 	d := v.definition(definition)
@@ -206,7 +206,7 @@ func (v *validator) definition(doc []byte) *Definition {
 	if raw.QueryLanguage != "" && raw.QueryLanguage != "JSONPath" {
 		v.addf("/QueryLanguage", "QueryLanguage %q is not supported: only JSONPath", raw.QueryLanguage)
 	}
-	d.timeoutSeconds = v.seconds("/TimeoutSeconds", raw.TimeoutSeconds, 1, maxSeconds)
+	d.timeoutSeconds = v.seconds("/TimeoutSeconds", raw.TimeoutSeconds, 1, maxSeconds, 0)
 	if raw.StartAt == "" {
 		v.addf("/StartAt", "StartAt must name a state")
 	}
@@ -224,9 +224,10 @@ func (v *validator) definition(doc []byte) *Definition {
 	return d
 }
 
-func (v *validator) seconds(loc string, p *int64, lo, hi int64) int64 {
+// seconds checks an optional integer field; absent, it is def.
+func (v *validator) seconds(loc string, p *int64, lo, hi, def int64) int64 {
 	if p == nil {
-		return 0
+		return def
 	}
 	if *p < lo || *p > hi {
 		v.addf(loc, "must be between %d and %d, got %d", lo, hi, *p)
@@ -249,19 +250,13 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 	st.inputPath = v.ioPath(loc+"/InputPath", r.InputPath, true)
 	st.outputPath = v.ioPath(loc+"/OutputPath", r.OutputPath, true)
 	st.resultPath = v.ioPath(loc+"/ResultPath", r.ResultPath, false)
-	if r.Parameters != nil {
-		st.parameters = v.template(r.Parameters, loc+"/Parameters")
+	st.parameters = v.template(r.Parameters, loc+"/Parameters")
+	st.resultSelector = v.template(r.ResultSelector, loc+"/ResultSelector")
+	if st.resultSelector.usesToken() || (st.typ != "Task" && st.parameters.usesToken()) {
+		v.addf(loc, "$$.Task.Token exists only in the Parameters of .waitForTaskToken tasks")
 	}
-	if r.ResultSelector != nil {
-		st.resultSelector = v.template(r.ResultSelector, loc+"/ResultSelector")
-		if st.resultSelector.usesToken() {
-			v.addf(loc+"/ResultSelector", "$$.Task.Token exists only in the Parameters of .waitForTaskToken tasks")
-		}
-	}
-	if r.Result != nil {
-		st.result, _ = DecodeJSON(r.Result)
-		st.hasResult = true
-	}
+	st.result, _ = DecodeJSON(r.Result)
+	st.hasResult = r.Result != nil
 	if strings.Contains("Task Pass Wait", st.typ) {
 		if r.Next != nil {
 			st.next = v.target(loc+"/Next", *r.Next)
@@ -276,34 +271,23 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 	switch st.typ {
 	case "Task":
 		v.task(st, &r, loc)
-	case "Pass":
-		if st.parameters.usesToken() {
-			v.addf(loc+"/Parameters", "$$.Task.Token exists only in the Parameters of .waitForTaskToken tasks")
-		}
 	case "Wait":
 		if (r.Seconds != nil) == (r.SecondsPath != nil) {
 			v.addf(loc, "a Wait state needs exactly one of Seconds and SecondsPath")
 		}
-		st.waitSeconds = v.seconds(loc+"/Seconds", r.Seconds, 0, maxSeconds)
+		st.waitSeconds = v.seconds(loc+"/Seconds", r.Seconds, 0, maxSeconds, 0)
 		st.secondsPath = v.optPath(loc+"/SecondsPath", r.SecondsPath)
 	case "Choice":
 		v.choice(st, &r, loc)
 	case "Fail":
-		if (r.Error != nil && r.ErrorPath != nil) || (r.Cause != nil && r.CausePath != nil) {
+		if (r.Error != "" && r.ErrorPath != nil) || (r.Cause != "" && r.CausePath != nil) {
 			v.addf(loc, "Error and ErrorPath, and Cause and CausePath, are mutually exclusive")
 		}
-		st.failError, st.failCause = deref(r.Error), deref(r.Cause)
+		st.failError, st.failCause = r.Error, r.Cause
 		st.errorPath = v.optPath(loc+"/ErrorPath", r.ErrorPath)
 		st.causePath = v.optPath(loc+"/CausePath", r.CausePath)
 	}
 	return st
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func (v *validator) task(st *State, r *rawState, loc string) {
@@ -322,8 +306,8 @@ func (v *validator) task(st *State, r *rawState, loc string) {
 	if st.parameters.usesToken() != t.Callback {
 		v.addf(loc+"/Parameters", "a .waitForTaskToken task, and only such a task, passes $$.Task.Token in its Parameters")
 	}
-	t.TimeoutSeconds = v.seconds(loc+"/TimeoutSeconds", r.TimeoutSeconds, 1, maxSeconds)
-	t.HeartbeatSeconds = v.seconds(loc+"/HeartbeatSeconds", r.HeartbeatSeconds, 1, maxSeconds)
+	t.TimeoutSeconds = v.seconds(loc+"/TimeoutSeconds", r.TimeoutSeconds, 1, maxSeconds, 0)
+	t.HeartbeatSeconds = v.seconds(loc+"/HeartbeatSeconds", r.HeartbeatSeconds, 1, maxSeconds, 0)
 	st.timeoutPath = v.optPath(loc+"/TimeoutSecondsPath", r.TimeoutSecondsPath)
 	if r.TimeoutSeconds != nil && r.TimeoutSecondsPath != nil {
 		v.addf(loc, "TimeoutSeconds and TimeoutSecondsPath are mutually exclusive")
@@ -337,19 +321,17 @@ func (v *validator) task(st *State, r *rawState, loc string) {
 		if !v.decode(raw, rloc, "Retrier", &rr) {
 			continue
 		}
-		re := &retrier{interval: 1, maxAttempts: 3, backoff: 2, jitterFull: rr.JitterStrategy == "FULL"}
-		re.errorEquals = v.errorEquals(rloc, rr.ErrorEquals, i == len(r.Retry)-1)
-		if rr.IntervalSeconds != nil {
-			re.interval = v.seconds(rloc+"/IntervalSeconds", rr.IntervalSeconds, 1, maxSeconds)
+		re := &retrier{backoff: 2, jitterFull: rr.JitterStrategy == "FULL",
+			errorEquals: v.errorEquals(rloc, rr.ErrorEquals, i == len(r.Retry)-1),
+			interval:    v.seconds(rloc+"/IntervalSeconds", rr.IntervalSeconds, 1, maxSeconds, 1),
+			maxAttempts: v.seconds(rloc+"/MaxAttempts", rr.MaxAttempts, 0, maxSeconds, 3),
+			maxDelay:    v.seconds(rloc+"/MaxDelaySeconds", rr.MaxDelaySeconds, 1, maxDelaySeconds, 0),
 		}
-		if rr.MaxAttempts != nil {
-			re.maxAttempts = v.seconds(rloc+"/MaxAttempts", rr.MaxAttempts, 0, maxSeconds)
-		}
-		re.maxDelay = v.seconds(rloc+"/MaxDelaySeconds", rr.MaxDelaySeconds, 1, maxDelaySeconds)
 		if rr.BackoffRate != nil {
-			if re.backoff = *rr.BackoffRate; re.backoff < 1 {
-				v.addf(rloc+"/BackoffRate", "BackoffRate must be a number >= 1.0, got %v", re.backoff)
-			}
+			re.backoff = *rr.BackoffRate
+		}
+		if re.backoff < 1 {
+			v.addf(rloc+"/BackoffRate", "BackoffRate must be a number >= 1.0, got %v", re.backoff)
 		}
 		if rr.JitterStrategy != "" && rr.JitterStrategy != "FULL" && rr.JitterStrategy != "NONE" {
 			v.addf(rloc+"/JitterStrategy", "JitterStrategy must be FULL or NONE, got %q", rr.JitterStrategy)

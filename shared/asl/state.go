@@ -85,24 +85,17 @@ func (st *State) WaitDuration(eff any, en Env) (time.Duration, error) {
 	if st.secondsPath == nil {
 		return time.Duration(st.waitSeconds) * time.Second, nil
 	}
-	v, ok := st.secondsPath.get(eff, en)
-	n, isInt := toInt(v)
-	if !ok || !isInt || n < 0 || n > maxSeconds {
-		return 0, RuntimeError(fmt.Sprintf("The SecondsPath '%s' must resolve to a non-negative integer, got %s.", st.secondsPath.src, describeValue(v, ok)))
-	}
-	return time.Duration(n) * time.Second, nil
+	n, err := intAt(st.secondsPath, eff, en, "SecondsPath", 0)
+	return time.Duration(n) * time.Second, err
 }
 
 // Timeouts resolves a Task state's TimeoutSeconds(Path) and HeartbeatSeconds, in seconds (0: none).
 func (st *State) Timeouts(eff any, en Env) (timeout, heartbeat int64, err error) {
 	timeout, heartbeat = st.task.TimeoutSeconds, st.task.HeartbeatSeconds
 	if p := st.timeoutPath; p != nil {
-		v, ok := p.get(eff, en)
-		n, isInt := toInt(v)
-		if !ok || !isInt || n < 1 || n > maxSeconds {
-			return 0, 0, RuntimeError(fmt.Sprintf("The TimeoutSecondsPath '%s' must resolve to a positive integer, got %s.", p.src, describeValue(v, ok)))
+		if timeout, err = intAt(p, eff, en, "TimeoutSecondsPath", 1); err != nil {
+			return 0, 0, err
 		}
-		timeout = n
 	}
 	if heartbeat > 0 && timeout > 0 && heartbeat >= timeout {
 		return 0, 0, RuntimeError(fmt.Sprintf("The heartbeat (%d s) must be shorter than the timeout (%d s).", heartbeat, timeout))
@@ -232,6 +225,16 @@ func applyResultPath(rp ioPath, raw, result any) (any, error) {
 		return nil, &Error{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to the input: result path does not match the input: %v", rp.p.src, err)}
 	}
 	return out, nil
+}
+
+// intAt resolves a *SecondsPath to an integer from lo to maxSeconds.
+func intAt(p *path, eff any, en Env, field string, lo int64) (int64, error) {
+	v, ok := p.get(eff, en)
+	n, isInt := toInt(v)
+	if !ok || !isInt || n < lo || n > maxSeconds {
+		return 0, RuntimeError(fmt.Sprintf("The %s '%s' must resolve to an integer from %d to %d, got %s.", field, p.src, lo, maxSeconds, describeValue(v, ok)))
+	}
+	return n, nil
 }
 
 func describeValue(v any, ok bool) string {

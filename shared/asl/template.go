@@ -20,7 +20,11 @@ type tnode struct {
 	key   string // a dynamic field as written, for messages
 }
 
+// template compiles a payload template; it returns nil for an absent one.
 func (v *validator) template(raw json.RawMessage, loc string) *tnode {
+	if raw == nil {
+		return nil
+	}
 	val, err := DecodeJSON(raw)
 	if err != nil {
 		v.addf(loc, "%v", err)
@@ -107,11 +111,7 @@ func (n *tnode) usesToken() bool {
 	if n == nil {
 		return false
 	}
-	uses := n.path != nil && n.path.usesTaskToken()
-	for _, a := range n.add.argsOrNil() {
-		p, ok := a.(*path)
-		uses = uses || (ok && p.usesTaskToken())
-	}
+	uses := n.path != nil && n.path.usesTaskToken() // MathAdd has nothing to do with a token
 	for _, c := range n.obj {
 		uses = uses || c.usesToken()
 	}
@@ -125,28 +125,17 @@ func (n *tnode) usesToken() bool {
 // argument is a *path or a json.Number.
 type mathAdd struct{ args [2]any }
 
-func (c *mathAdd) argsOrNil() []any {
-	if c == nil {
-		return nil
-	}
-	return c.args[:]
-}
-
 func parseMathAdd(src string) (*mathAdd, error) {
 	name, rest, _ := strings.Cut(src, "(")
 	if name = strings.TrimSpace(name); name != "States.MathAdd" {
 		return nil, fmt.Errorf("intrinsic function %s is not supported (only States.MathAdd)", name)
 	}
 	body, ok := strings.CutSuffix(strings.TrimSpace(rest), ")")
-	if !ok {
-		return nil, fmt.Errorf("invalid intrinsic function %q: missing ')'", src)
-	}
-	parts := strings.Split(body, ",")
-	if len(parts) != 2 {
-		return nil, fmt.Errorf("invalid intrinsic function %q: States.MathAdd takes 2 arguments, got %d", src, len(parts))
+	if parts := strings.Split(body, ","); !ok || len(parts) != 2 {
+		return nil, fmt.Errorf("invalid intrinsic function %q: States.MathAdd takes 2 arguments, got %d (in parentheses)", src, len(parts))
 	}
 	c := &mathAdd{}
-	for i, a := range parts {
+	for i, a := range strings.Split(body, ",") {
 		a = strings.TrimSpace(a)
 		if strings.HasPrefix(a, "$") {
 			p, err := parsePath(a)
@@ -236,25 +225,18 @@ func (v *validator) choice(st *State, r *rawState, loc string) {
 	}
 	for i, raw := range r.Choices {
 		rloc := fmt.Sprintf("%s/Choices/%d", loc, i)
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil || m == nil {
-			v.addf(rloc, "expected a JSON object (Choice rule)")
-			continue
-		}
+		val, _ := DecodeJSON(raw)
+		m, _ := val.(map[string]any)
 		var rule choiceRule
 		var ops []string
 		for _, k := range sortedKeys(m) {
-			var s string
+			s, _ := m[k].(string)
 			switch k {
 			case "Comment":
-			case "Variable", "Next":
-				if json.Unmarshal(m[k], &s) != nil {
-					v.addf(rloc+"/"+k, "must be a string")
-				} else if k == "Next" {
-					rule.next = v.target(rloc+"/Next", s)
-				} else {
-					rule.variable = v.optPath(rloc+"/Variable", &s)
-				}
+			case "Next":
+				rule.next = v.target(rloc+"/Next", s)
+			case "Variable":
+				rule.variable = v.optPath(rloc+"/Variable", &s)
 			default:
 				ops = append(ops, k)
 			}
@@ -266,8 +248,7 @@ func (v *validator) choice(st *State, r *rawState, loc string) {
 			v.addf(rloc, "a Choice rule needs exactly one operator, found %q", ops)
 			continue
 		}
-		rule.op = ops[0]
-		rule.literal, _ = DecodeJSON(m[rule.op])
+		rule.op, rule.literal = ops[0], m[ops[0]]
 		if c, ok := comparisons[rule.op]; !ok {
 			v.addf(rloc+"/"+rule.op, "the Choice operator %s is not supported (StringEquals, BooleanEquals, Numeric(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals), IsPresent)", rule.op)
 		} else if got := jsonType(rule.literal); got != c.lit {

@@ -36,15 +36,10 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 
 func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
-// FakeClock is a virtual clock for tests. Time moves only when Advance or AdvanceToNext is called
-// or when something sleeps: Sleep returns at once after moving the clock forward by d, so Wait
-// states and retry back-off take no real time while history timestamps and execution timeouts
-// still see the virtual time pass. Timers armed with AfterFunc (task, heartbeat and execution
-// timeouts) fire synchronously, in deadline order, inside the call that moves the clock past
-// them. Durations passed to Sleep are recorded (Sleeps).
-//
-// Because sleeping moves the shared clock, a sleep in one execution can fire a timeout in another
-// execution running concurrently on the same FakeClock.
+// FakeClock is a virtual clock for tests. Time moves only in Advance, AdvanceToNext and Sleep,
+// which returns at once after moving the clock by d (and records d: Sleeps), so waits and
+// back-off take no real time. Timers fire synchronously, in deadline order, inside the call that
+// moves the clock past them; a sleep in one execution can so fire another execution's timeout.
 type FakeClock struct {
 	mu     sync.Mutex
 	now    time.Time

@@ -25,26 +25,21 @@ import (
 
 // Options configures an Engine. The zero value works: real time, no functions, a discarded log.
 type Options struct {
-	// Name is the state machine name (default "StateMachine"); with Region (default us-east-1)
-	// and AccountID (default 123456789012) it makes the ARNs in $$ and DescribeExecution.
+	// Name (default StateMachine), Region (us-east-1) and AccountID (123456789012) make the ARNs.
 	Name      string
 	Region    string
 	AccountID string
 
-	// Functions maps Lambda function names or ARNs to handlers (build them with lambda.NewHandler
-	// so payloads and results go through JSON exactly as on Lambda). A FunctionName is looked up
-	// as written, then as the function name of its ARN.
+	// Functions maps Lambda function names or ARNs to handlers (lambda.NewHandler). A FunctionName
+	// is looked up as written, then as the function name of its ARN.
 	Functions map[string]lambda.Handler
 
-	// TimeScale multiplies every duration the definition asks for: Wait states, retry intervals
-	// (after back-off and jitter), task, heartbeat and execution timeouts. 1 (or 0, the default)
-	// is real time; the local runner uses e.g. 0.01 so that the definition keeps its production
-	// values while a retry after 60 s takes 0.6 s. The definition's values still show where they
-	// are reported (TaskScheduled timeoutInSeconds, causes).
+	// TimeScale multiplies every duration the definition asks for (Wait states, retry back-off,
+	// timeouts): 1 (or 0, the default) is real time; the local runner uses e.g. 0.01, so that the
+	// definition keeps its production values. History and causes show the definition's values.
 	TimeScale float64
-	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts. The local
-	// runner shortens waits and retries but keeps task timeouts real (1), because a step's Graph calls take
-	// real time whatever the scale.
+	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts (the
+	// local runner keeps them real: a step's Graph calls take real time whatever the scale).
 	TimeoutScale float64
 	// Clock defaults to the real clock; tests pass a *FakeClock.
 	Clock Clock
@@ -52,9 +47,8 @@ type Options struct {
 	// Calls are serialised by the engine, so a *rand.Rand's Float64 may be used directly.
 	Rand func() float64
 
-	// Logger receives structured logs (execution lifecycle, task failures, retries, handler
-	// panics with their stack). Execution input and output are never logged; error causes are.
-	// Default: discard.
+	// Logger receives structured logs (default: discarded). Execution input and output are never
+	// logged; error causes are.
 	Logger *slog.Logger
 	// OnEvent is called synchronously, in order, for every history event of every execution. It
 	// must not block, nor call Shutdown.
@@ -100,8 +94,7 @@ type Engine struct {
 	scale, timeoutScale float64
 
 	randMu  sync.Mutex
-	fnMu    sync.Mutex
-	fnLocks map[string]*sync.Mutex
+	fnLocks sync.Map // function name: *sync.Mutex
 
 	mu         sync.Mutex
 	executions map[string]*execution
@@ -132,8 +125,8 @@ func New(def *asl.Definition, opts Options) *Engine {
 	}
 	e := &Engine{
 		def: def, opts: opts, scale: opts.TimeScale, timeoutScale: opts.TimeoutScale,
-		smARN:   fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.AccountID, opts.Name),
-		fnLocks: map[string]*sync.Mutex{}, executions: map[string]*execution{}, tokens: map[string]*taskToken{},
+		smARN:      fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.AccountID, opts.Name),
+		executions: map[string]*execution{}, tokens: map[string]*taskToken{},
 		quiet: make(chan struct{}),
 	}
 	close(e.quiet)
@@ -167,11 +160,9 @@ func (e *Engine) random() float64 {
 	return e.opts.Rand()
 }
 
-// StartExecution starts an execution and returns its ARN. An empty name gets a generated UUID;
-// empty input means {}. As on Step Functions Standard workflows it is idempotent: the same name
-// and the same input as a RUNNING execution return that execution's ARN; a name already used by
-// a closed execution, or with a different input, fails with ErrExecutionAlreadyExists.
-// ctx only provides values (for logging) to the execution; cancelling it does not stop anything.
+// StartExecution starts an execution and returns its ARN (empty name: a UUID; empty input: {}).
+// It is idempotent while the execution with that name and input is RUNNING; otherwise a used name
+// fails with ErrExecutionAlreadyExists. ctx only provides values (for logging) to the execution.
 func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) (string, error) {
 	if name == "" {
 		name = newUUID()
@@ -197,7 +188,7 @@ func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) 
 	}
 	if x, ok := e.executions[arn]; ok {
 		e.mu.Unlock()
-		if x.currentStatus() == StatusRunning && bytes.Equal(x.input, input) {
+		if x.describe().Status == StatusRunning && bytes.Equal(x.input, input) {
 			return arn, nil
 		}
 		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrExecutionAlreadyExists)
@@ -285,15 +276,11 @@ func (e *Engine) Wait(ctx context.Context, arn string) (ExecutionDescription, er
 	}
 }
 
-// Shutdown stops the engine: StartExecution fails with ErrEngineShutdown from now on and
-// executions schedule no new task. Shutdown lets the work in flight finish (task invocations
-// running, their results recorded, the transitions that follow) until every execution is idle:
-// parked before its next task, sleeping in a Wait state or a retry back-off, or waiting for a
-// task token. Then it aborts every execution still running (an ExecutionAborted event closes each
-// history, their tokens expire) and waits for the execution goroutines and for handler invocations
-// that were abandoned (a timed-out task whose handler ignores its context). If ctx ends first,
-// the remaining work is aborted at once, handler contexts are cancelled, and Shutdown returns
-// ctx's error; a handler that ignores its context then keeps its goroutine until it returns.
+// Shutdown stops the engine: StartExecution fails with ErrEngineShutdown and no new task is
+// scheduled. It lets the work in flight finish until every execution is idle (parked before a
+// task, sleeping, or waiting for a token), aborts every execution still running, and waits for
+// the execution and handler goroutines. If ctx ends first, the rest is aborted at once, handler
+// contexts are cancelled, and Shutdown returns ctx's error.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closing = true

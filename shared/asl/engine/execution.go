@@ -75,12 +75,6 @@ func newExecution(e *Engine, parent context.Context, arn, name string, input []b
 	}
 }
 
-func (x *execution) currentStatus() ExecutionStatus {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.p.Status
-}
-
 func (x *execution) describe() ExecutionDescription {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -111,9 +105,8 @@ func (x *execution) quotaCause() string {
 }
 
 // record appends an event to a running execution's history; with fin it also closes the
-// execution. It returns false, recording nothing, if the execution is already closed (a state
-// that finishes after StopExecution must not add to the history), or if the history quota is
-// reached, in which case the execution fails instead.
+// execution. It returns false, recording nothing, if the execution is already closed, or if the
+// history quota is reached, in which case the execution fails instead.
 func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	x.hookMu.Lock()
 	defer x.hookMu.Unlock()
@@ -364,17 +357,13 @@ type env struct {
 	entered    time.Time
 	retryCount int
 	token      string
-	ctxObj     any
 }
 
 // contextTime formats times as the context object does (ISO 8601, milliseconds, UTC).
 func contextTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// ContextObject returns $$ for the state being run, built on first use.
+// ContextObject returns $$ for the state being run.
 func (en *env) ContextObject() any {
-	if en.ctxObj != nil || en.x == nil {
-		return en.ctxObj
-	}
 	x := en.x
 	c := map[string]any{
 		"Execution": map[string]any{
@@ -388,6 +377,5 @@ func (en *env) ContextObject() any {
 	if en.token != "" {
 		c["Task"] = map[string]any{"Token": en.token}
 	}
-	en.ctxObj = c
 	return c
 }

@@ -21,14 +21,10 @@ import (
 
 // lambdaOutput decodes a function's response; a response that is not JSON becomes a string.
 func lambdaOutput(b []byte) any {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
+	if v, err := asl.DecodeJSON(b); err == nil || len(bytes.TrimSpace(b)) == 0 {
+		return v
 	}
-	v, err := asl.DecodeJSON(b)
-	if err != nil {
-		return string(b)
-	}
-	return v
+	return string(b)
 }
 
 type invokeResult struct {
@@ -37,11 +33,10 @@ type invokeResult struct {
 	requestID string
 }
 
-// invoke calls the handler in its own goroutine, one invocation at a time per function (a Lambda
-// execution environment serves one request at a time, and aws-lambda-go handlers reuse their
-// response buffer between invocations, so concurrent Invoke calls on one handler would race).
-// The handler's context carries a lambdacontext.LambdaContext and the execution context's values,
-// and is cancelled when the execution closes or the task times out.
+// invoke calls the handler in its own goroutine, one invocation at a time per function (as in one
+// Lambda execution environment; aws-lambda-go handlers reuse their response buffer). The context
+// carries a lambdacontext.LambdaContext and the execution context's values, and is cancelled when
+// the execution closes or the task times out.
 func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCauseFunc) {
 	hctx, cancel := context.WithCancelCause(context.WithoutCancel(x.ctx))
 	stopWatch := context.AfterFunc(x.ctx, func() { cancel(context.Cause(x.ctx)) })
@@ -66,14 +61,8 @@ func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCa
 }
 
 func (e *Engine) functionLock(name string) *sync.Mutex {
-	e.fnMu.Lock()
-	defer e.fnMu.Unlock()
-	l, ok := e.fnLocks[name]
-	if !ok {
-		l = &sync.Mutex{}
-		e.fnLocks[name] = l
-	}
-	return l
+	l, _ := e.fnLocks.LoadOrStore(name, &sync.Mutex{})
+	return l.(*sync.Mutex)
 }
 
 // callHandler invokes the handler, turning a returned error or a panic into the Error/Cause

@@ -163,10 +163,7 @@ func (x *execution) schedule(a *taskAttempt) error {
 	}
 	if a.call.handler == nil {
 		cause := fmt.Sprintf("Function not found: %s (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: %s)", a.call.arn, newUUID())
-		if !x.recordTask(a, EventTaskFailed, TaskEventDetails{Error: asl.ErrorLambdaNotFound, Cause: cause}) {
-			return errClosed
-		}
-		return &asl.Error{Name: asl.ErrorLambdaNotFound, Cause: cause}
+		return x.taskError(a, EventTaskFailed, asl.ErrorLambdaNotFound, cause)
 	}
 	a.fired = make(chan string, 2)
 	var deadline time.Time
@@ -301,10 +298,15 @@ func (x *execution) timeOut(a *taskAttempt, deadline string) error {
 	a.cancel(errors.New(deadline))
 	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelWarn, "task timed out", slog.String("execution_arn", x.arn),
 		slog.String("state", a.st.Name()), slog.String("error", deadline))
-	if !x.recordTask(a, EventTaskTimedOut, TaskEventDetails{Error: deadline, Cause: cause}) {
+	return x.taskError(a, EventTaskTimedOut, deadline, cause)
+}
+
+// taskError records a failed (or timed-out) attempt and returns its error.
+func (x *execution) taskError(a *taskAttempt, typ EventType, name, cause string) error {
+	if !x.recordTask(a, typ, TaskEventDetails{Error: name, Cause: cause}) {
 		return errClosed
 	}
-	return &asl.Error{Name: deadline, Cause: cause}
+	return &asl.Error{Name: name, Cause: cause}
 }
 
 // handleResponse records the function's response. A callback task then goes on waiting for its
@@ -317,10 +319,7 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 	if r.err != nil {
 		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
 			slog.String("state", a.st.Name()), slog.String("error", r.err.Name))
-		if !x.recordTask(a, EventTaskFailed, TaskEventDetails{Error: r.err.Name, Cause: r.err.Cause}) {
-			return true, nil, errClosed
-		}
-		return true, nil, r.err
+		return true, nil, x.taskError(a, EventTaskFailed, r.err.Name, r.err.Cause)
 	}
 	result := invokeOutput(r)
 	outJSON, serr := x.dataJSON(result, fmt.Sprintf("the result of task %q", a.st.Name()))
@@ -346,13 +345,12 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 // invokeOutput is the result of the lambda:invoke integration: the function's response as
 // Payload, with the Invoke API's metadata.
 func invokeOutput(r *invokeResult) any {
-	const version = "$LATEST"
 	return map[string]any{
-		"ExecutedVersion": version,
+		"ExecutedVersion": "$LATEST",
 		"Payload":         lambdaOutput(r.out),
 		"SdkHttpMetadata": map[string]any{
 			"HttpHeaders": map[string]any{
-				"Content-Type": "application/json", "X-Amz-Executed-Version": version, "x-amzn-RequestId": r.requestID,
+				"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": r.requestID,
 			},
 			"HttpStatusCode": json.Number("200"),
 		},
@@ -364,10 +362,7 @@ func invokeOutput(r *invokeResult) any {
 // finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
 func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (bool, any, error) {
 	if tr.failed {
-		if !x.recordTask(a, EventTaskFailed, TaskEventDetails{Error: tr.errName, Cause: tr.cause}) {
-			return true, nil, errClosed
-		}
-		return true, nil, &asl.Error{Name: tr.errName, Cause: tr.cause}
+		return true, nil, x.taskError(a, EventTaskFailed, tr.errName, tr.cause)
 	}
 	if !x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: tr.outJSON}) {
 		return true, nil, errClosed
