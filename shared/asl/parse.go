@@ -257,16 +257,14 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 	}
 	st.result, _ = DecodeJSON(r.Result)
 	st.hasResult = r.Result != nil
-	if strings.Contains("Task Pass Wait", st.typ) {
-		if r.Next != nil {
-			st.next = v.target(loc+"/Next", *r.Next)
-		}
-		if r.End != nil && !*r.End {
-			v.addf(loc+"/End", "End must be true when present")
-		}
-		if (r.Next != nil) == (r.End != nil) {
-			v.addf(loc, "a %s state needs exactly one of Next and \"End\": true", st.typ)
-		}
+	if r.Next != nil { // allowedFields keeps Next and End to Task, Pass and Wait
+		st.next = v.target(loc+"/Next", *r.Next)
+	}
+	if r.End != nil && !*r.End {
+		v.addf(loc+"/End", "End must be true when present")
+	}
+	if strings.Contains("Task Pass Wait", st.typ) && (r.Next != nil) == (r.End != nil) {
+		v.addf(loc, "a %s state needs exactly one of Next and \"End\": true", st.typ)
 	}
 	switch st.typ {
 	case "Task":
@@ -315,6 +313,11 @@ func (v *validator) task(st *State, r *rawState, loc string) {
 	if t.HeartbeatSeconds > 0 && t.TimeoutSeconds > 0 && t.HeartbeatSeconds >= t.TimeoutSeconds {
 		v.addf(loc+"/HeartbeatSeconds", "HeartbeatSeconds (%d) must be smaller than TimeoutSeconds (%d)", t.HeartbeatSeconds, t.TimeoutSeconds)
 	}
+	v.retryCatch(st, r, loc)
+}
+
+// retryCatch compiles a Task state's Retry and Catch.
+func (v *validator) retryCatch(st *State, r *rawState, loc string) {
 	for i, raw := range r.Retry {
 		rloc := fmt.Sprintf("%s/Retry/%d", loc, i)
 		var rr rawRetrier

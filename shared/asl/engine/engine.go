@@ -124,18 +124,14 @@ func New(def *asl.Definition, opts Options) *Engine {
 		opts.MaxHistoryEvents = 25000
 	}
 	e := &Engine{
-		def: def, opts: opts, scale: opts.TimeScale, timeoutScale: opts.TimeoutScale,
+		def: def, opts: opts,
 		smARN:      fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.AccountID, opts.Name),
 		executions: map[string]*execution{}, tokens: map[string]*taskToken{},
 		quiet: make(chan struct{}),
 	}
 	close(e.quiet)
-	if e.scale <= 0 {
-		e.scale = 1
-	}
-	if e.timeoutScale <= 0 {
-		e.timeoutScale = e.scale
-	}
+	e.scale = cmp.Or(max(opts.TimeScale, 0), 1)
+	e.timeoutScale = cmp.Or(max(opts.TimeoutScale, 0), e.scale)
 	return e
 }
 
