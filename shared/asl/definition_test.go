@@ -47,6 +47,7 @@ func TestDefinitionAccessors(t *testing.T) {
 	def, err := Parse([]byte(`{
 	  "Comment": "accessors",
 	  "StartAt": "A",
+	  "TimeoutSeconds": 60,
 	  "States": {
 	    "A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "zeta", "Payload.$": "$"}, "Next": "B"},
 	    "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:alpha"}, "Next": "C"},
@@ -56,20 +57,17 @@ func TestDefinitionAccessors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := def.Comment(), "accessors"; got != want {
-		t.Errorf("Comment() = %q, want %q", got, want)
-	}
 	if got, want := def.StateNames(), []string{"A", "B", "C", "D"}; !slices.Equal(got, want) {
 		t.Errorf("StateNames() = %q, want %q", got, want)
 	}
-	if got, want := def.FunctionNames(), []string{"arn:aws:lambda:eu-west-1:123456789012:function:alpha", "zeta"}; !slices.Equal(got, want) {
-		t.Errorf("FunctionNames() = %q, want %q", got, want)
+	if got, want := def.TimeoutSeconds(), int64(60); got != want {
+		t.Errorf("TimeoutSeconds() = %d, want %d", got, want)
 	}
-	if got, want := def.StateType("B"), "Task"; got != want {
-		t.Errorf("StateType(B) = %q, want %q", got, want)
+	if got, want := def.State("B").Task().Function, "arn:aws:lambda:eu-west-1:123456789012:function:alpha"; got != want {
+		t.Errorf("B's Function = %q, want %q", got, want)
 	}
-	if got := def.StateType("nope"); got != "" {
-		t.Errorf("StateType(nope) = %q, want empty", got)
+	if got := def.State("nope"); got != nil {
+		t.Errorf("State(nope) = %v, want nil", got)
 	}
 }
 

@@ -2,13 +2,7 @@
 // and implements their data flow, so that the workflow definition deployed to AWS Step Functions
 // (Standard) runs unchanged in the local runner and in tests (package engine runs it).
 //
-// Parse validates a definition strictly: what it accepts, Step Functions accepts too. It accepts
-// only the subset the project's workflow uses or is expected to grow into, and refuses the rest
-// (Map and Parallel states, JSONata, variables, integrations other than lambda:invoke, most
-// intrinsics and Choice operators, Wait timestamps, dynamic Fail errors) with a message naming
-// the feature at a JSON pointer naming the state, instead of running it differently. Substitute
-// fills ${Name} placeholders first, as CloudFormation's DefinitionSubstitutions do.
-//
-// A State's methods are the ASL data flow: Input (InputPath, Parameters), Choose, WaitDuration,
-// Timeouts, Output (ResultSelector, ResultPath, OutputPath), Retrier/RetryDelay and Catch.
+// Parse accepts only the subset the workflow uses and refuses the rest, at a JSON pointer, instead
+// of running it differently. A State's methods are the ASL data flow (Input, Choose,
+// WaitDuration, Timeouts, Output, Fail, Retrier/RetryDelay, Catch).
 package asl

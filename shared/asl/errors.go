@@ -17,16 +17,11 @@ const (
 	ErrorResultPathMatchFailure = "States.ResultPathMatchFailure"
 )
 
-// Lambda error names. The engine raises ErrorLambdaNotFound (unknown function) and
-// ErrorLambdaUnknown (a function error without errorType); the others only happen on AWS and are
-// listed for the Retry policies of definitions (AWS recommends retrying the first three).
+// Lambda error names the engine raises: for an unknown function, and for a function error
+// without errorType.
 const (
-	ErrorLambdaService         = "Lambda.ServiceException"
-	ErrorLambdaAWSLambda       = "Lambda.AWSLambdaException"
-	ErrorLambdaSdkClient       = "Lambda.SdkClientException"
-	ErrorLambdaTooManyRequests = "Lambda.TooManyRequestsException"
-	ErrorLambdaNotFound        = "Lambda.ResourceNotFoundException"
-	ErrorLambdaUnknown         = "Lambda.Unknown"
+	ErrorLambdaNotFound = "Lambda.ResourceNotFoundException"
+	ErrorLambdaUnknown  = "Lambda.Unknown"
 )
 
 // ValidationError lists every problem Parse found in a definition. Each problem starts with a JSON
@@ -59,30 +54,13 @@ func (e *Error) Catchable() bool {
 	return e.Name != ErrorRuntime && e.Name != ErrorDataLimitExceeded
 }
 
-// errorMatches implements ErrorEquals matching for one name in the list.
-func errorMatches(pattern, name string) bool {
-	switch pattern {
-	case name:
-		return true
-	case ErrorAll:
-		return true
-	case ErrorTaskFailed:
-		// "States.TaskFailed ... acts as a wildcard that matches any known error name except for
-		// States.Timeout"; a missed heartbeat is a kind of States.Timeout (see the next case).
-		return !isTimeout(name)
-	case ErrorTimeout:
-		// The ASL defines States.Timeout as "ran longer than TimeoutSeconds, or failed to heartbeat
-		// for a time longer than HeartbeatSeconds", so it also covers States.HeartbeatTimeout.
-		return name == ErrorHeartbeatTimeout
-	}
-	return false
-}
-
-func isTimeout(name string) bool { return name == ErrorTimeout || name == ErrorHeartbeatTimeout }
-
+// matchesAny implements ErrorEquals. States.TaskFailed matches any error but States.Timeout
+// (and States.HeartbeatTimeout, a kind of timeout); States.Timeout also covers a missed heartbeat,
+// as the ASL defines it.
 func matchesAny(patterns []string, name string) bool {
+	timeout := name == ErrorTimeout || name == ErrorHeartbeatTimeout
 	for _, p := range patterns {
-		if errorMatches(p, name) {
+		if p == name || p == ErrorAll || (p == ErrorTaskFailed && !timeout) || (p == ErrorTimeout && timeout) {
 			return true
 		}
 	}

@@ -17,27 +17,18 @@ func mustJSON(t testing.TB, s string) any {
 
 func TestParsePathCanonical(t *testing.T) {
 	tests := []struct {
-		in, want string
-		context  bool
-		segs     int
+		in      string
+		context bool
+		segs    int
 	}{
-		{"$", "$", false, 0},
-		{"$$", "$$", true, 0},
-		{"$.a", "$.a", false, 1},
-		{"$.a.b", "$.a.b", false, 2},
-		{"$.a[0]", "$.a[0]", false, 2},
-		{"$.a[0][12].b", "$.a[0][12].b", false, 4},
-		{"$['a b']", "$['a b']", false, 1},
-		{`$["a b"]`, "$['a b']", false, 1},
-		{`$['it\'s']`, `$['it\'s']`, false, 1},
-		{`$['back\\slash']`, `$['back\\slash']`, false, 1},
-		{"$['a'].b", "$.a.b", false, 2},
-		{"$.my-field_1", "$.my-field_1", false, 1},
-		{"$.ünïcode", "$.ünïcode", false, 1},
-		{"$$.Execution.Id", "$$.Execution.Id", true, 2},
-		{"$$.Task.Token", "$$.Task.Token", true, 2},
-		{"$[0]", "$[0]", false, 1},
-		{"$['a.b']", "$['a.b']", false, 1},
+		{"$", false, 0},
+		{"$$", true, 0},
+		{"$.a", false, 1},
+		{"$.a.b", false, 2},
+		{"$.my-field_1", false, 1},
+		{"$.ünïcode", false, 1},
+		{"$$.Execution.Id", true, 2},
+		{"$$.Task.Token", true, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -45,8 +36,8 @@ func TestParsePathCanonical(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parsePath: %v", err)
 			}
-			if got := p.String(); got != tt.want {
-				t.Errorf("String() = %q, want %q", got, tt.want)
+			if got := p.String(); got != tt.in {
+				t.Errorf("String() = %q, want %q", got, tt.in)
 			}
 			if p.context != tt.context || len(p.segs) != tt.segs {
 				t.Errorf("got context %v, %d segments; want %v, %d", p.context, len(p.segs), tt.context, tt.segs)
@@ -56,44 +47,22 @@ func TestParsePathCanonical(t *testing.T) {
 }
 
 func TestParsePathRejects(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "must start with '$'"},
-		{"a.b", "must start with '$'"},
-		{"$..a", "recursive descent"},
-		{"$.a..b", "recursive descent"},
-		{"$.*", "wildcard"},
-		{"$.a[*]", "wildcard"},
-		{"$.a[?(@.b)]", "filter"},
-		{"$.a[(@.length-1)]", "filter"},
-		{"$.a[-1]", "negative array indexes"},
-		{"$.a[0:2]", "slices"},
-		{"$.a[:2]", "slices"},
-		{"$.a[0,1]", "unions"},
-		{"$['a','b']", "unions"},
-		{"$.", "empty field name"},
-		{"$.a.", "empty field name"},
-		{"$a", "unexpected character 'a'"},
-		{"$.a b", "whitespace"},
-		{"$.a[", "unterminated"},
-		{"$.a[0", "unterminated"},
-		{"$['a", "unterminated quoted"},
-		{"$['a'", "expected ']'"},
-		{"$.a[x]", "unexpected character 'x'"},
-		{"$.a[99999999999]", "out of range"},
-		{"$.a@b", "filter"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			_, err := parsePath(tt.in)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("parsePath(%q) error = %v, want it to mention %q", tt.in, err, tt.want)
+	for _, in := range []string{"$..a", "$.*", "$.a[*]", "$.a[0]", "$['a']", "$.a[?(@.b)]", "$.", "$.a.", "$a", "$.a b", "$.a@b"} {
+		t.Run(in, func(t *testing.T) {
+			if _, err := parsePath(in); err == nil || !strings.Contains(err.Error(), "only dot notation") {
+				t.Errorf("parsePath(%q) error = %v, want a dot-notation refusal", in, err)
 			}
 		})
+	}
+	for _, in := range []string{"", "a.b"} {
+		if _, err := parsePath(in); err == nil || !strings.Contains(err.Error(), "must start with '$'") {
+			t.Errorf("parsePath(%q) error = %v, want it to ask for '$'", in, err)
+		}
 	}
 }
 
 func TestPathGet(t *testing.T) {
-	doc := `{"a":{"b":[10,{"c":"deep"}],"x y":1,"n":null},"list":[[1,2],[3]],"s":"str"}`
+	doc := `{"a":{"b":[10],"c":"deep","n":null},"s":"str"}`
 	ctx := map[string]any{"Execution": map[string]any{"Name": "exec"}}
 	tests := []struct {
 		path  string
@@ -101,17 +70,12 @@ func TestPathGet(t *testing.T) {
 		found bool
 	}{
 		{"$", doc, true},
-		{"$.a.b[0]", "10", true},
-		{"$.a.b[1].c", `"deep"`, true},
-		{"$['a']['x y']", "1", true},
+		{"$.a.b", "[10]", true},
+		{"$.a.c", `"deep"`, true},
 		{"$.a.n", "null", true},
-		{"$.list[0][1]", "2", true},
-		{"$.list[1][1]", "", false},
 		{"$.missing", "", false},
 		{"$.s.length", "", false},
-		{"$.s[0]", "", false},
-		{"$.a[0]", "", false},
-		{"$.list.x", "", false},
+		{"$.a.b.x", "", false},
 		{"$$.Execution.Name", `"exec"`, true},
 		{"$$.Task.Token", "", false},
 	}
@@ -143,14 +107,9 @@ func TestPathSet(t *testing.T) {
 		{"add field", "$.c", `{"a":1}`, `{"x":1}`, `{"a":1,"c":{"x":1}}`, false},
 		{"create intermediates", "$.a.b.c", `{"k":true}`, `1`, `{"k":true,"a":{"b":{"c":1}}}`, false},
 		{"into existing object", "$.a.b", `{"a":{"z":0}}`, `1`, `{"a":{"z":0,"b":1}}`, false},
-		{"array element", "$.l[1]", `{"l":[1,2,3]}`, `"x"`, `{"l":[1,"x",3]}`, false},
-		{"inside array element", "$.l[0].k", `{"l":[{"a":1}]}`, `2`, `{"l":[{"a":1,"k":2}]}`, false},
 		{"through a string", "$.a.b", `{"a":"s"}`, `1`, "", true},
 		{"through null", "$.a.b", `{"a":null}`, `1`, "", true},
 		{"root not an object", "$.a", `[1]`, `1`, "", true},
-		{"index beyond length", "$.l[3]", `{"l":[1]}`, `1`, "", true},
-		{"index into object", "$.l[0]", `{"l":{}}`, `1`, "", true},
-		{"index of missing array", "$.l[0]", `{}`, `1`, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,8 +121,8 @@ func TestPathSet(t *testing.T) {
 			before := jsonString(input)
 			got, err := p.set(input, mustJSON(t, tt.value))
 			if tt.wantErr {
-				if !errors.Is(err, errResultPath) {
-					t.Fatalf("err = %v, want errResultPath", err)
+				if err == nil {
+					t.Fatalf("set succeeded with %s, want an error", jsonString(got))
 				}
 				return
 			}

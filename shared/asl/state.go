@@ -1,10 +1,8 @@
 package asl
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -24,22 +22,7 @@ func (st *State) Type() string { return st.typ }
 func (st *State) Next() string { return st.next }
 
 // Task describes a Task state's resource and limits; it is nil for other states.
-func (st *State) Task() *Task {
-	if st.task == nil {
-		return nil
-	}
-	t := st.task
-	return &Task{Callback: t.callback, Function: t.function, Resource: t.resource, TimeoutSeconds: t.timeout, HeartbeatSeconds: t.heartbeat}
-}
-
-// Task is a Task state's static configuration.
-type Task struct {
-	Callback         bool   // lambda:invoke.waitForTaskToken
-	Function         string // FunctionName
-	Resource         string
-	TimeoutSeconds   int64 // 0: none, or TimeoutSecondsPath (see Timeouts)
-	HeartbeatSeconds int64 // 0: none
-}
+func (st *State) Task() *Task { return st.task }
 
 // Input applies InputPath to the raw state input, then Parameters (Pass and Task). It returns the
 // effective input (after InputPath, what TimeoutSecondsPath, SecondsPath and Choice rules read)
@@ -83,7 +66,7 @@ func (st *State) Output(raw, result any, en Env) (any, error) {
 // Choose evaluates a Choice state's rules against the effective input and returns the next state.
 func (st *State) Choose(eff any, en Env) (string, error) {
 	for _, r := range st.choices {
-		ok, err := r.cond.eval(eff, en)
+		ok, err := r.eval(eff, en)
 		if err != nil {
 			return "", err
 		}
@@ -99,29 +82,20 @@ func (st *State) Choose(eff any, en Env) (string, error) {
 
 // WaitDuration resolves a Wait state's Seconds or SecondsPath against the effective input.
 func (st *State) WaitDuration(eff any, en Env) (time.Duration, error) {
-	w := st.wait
-	if w.secondsPath == nil {
-		return time.Duration(w.seconds) * time.Second, nil
+	if st.secondsPath == nil {
+		return time.Duration(st.waitSeconds) * time.Second, nil
 	}
-	v, ok := w.secondsPath.get(eff, en)
-	n, isInt := toInt(v)
-	if !ok || !isInt || n < 0 || n > maxSeconds {
-		return 0, RuntimeError(fmt.Sprintf("The SecondsPath '%s' must resolve to a non-negative integer, got %s.", w.secondsPath.src, describeValue(v, ok)))
-	}
-	return time.Duration(n) * time.Second, nil
+	n, err := intAt(st.secondsPath, eff, en, "SecondsPath", 0)
+	return time.Duration(n) * time.Second, err
 }
 
 // Timeouts resolves a Task state's TimeoutSeconds(Path) and HeartbeatSeconds, in seconds (0: none).
 func (st *State) Timeouts(eff any, en Env) (timeout, heartbeat int64, err error) {
-	t := st.task
-	timeout, heartbeat = t.timeout, t.heartbeat
-	if p := t.timeoutPath; p != nil {
-		v, ok := p.get(eff, en)
-		n, isInt := toInt(v)
-		if !ok || !isInt || n < 1 || n > maxSeconds {
-			return 0, 0, RuntimeError(fmt.Sprintf("The TimeoutSecondsPath '%s' must resolve to a positive integer, got %s.", p.src, describeValue(v, ok)))
+	timeout, heartbeat = st.task.TimeoutSeconds, st.task.HeartbeatSeconds
+	if p := st.timeoutPath; p != nil {
+		if timeout, err = intAt(p, eff, en, "TimeoutSecondsPath", 1); err != nil {
+			return 0, 0, err
 		}
-		timeout = n
 	}
 	if heartbeat > 0 && timeout > 0 && heartbeat >= timeout {
 		return 0, 0, RuntimeError(fmt.Sprintf("The heartbeat (%d s) must be shorter than the timeout (%d s).", heartbeat, timeout))
@@ -147,22 +121,21 @@ func (st *State) Payload(params any) ([]byte, error) {
 	return b, nil
 }
 
-// Fail returns the error a Fail state fails the execution with: its Error and Cause, or the strings its
-// ErrorPath and CausePath select from the state input (States.Runtime when one selects no string).
+// Fail returns the error a Fail state fails the execution with: its Error and Cause, or the
+// strings ErrorPath and CausePath select in the state input.
 func (st *State) Fail(input any, en Env) *Error {
 	e := &Error{Name: st.failError, Cause: st.failCause}
 	for _, f := range []struct {
-		p    *path
-		dst  *string
-		name string
-	}{{st.failErrorPath, &e.Name, "ErrorPath"}, {st.failCausePath, &e.Cause, "CausePath"}} {
+		p   *path
+		dst *string
+	}{{st.errorPath, &e.Name}, {st.causePath, &e.Cause}} {
 		if f.p == nil {
 			continue
 		}
 		v, ok := f.p.get(input, en)
 		s, isString := v.(string)
-		if !ok || !isString {
-			return RuntimeError(fmt.Sprintf("The %s '%s' of state '%s' must resolve to a string, got %s.", f.name, f.p.src, st.name, describeValue(v, ok)))
+		if !isString {
+			return RuntimeError(fmt.Sprintf("The path '%s' of the Fail state '%s' must resolve to a string, got %s.", f.p.src, st.name, describeValue(v, ok)))
 		}
 		*f.dst = s
 	}
@@ -249,9 +222,19 @@ func applyResultPath(rp ioPath, raw, result any) (any, error) {
 	}
 	out, err := rp.p.set(raw, result)
 	if err != nil {
-		return nil, &Error{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to the input: %v", rp.p.src, err)}
+		return nil, &Error{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to the input: result path does not match the input: %v", rp.p.src, err)}
 	}
 	return out, nil
+}
+
+// intAt resolves a *SecondsPath to an integer from lo to maxSeconds.
+func intAt(p *path, eff any, en Env, field string, lo int64) (int64, error) {
+	v, ok := p.get(eff, en)
+	n, isInt := toInt(v)
+	if !ok || !isInt || n < lo || n > maxSeconds {
+		return 0, RuntimeError(fmt.Sprintf("The %s '%s' must resolve to an integer from %d to %d, got %s.", field, p.src, lo, maxSeconds, describeValue(v, ok)))
+	}
+	return n, nil
 }
 
 func describeValue(v any, ok bool) string {
@@ -260,6 +243,3 @@ func describeValue(v any, ok bool) string {
 	}
 	return jsonString(v)
 }
-
-// IntNumber returns i as a JSON number.
-func IntNumber(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }

@@ -6,12 +6,9 @@ import (
 	"strings"
 )
 
-// Substitute replaces ${Name} placeholders in a definition the way CloudFormation's (and CDK's)
-// DefinitionSubstitutions do: a plain text replacement of the value, before the definition is
-// parsed, so values are not JSON-escaped (an ARN or a number fits anywhere; a value containing a
-// quote would break the JSON). ${!Name} is the escape for a literal ${Name}. A placeholder
-// name is made of letters, digits and _ . : -; other "${" sequences are left alone. Every
-// placeholder must have a value: the error lists the missing names.
+// Substitute replaces ${Name} placeholders (letters, digits and _ . : -) in a definition as
+// CloudFormation's DefinitionSubstitutions do: plain text, not JSON-escaped. ${!Name} is a
+// literal ${Name}; other "${" are left alone. The error lists every placeholder without a value.
 func Substitute(def []byte, vars map[string]string) ([]byte, error) {
 	s := string(def)
 	var b strings.Builder
@@ -36,10 +33,8 @@ func Substitute(def []byte, vars map[string]string) ([]byte, error) {
 			b.WriteString("${" + name[1:] + "}")
 		case isPlaceholderName(name):
 			v, ok := vars[name]
-			if !ok {
-				if !slices.Contains(missing, name) {
-					missing = append(missing, name)
-				}
+			if !ok && !slices.Contains(missing, name) {
+				missing = append(missing, name)
 			}
 			b.WriteString(v)
 		default:
@@ -50,28 +45,13 @@ func Substitute(def []byte, vars map[string]string) ([]byte, error) {
 		s = rest[end+1:]
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("asl: substitute definition: no value for %s", quoteList(missing))
+		return nil, fmt.Errorf("asl: substitute definition: no value for ${%s}", strings.Join(missing, "}, ${"))
 	}
 	return []byte(b.String()), nil
 }
 
 func isPlaceholderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, r := range name {
-		ok := r == '_' || r == '.' || r == ':' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = "${" + n + "}"
-	}
-	return strings.Join(q, ", ")
+	return name != "" && !strings.ContainsFunc(name, func(r rune) bool {
+		return !strings.ContainsRune("_.:-", r) && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && !('0' <= r && r <= '9')
+	})
 }

@@ -56,7 +56,7 @@ func TestSubstituteThenParse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse after Substitute: %v", err)
 	}
-	if got := d.FunctionNames(); len(got) != 1 || got[0] != "subscribe" {
-		t.Errorf("FunctionNames() = %q, want [subscribe]", got)
+	if got := d.State("T").Task().Function; got != "subscribe" {
+		t.Errorf("Function = %q, want subscribe", got)
 	}
 }

@@ -1,162 +1,262 @@
 package asl
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 )
 
-// payloadTemplate is a compiled Parameters or ResultSelector value: JSON in which every object
-// field whose name ends in ".$" is replaced by the value of its path or intrinsic function.
-type payloadTemplate struct {
-	root tnode
-	// usesToken: some path reads $$.Task (only callback tasks may do that).
-	usesToken bool
-}
-
-type tnode interface {
-	eval(input any, en Env) (any, error)
-}
-
-// constNode is a subtree without any ".$" field; it is shared between evaluations, which is safe
-// because values are never mutated in place.
-type constNode struct{ v any }
-
-func (n constNode) eval(any, Env) (any, error) { return n.v, nil }
-
-type objectNode struct{ fields []objectField }
-
-type objectField struct {
-	name  string // output name (".$" removed)
-	key   string // key as written, for error messages
-	node  tnode  // literal subtree, or nil when dynamic
+// tnode is a compiled Parameters or ResultSelector value: JSON in which every object field whose
+// name ends in ".$" is replaced by the value of its path or of its States.MathAdd invocation.
+type tnode struct {
+	lit   any
 	path  *path
-	call  *intrinsicCall
-	value string // the path or invocation as written
+	add   *mathAdd
+	obj   map[string]*tnode // by output name (".$" removed)
+	arr   []*tnode
+	isArr bool
+	key   string // a dynamic field as written, for messages
 }
 
-func (n *objectNode) eval(input any, en Env) (any, error) {
-	out := make(map[string]any, len(n.fields))
-	for _, f := range n.fields {
-		var v any
-		var err error
-		switch {
-		case f.node != nil:
-			v, err = f.node.eval(input, en)
-		case f.path != nil:
-			var ok bool
-			v, ok = f.path.get(input, en)
-			if !ok {
-				err = RuntimeError(fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input", f.value, f.key))
-			}
-		default:
-			v, err = f.call.eval(input, en)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[f.name] = v
-	}
-	return out, nil
-}
-
-type arrayNode struct{ items []tnode }
-
-func (n *arrayNode) eval(input any, en Env) (any, error) {
-	out := make([]any, len(n.items))
-	for i, item := range n.items {
-		v, err := item.eval(input, en)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-func (t *payloadTemplate) eval(input any, en Env) (any, error) { return t.root.eval(input, en) }
-
-// compileTemplate compiles a payload template, reporting problems through v.
-func (v *validator) compileTemplate(val any, loc string) *payloadTemplate {
-	t := &payloadTemplate{}
-	t.root = v.compileNode(val, loc, t)
-	return t
-}
-
-func (v *validator) compileNode(val any, loc string, t *payloadTemplate) tnode {
-	switch x := val.(type) {
-	case map[string]any:
-		if n := v.compileObject(x, loc, t); n != nil {
-			return n
-		}
-	case []any:
-		n := &arrayNode{}
-		dynamic := false
-		for i, item := range x {
-			c := v.compileNode(item, fmt.Sprintf("%s/%d", loc, i), t)
-			if _, ok := c.(constNode); !ok {
-				dynamic = true
-			}
-			n.items = append(n.items, c)
-		}
-		if dynamic {
-			return n
-		}
-	}
-	return constNode{val}
-}
-
-// compileObject compiles an object of a template; it returns nil if no field is dynamic.
-func (v *validator) compileObject(x map[string]any, loc string, t *payloadTemplate) tnode {
-	n := &objectNode{}
-	dynamic := false
-	seen := map[string]string{}
-	for _, key := range sortedKeys(x) {
-		floc := loc + "/" + escapePointer(key)
-		name, isDyn := strings.CutSuffix(key, ".$")
-		if prev, dup := seen[name]; dup {
-			v.addf(floc, "field %q duplicates %q: both produce the field %q", key, prev, name)
-			continue
-		}
-		seen[name] = key
-		f := objectField{name: name, key: key}
-		if isDyn {
-			if !v.compileDynamic(&f, x[key], floc, t) {
-				continue
-			}
-			dynamic = true
-		} else {
-			f.node = v.compileNode(x[key], floc, t)
-			if _, ok := f.node.(constNode); !ok {
-				dynamic = true
-			}
-		}
-		n.fields = append(n.fields, f)
-	}
-	if !dynamic {
+// template compiles a payload template; it returns nil for an absent one.
+func (v *validator) template(raw json.RawMessage, loc string) *tnode {
+	if raw == nil {
 		return nil
 	}
-	return n
+	val, err := DecodeJSON(raw)
+	if err != nil {
+		v.addf(loc, "%v", err)
+	}
+	return v.node(val, loc)
 }
 
-// compileDynamic compiles the value of a "name.$" field: a path or an intrinsic invocation.
-func (v *validator) compileDynamic(f *objectField, val any, floc string, t *payloadTemplate) bool {
-	s, ok := val.(string)
-	if !ok {
-		v.addf(floc, "the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(val))
-		return false
-	}
-	f.value = s
-	var err error
-	if isIntrinsic(s) {
-		if f.call, err = parseIntrinsic(s); err == nil {
-			t.usesToken = t.usesToken || f.call.usesTaskToken()
+func (v *validator) node(val any, loc string) *tnode {
+	switch x := val.(type) {
+	case map[string]any:
+		n := &tnode{obj: map[string]*tnode{}}
+		for _, key := range sortedKeys(x) {
+			floc := loc + "/" + escapePointer(key)
+			name, dynamic := strings.CutSuffix(key, ".$")
+			if _, dup := n.obj[name]; dup {
+				v.addf(floc, "field %q duplicates another field: both produce %q", key, name)
+				continue
+			}
+			if !dynamic {
+				n.obj[name] = v.node(x[key], floc)
+				continue
+			}
+			c, err := &tnode{key: key}, error(nil)
+			switch s, ok := x[key].(string); {
+			case !ok:
+				err = fmt.Errorf("the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(x[key]))
+			case strings.HasPrefix(s, "States."):
+				c.add, err = parseMathAdd(s)
+			default:
+				c.path, err = parsePath(s)
+			}
+			if err != nil {
+				v.addf(floc, "%v", err)
+			}
+			n.obj[name] = c
 		}
-	} else if f.path, err = parsePath(s); err == nil {
-		t.usesToken = t.usesToken || f.path.usesTaskToken()
+		return n
+	case []any:
+		n := &tnode{isArr: true}
+		for i, item := range x {
+			n.arr = append(n.arr, v.node(item, fmt.Sprintf("%s/%d", loc, i)))
+		}
+		return n
 	}
-	if err != nil {
-		v.addf(floc, "%v", err)
+	return &tnode{lit: val}
+}
+
+func (n *tnode) eval(input any, en Env) (any, error) {
+	switch {
+	case n.path != nil:
+		v, ok := n.path.get(input, en)
+		if !ok {
+			return nil, RuntimeError(fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input", n.path.src, n.key))
+		}
+		return v, nil
+	case n.add != nil:
+		return n.add.eval(input, en)
+	case n.obj != nil:
+		out := make(map[string]any, len(n.obj))
+		for name, c := range n.obj {
+			v, err := c.eval(input, en)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = v
+		}
+		return out, nil
+	case n.isArr:
+		out := make([]any, len(n.arr))
+		for i, c := range n.arr {
+			v, err := c.eval(input, en)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	return n.lit, nil
+}
+
+// usesToken reports whether some path of the template reads $$.Task (only callback tasks may).
+func (n *tnode) usesToken() bool {
+	if n == nil {
 		return false
 	}
-	return true
+	uses := n.path != nil && n.path.usesTaskToken() // MathAdd has nothing to do with a token
+	for _, c := range n.obj {
+		uses = uses || c.usesToken()
+	}
+	for _, c := range n.arr {
+		uses = uses || c.usesToken()
+	}
+	return uses
+}
+
+// mathAdd is States.MathAdd(a, b), the one intrinsic function the interpreter implements; each
+// argument is a *path or a json.Number.
+type mathAdd struct{ args [2]any }
+
+func parseMathAdd(src string) (*mathAdd, error) {
+	name, rest, _ := strings.Cut(src, "(")
+	if name = strings.TrimSpace(name); name != "States.MathAdd" {
+		return nil, fmt.Errorf("intrinsic function %s is not supported (only States.MathAdd)", name)
+	}
+	body, ok := strings.CutSuffix(strings.TrimSpace(rest), ")")
+	if parts := strings.Split(body, ","); !ok || len(parts) != 2 {
+		return nil, fmt.Errorf("invalid intrinsic function %q: States.MathAdd takes 2 arguments, got %d (in parentheses)", src, len(parts))
+	}
+	c := &mathAdd{}
+	for i, a := range strings.Split(body, ",") {
+		a = strings.TrimSpace(a)
+		if strings.HasPrefix(a, "$") {
+			p, err := parsePath(a)
+			if err != nil {
+				return nil, err
+			}
+			c.args[i] = p
+			continue
+		}
+		lit, err := DecodeJSON([]byte(a))
+		if _, isNum := lit.(json.Number); err != nil || !isNum {
+			return nil, fmt.Errorf("invalid intrinsic function %q: argument %d of States.MathAdd must be a number or a path", src, i+1)
+		}
+		c.args[i] = lit
+	}
+	return c, nil
+}
+
+// eval adds the arguments. AWS documents the int32 range and rounds non-integers to the nearest
+// integer (half up, like Java's Math.round). A missing path raises States.Runtime (as for any
+// path); a bad value raises States.IntrinsicFailure.
+func (c *mathAdd) eval(input any, en Env) (any, error) {
+	var sum int64
+	for i, a := range c.args {
+		if p, ok := a.(*path); ok {
+			if a, ok = p.get(input, en); !ok {
+				return nil, RuntimeError(fmt.Sprintf("The JSONPath %s in the arguments of States.MathAdd could not be found in the input", p.src))
+			}
+		}
+		f, ok := toFloat(a)
+		n := math.Floor(f + 0.5)
+		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+			return nil, &Error{Name: ErrorIntrinsicFailure, Cause: fmt.Sprintf("States.MathAdd: argument %d must be a number within the int32 range, got %s", i+1, jsonString(a))}
+		}
+		sum += int64(n)
+	}
+	return IntNumber(sum), nil
+}
+
+// choiceRule is a top-level Choice rule: one comparison of Variable with a literal. A missing
+// Variable raises States.Runtime, as on AWS; only IsPresent tolerates it. A value of the wrong
+// type for the operator (a number for StringEquals) makes the comparison false.
+type choiceRule struct {
+	next     string
+	variable *path
+	op       string
+	literal  any
+}
+
+// comparisons are the supported operators besides IsPresent, with the literal type they take.
+var comparisons = map[string]struct {
+	lit  string
+	test func(v, lit any) bool
+}{
+	"StringEquals":             {"string", func(v, lit any) bool { s, ok := v.(string); return ok && s == lit }},
+	"BooleanEquals":            {"boolean", func(v, lit any) bool { b, ok := v.(bool); return ok && b == lit }},
+	"NumericEquals":            {"number", numeric(func(c int) bool { return c == 0 })},
+	"NumericLessThan":          {"number", numeric(func(c int) bool { return c < 0 })},
+	"NumericGreaterThan":       {"number", numeric(func(c int) bool { return c > 0 })},
+	"NumericLessThanEquals":    {"number", numeric(func(c int) bool { return c <= 0 })},
+	"NumericGreaterThanEquals": {"number", numeric(func(c int) bool { return c >= 0 })},
+	"IsPresent":                {"boolean", nil},
+}
+
+func numeric(holds func(int) bool) func(v, lit any) bool {
+	return func(v, lit any) bool {
+		a, ok1 := toFloat(v)
+		b, ok2 := toFloat(lit)
+		return ok1 && ok2 && holds(cmp.Compare(a, b))
+	}
+}
+
+func (r *choiceRule) eval(input any, en Env) (bool, error) {
+	v, ok := r.variable.get(input, en)
+	switch {
+	case r.op == "IsPresent":
+		return ok == r.literal, nil
+	case !ok:
+		return false, RuntimeError(fmt.Sprintf("Invalid path '%s': the choice state's condition path references an undefined value", r.variable.src))
+	}
+	return comparisons[r.op].test(v, r.literal), nil
+}
+
+func (v *validator) choice(st *State, r *rawState, loc string) {
+	if len(r.Choices) == 0 {
+		v.addf(loc+"/Choices", "Choices must be a non-empty array of rules")
+	}
+	for i, raw := range r.Choices {
+		rloc := fmt.Sprintf("%s/Choices/%d", loc, i)
+		val, _ := DecodeJSON(raw)
+		m, _ := val.(map[string]any)
+		var rule choiceRule
+		var ops []string
+		for _, k := range sortedKeys(m) {
+			s, _ := m[k].(string)
+			switch k {
+			case "Comment":
+			case "Next":
+				rule.next = v.target(rloc+"/Next", s)
+			case "Variable":
+				rule.variable = v.optPath(rloc+"/Variable", &s)
+			default:
+				ops = append(ops, k)
+			}
+		}
+		if m["Variable"] == nil || m["Next"] == nil {
+			v.addf(rloc, "a Choice rule needs a Variable and a Next (And, Or and Not are not supported)")
+		}
+		if len(ops) != 1 {
+			v.addf(rloc, "a Choice rule needs exactly one operator, found %q", ops)
+			continue
+		}
+		rule.op, rule.literal = ops[0], m[ops[0]]
+		if c, ok := comparisons[rule.op]; !ok {
+			v.addf(rloc+"/"+rule.op, "the Choice operator %s is not supported (StringEquals, BooleanEquals, Numeric(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals), IsPresent)", rule.op)
+		} else if got := jsonType(rule.literal); got != c.lit {
+			v.addf(rloc+"/"+rule.op, "%s takes a %s, got %s", rule.op, c.lit, got)
+		}
+		st.choices = append(st.choices, rule)
+	}
+	if r.Default != nil {
+		st.defaultNext = v.target(loc+"/Default", *r.Default)
+	}
 }

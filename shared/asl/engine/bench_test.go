@@ -113,7 +113,7 @@ func BenchmarkRetry(b *testing.B) {
 // BenchmarkParse measures parsing and validating a definition of 100 Task states.
 func BenchmarkParse(b *testing.B) {
 	def := chainDefinition(100, func(int) string {
-		return `"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"step","Payload":{"id.$":"$.id","n.$":"States.Format('{}-{}', $.a, $.b)"}},` +
+		return `"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"step","Payload":{"id.$":"$.id","n.$":"States.MathAdd($.a, 1)"}},` +
 			`"Retry":[{"ErrorEquals":["TransientError"],"JitterStrategy":"FULL","MaxDelaySeconds":30}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"S99","ResultPath":"$.error"}]`
 	})
 	b.ReportAllocs()

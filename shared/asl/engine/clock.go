@@ -24,9 +24,6 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return context.Cause(ctx)
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -37,51 +34,29 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
-}
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
-// FakeClock is a virtual clock for tests. Time moves only when Advance is called or when
-// something sleeps: by default Sleep returns at once after moving the clock forward by d, so Wait
-// states and retry back-off take no real time while history timestamps, Wait Timestamp arithmetic
-// and execution timeouts still see the virtual time pass. Timers armed with AfterFunc (task,
-// heartbeat and execution timeouts) fire synchronously, in deadline order, inside the Advance or
-// Sleep call that moves the clock past them. Durations passed to Sleep are recorded (Sleeps).
-//
-// Because sleeping moves the shared clock, a sleep in one execution can fire a timeout in another
-// execution running concurrently on the same FakeClock; tests that need several executions with
-// timeouts should use SetInstantSleep(false) and drive time explicitly with Advance.
+// FakeClock is a virtual clock for tests. Time moves only in Advance, AdvanceToNext and Sleep,
+// which returns at once after moving the clock by d (and records d: Sleeps), so waits and
+// back-off take no real time. Timers fire synchronously, in deadline order, inside the call that
+// moves the clock past them; a sleep in one execution can so fire another execution's timeout.
 type FakeClock struct {
-	mu       sync.Mutex
-	now      time.Time
-	seq      int
-	timers   []*fakeTimer
-	sleeps   []time.Duration
-	blocking bool          // Sleep blocks until Advance (SetInstantSleep(false))
-	changed  chan struct{} // closed and replaced whenever timers or sleepers change
+	mu     sync.Mutex
+	now    time.Time
+	seq    int
+	timers []*fakeTimer
+	sleeps []time.Duration
 }
 
 type fakeTimer struct {
 	when  time.Time
 	seq   int
-	f     func()        // AfterFunc
-	wake  chan struct{} // blocking Sleep
+	f     func()
 	fired bool
 }
 
-// NewFakeClock returns a FakeClock set to start, with instant sleeps.
-func NewFakeClock(start time.Time) *FakeClock {
-	return &FakeClock{now: start, changed: make(chan struct{})}
-}
-
-// SetInstantSleep chooses whether Sleep returns at once (true, the default) or blocks until
-// Advance moves the clock past its end (false), which lets a test observe an execution inside a
-// Wait state or a retry back-off.
-func (c *FakeClock) SetInstantSleep(instant bool) {
-	c.mu.Lock()
-	c.blocking = !instant
-	c.mu.Unlock()
-}
+// NewFakeClock returns a FakeClock set to start.
+func NewFakeClock(start time.Time) *FakeClock { return &FakeClock{now: start} }
 
 // Now returns the virtual time.
 func (c *FakeClock) Now() time.Time {
@@ -97,112 +72,46 @@ func (c *FakeClock) Sleeps() []time.Duration {
 	return slices.Clone(c.sleeps)
 }
 
-// Pending returns the number of armed timers and blocked sleepers.
-func (c *FakeClock) Pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
-
-// BlockUntil waits until at least n timers or sleepers are pending, or ctx is done.
-func (c *FakeClock) BlockUntil(ctx context.Context, n int) error {
-	for {
-		c.mu.Lock()
-		pending, changed := len(c.timers), c.changed
-		c.mu.Unlock()
-		if pending >= n {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// Sleep records d and, with instant sleeps, moves the clock forward by d at once.
+// Sleep records d and moves the clock forward by d at once.
 func (c *FakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
 	c.sleeps = append(c.sleeps, d)
-	if !c.blocking {
-		c.mu.Unlock()
-		if d > 0 {
-			c.Advance(d)
-		}
-		return context.Cause(ctx)
-	}
-	if d <= 0 {
-		c.mu.Unlock()
-		return context.Cause(ctx)
-	}
-	t := c.addLocked(d, nil)
+	target := c.now.Add(max(d, 0))
 	c.mu.Unlock()
-	select {
-	case <-t.wake:
-		return context.Cause(ctx)
-	case <-ctx.Done():
-		c.remove(t)
-		return context.Cause(ctx)
-	}
+	c.advanceTo(target)
+	return context.Cause(ctx)
 }
 
 // AfterFunc arms a virtual timer.
 func (c *FakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	c.mu.Lock()
-	t := c.addLocked(d, f)
-	c.mu.Unlock()
-	return func() bool { return c.remove(t) }
-}
-
-func (c *FakeClock) addLocked(d time.Duration, f func()) *fakeTimer {
+	defer c.mu.Unlock()
 	c.seq++
 	t := &fakeTimer{when: c.now.Add(d), seq: c.seq, f: f}
-	if f == nil {
-		t.wake = make(chan struct{})
-	}
 	c.timers = append(c.timers, t)
-	c.notifyLocked()
-	return t
-}
-
-func (c *FakeClock) remove(t *fakeTimer) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.fired {
-		return false
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		stopped := !t.fired
+		c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
+		t.fired = true
+		return stopped
 	}
-	c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
-	t.fired = true
-	c.notifyLocked()
-	return true
-}
-
-func (c *FakeClock) notifyLocked() {
-	close(c.changed)
-	c.changed = make(chan struct{})
 }
 
 // Advance moves the clock forward by d, firing every timer that falls due on the way, each with
 // the clock set to its deadline. Callbacks run synchronously, outside the clock's lock.
-func (c *FakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.now.Add(d)
-	c.mu.Unlock()
-	c.advanceTo(target)
-}
+func (c *FakeClock) Advance(d time.Duration) { c.advanceTo(c.Now().Add(d)) }
 
-// AdvanceToNext moves the clock to the earliest pending timer or sleeper and fires it. It returns
-// the distance moved and false when nothing was pending.
+// AdvanceToNext moves the clock to the earliest pending timer and fires it. It returns the
+// distance moved and false when nothing was pending.
 func (c *FakeClock) AdvanceToNext() (time.Duration, bool) {
 	c.mu.Lock()
-	if len(c.timers) == 0 {
-		c.mu.Unlock()
+	next, from := c.earliestLocked(), c.now
+	c.mu.Unlock()
+	if next == nil {
 		return 0, false
 	}
-	next := c.earliestLocked()
-	from := c.now
-	c.mu.Unlock()
 	c.advanceTo(next.when)
 	return max(next.when.Sub(from), 0), true
 }
@@ -233,12 +142,7 @@ func (c *FakeClock) advanceTo(target time.Time) {
 		if t.when.After(c.now) {
 			c.now = t.when
 		}
-		c.notifyLocked()
 		c.mu.Unlock()
-		if t.f != nil {
-			t.f()
-		} else {
-			close(t.wake)
-		}
+		t.f()
 	}
 }

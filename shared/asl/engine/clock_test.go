@@ -68,39 +68,6 @@ func TestFakeClockInstantSleep(t *testing.T) {
 	}
 }
 
-func TestFakeClockBlockingSleep(t *testing.T) {
-	c := NewFakeClock(corpusStart)
-	c.SetInstantSleep(false)
-	done := make(chan error, 1)
-	go func() { done <- c.Sleep(context.Background(), time.Minute) }()
-	if err := c.BlockUntil(testCtx(t), 1); err != nil {
-		t.Fatal(err)
-	}
-	c.Advance(59 * time.Second)
-	select {
-	case <-done:
-		t.Fatal("Sleep returned before its end")
-	default:
-	}
-	c.Advance(time.Second)
-	if err := <-done; err != nil {
-		t.Errorf("Sleep = %v", err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- c.Sleep(ctx, time.Hour) }()
-	if err := c.BlockUntil(testCtx(t), 1); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled Sleep = %v", err)
-	}
-	if n := c.Pending(); n != 0 {
-		t.Errorf("Pending() = %d after the sleeper left, want 0", n)
-	}
-}
-
 func TestRealClock(t *testing.T) {
 	var c realClock
 	if err := c.Sleep(context.Background(), time.Millisecond); err != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -24,34 +25,21 @@ import (
 
 // Options configures an Engine. The zero value works: real time, no functions, a discarded log.
 type Options struct {
-	// Name is the state machine name (default "StateMachine"). ARN defaults to
-	// arn:aws:states:<Region>:<AccountID>:stateMachine:<Name>; when ARN is set, Name defaults to
-	// its last segment. Both appear in $$.StateMachine and in execution ARNs.
-	Name string
-	ARN  string
-	// Region and AccountID build the default ARNs (defaults us-east-1 and 123456789012).
+	// Name (default StateMachine), Region (us-east-1) and AccountID (123456789012) make the ARNs.
+	Name      string
 	Region    string
 	AccountID string
-	// RoleARN is $$.Execution.RoleArn and the ExecutionStarted roleArn.
-	RoleARN string
 
-	// Functions maps Lambda function names or ARNs to handlers (build them with lambda.NewHandler
-	// so payloads and results go through JSON exactly as on Lambda). A FunctionName is looked up
-	// as written, then as name:qualifier, then as the bare function name, then as its ARN.
+	// Functions maps Lambda function names or ARNs to handlers (lambda.NewHandler). A FunctionName
+	// is looked up as written, then as the function name of its ARN.
 	Functions map[string]lambda.Handler
-	// Resolve, when set, is asked for functions that Functions does not have.
-	Resolve func(functionName string) (lambda.Handler, bool)
 
-	// TimeScale multiplies every duration the definition asks for: Wait states, retry intervals
-	// (after back-off and jitter), task, heartbeat and execution timeouts. 1 (or 0, the default)
-	// is real time; the local runner uses e.g. 0.01 so that the definition keeps its production
-	// values while a retry after 60 s takes 0.6 s. A Wait until a Timestamp waits the scaled
-	// remaining time. The definition's values still show where they are reported (TaskScheduled
-	// timeoutInSeconds, causes); event timestamps come from Clock.
+	// TimeScale multiplies every duration the definition asks for (Wait states, retry back-off,
+	// timeouts): 1 (or 0, the default) is real time; the local runner uses e.g. 0.01, so that the
+	// definition keeps its production values. History and causes show the definition's values.
 	TimeScale float64
-	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts. The local
-	// runner shortens waits and retries but keeps task timeouts real (1), because a step's Graph calls take
-	// real time whatever the scale.
+	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts (the
+	// local runner keeps them real: a step's Graph calls take real time whatever the scale).
 	TimeoutScale float64
 	// Clock defaults to the real clock; tests pass a *FakeClock.
 	Clock Clock
@@ -59,12 +47,11 @@ type Options struct {
 	// Calls are serialised by the engine, so a *rand.Rand's Float64 may be used directly.
 	Rand func() float64
 
-	// Logger receives structured logs (execution lifecycle, task failures, retries, handler
-	// panics with their stack). Execution input and output are never logged; error causes are.
-	// Default: discard.
+	// Logger receives structured logs (default: discarded). Execution input and output are never
+	// logged; error causes are.
 	Logger *slog.Logger
 	// OnEvent is called synchronously, in order, for every history event of every execution. It
-	// must not block, nor call StopExecution or Shutdown (which record events themselves).
+	// must not block, nor call Shutdown.
 	OnEvent func(executionARN string, ev HistoryEvent)
 	// MaxHistoryEvents fails an execution with States.Runtime when its history would exceed it
 	// (Step Functions' quota, default 25,000), which also stops runaway Choice loops.
@@ -101,22 +88,13 @@ type ExecutionDescription struct {
 // Engine runs executions of one state machine definition in goroutines, with the API of Step
 // Functions (StartExecution, DescribeExecution, SendTaskSuccess, ...). It is safe for concurrent use.
 type Engine struct {
-	def          *asl.Definition
-	opts         Options
-	smARN        string
-	smName       string
-	execPrefix   string
-	roleARN      string
-	clock        Clock
-	scale        float64
-	timeoutScale float64
-	log          *slog.Logger
-	maxEvents    int
+	def                 *asl.Definition
+	opts                Options
+	smARN               string
+	scale, timeoutScale float64
 
-	randMu sync.Mutex
-
-	fnMu    sync.Mutex
-	fnLocks map[string]*sync.Mutex
+	randMu  sync.Mutex
+	fnLocks sync.Map // function name: *sync.Mutex
 
 	mu         sync.Mutex
 	executions map[string]*execution
@@ -132,76 +110,41 @@ type Engine struct {
 
 // New returns an engine for def.
 func New(def *asl.Definition, opts Options) *Engine {
+	opts.Functions = maps.Clone(opts.Functions) // read from many goroutines: keep a copy
+	opts.Name = cmp.Or(opts.Name, "StateMachine")
+	opts.Region = cmp.Or(opts.Region, "us-east-1")
+	opts.AccountID = cmp.Or(opts.AccountID, "123456789012")
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxHistoryEvents <= 0 {
+		opts.MaxHistoryEvents = 25000
+	}
 	e := &Engine{
-		def:          def,
-		opts:         opts,
-		clock:        opts.Clock,
-		scale:        opts.TimeScale,
-		timeoutScale: opts.TimeoutScale,
-		log:          opts.Logger,
-		maxEvents:    opts.MaxHistoryEvents,
-		fnLocks:      map[string]*sync.Mutex{},
-		executions:   map[string]*execution{},
-		tokens:       map[string]*taskToken{},
-		quiet:        make(chan struct{}),
+		def: def, opts: opts,
+		smARN:      fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.AccountID, opts.Name),
+		executions: map[string]*execution{}, tokens: map[string]*taskToken{},
+		quiet: make(chan struct{}),
 	}
 	close(e.quiet)
-	// The engine reads Functions from many goroutines: keep its own copy.
-	e.opts.Functions = maps.Clone(opts.Functions)
-	if e.clock == nil {
-		e.clock = realClock{}
-	}
-	if e.scale <= 0 {
-		e.scale = 1
-	}
-	if e.timeoutScale <= 0 {
-		e.timeoutScale = e.scale
-	}
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
-	}
-	if e.maxEvents <= 0 {
-		e.maxEvents = 25000
-	}
-	region, account := opts.Region, opts.AccountID
-	if region == "" {
-		region = "us-east-1"
-	}
-	if account == "" {
-		account = "123456789012"
-	}
-	e.opts.Region, e.opts.AccountID = region, account
-	e.smName, e.smARN = opts.Name, opts.ARN
-	if e.smARN != "" && e.smName == "" {
-		e.smName = e.smARN[strings.LastIndexByte(e.smARN, ':')+1:]
-	}
-	if e.smName == "" {
-		e.smName = "StateMachine"
-	}
-	if e.smARN == "" {
-		e.smARN = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, account, e.smName)
-	}
-	e.execPrefix = strings.Replace(e.smARN, ":stateMachine:", ":execution:", 1) + ":"
-	e.roleARN = opts.RoleARN
-	if e.roleARN == "" {
-		e.roleARN = fmt.Sprintf("arn:aws:iam::%s:role/%s-role", account, e.smName)
-	}
+	e.scale = cmp.Or(max(opts.TimeScale, 0), 1)
+	e.timeoutScale = cmp.Or(max(opts.TimeoutScale, 0), e.scale)
 	return e
 }
 
 // StateMachineARN returns the ARN executions of this engine belong to.
 func (e *Engine) StateMachineARN() string { return e.smARN }
 
-// Definition returns the definition the engine runs.
-func (e *Engine) Definition() *asl.Definition { return e.def }
-
-func (e *Engine) now() time.Time { return e.clock.Now() }
+func (e *Engine) now() time.Time { return e.opts.Clock.Now() }
 
 func (e *Engine) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * e.scale) }
 
 // scaledTimeout scales a task, heartbeat or execution timeout.
-func (e *Engine) scaledTimeout(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * e.timeoutScale)
+func (e *Engine) scaledTimeout(seconds int64) time.Duration {
+	return time.Duration(float64(time.Duration(seconds)*time.Second) * e.timeoutScale)
 }
 
 func (e *Engine) random() float64 {
@@ -213,29 +156,26 @@ func (e *Engine) random() float64 {
 	return e.opts.Rand()
 }
 
-// StartExecution starts an execution and returns its ARN. An empty name gets a generated UUID;
-// empty input means {}. As on Step Functions Standard workflows it is idempotent: the same name
-// and the same input as a RUNNING execution return that execution's ARN; a name already used by
-// a closed execution, or with a different input, fails with ErrExecutionAlreadyExists.
-// ctx only provides values (for logging) to the execution; cancelling it does not stop anything.
+// StartExecution starts an execution and returns its ARN (empty name: a UUID; empty input: {}).
+// It is idempotent while the execution with that name and input is RUNNING; otherwise a used name
+// fails with ErrExecutionAlreadyExists. ctx only provides values (for logging) to the execution.
 func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) (string, error) {
 	if name == "" {
 		name = newUUID()
 	}
-	if err := validateExecutionName(name); err != nil {
-		return "", fmt.Errorf("engine: start execution %q: %w", name, err)
+	if utf8.RuneCountInString(name) > 80 || strings.ContainsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>{}[]?*"#%\^|~`+"`"+`$&,;:/`, r)
+	}) {
+		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrInvalidName)
 	}
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = []byte("{}")
 	}
-	if len(input) > asl.MaxPayloadBytes {
-		return "", fmt.Errorf("engine: start execution %q: input of %d bytes: %w", name, len(input), ErrInvalidExecutionInput)
-	}
 	val, err := asl.DecodeJSON(input)
-	if err != nil {
-		return "", fmt.Errorf("engine: start execution %q: %v: %w", name, err, ErrInvalidExecutionInput)
+	if err != nil || len(input) > asl.MaxPayloadBytes {
+		return "", fmt.Errorf("engine: start execution %q: %d bytes, %v: %w", name, len(input), err, ErrInvalidExecutionInput)
 	}
-	arn := e.execPrefix + name
+	arn := strings.Replace(e.smARN, ":stateMachine:", ":execution:", 1) + ":" + name
 
 	e.mu.Lock()
 	if e.closing {
@@ -244,7 +184,7 @@ func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) 
 	}
 	if x, ok := e.executions[arn]; ok {
 		e.mu.Unlock()
-		if x.currentStatus() == StatusRunning && bytes.Equal(x.input, input) {
+		if x.describe().Status == StatusRunning && bytes.Equal(x.input, input) {
 			return arn, nil
 		}
 		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrExecutionAlreadyExists)
@@ -259,19 +199,6 @@ func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) 
 	x.begin()
 	go x.run()
 	return arn, nil
-}
-
-// validateExecutionName applies Step Functions' execution name rules.
-func validateExecutionName(name string) error {
-	if utf8.RuneCountInString(name) > 80 {
-		return fmt.Errorf("name longer than 80 characters: %w", ErrInvalidName)
-	}
-	for _, r := range name {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>{}[]?*"#%\^|~`+"`"+`$&,;:/`, r) {
-			return fmt.Errorf("name contains %q: %w", r, ErrInvalidName)
-		}
-	}
-	return nil
 }
 
 func (e *Engine) lookup(arn string) (*execution, error) {
@@ -324,8 +251,7 @@ func (e *Engine) ListExecutions(status ExecutionStatus) []ExecutionDescription {
 	e.mu.Unlock()
 	var out []ExecutionDescription
 	for i := len(all) - 1; i >= 0; i-- {
-		d := all[i].describe()
-		if status == "" || d.Status == status {
+		if d := all[i].describe(); status == "" || d.Status == status {
 			out = append(out, d)
 		}
 	}
@@ -346,30 +272,11 @@ func (e *Engine) Wait(ctx context.Context, arn string) (ExecutionDescription, er
 	}
 }
 
-// StopExecution aborts a running execution: its status becomes ABORTED with the given error and
-// cause, an ExecutionAborted event closes its history, open task tokens expire and the context of
-// a running task invocation is cancelled. Stopping a closed execution changes nothing.
-func (e *Engine) StopExecution(arn, errorName, cause string) error {
-	if len(errorName) > 256 || len(cause) > 32768 {
-		return fmt.Errorf("engine: stop execution: error or cause too long: %w", ErrValidation)
-	}
-	x, err := e.lookup(arn)
-	if err != nil {
-		return err
-	}
-	x.abort(errorName, cause)
-	return nil
-}
-
-// Shutdown stops the engine: StartExecution fails with ErrEngineShutdown from now on and
-// executions schedule no new task. Shutdown lets the work in flight finish (task invocations
-// running, their results recorded, the transitions that follow) until every execution is idle:
-// parked before its next task, sleeping in a Wait state or a retry back-off, or waiting for a
-// task token. Then it aborts every execution still running (an ExecutionAborted event closes each
-// history, their tokens expire) and waits for the execution goroutines and for handler invocations
-// that were abandoned (a timed-out task whose handler ignores its context). If ctx ends first,
-// the remaining work is aborted at once, handler contexts are cancelled, and Shutdown returns
-// ctx's error; a handler that ignores its context then keeps its goroutine until it returns.
+// Shutdown stops the engine: StartExecution fails with ErrEngineShutdown and no new task is
+// scheduled. It lets the work in flight finish until every execution is idle (parked before a
+// task, sleeping, or waiting for a token), aborts every execution still running, and waits for
+// the execution and handler goroutines. If ctx ends first, the rest is aborted at once, handler
+// contexts are cancelled, and Shutdown returns ctx's error.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closing = true
@@ -394,7 +301,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	all := slices.Clone(e.order)
 	e.mu.Unlock()
 	for _, x := range all {
-		x.abort("", "The state machine engine was shut down.")
+		x.finish(EventExecutionAborted, &closing{status: StatusAborted, cause: "The state machine engine was shut down."})
 	}
 	e.wg.Wait()
 
@@ -410,7 +317,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			err = fmt.Errorf("engine: shutdown: task handlers still running: %w", ctx.Err())
 		}
 	}
-	e.log.Info("state machine engine shut down", slog.String("state_machine_arn", e.smARN), slog.Bool("clean", err == nil))
+	e.opts.Logger.Info("state machine engine shut down", slog.String("state_machine_arn", e.smARN), slog.Bool("clean", err == nil))
 	return err
 }
 
@@ -427,8 +334,7 @@ func (e *Engine) setBusyLocked(x *execution, busy bool) {
 		e.busy++
 		return
 	}
-	e.busy--
-	if e.busy == 0 {
+	if e.busy--; e.busy == 0 {
 		close(e.quiet)
 	}
 }
@@ -446,20 +352,16 @@ func (e *Engine) mayStartTask(x *execution) bool {
 	defer e.mu.Unlock()
 	if e.closing {
 		e.setBusyLocked(x, false)
-		return false
 	}
-	return true
+	return !e.closing
 }
 
-// Task tokens.
-
+// taskToken is an open .waitForTaskToken task.
 type taskToken struct {
-	x       *execution
-	state   string
-	result  chan tokenResult // buffered: the first SendTask* wins, later ones see closed
-	closed  bool             // guarded by Engine.mu
-	onBeat  func()           // restarts the heartbeat timer; nil without HeartbeatSeconds
-	created time.Time
+	x      *execution
+	result chan tokenResult // buffered: the first SendTask* wins, later ones see closed
+	closed bool             // guarded by Engine.mu
+	onBeat func()           // restarts the heartbeat timer; nil without HeartbeatSeconds
 }
 
 type tokenResult struct {
@@ -478,8 +380,8 @@ func newTaskToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (e *Engine) registerToken(token string, x *execution, stateName string, onBeat func()) *taskToken {
-	t := &taskToken{x: x, state: stateName, result: make(chan tokenResult, 1), onBeat: onBeat, created: e.now()}
+func (e *Engine) registerToken(token string, x *execution, onBeat func()) *taskToken {
+	t := &taskToken{x: x, result: make(chan tokenResult, 1), onBeat: onBeat}
 	e.mu.Lock()
 	e.tokens[token] = t
 	x.tokens = append(x.tokens, t)
@@ -487,31 +389,17 @@ func (e *Engine) registerToken(token string, x *execution, stateName string, onB
 	return t
 }
 
-// closeExecutionTokens expires every token of a closed execution at once, so that a worker
-// calling back right after StopExecution gets ErrTaskTimedOut, as on AWS.
-func (e *Engine) closeExecutionTokens(x *execution) {
+// closeTokens expires tokens: later SendTask* calls get ErrTaskTimedOut, as on AWS.
+func (e *Engine) closeTokens(ts ...*taskToken) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, t := range x.tokens {
+	for _, t := range ts {
 		t.closed = true
 	}
-	x.tokens = nil
-}
-
-// closeToken expires a token: later SendTask* calls get ErrTaskTimedOut.
-func (e *Engine) closeToken(token string) {
-	e.mu.Lock()
-	if t, ok := e.tokens[token]; ok {
-		t.closed = true
-	}
-	e.mu.Unlock()
 }
 
 // claimToken finds an open token and, if close is set, closes it so that it is answered once.
 func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
-	if token == "" || len(token) > 2048 {
-		return nil, fmt.Errorf("engine: %s: %w", op, ErrInvalidToken)
-	}
 	if b, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(b) != tokenBytes {
 		return nil, fmt.Errorf("engine: %s: %w", op, ErrInvalidToken)
 	}
@@ -524,9 +412,7 @@ func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
 	case t.closed:
 		return nil, fmt.Errorf("engine: %s: %w", op, ErrTaskTimedOut)
 	}
-	if close {
-		t.closed = true
-	}
+	t.closed = close
 	return t, nil
 }
 
@@ -535,12 +421,9 @@ func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
 // ErrTaskTimedOut (the task already completed, failed, timed out or its execution closed) or
 // ErrInvalidOutput.
 func (e *Engine) SendTaskSuccess(token string, output []byte) error {
-	if len(output) > asl.MaxPayloadBytes {
-		return fmt.Errorf("engine: send task success: output of %d bytes: %w", len(output), ErrInvalidOutput)
-	}
 	v, err := asl.DecodeJSON(output)
-	if err != nil {
-		return fmt.Errorf("engine: send task success: %v: %w", err, ErrInvalidOutput)
+	if err != nil || len(output) > asl.MaxPayloadBytes {
+		return fmt.Errorf("engine: send task success: %d bytes, %v: %w", len(output), err, ErrInvalidOutput)
 	}
 	t, err := e.claimToken("send task success", token, true)
 	if err != nil {
@@ -568,14 +451,11 @@ func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
 // restarting the heartbeat timeout.
 func (e *Engine) SendTaskHeartbeat(token string) error {
 	t, err := e.claimToken("send task heartbeat", token, false)
-	if err != nil {
-		return err
-	}
-	if t.onBeat != nil {
+	if err == nil && t.onBeat != nil {
 		t.onBeat()
 	}
-	return nil
+	return err
 }
 
-// errClosed reports that the execution was closed (stopped, timed out, aborted) while a state ran.
+// errClosed reports that the execution was closed (timed out, aborted) while a state ran.
 var errClosed = errors.New("execution closed")

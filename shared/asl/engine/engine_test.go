@@ -188,65 +188,6 @@ func TestHeartbeatTimeoutExpiresToken(t *testing.T) {
 	}
 }
 
-func TestStopExecution(t *testing.T) {
-	t.Run("waiting for a callback", func(t *testing.T) {
-		tokens := make(chan string, 1)
-		eng := New(mustParse(t, callbackDef), Options{Functions: map[string]lambdaHandler{"waiter": tokenCatcher(tokens)}})
-		defer eng.Shutdown(context.Background())
-		arn, _ := eng.StartExecution(context.Background(), "stop-me", nil)
-		token := <-tokens
-		if err := eng.StopExecution(arn, "Operator.Cancelled", "requested by the test"); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := eng.DescribeExecution(arn)
-		if d.Status != StatusAborted || d.Error != "Operator.Cancelled" || d.Cause != "requested by the test" || d.StopDate.IsZero() {
-			t.Errorf("got %+v, want ABORTED with the error, cause and a stop date", d)
-		}
-		h, _ := eng.GetExecutionHistory(arn)
-		last := h[len(h)-1]
-		if e, c, _ := last.ErrorAndCause(); last.Type != EventExecutionAborted || e != "Operator.Cancelled" || c != "requested by the test" {
-			t.Errorf("last event %s (%q, %q), want ExecutionAborted with the error and cause", last.Type, e, c)
-		}
-		if err := eng.SendTaskSuccess(token, []byte(`{}`)); !errors.Is(err, ErrTaskTimedOut) {
-			t.Errorf("token after stop: err = %v, want ErrTaskTimedOut", err)
-		}
-		if err := eng.StopExecution(arn, "", ""); err != nil {
-			t.Errorf("stopping a closed execution: %v", err)
-		}
-		if h2, _ := eng.GetExecutionHistory(arn); len(h2) != len(h) {
-			t.Errorf("stopping a closed execution added events: %v", eventTypes(h2))
-		}
-	})
-	t.Run("cancels a running handler", func(t *testing.T) {
-		entered, cancelled := make(chan struct{}), make(chan error, 1)
-		hang := lambda.NewHandler(func(ctx context.Context) error {
-			close(entered)
-			<-ctx.Done()
-			cancelled <- ctx.Err()
-			return ctx.Err()
-		})
-		eng := New(mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"hang"},"End":true}}}`),
-			Options{Functions: map[string]lambdaHandler{"hang": hang}})
-		arn, _ := eng.StartExecution(context.Background(), "", nil)
-		<-entered
-		if err := eng.StopExecution(arn, "", ""); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-cancelled; !errors.Is(err, context.Canceled) {
-			t.Errorf("handler context: %v, want context.Canceled", err)
-		}
-		if err := eng.Shutdown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("unknown execution", func(t *testing.T) {
-		eng := New(mustParse(t, callbackDef), Options{})
-		if err := eng.StopExecution("arn:nope", "", ""); !errors.Is(err, ErrExecutionDoesNotExist) {
-			t.Errorf("err = %v, want ErrExecutionDoesNotExist", err)
-		}
-	})
-}
-
 func TestShutdownDrainsInvocations(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -297,8 +238,8 @@ func TestShutdownDrainsInvocations(t *testing.T) {
 	}
 	// The in-flight invocation completed and was recorded; the next task was never scheduled.
 	types := eventTypes(mustHistory(t, eng, running))
-	want := []EventType{EventExecutionStarted, EventChoiceStateEntered, EventChoiceStateExited, EventTaskStateEntered,
-		EventTaskScheduled, EventTaskStarted, EventTaskSucceeded, EventTaskStateExited, EventTaskStateEntered, EventExecutionAborted}
+	want := []EventType{EventExecutionStarted, "ChoiceStateEntered", "ChoiceStateExited", "TaskStateEntered",
+		EventTaskScheduled, EventTaskStarted, EventTaskSucceeded, "TaskStateExited", "TaskStateEntered", EventExecutionAborted}
 	if !slices.Equal(types, want) {
 		t.Errorf("history:\n got %v\nwant %v", types, want)
 	}
@@ -311,31 +252,22 @@ func TestShutdownDrainsInvocations(t *testing.T) {
 	checkNoGoroutineLeak(t, baseline)
 }
 
-func TestStopAndShutdownDuringWait(t *testing.T) {
+func TestShutdownDuringWait(t *testing.T) {
 	baseline := runtime.NumGoroutine()
-	clock := NewFakeClock(corpusStart)
-	clock.SetInstantSleep(false) // let the executions sit in their Wait state
 	def := mustParse(t, `{"StartAt":"Pause","States":{"Pause":{"Type":"Wait","Seconds":3600,"Next":"Done"},"Done":{"Type":"Succeed"}}}`)
-	eng := New(def, Options{Clock: clock})
-	stopped, _ := eng.StartExecution(context.Background(), "stopped", nil)
-	shut, _ := eng.StartExecution(context.Background(), "shut-down", nil)
-	if err := clock.BlockUntil(testCtx(t), 2); err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.StopExecution(stopped, "", "operator"); err != nil {
-		t.Fatal(err)
-	}
+	eng := New(def, Options{}) // the real clock: the executions sit in their Wait state
+	first, _ := eng.StartExecution(context.Background(), "first", nil)
+	second, _ := eng.StartExecution(context.Background(), "second", nil)
+	waitForEvent(t, eng, first, "WaitStateEntered")
+	waitForEvent(t, eng, second, "WaitStateEntered")
 	if err := eng.Shutdown(testCtx(t)); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	for _, arn := range []string{stopped, shut} {
-		want := []EventType{EventExecutionStarted, EventWaitStateEntered, EventExecutionAborted}
+	for _, arn := range []string{first, second} {
+		want := []EventType{EventExecutionStarted, "WaitStateEntered", EventExecutionAborted}
 		if got := eventTypes(mustHistory(t, eng, arn)); !slices.Equal(got, want) {
 			t.Errorf("%s: history %v, want %v", arn, got, want)
 		}
-	}
-	if n := clock.Pending(); n != 0 {
-		t.Errorf("%d sleepers or timers left on the clock, want 0", n)
 	}
 	checkNoGoroutineLeak(t, baseline)
 }
@@ -420,7 +352,7 @@ func TestHandlerContext(t *testing.T) {
 		got <- seen{lc.AwsRequestID, lc.InvokedFunctionArn, v}
 		return nil
 	})
-	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"fn:live"},"End":true}}}`)
+	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"fn"},"End":true}}}`)
 	eng := New(def, Options{Region: "eu-west-1", AccountID: "111122223333", Functions: map[string]lambdaHandler{"fn": fn}})
 	defer eng.Shutdown(context.Background())
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "request-7"))
@@ -430,8 +362,8 @@ func TestHandlerContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := <-got
-	if s.requestID == "" || s.arn != "arn:aws:lambda:eu-west-1:111122223333:function:fn:live" || s.value != "request-7" {
-		t.Errorf("handler saw %+v, want a request id, the qualified function ARN and the start context's value", s)
+	if s.requestID == "" || s.arn != "arn:aws:lambda:eu-west-1:111122223333:function:fn" || s.value != "request-7" {
+		t.Errorf("handler saw %+v, want a request id, the function ARN and the start context's value", s)
 	}
 	if d, _ := eng.Wait(testCtx(t), arn); d.Status != StatusSucceeded {
 		t.Errorf("status %s (%s), want SUCCEEDED", d.Status, d.Cause)
@@ -440,18 +372,12 @@ func TestHandlerContext(t *testing.T) {
 
 func TestFunctionResolution(t *testing.T) {
 	def := mustParse(t, `{"StartAt":"A","States":{
-	  "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"byArn","Payload":{"step":"A"}},"ResultPath":"$.a","Next":"B"},
-	  "B":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:byName:7","Payload":{"step":"B"}},"ResultSelector":{"v.$":"$.ExecutedVersion"},"ResultPath":"$.b","Next":"C"},
-	  "C":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:resolved","Payload.$":"$"},"InputPath":"$.b","ResultSelector":{"v.$":"$.Payload.v"},"ResultPath":"$.c","End":true}}}`)
-	var resolved []string
+	  "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:byArn","Payload":{"step":"A"}},"ResultPath":"$.a","Next":"B"},
+	  "B":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"arn:aws:lambda:local:000000000000:function:byName","Payload":{"step":"B"}},"ResultSelector":{"v.$":"$.Payload.step"},"ResultPath":"$.b","End":true}}}`)
 	eng := New(def, Options{
 		Functions: map[string]lambdaHandler{
 			"arn:aws:lambda:us-east-1:123456789012:function:byArn": echoHandler(),
 			"byName": echoHandler(),
-		},
-		Resolve: func(name string) (lambda.Handler, bool) {
-			resolved = append(resolved, name)
-			return echoHandler(), strings.HasSuffix(name, ":resolved")
 		},
 	})
 	defer eng.Shutdown(context.Background())
@@ -459,10 +385,7 @@ func TestFunctionResolution(t *testing.T) {
 	if d.Status != StatusSucceeded {
 		t.Fatalf("status %s: %s %s", d.Status, d.Error, d.Cause)
 	}
-	assertJSONEqual(t, "output", []byte(d.Output), []byte(`{"a":{"ExecutedVersion":"$LATEST","Payload":{"step":"A"},"SdkHttpMetadata":{"HttpHeaders":{"Content-Type":"application/json","X-Amz-Executed-Version":"$LATEST","x-amzn-RequestId":"`+requestID(t, d.Output, "a")+`"},"HttpStatusCode":200},"SdkResponseMetadata":{"RequestId":"`+requestID(t, d.Output, "a")+`"},"StatusCode":200},"b":{"v":"7"},"c":{"v":"7"}}`))
-	if !slices.Equal(resolved, []string{"arn:aws:lambda:us-east-1:123456789012:function:resolved"}) {
-		t.Errorf("Resolve was asked for %q, want only the unregistered function", resolved)
-	}
+	assertJSONEqual(t, "output", []byte(d.Output), []byte(`{"a":{"ExecutedVersion":"$LATEST","Payload":{"step":"A"},"SdkHttpMetadata":{"HttpHeaders":{"Content-Type":"application/json","X-Amz-Executed-Version":"$LATEST","x-amzn-RequestId":"`+requestID(t, d.Output, "a")+`"},"HttpStatusCode":200},"SdkResponseMetadata":{"RequestId":"`+requestID(t, d.Output, "a")+`"},"StatusCode":200},"b":{"v":"B"}}`))
 }
 
 func requestID(t *testing.T, output, field string) string {
@@ -482,7 +405,7 @@ func TestHistoryEventJSONShape(t *testing.T) {
 	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 	  "Parameters":{"FunctionName":"fn","Payload":{"x.$":"$.x"}},"TimeoutSeconds":30,"End":true}}}`)
 	eng := New(def, Options{
-		Clock: NewFakeClock(corpusStart), RoleARN: "arn:aws:iam::123456789012:role/sfn",
+		Clock:     NewFakeClock(corpusStart),
 		Functions: map[string]lambdaHandler{"fn": echoHandler()},
 		OnEvent: func(arn string, ev HistoryEvent) {
 			mu.Lock()
@@ -511,8 +434,8 @@ func TestHistoryEventJSONShape(t *testing.T) {
 		typ, detailsKey string
 		details         map[string]any
 	}{
-		{"ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": `{"x":"<1>"}`, "inputDetails": map[string]any{"truncated": false}, "roleArn": "arn:aws:iam::123456789012:role/sfn"}},
-		{"TaskStateEntered", "stateEnteredEventDetails", map[string]any{"name": "T", "input": `{"x":"<1>"}`, "inputDetails": map[string]any{"truncated": false}}},
+		{"ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": `{"x":"<1>"}`}},
+		{"TaskStateEntered", "stateEnteredEventDetails", map[string]any{"name": "T", "input": `{"x":"<1>"}`}},
 		{"TaskScheduled", "taskScheduledEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "region": "us-east-1",
 			"parameters": `{"FunctionName":"fn","Payload":{"x":"<1>"}}`, "timeoutInSeconds": float64(30)}},
 		{"TaskStarted", "taskStartedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke"}},
@@ -561,7 +484,7 @@ func TestDescribeListAndWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ExecutionDescription{ExecutionARN: failed, StateMachineARN: eng.StateMachineARN(), Name: "failed", Status: StatusFailed,
+	want := ExecutionDescription{ExecutionARN: failed, StateMachineARN: eng.smARN, Name: "failed", Status: StatusFailed,
 		Input: `{"mode":"fail"}`, Error: "E", Cause: "because", StartDate: corpusStart.Add(time.Second), StopDate: corpusStart.Add(time.Second)}
 	if d != want {
 		t.Errorf("DescribeExecution:\n got %+v\nwant %+v", d, want)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,12 +75,6 @@ func newExecution(e *Engine, parent context.Context, arn, name string, input []b
 	}
 }
 
-func (x *execution) currentStatus() ExecutionStatus {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.p.Status
-}
-
 func (x *execution) describe() ExecutionDescription {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -108,13 +101,12 @@ type closing struct {
 }
 
 func (x *execution) quotaCause() string {
-	return fmt.Sprintf("The execution reached the maximum number of history events (%d).", x.e.maxEvents)
+	return fmt.Sprintf("The execution reached the maximum number of history events (%d).", x.e.opts.MaxHistoryEvents)
 }
 
 // record appends an event to a running execution's history; with fin it also closes the
-// execution. It returns false, recording nothing, if the execution is already closed (a state
-// that finishes after StopExecution must not add to the history), or if the history quota is
-// reached, in which case the execution fails instead.
+// execution. It returns false, recording nothing, if the execution is already closed, or if the
+// history quota is reached, in which case the execution fails instead.
 func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	x.hookMu.Lock()
 	defer x.hookMu.Unlock()
@@ -124,10 +116,10 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 		return false
 	}
 	ok := true
-	if fin == nil && len(x.p.Events)+x.p.SilentRetries+2 > x.e.maxEvents {
+	if fin == nil && len(x.p.Events)+x.p.SilentRetries+2 > x.e.opts.MaxHistoryEvents {
 		// Keep the last slot for the ExecutionFailed event.
 		fin = &closing{status: StatusFailed, errName: asl.ErrorRuntime, cause: x.quotaCause()}
-		ev = HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &ErrorEventDetails{Error: fin.errName, Cause: fin.cause}}
+		ev = executionEvent(EventExecutionFailed, &ExecutionEventDetails{Error: fin.errName, Cause: fin.cause})
 		ok = false
 	}
 	now := x.e.now()
@@ -162,7 +154,12 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 // closed releases what a closed execution holds: its context, tokens and execution timeout.
 func (x *execution) closed(fin *closing, stopTimeout func() bool) {
 	x.cancel(fmt.Errorf("%w: %s", errClosed, fin.status))
-	x.e.closeExecutionTokens(x)
+	x.e.mu.Lock()
+	for _, t := range x.tokens {
+		t.closed = true // a worker calling back now gets ErrTaskTimedOut, as on AWS
+	}
+	x.tokens = nil
+	x.e.mu.Unlock()
 	if stopTimeout != nil {
 		stopTimeout()
 	}
@@ -170,7 +167,7 @@ func (x *execution) closed(fin *closing, stopTimeout func() bool) {
 	if fin.status != StatusSucceeded {
 		level = slog.LevelWarn
 	}
-	x.e.log.LogAttrs(x.ctx, level, "execution closed", slog.String("execution_arn", x.arn),
+	x.e.opts.Logger.LogAttrs(x.ctx, level, "execution closed", slog.String("execution_arn", x.arn),
 		slog.String("status", string(fin.status)), slog.String("error", fin.errName), slog.String("cause", fin.cause))
 }
 
@@ -185,7 +182,7 @@ func (x *execution) eventCount() int {
 func (x *execution) chargeSilentRetry() bool {
 	x.mu.Lock()
 	x.p.SilentRetries++
-	full := len(x.p.Events)+x.p.SilentRetries+1 > x.e.maxEvents
+	full := len(x.p.Events)+x.p.SilentRetries+1 > x.e.opts.MaxHistoryEvents
 	x.mu.Unlock()
 	if full {
 		x.fail(&asl.Error{Name: asl.ErrorRuntime, Cause: x.quotaCause()})
@@ -197,12 +194,10 @@ func (x *execution) chargeSilentRetry() bool {
 // begin records ExecutionStarted and arms the execution timeout; it runs before StartExecution
 // returns so that the history is never empty.
 func (x *execution) begin() {
-	x.record(HistoryEvent{Type: EventExecutionStarted, ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
-		Input: string(x.input), InputDetails: noTruncation, RoleArn: x.e.roleARN,
-	}}, nil)
-	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "execution started", slog.String("execution_arn", x.arn))
+	x.record(executionEvent(EventExecutionStarted, &ExecutionEventDetails{Input: string(x.input)}), nil)
+	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "execution started", slog.String("execution_arn", x.arn))
 	if s := x.e.def.TimeoutSeconds(); s > 0 {
-		stop := x.e.clock.AfterFunc(x.e.scaledTimeout(time.Duration(s)*time.Second), x.timedOut)
+		stop := x.e.opts.Clock.AfterFunc(x.e.scaledTimeout(s), x.timedOut)
 		x.mu.Lock()
 		x.stopTimeout = stop
 		closed := x.p.Status != StatusRunning
@@ -213,25 +208,18 @@ func (x *execution) begin() {
 	}
 }
 
-func (x *execution) timedOut() {
-	cause := fmt.Sprintf("The execution ran longer than its TimeoutSeconds (%d).", x.e.def.TimeoutSeconds())
-	x.record(HistoryEvent{Type: EventExecutionTimedOut, ExecutionTimedOutEventDetails: &ErrorEventDetails{Error: asl.ErrorTimeout, Cause: cause}},
-		&closing{status: StatusTimedOut, errName: asl.ErrorTimeout, cause: cause})
+// finish closes the execution with the given status, recording its closing event.
+func (x *execution) finish(typ EventType, fin *closing) {
+	x.record(executionEvent(typ, &ExecutionEventDetails{Output: fin.output, Error: fin.errName, Cause: fin.cause}), fin)
 }
 
-func (x *execution) abort(errName, cause string) {
-	x.record(HistoryEvent{Type: EventExecutionAborted, ExecutionAbortedEventDetails: &ErrorEventDetails{Error: errName, Cause: cause}},
-		&closing{status: StatusAborted, errName: errName, cause: cause})
+func (x *execution) timedOut() {
+	cause := fmt.Sprintf("The execution ran longer than its TimeoutSeconds (%d).", x.e.def.TimeoutSeconds())
+	x.finish(EventExecutionTimedOut, &closing{status: StatusTimedOut, errName: asl.ErrorTimeout, cause: cause})
 }
 
 func (x *execution) fail(se *asl.Error) {
-	x.record(HistoryEvent{Type: EventExecutionFailed, ExecutionFailedEventDetails: &ErrorEventDetails{Error: se.Name, Cause: se.Cause}},
-		&closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
-}
-
-func (x *execution) succeed(out string) {
-	x.record(HistoryEvent{Type: EventExecutionSucceeded, ExecutionSucceededEventDetails: &ExecutionSucceededEventDetails{Output: out, OutputDetails: noTruncation}},
-		&closing{status: StatusSucceeded, output: out})
+	x.finish(EventExecutionFailed, &closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
 }
 
 // transition moves the execution to the named state with its raw input. The whole resumable
@@ -267,7 +255,7 @@ func (x *execution) run() {
 				x.fail(err)
 				return
 			}
-			x.succeed(outJSON)
+			x.finish(EventExecutionSucceeded, &closing{status: StatusSucceeded, output: outJSON})
 			return
 		}
 		x.transition(next, out)
@@ -292,12 +280,10 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 	if serr != nil {
 		return nil, "", serr
 	}
-	if !x.record(HistoryEvent{Type: stateEnteredType(st.Type()), StateEnteredEventDetails: &StateEnteredEventDetails{
-		Name: st.Name(), Input: inJSON, InputDetails: noTruncation,
-	}}, nil) {
+	if !x.record(HistoryEvent{Type: EventType(st.Type() + "StateEntered"), StateEnteredEventDetails: &StateEventDetails{Name: st.Name(), Input: inJSON}}, nil) {
 		return nil, "", errClosed
 	}
-	x.e.log.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
+	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
 	entered := x.e.now()
 	x.update(func(p *Progress) { p.Entered = entered })
 	if st.Type() == "Fail" {
@@ -311,9 +297,7 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 	if serr != nil {
 		return nil, "", serr
 	}
-	if !x.record(HistoryEvent{Type: stateExitedType(st.Type()), StateExitedEventDetails: &StateExitedEventDetails{
-		Name: st.Name(), Output: outJSON, OutputDetails: noTruncation,
-	}}, nil) {
+	if !x.record(HistoryEvent{Type: EventType(st.Type() + "StateExited"), StateExitedEventDetails: &StateEventDetails{Name: st.Name(), Output: outJSON}}, nil) {
 		return nil, "", errClosed
 	}
 	return out, next, nil
@@ -361,7 +345,7 @@ func withStateContext(err error, name string) error {
 // sleep waits d (scaled), idle for Shutdown, and reports whether the execution is still open.
 func (x *execution) sleep(d time.Duration) bool {
 	x.e.setBusy(x, false)
-	err := x.e.clock.Sleep(x.ctx, x.e.scaled(d))
+	err := x.e.opts.Clock.Sleep(x.ctx, x.e.scaled(d))
 	x.e.setBusy(x, true)
 	return err == nil && x.ctx.Err() == nil
 }
@@ -373,31 +357,25 @@ type env struct {
 	entered    time.Time
 	retryCount int
 	token      string
-	ctxObj     any
 }
 
 // contextTime formats times as the context object does (ISO 8601, milliseconds, UTC).
 func contextTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// ContextObject returns $$ for the state being run, built on first use.
+// ContextObject returns $$ for the state being run.
 func (en *env) ContextObject() any {
-	if en.ctxObj != nil || en.x == nil {
-		return en.ctxObj
-	}
 	x := en.x
 	c := map[string]any{
 		"Execution": map[string]any{
-			"Id": x.arn, "Input": x.inputVal, "Name": x.name, "RoleArn": x.e.roleARN,
-			"StartTime": contextTime(x.start), "RedriveCount": json.Number("0"),
+			"Id": x.arn, "Input": x.inputVal, "Name": x.name, "StartTime": contextTime(x.start),
 		},
 		"State": map[string]any{
 			"EnteredTime": contextTime(en.entered), "Name": en.state, "RetryCount": asl.IntNumber(int64(en.retryCount)),
 		},
-		"StateMachine": map[string]any{"Id": x.e.smARN, "Name": x.e.smName},
+		"StateMachine": map[string]any{"Id": x.e.smARN, "Name": x.e.opts.Name},
 	}
 	if en.token != "" {
 		c["Task"] = map[string]any{"Token": en.token}
 	}
-	en.ctxObj = c
 	return c
 }

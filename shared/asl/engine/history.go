@@ -3,27 +3,16 @@ package engine
 import "time"
 
 // EventType is the type of a history event, named as in Step Functions' GetExecutionHistory.
+// State events are "<Type>StateEntered" and "<Type>StateExited" (TaskStateEntered, ...).
 type EventType string
 
-// History event types produced by the engine.
+// History event types produced by the engine, besides the state events.
 const (
 	EventExecutionStarted   EventType = "ExecutionStarted"
 	EventExecutionSucceeded EventType = "ExecutionSucceeded"
 	EventExecutionFailed    EventType = "ExecutionFailed"
 	EventExecutionAborted   EventType = "ExecutionAborted"
 	EventExecutionTimedOut  EventType = "ExecutionTimedOut"
-
-	EventTaskStateEntered    EventType = "TaskStateEntered"
-	EventTaskStateExited     EventType = "TaskStateExited"
-	EventChoiceStateEntered  EventType = "ChoiceStateEntered"
-	EventChoiceStateExited   EventType = "ChoiceStateExited"
-	EventPassStateEntered    EventType = "PassStateEntered"
-	EventPassStateExited     EventType = "PassStateExited"
-	EventWaitStateEntered    EventType = "WaitStateEntered"
-	EventWaitStateExited     EventType = "WaitStateExited"
-	EventSucceedStateEntered EventType = "SucceedStateEntered"
-	EventSucceedStateExited  EventType = "SucceedStateExited"
-	EventFailStateEntered    EventType = "FailStateEntered"
 
 	EventTaskScheduled EventType = "TaskScheduled"
 	EventTaskStarted   EventType = "TaskStarted"
@@ -34,122 +23,79 @@ const (
 )
 
 // HistoryEvent is one entry of an execution's history, shaped like the Step Functions
-// GetExecutionHistory API output: exactly one *EventDetails field is set, matching Type. State
-// entered/exited events of every state type use StateEnteredEventDetails/StateExitedEventDetails,
-// as on AWS.
+// GetExecutionHistory API output: exactly one *EventDetails field is set, matching Type.
 type HistoryEvent struct {
 	Timestamp       time.Time `json:"timestamp"`
 	Type            EventType `json:"type"`
 	ID              int64     `json:"id"`
 	PreviousEventID int64     `json:"previousEventId"`
 
-	ExecutionStartedEventDetails   *ExecutionStartedEventDetails   `json:"executionStartedEventDetails,omitempty"`
-	ExecutionSucceededEventDetails *ExecutionSucceededEventDetails `json:"executionSucceededEventDetails,omitempty"`
-	ExecutionFailedEventDetails    *ErrorEventDetails              `json:"executionFailedEventDetails,omitempty"`
-	ExecutionAbortedEventDetails   *ErrorEventDetails              `json:"executionAbortedEventDetails,omitempty"`
-	ExecutionTimedOutEventDetails  *ErrorEventDetails              `json:"executionTimedOutEventDetails,omitempty"`
+	ExecutionStartedEventDetails   *ExecutionEventDetails `json:"executionStartedEventDetails,omitempty"`
+	ExecutionSucceededEventDetails *ExecutionEventDetails `json:"executionSucceededEventDetails,omitempty"`
+	ExecutionFailedEventDetails    *ExecutionEventDetails `json:"executionFailedEventDetails,omitempty"`
+	ExecutionAbortedEventDetails   *ExecutionEventDetails `json:"executionAbortedEventDetails,omitempty"`
+	ExecutionTimedOutEventDetails  *ExecutionEventDetails `json:"executionTimedOutEventDetails,omitempty"`
 
-	StateEnteredEventDetails *StateEnteredEventDetails `json:"stateEnteredEventDetails,omitempty"`
-	StateExitedEventDetails  *StateExitedEventDetails  `json:"stateExitedEventDetails,omitempty"`
+	StateEnteredEventDetails *StateEventDetails `json:"stateEnteredEventDetails,omitempty"`
+	StateExitedEventDetails  *StateEventDetails `json:"stateExitedEventDetails,omitempty"`
 
-	TaskScheduledEventDetails *TaskScheduledEventDetails `json:"taskScheduledEventDetails,omitempty"`
-	TaskStartedEventDetails   *TaskEventDetails          `json:"taskStartedEventDetails,omitempty"`
-	TaskSubmittedEventDetails *TaskOutputEventDetails    `json:"taskSubmittedEventDetails,omitempty"`
-	TaskSucceededEventDetails *TaskOutputEventDetails    `json:"taskSucceededEventDetails,omitempty"`
-	TaskFailedEventDetails    *TaskErrorEventDetails     `json:"taskFailedEventDetails,omitempty"`
-	TaskTimedOutEventDetails  *TaskErrorEventDetails     `json:"taskTimedOutEventDetails,omitempty"`
+	TaskScheduledEventDetails *TaskEventDetails `json:"taskScheduledEventDetails,omitempty"`
+	TaskStartedEventDetails   *TaskEventDetails `json:"taskStartedEventDetails,omitempty"`
+	TaskSubmittedEventDetails *TaskEventDetails `json:"taskSubmittedEventDetails,omitempty"`
+	TaskSucceededEventDetails *TaskEventDetails `json:"taskSucceededEventDetails,omitempty"`
+	TaskFailedEventDetails    *TaskEventDetails `json:"taskFailedEventDetails,omitempty"`
+	TaskTimedOutEventDetails  *TaskEventDetails `json:"taskTimedOutEventDetails,omitempty"`
 }
 
-// DataDetails says whether the JSON data of an event was truncated (never, here).
-type DataDetails struct {
-	Truncated bool `json:"truncated"`
+// ExecutionEventDetails describes the execution events: the input (started), the output
+// (succeeded), or an error and cause (failed, aborted, timed out).
+type ExecutionEventDetails struct {
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Cause  string `json:"cause,omitempty"`
 }
 
-// ExecutionStartedEventDetails describes ExecutionStarted.
-type ExecutionStartedEventDetails struct {
-	Input        string       `json:"input"`
-	InputDetails *DataDetails `json:"inputDetails,omitempty"`
-	RoleArn      string       `json:"roleArn,omitempty"`
+// StateEventDetails describes every *StateEntered (Input) and *StateExited (Output) event.
+type StateEventDetails struct {
+	Name   string `json:"name"`
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`
 }
 
-// ExecutionSucceededEventDetails describes ExecutionSucceeded.
-type ExecutionSucceededEventDetails struct {
-	Output        string       `json:"output"`
-	OutputDetails *DataDetails `json:"outputDetails,omitempty"`
-}
-
-// ErrorEventDetails carries an error name and cause (execution failed, aborted or timed out).
-type ErrorEventDetails struct {
-	Error string `json:"error,omitempty"`
-	Cause string `json:"cause,omitempty"`
-}
-
-// StateEnteredEventDetails describes every *StateEntered event.
-type StateEnteredEventDetails struct {
-	Name         string       `json:"name"`
-	Input        string       `json:"input"`
-	InputDetails *DataDetails `json:"inputDetails,omitempty"`
-}
-
-// StateExitedEventDetails describes every *StateExited event.
-type StateExitedEventDetails struct {
-	Name          string       `json:"name"`
-	Output        string       `json:"output"`
-	OutputDetails *DataDetails `json:"outputDetails,omitempty"`
-}
-
-// TaskScheduledEventDetails describes TaskScheduled. Parameters is the JSON text sent to the
-// integration (for lambda:invoke: FunctionName, Payload, ...).
-type TaskScheduledEventDetails struct {
+// TaskEventDetails describes the task events. Parameters (TaskScheduled) is the JSON text sent
+// to the integration (FunctionName, Payload); Output is the function's (TaskSubmitted) or the
+// task's (TaskSucceeded) result.
+type TaskEventDetails struct {
 	ResourceType       string `json:"resourceType"`
 	Resource           string `json:"resource"`
-	Region             string `json:"region"`
-	Parameters         string `json:"parameters"`
+	Region             string `json:"region,omitempty"`
+	Parameters         string `json:"parameters,omitempty"`
 	TimeoutInSeconds   *int64 `json:"timeoutInSeconds,omitempty"`
 	HeartbeatInSeconds *int64 `json:"heartbeatInSeconds,omitempty"`
+	Output             string `json:"output,omitempty"`
+	Error              string `json:"error,omitempty"`
+	Cause              string `json:"cause,omitempty"`
 }
 
-// TaskEventDetails describes TaskStarted.
-type TaskEventDetails struct {
-	ResourceType string `json:"resourceType"`
-	Resource     string `json:"resource"`
+// taskEvent returns a task event of the given type with its details.
+func taskEvent(typ EventType, d *TaskEventDetails) HistoryEvent {
+	ev := HistoryEvent{Type: typ}
+	*map[EventType]**TaskEventDetails{
+		EventTaskScheduled: &ev.TaskScheduledEventDetails, EventTaskStarted: &ev.TaskStartedEventDetails,
+		EventTaskSubmitted: &ev.TaskSubmittedEventDetails, EventTaskSucceeded: &ev.TaskSucceededEventDetails,
+		EventTaskFailed: &ev.TaskFailedEventDetails, EventTaskTimedOut: &ev.TaskTimedOutEventDetails,
+	}[typ] = d
+	return ev
 }
 
-// TaskOutputEventDetails describes TaskSubmitted and TaskSucceeded.
-type TaskOutputEventDetails struct {
-	ResourceType  string       `json:"resourceType"`
-	Resource      string       `json:"resource"`
-	Output        string       `json:"output"`
-	OutputDetails *DataDetails `json:"outputDetails,omitempty"`
+// executionEvent returns an execution event of the given type with its details.
+func executionEvent(typ EventType, d *ExecutionEventDetails) HistoryEvent {
+	ev := HistoryEvent{Type: typ}
+	*map[EventType]**ExecutionEventDetails{
+		EventExecutionStarted: &ev.ExecutionStartedEventDetails, EventExecutionSucceeded: &ev.ExecutionSucceededEventDetails,
+		EventExecutionFailed: &ev.ExecutionFailedEventDetails, EventExecutionAborted: &ev.ExecutionAbortedEventDetails,
+		EventExecutionTimedOut: &ev.ExecutionTimedOutEventDetails,
+	}[typ] = d
+	return ev
 }
-
-// TaskErrorEventDetails describes TaskFailed and TaskTimedOut.
-type TaskErrorEventDetails struct {
-	ResourceType string `json:"resourceType"`
-	Resource     string `json:"resource"`
-	Error        string `json:"error,omitempty"`
-	Cause        string `json:"cause,omitempty"`
-}
-
-// ErrorAndCause returns the error and cause of a failure event (execution failed, aborted or
-// timed out; task failed or timed out), and false for other events.
-func (ev HistoryEvent) ErrorAndCause() (errorName, cause string, ok bool) {
-	for _, d := range []*ErrorEventDetails{
-		ev.ExecutionFailedEventDetails, ev.ExecutionAbortedEventDetails, ev.ExecutionTimedOutEventDetails,
-	} {
-		if d != nil {
-			return d.Error, d.Cause, true
-		}
-	}
-	for _, d := range []*TaskErrorEventDetails{ev.TaskFailedEventDetails, ev.TaskTimedOutEventDetails} {
-		if d != nil {
-			return d.Error, d.Cause, true
-		}
-	}
-	return "", "", false
-}
-
-var noTruncation = &DataDetails{}
-
-func stateEnteredType(typ string) EventType { return EventType(typ + "StateEntered") }
-func stateExitedType(typ string) EventType  { return EventType(typ + "StateExited") }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -53,7 +54,7 @@ func (x *execution) runTask(st *asl.State, input any, entered time.Time) (any, s
 		if !ok {
 			return nil, "", se
 		}
-		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task error caught", slog.String("execution_arn", x.arn),
+		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task error caught", slog.String("execution_arn", x.arn),
 			slog.String("state", st.Name()), slog.String("error", se.Name), slog.String("next", next))
 		return out, next, nil
 	}
@@ -79,7 +80,7 @@ func (x *execution) retry(st *asl.State, se *asl.Error, silent bool) (bool, erro
 	delay := st.RetryDelay(i, n, x.e.random)
 	var retries int
 	x.update(func(p *Progress) { p.Attempts[i]++; p.Retries++; retries = p.Retries })
-	x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task retry scheduled", slog.String("execution_arn", x.arn),
+	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task retry scheduled", slog.String("execution_arn", x.arn),
 		slog.String("state", st.Name()), slog.String("error", se.Name), slog.Int("retry", retries),
 		slog.Duration("delay", delay), slog.Duration("scaled_delay", x.e.scaled(delay)))
 	if !x.sleep(delay) {
@@ -95,7 +96,6 @@ type taskAttempt struct {
 	en                 *env
 	call               *lambdaCall
 	timeout, heartbeat int64
-	rt                 *taskRecorder
 
 	fired  chan string // deadlines; buffered so that timer callbacks never block
 	tokCh  <-chan tokenResult
@@ -146,7 +146,6 @@ func (x *execution) prepare(a *taskAttempt, input any) error {
 	if len(a.call.parameters) > asl.MaxPayloadBytes {
 		return &asl.Error{Name: asl.ErrorDataLimitExceeded, Cause: fmt.Sprintf("the input of task %q after Parameters has %d bytes, more than the quota of %d", a.st.Name(), len(a.call.parameters), asl.MaxPayloadBytes)}
 	}
-	a.rt = newTaskRecorder(x, a.task)
 	return nil
 }
 
@@ -158,33 +157,46 @@ func (x *execution) schedule(a *taskAttempt) error {
 		<-x.ctx.Done()
 		return errClosed
 	}
-	if !x.record(a.rt.scheduled(a.call, a.timeout, a.heartbeat), nil) || !x.record(a.rt.started(), nil) {
+	if !x.recordTask(a, EventTaskScheduled, TaskEventDetails{Region: x.e.opts.Region, Parameters: a.call.parameters,
+		TimeoutInSeconds: secondsPtr(a.timeout), HeartbeatInSeconds: secondsPtr(a.heartbeat)}) || !x.recordTask(a, EventTaskStarted, TaskEventDetails{}) {
 		return errClosed
 	}
 	if a.call.handler == nil {
 		cause := fmt.Sprintf("Function not found: %s (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: %s)", a.call.arn, newUUID())
-		if !x.record(a.rt.failed(asl.ErrorLambdaNotFound, cause), nil) {
-			return errClosed
-		}
-		return &asl.Error{Name: asl.ErrorLambdaNotFound, Cause: cause}
+		return x.taskError(a, EventTaskFailed, asl.ErrorLambdaNotFound, cause)
 	}
 	a.fired = make(chan string, 2)
 	var deadline time.Time
 	if a.timeout > 0 {
-		d := x.e.scaledTimeout(time.Duration(a.timeout) * time.Second)
-		stop := x.e.clock.AfterFunc(d, a.signal(asl.ErrorTimeout))
+		d := x.e.scaledTimeout(a.timeout)
+		stop := x.e.opts.Clock.AfterFunc(d, a.signal(asl.ErrorTimeout))
 		a.stops = append(a.stops, func() { stop() })
 		deadline = x.e.now().Add(d)
 	}
 	var onBeat func()
 	if a.heartbeat > 0 {
-		beat := newResettableTimer(x.e.clock, x.e.scaledTimeout(time.Duration(a.heartbeat)*time.Second), a.signal(asl.ErrorHeartbeatTimeout))
-		a.stops = append(a.stops, beat.stop)
-		onBeat = beat.reset
+		// A heartbeat restarts the deadline until the attempt is over.
+		var mu sync.Mutex
+		d, fire := x.e.scaledTimeout(a.heartbeat), a.signal(asl.ErrorHeartbeatTimeout)
+		stop := x.e.opts.Clock.AfterFunc(d, fire)
+		onBeat = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if stop != nil && stop() {
+				stop = x.e.opts.Clock.AfterFunc(d, fire)
+			}
+		}
+		a.stops = append(a.stops, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			stop()
+			stop = nil
+		})
 	}
 	if a.task.Callback {
-		a.tokCh = x.e.registerToken(a.en.token, x, a.st.Name(), onBeat).result
-		a.stops = append(a.stops, func() { x.e.closeToken(a.en.token) })
+		tok := x.e.registerToken(a.en.token, x, onBeat)
+		a.tokCh = tok.result
+		a.stops = append(a.stops, func() { x.e.closeTokens(tok) })
 	}
 	x.update(func(p *Progress) { p.Token, p.Deadline = a.en.token, deadline })
 	a.resCh, a.cancel = x.invoke(a.call)
@@ -284,12 +296,17 @@ func (x *execution) timeOut(a *taskAttempt, deadline string) error {
 	// On AWS the Lambda function would run on until its own timeout; locally its context is
 	// cancelled so that the goroutine ends.
 	a.cancel(errors.New(deadline))
-	x.e.log.LogAttrs(x.ctx, slog.LevelWarn, "task timed out", slog.String("execution_arn", x.arn),
+	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelWarn, "task timed out", slog.String("execution_arn", x.arn),
 		slog.String("state", a.st.Name()), slog.String("error", deadline))
-	if !x.record(a.rt.timedOut(deadline, cause), nil) {
+	return x.taskError(a, EventTaskTimedOut, deadline, cause)
+}
+
+// taskError records a failed (or timed-out) attempt and returns its error.
+func (x *execution) taskError(a *taskAttempt, typ EventType, name, cause string) error {
+	if !x.recordTask(a, typ, TaskEventDetails{Error: name, Cause: cause}) {
 		return errClosed
 	}
-	return &asl.Error{Name: deadline, Cause: cause}
+	return &asl.Error{Name: name, Cause: cause}
 }
 
 // handleResponse records the function's response. A callback task then goes on waiting for its
@@ -300,21 +317,18 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 		return x.finishCallback(a, a.early)
 	}
 	if r.err != nil {
-		x.e.log.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
+		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
 			slog.String("state", a.st.Name()), slog.String("error", r.err.Name))
-		if !x.record(a.rt.failed(r.err.Name, r.err.Cause), nil) {
-			return true, nil, errClosed
-		}
-		return true, nil, r.err
+		return true, nil, x.taskError(a, EventTaskFailed, r.err.Name, r.err.Cause)
 	}
-	result := invokeOutput(a.call.version, r)
+	result := invokeOutput(r)
 	outJSON, serr := x.dataJSON(result, fmt.Sprintf("the result of task %q", a.st.Name()))
 	if serr != nil {
 		return true, nil, serr
 	}
 	if a.task.Callback {
 		// The function returned; the task now waits for SendTaskSuccess/Failure.
-		if !x.record(a.rt.submitted(outJSON), nil) {
+		if !x.recordTask(a, EventTaskSubmitted, TaskEventDetails{Output: outJSON}) {
 			return true, nil, errClosed
 		}
 		if a.early != nil {
@@ -322,7 +336,7 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 		}
 		return false, nil, nil
 	}
-	if !x.record(a.rt.succeeded(outJSON), nil) {
+	if !x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: outJSON}) {
 		return true, nil, errClosed
 	}
 	return true, result, nil
@@ -330,13 +344,13 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 
 // invokeOutput is the result of the lambda:invoke integration: the function's response as
 // Payload, with the Invoke API's metadata.
-func invokeOutput(version string, r *invokeResult) any {
+func invokeOutput(r *invokeResult) any {
 	return map[string]any{
-		"ExecutedVersion": version,
+		"ExecutedVersion": "$LATEST",
 		"Payload":         lambdaOutput(r.out),
 		"SdkHttpMetadata": map[string]any{
 			"HttpHeaders": map[string]any{
-				"Content-Type": "application/json", "X-Amz-Executed-Version": version, "x-amzn-RequestId": r.requestID,
+				"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": r.requestID,
 			},
 			"HttpStatusCode": json.Number("200"),
 		},
@@ -348,12 +362,9 @@ func invokeOutput(version string, r *invokeResult) any {
 // finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
 func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (bool, any, error) {
 	if tr.failed {
-		if !x.record(a.rt.failed(tr.errName, tr.cause), nil) {
-			return true, nil, errClosed
-		}
-		return true, nil, &asl.Error{Name: tr.errName, Cause: tr.cause}
+		return true, nil, x.taskError(a, EventTaskFailed, tr.errName, tr.cause)
 	}
-	if !x.record(a.rt.succeeded(tr.outJSON), nil) {
+	if !x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: tr.outJSON}) {
 		return true, nil, errClosed
 	}
 	return true, tr.output, nil
@@ -361,11 +372,10 @@ func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (bool, any, 
 
 // lambdaCall is a resolved invocation.
 type lambdaCall struct {
-	handler    lambda.Handler
-	lockKey    string // bare function name: one invocation at a time per function
-	function   string // as named by the definition
-	arn        string // invoked function ARN (for lambdacontext)
-	version    string // ExecutedVersion
+	handler    lambda.Handler // nil: no such function
+	function   string         // as named by the definition
+	name       string         // bare function name: one invocation at a time per function
+	arn        string         // invoked function ARN (for lambdacontext)
 	payload    []byte
 	parameters string // TaskScheduled parameters
 }
@@ -375,48 +385,32 @@ func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCal
 	if err != nil {
 		return nil, err
 	}
-	c := &lambdaCall{version: "$LATEST", function: t.Function, payload: payload, parameters: jsonString(params)}
-	name, qualifier := splitFunction(c.function)
-	if qualifier != "" && strings.Trim(qualifier, "0123456789") == "" {
-		c.version = qualifier
+	c := &lambdaCall{function: t.Function, payload: payload, parameters: jsonString(params)}
+	c.name = t.Function[strings.LastIndexByte(t.Function, ':')+1:]
+	c.arn = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", e.opts.Region, e.opts.AccountID, c.name)
+	if strings.HasPrefix(t.Function, "arn:") {
+		c.arn = t.Function
 	}
-	c.lockKey = name
-	unqualified := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", e.opts.Region, e.opts.AccountID, name)
-	if strings.HasPrefix(c.function, "arn:") {
-		unqualified = strings.TrimSuffix(c.function, ":"+qualifier)
-	}
-	c.arn = unqualified
-	if qualifier != "" {
-		c.arn += ":" + qualifier
-	}
-	candidates := []string{c.function}
-	if qualifier != "" {
-		candidates = append(candidates, name+":"+qualifier, c.arn)
-	}
-	for _, k := range append(candidates, name, unqualified) {
-		if h, ok := e.opts.Functions[k]; ok && h != nil {
-			c.handler = h
-			return c, nil
-		}
-	}
-	if e.opts.Resolve != nil {
-		if h, ok := e.opts.Resolve(c.function); ok && h != nil {
-			c.handler = h
-		}
+	if c.handler = e.opts.Functions[c.function]; c.handler == nil {
+		c.handler = e.opts.Functions[c.name]
 	}
 	return c, nil
 }
 
-// splitFunction extracts the function name and qualifier from a name, a partial ARN
-// (123456789012:function:name) or a full ARN, each with an optional :qualifier.
-func splitFunction(s string) (name, qualifier string) {
-	if _, rest, ok := strings.Cut(s, ":function:"); ok {
-		s = rest
-	} else {
-		s = strings.TrimPrefix(s, "function:")
+// recordTask records an event of the attempt's task.
+func (x *execution) recordTask(a *taskAttempt, typ EventType, d TaskEventDetails) bool {
+	d.ResourceType, d.Resource = "lambda", "invoke"
+	if a.task.Callback {
+		d.Resource = "invoke.waitForTaskToken"
 	}
-	name, qualifier, _ = strings.Cut(s, ":")
-	return name, qualifier
+	return x.record(taskEvent(typ, &d), nil)
+}
+
+func secondsPtr(n int64) *int64 {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }
 
 // jsonString renders a value for display (history, causes).
