@@ -68,6 +68,8 @@ func load(ctx context.Context, need config.Need) (*Deps, error) {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
 	cfg.HTTPClient = awsHTTPClient()
+	// Once per cold start: a version near its end date shows up as a counted warning long before Meta retires it.
+	graph.LogVersionCheck(ctx, log, stage.GraphAPIVersion, time.Now())
 	return &Deps{Stage: stage, Logger: log, AWS: cfg}, nil
 }
 

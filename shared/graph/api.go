@@ -19,7 +19,7 @@ const (
 	CallPhoneInfo       = "phone_info"      // GET /<PHONE_NUMBER_ID>
 	CallRegister        = "register"        // POST /<PHONE_NUMBER_ID>/register
 	CallMessages        = "messages"        // POST /<PHONE_NUMBER_ID>/messages
-	DefaultAPIVersion   = "v21.0"
+	DefaultAPIVersion   = "v25.0"
 	DefaultBaseEndpoint = "https://graph.facebook.com"
 	// MaxTextBodyLength is Meta's limit on a text message body, in characters.
 	MaxTextBodyLength = 4096

@@ -171,7 +171,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.ExchangeCode(context.Background(), &graph.ExchangeCodeInput{AppID: appID, AppSecret: secret(appSecret), Code: secret(code)})
 			},
-			method: "GET", path: "/v21.0/oauth/access_token",
+			method: "GET", path: "/v25.0/oauth/access_token",
 			query:    url.Values{"client_id": {appID}, "client_secret": {appSecret}, "code": {code}},
 			response: `{"access_token":"EAAnewBusinessToken","token_type":"bearer","expires_in":5183944}`,
 			want:     &graph.ExchangeCodeOutput{AccessToken: secret("EAAnewBusinessToken"), TokenType: "bearer", ExpiresIn: 5183944},
@@ -181,7 +181,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.DebugToken(context.Background(), &graph.DebugTokenInput{InputToken: biz, AccessToken: secret(appID + "|" + appSecret)})
 			},
-			method: "GET", path: "/v21.0/debug_token", query: url.Values{"input_token": {bizToken}},
+			method: "GET", path: "/v25.0/debug_token", query: url.Values{"input_token": {bizToken}},
 			auth: "Bearer " + appID + "|" + appSecret,
 			response: `{"data":{"app_id":"236484624622562","type":"SYSTEM_USER","application":"Partner","data_access_expires_at":1672092840,
 				"expires_at":0,"is_valid":true,"scopes":["whatsapp_business_management","whatsapp_business_messaging","business_management"],
@@ -199,7 +199,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.ListPhoneNumbers(context.Background(), &graph.ListPhoneNumbersInput{WABAID: wabaID, AccessToken: biz})
 			},
-			method: "GET", path: "/v21.0/" + wabaID + "/phone_numbers", query: url.Values{"fields": {graph.PhoneNumberFields}},
+			method: "GET", path: "/v25.0/" + wabaID + "/phone_numbers", query: url.Values{"fields": {graph.PhoneNumberFields}},
 			auth: "Bearer " + bizToken,
 			response: `{"data":[{"id":"106540352242922","display_phone_number":"+1 555-078-3881","verified_name":"Lucky Shrub",
 				"platform_type":"CLOUD_API","status":"CONNECTED","code_verification_status":"VERIFIED","is_on_biz_app":false,
@@ -213,7 +213,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.GetPhoneNumber(context.Background(), &graph.GetPhoneNumberInput{PhoneNumberID: phoneID, AccessToken: biz})
 			},
-			method: "GET", path: "/v21.0/" + phoneID, query: url.Values{"fields": {graph.PhoneNumberFields}}, auth: "Bearer " + bizToken,
+			method: "GET", path: "/v25.0/" + phoneID, query: url.Values{"fields": {graph.PhoneNumberFields}}, auth: "Bearer " + bizToken,
 			response: `{"id":"106540352242922","platform_type":"NOT_APPLICABLE","status":"PENDING","is_on_biz_app":true}`,
 			want:     &graph.PhoneNumber{ID: phoneID, PlatformType: "NOT_APPLICABLE", Status: "PENDING", IsOnBizApp: true},
 		},
@@ -222,7 +222,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return nil, c.SubscribeApp(context.Background(), &graph.SubscribeAppInput{WABAID: wabaID, AccessToken: biz})
 			},
-			method: "POST", path: "/v21.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
+			method: "POST", path: "/v25.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
 			response: `{"success":true}`,
 		},
 		{
@@ -231,7 +231,7 @@ func TestRequests(t *testing.T) {
 				return nil, c.SubscribeApp(context.Background(), &graph.SubscribeAppInput{WABAID: wabaID, AccessToken: biz,
 					OverrideCallbackURI: "https://partner.example/webhooks", VerifyToken: secret(verifyToken)})
 			},
-			method: "POST", path: "/v21.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
+			method: "POST", path: "/v25.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
 			body:     `{"override_callback_uri":"https://partner.example/webhooks","verify_token":"` + verifyToken + `"}`,
 			response: `{"success":true}`,
 		},
@@ -240,7 +240,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.ListSubscribedApps(context.Background(), &graph.ListSubscribedAppsInput{WABAID: wabaID, AccessToken: biz})
 			},
-			method: "GET", path: "/v21.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
+			method: "GET", path: "/v25.0/" + wabaID + "/subscribed_apps", query: url.Values{}, auth: "Bearer " + bizToken,
 			response: `{"data":[{"whatsapp_business_api_data":{"id":"236484624622562","link":"https://www.facebook.com/games/?app_id=236484624622562",
 				"name":"Partner"},"override_callback_uri":"https://partner.example/webhooks"}]}`,
 			want: &graph.ListSubscribedAppsOutput{Apps: []graph.SubscribedApp{{AppID: appID, Name: "Partner",
@@ -251,7 +251,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return nil, c.AssignUser(context.Background(), &graph.AssignUserInput{WABAID: wabaID, UserID: "100000000000001", AccessToken: sys})
 			},
-			method: "POST", path: "/v21.0/" + wabaID + "/assigned_users",
+			method: "POST", path: "/v25.0/" + wabaID + "/assigned_users",
 			query: url.Values{"user": {"100000000000001"}, "tasks": {"['MANAGE']"}}, auth: "Bearer " + systemToken,
 			response: `{"success":true}`,
 		},
@@ -260,7 +260,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.ShareCreditLine(context.Background(), &graph.ShareCreditLineInput{CreditLineID: creditLine, WABAID: wabaID, Currency: "USD", AccessToken: sys})
 			},
-			method: "POST", path: "/v21.0/" + creditLine + "/whatsapp_credit_sharing_and_attach",
+			method: "POST", path: "/v25.0/" + creditLine + "/whatsapp_credit_sharing_and_attach",
 			query: url.Values{"waba_currency": {"USD"}, "waba_id": {wabaID}}, auth: "Bearer " + systemToken,
 			response: `{"allocation_config_id":"58501441721238","waba_id":"102290129340398"}`,
 			want:     &graph.ShareCreditLineOutput{AllocationConfigID: allocID, WABAID: wabaID},
@@ -270,7 +270,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.GetAllocationConfig(context.Background(), &graph.GetAllocationConfigInput{AllocationConfigID: allocID, AccessToken: sys})
 			},
-			method: "GET", path: "/v21.0/" + allocID, query: url.Values{"fields": {"id,receiving_credential"}}, auth: "Bearer " + systemToken,
+			method: "GET", path: "/v25.0/" + allocID, query: url.Values{"fields": {"id,receiving_credential"}}, auth: "Bearer " + systemToken,
 			response: `{"receiving_credential":{"id":"77100230000001"},"id":"58501441721238"}`,
 			want:     &graph.AllocationConfig{ID: allocID, ReceivingCredentialID: "77100230000001"},
 		},
@@ -279,7 +279,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.ListCreditAllocations(context.Background(), &graph.ListCreditAllocationsInput{CreditLineID: creditLine, AccessToken: sys})
 			},
-			method: "GET", path: "/v21.0/" + creditLine + "/owning_credit_allocation_configs",
+			method: "GET", path: "/v25.0/" + creditLine + "/owning_credit_allocation_configs",
 			query: url.Values{"fields": {"id,receiving_credential"}}, auth: "Bearer " + systemToken,
 			response: `{"data":[{"id":"58501441721238","receiving_credential":{"id":"77100230000001"}},{"id":"2"}]}`,
 			want:     []graph.AllocationConfig{{ID: allocID, ReceivingCredentialID: "77100230000001"}, {ID: "2"}},
@@ -289,7 +289,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return c.GetWABA(context.Background(), &graph.GetWABAInput{WABAID: wabaID, AccessToken: biz})
 			},
-			method: "GET", path: "/v21.0/" + wabaID, query: url.Values{"fields": {"id,name,currency,primary_funding_id"}}, auth: "Bearer " + bizToken,
+			method: "GET", path: "/v25.0/" + wabaID, query: url.Values{"fields": {"id,name,currency,primary_funding_id"}}, auth: "Bearer " + bizToken,
 			response: `{"id":"102290129340398","name":"Lucky Shrub","currency":"USD","primary_funding_id":"77100230000001"}`,
 			want:     &graph.WABA{ID: wabaID, Name: "Lucky Shrub", Currency: "USD", PrimaryFundingID: "77100230000001"},
 		},
@@ -298,7 +298,7 @@ func TestRequests(t *testing.T) {
 			run: func(c *graph.Client) (any, error) {
 				return nil, c.RegisterPhone(context.Background(), &graph.RegisterPhoneInput{PhoneNumberID: phoneID, PIN: secret(pin), AccessToken: biz})
 			},
-			method: "POST", path: "/v21.0/" + phoneID + "/register", query: url.Values{}, auth: "Bearer " + bizToken,
+			method: "POST", path: "/v25.0/" + phoneID + "/register", query: url.Values{}, auth: "Bearer " + bizToken,
 			body:     `{"messaging_product":"whatsapp","pin":"` + pin + `"}`,
 			response: `{"success":true}`,
 		},
@@ -308,7 +308,7 @@ func TestRequests(t *testing.T) {
 				return c.SendTextMessage(context.Background(), &graph.SendTextMessageInput{PhoneNumberID: phoneID, To: "+16505551234",
 					Body: "Message received, loud and clear!", AccessToken: biz})
 			},
-			method: "POST", path: "/v21.0/" + phoneID + "/messages", query: url.Values{}, auth: "Bearer " + bizToken,
+			method: "POST", path: "/v25.0/" + phoneID + "/messages", query: url.Values{}, auth: "Bearer " + bizToken,
 			body: `{"messaging_product":"whatsapp","recipient_type":"individual","to":"+16505551234","type":"text",
 				"text":{"preview_url":false,"body":"Message received, loud and clear!"}}`,
 			response: `{"messaging_product":"whatsapp","contacts":[{"input":"+16505551234","wa_id":"16505551234"}],
@@ -578,7 +578,7 @@ func TestErrorDecoding(t *testing.T) {
 		},
 		{
 			name: "secrets in Meta's message are redacted",
-			resp: respond(400, `{"error":{"message":"Invalid token `+bizToken+` for https://graph.facebook.com/v21.0/x?access_token=`+bizToken+` and pin `+pin+`","code":190,"fbtrace_id":"T"}}`),
+			resp: respond(400, `{"error":{"message":"Invalid token `+bizToken+` for https://graph.facebook.com/v25.0/x?access_token=`+bizToken+` and pin `+pin+`","code":190,"fbtrace_id":"T"}}`),
 			want: graph.Error{HTTPStatus: 400, Code: 190, FBTraceID: "T", Class: graph.ClassPermanent, Sent: true}, contains: "[redacted]",
 		},
 	}
@@ -882,7 +882,7 @@ func TestPerCallOptions(t *testing.T) {
 	if _, err := c.GetWABA(bg, &graph.GetWABAInput{WABAID: wabaID, AccessToken: secret(bizToken)}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ft.reqs[1].path, "/v21.0/"+wabaID; got != want {
+	if got, want := ft.reqs[1].path, "/v25.0/"+wabaID; got != want {
 		t.Errorf("path after the override = %q, want the client's %q", got, want)
 	}
 	_, err := c.GetWABA(bg, &graph.GetWABAInput{WABAID: wabaID, AccessToken: secret(bizToken)},
@@ -898,7 +898,7 @@ func TestPaging(t *testing.T) {
 	}
 	t.Run("next elsewhere is not followed", func(t *testing.T) {
 		c, ft := newClient(t, func(int, *http.Request) (*http.Response, error) {
-			return respond(200, page("https://evil.example/v21.0/"+wabaID+"/phone_numbers?after=c&access_token="+bizToken)), nil
+			return respond(200, page("https://evil.example/v25.0/"+wabaID+"/phone_numbers?after=c&access_token="+bizToken)), nil
 		})
 		_, err := c.ListPhoneNumbers(context.Background(), &graph.ListPhoneNumbersInput{WABAID: wabaID, AccessToken: secret(bizToken)})
 		if err == nil || ft.count() != 1 {
@@ -908,7 +908,7 @@ func TestPaging(t *testing.T) {
 	})
 	t.Run("pages are capped", func(t *testing.T) {
 		c, ft := newClient(t, func(n int, _ *http.Request) (*http.Response, error) {
-			return respond(200, page(fmt.Sprintf("https://graph.facebook.com/v21.0/%s/phone_numbers?after=c%d", wabaID, n))), nil
+			return respond(200, page(fmt.Sprintf("https://graph.facebook.com/v25.0/%s/phone_numbers?after=c%d", wabaID, n))), nil
 		})
 		_, err := c.ListPhoneNumbers(context.Background(), &graph.ListPhoneNumbersInput{WABAID: wabaID, AccessToken: secret(bizToken)})
 		if err == nil || ft.count() != graph.MaxPages {
@@ -917,7 +917,7 @@ func TestPaging(t *testing.T) {
 	})
 	t.Run("a repeating cursor stops", func(t *testing.T) {
 		c, ft := newClient(t, func(int, *http.Request) (*http.Response, error) {
-			return respond(200, page("https://graph.facebook.com/v21.0/"+wabaID+"/phone_numbers?after=same")), nil
+			return respond(200, page("https://graph.facebook.com/v25.0/"+wabaID+"/phone_numbers?after=same")), nil
 		})
 		_, err := c.ListPhoneNumbers(context.Background(), &graph.ListPhoneNumbersInput{WABAID: wabaID, AccessToken: secret(bizToken)})
 		if err == nil || ft.count() != 2 {
@@ -965,7 +965,7 @@ func TestAttemptLogs(t *testing.T) {
 			t.Fatalf("line %d is not JSON: %s", i, l)
 		}
 		if m["msg"] != "graph attempt" || m["call"] != graph.CallOAuth || m["method"] != "GET" ||
-			m["path"] != "/v21.0/oauth/access_token" || m["attempt"] != float64(i+1) || m["level"] != "DEBUG" {
+			m["path"] != "/v25.0/oauth/access_token" || m["attempt"] != float64(i+1) || m["level"] != "DEBUG" {
 			t.Errorf("line %d = %v", i, m)
 		}
 		if _, ok := m["duration_ms"]; !ok {

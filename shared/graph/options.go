@@ -126,7 +126,7 @@ func (o *Options) finalize() error {
 		o.APIVersion = DefaultAPIVersion
 	}
 	if !apiVersionPattern.MatchString(o.APIVersion) {
-		return errors.New("graph: APIVersion must have the form vNN.N (for example v21.0)")
+		return errors.New("graph: APIVersion must have the form vNN.N (for example v25.0)")
 	}
 	switch hc := o.HTTPClient.(type) {
 	case nil:

@@ -9,11 +9,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/waes/onboarding/shared/catalog"
+	"github.com/waes/onboarding/shared/graph"
 )
 
 // monitoring creates the alarm topic, the alarms and the dashboard.
@@ -82,6 +84,9 @@ func (b *builder) monitoring() {
 		Period: fiveMinutes, Statistic: jsii.String("Maximum"),
 	}), 900, "Webhook changes wait in the queue for 15 minutes or more: is webhook_worker failing or throttled?")
 
+	b.addAlarm("GraphAPIVersionEndingAlarm", b.graphVersionMetric(), 1,
+		"A function started with a Graph API version that ends within 90 days (or has ended): set graphApiVersion in cdk.json to a newer version and deploy (docs/deploy.md)")
+
 	b.dashboard(b.alarms)
 }
 
@@ -98,6 +103,24 @@ func (b *builder) addAlarm(id string, metric awscloudwatch.IMetric, threshold fl
 	a.AddAlarmAction(b.alarmActions...)
 	b.alarms = append(b.alarms, a)
 	return a
+}
+
+// graphVersionMetric counts, over every function's log group, the start-up warnings the Graph client logs when
+// the configured version is near its end date (the line carries metric=graph.VersionEndingMetric).
+func (b *builder) graphVersionMetric() awscloudwatch.IMetric {
+	var metric awscloudwatch.IMetric
+	for _, f := range catalog.Functions {
+		mf := awslogs.NewMetricFilter(b.stack, jsii.String(constructID(f.Name)+"GraphVersionFilter"), &awslogs.MetricFilterProps{
+			LogGroup:        b.fns[f.Name].LogGroup(),
+			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.metric"), jsii.String("="), jsii.String(graph.VersionEndingMetric)),
+			MetricNamespace: jsii.String(AppName + "/" + b.stage.Name),
+			MetricName:      jsii.String(graph.VersionEndingMetric),
+			MetricValue:     jsii.String("1"),
+		})
+		// Every filter feeds the same metric: one alarm covers all functions.
+		metric = mf.Metric(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum")})
+	}
+	return metric
 }
 
 // dashboard shows the workflow, the API, the functions, the queue and the table on one page.

@@ -488,9 +488,19 @@ func TestAlarms(t *testing.T) {
 		"AWS/DynamoDB/ThrottledRequests":             1, // summed over the table's operations
 		"AWS/SQS/ApproximateNumberOfMessagesVisible": 1,
 		"AWS/SQS/ApproximateAgeOfOldestMessage":      1,
+		"wa-onboarding/dev/GraphAPIVersionEnding":    1,
 	}
 	if g, w := render(got), render(want); g != w {
 		t.Errorf("alarms by metric:\n got %s\nwant %s", g, w)
+	}
+	filters := s.resources("AWS::Logs::MetricFilter")
+	if got, want := len(filters), len(catalog.Functions); got != want {
+		t.Errorf("metric filters: got %d, want one per function (%d)", got, want)
+	}
+	for id, f := range filters {
+		if got, want := props(f)["FilterPattern"], `{ $.metric = "GraphAPIVersionEnding" }`; got != want {
+			t.Errorf("metric filter %s pattern: got %v, want %s", id, got, want)
+		}
 	}
 	mustNotPanic(t, "dashboard", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))

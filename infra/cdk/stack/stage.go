@@ -263,7 +263,7 @@ func (s StageConfig) Validate() error {
 		}
 	}
 	if !graphVersion.MatchString(s.GraphAPIVersion) {
-		bad("graphApiVersion must have the form vNN.N (for example v21.0)")
+		bad("graphApiVersion must have the form vNN.N (for example v25.0)")
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)

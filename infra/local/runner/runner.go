@@ -154,6 +154,7 @@ func (r *Runner) build() error {
 	if err != nil {
 		return fmt.Errorf("building the Graph client: %w", err)
 	}
+	graph.LogVersionCheck(context.Background(), r.log, client.Options().APIVersion, time.Now())
 
 	// The workflow's functions, registered under the names the definition's placeholders resolve to.
 	wf := &engineWorkflow{}
