@@ -25,6 +25,7 @@ import (
 	"github.com/waes/onboarding/shared/config"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
@@ -106,9 +107,18 @@ func (d *Deps) Vault() *smvault.Vault {
 }
 
 // Graph returns the Graph API client: https://graph.facebook.com unless GRAPH_BASE_URL names a loopback
-// simulator.
+// simulator. A function that may read the stage secret signs every call with appsecret_proof (the app secret
+// comes from the vault's cache, so a rotation is picked up).
 func (d *Deps) Graph() (*graph.Client, error) {
-	return graph.New(graph.Options{BaseEndpoint: d.Stage.GraphBaseURL, APIVersion: d.Stage.GraphAPIVersion, Logger: d.Logger})
+	opts := graph.Options{BaseEndpoint: d.Stage.GraphBaseURL, APIVersion: d.Stage.GraphAPIVersion, Logger: d.Logger}
+	if d.Stage.StageSecretID != "" {
+		v := d.Vault()
+		opts.AppSecret = func(ctx context.Context) (onboarding.Secret, error) {
+			app, err := v.AppConfig(ctx)
+			return app.AppSecret, err
+		}
+	}
+	return graph.New(opts)
 }
 
 // Workflow returns the Step Functions adapter of the stage's state machine.

@@ -7,6 +7,9 @@ package graph
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +87,8 @@ type operation struct {
 	mode  retryMode
 	// secrets are scrubbed from every message this call produces (token, code, app secret, PIN, ...).
 	secrets []string
+	// proof is the call's appsecret_proof (empty without Options.AppSecret or without a token).
+	proof string
 }
 
 // do runs op under the retry policy and decodes a 2xx body into out (when out is not nil).
@@ -93,6 +98,16 @@ func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) err
 	}
 	if !op.token.IsZero() && !validToken(op.token.Reveal()) {
 		return &InputError{Call: op.call, Field: "access_token", Reason: "contains characters a token cannot have"}
+	}
+	if !op.token.IsZero() && o.AppSecret != nil {
+		secret, err := o.AppSecret(ctx)
+		if err != nil || secret.IsZero() {
+			// The vault's error is not carried: the caller only needs to know the call did not leave.
+			return &Error{Call: op.call, Class: ClassTransient,
+				Message: op.method + " /" + o.APIVersion + "/" + op.path + ": no app secret for appsecret_proof (request not sent)"}
+		}
+		op.proof = AppSecretProof(secret, op.token)
+		op.secrets = append(op.secrets[:len(op.secrets):len(op.secrets)], op.proof)
 	}
 	p := &o.Retry
 	start := time.Now()
@@ -164,8 +179,16 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 	})
 	logPath := "/" + o.APIVersion + "/" + op.path
 	target := o.base + logPath
-	if len(op.query) > 0 {
-		target += "?" + op.query.Encode()
+	query := op.query
+	if op.proof != "" {
+		query = make(url.Values, len(op.query)+1)
+		for k, v := range op.query {
+			query[k] = v
+		}
+		query.Set("appsecret_proof", op.proof)
+	}
+	if len(query) > 0 {
+		target += "?" + query.Encode()
 	}
 	var body io.Reader
 	if op.body != nil {
@@ -387,6 +410,14 @@ func (c *Client) logAttempt(ctx context.Context, o *Options, op *operation, path
 		)
 	}
 	o.Logger.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
+}
+
+// AppSecretProof returns Meta's appsecret_proof of token: the hex HMAC-SHA256 of the access token keyed with the
+// app secret. It is computed per token (business and system tokens differ).
+func AppSecretProof(appSecret, token onboarding.Secret) string {
+	m := hmac.New(sha256.New, []byte(appSecret.Reveal()))
+	m.Write([]byte(token.Reveal()))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // pathParam checks an id that goes into a URL path.

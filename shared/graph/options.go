@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/waes/onboarding/shared/onboarding"
 )
 
 // Defaults of Options and RetryPolicy.
@@ -34,6 +36,11 @@ const (
 	// throttledFactor stretches the backoff after a throttled answer: rate limits need longer pauses.
 	throttledFactor = 4
 )
+
+// StaticAppSecret returns an Options.AppSecret that always answers secret (tests, tools).
+func StaticAppSecret(secret onboarding.Secret) func(context.Context) (onboarding.Secret, error) {
+	return func(context.Context) (onboarding.Secret, error) { return secret, nil }
+}
 
 // HTTPClient sends HTTP requests. *http.Client implements it; tests pass func-type fakes.
 type HTTPClient interface {
@@ -90,6 +97,11 @@ type Options struct {
 	Logger *slog.Logger
 	// UserAgent is sent with every request (default DefaultUserAgent).
 	UserAgent string
+	// AppSecret, when set, returns the app secret that signs the calls: every request made with an access
+	// token then carries appsecret_proof = hex(HMAC-SHA256(key app secret, access token)), as apps with
+	// "Require App Secret" on need. It is asked once per call (the vault caches it), so a rotated secret is
+	// picked up without a restart. The proof never appears in a log line or an error.
+	AppSecret func(ctx context.Context) (onboarding.Secret, error)
 
 	// base is the validated BaseEndpoint as scheme://host, without a trailing slash.
 	base string

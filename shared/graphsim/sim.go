@@ -8,6 +8,9 @@ package graphsim
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +71,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer is told about registrations, inbound and outbound messages (nil: nobody).
 	Observer Observer
+	// RequireAppSecretProof refuses calls made with an access token but without appsecret_proof, as Meta does
+	// for an app with "Require App Secret" on. A proof that is sent is always checked, required or not.
+	RequireAppSecretProof bool
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -405,7 +412,44 @@ func (s *Server) parse(r *http.Request) (*request, *result) {
 	} else {
 		q.token = q.query.Get("access_token")
 	}
+	if res := s.checkProof(q); res != nil {
+		return q, res
+	}
 	return q, nil
+}
+
+// proofTTL is how long a time-stamped proof (appsecret_time) stays valid at Meta.
+const proofTTL = 5 * time.Minute
+
+// checkProof checks appsecret_proof: hex HMAC-SHA256 of the access token (or, with appsecret_time, of
+// "<token>|<time>") keyed with the app secret. Meta's answer to a wrong proof is error 100
+// "Invalid appsecret_proof provided in the API argument" (GraphMethodException).
+func (s *Server) checkProof(q *request) *result {
+	proof := q.query.Get("appsecret_proof")
+	if q.token == "" {
+		return nil
+	}
+	if proof == "" {
+		if s.cfg.RequireAppSecretProof {
+			return s.gerr(100, withType("GraphMethodException"), withMessage("API calls from the server require an appsecret_proof argument"))
+		}
+		return nil
+	}
+	msg := q.token
+	if ts := q.query.Get("appsecret_time"); ts != "" {
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || s.cfg.Now().Sub(time.Unix(sec, 0)) > proofTTL {
+			return s.gerr(100, withType("GraphMethodException"), withMessage("Invalid appsecret_proof provided in the API argument"))
+		}
+		msg += "|" + ts
+	}
+	m := hmac.New(sha256.New, []byte(s.cfg.AppSecret.Reveal()))
+	m.Write([]byte(msg))
+	want := hex.EncodeToString(m.Sum(nil))
+	if !hmac.Equal([]byte(strings.ToLower(proof)), []byte(want)) {
+		return s.gerr(100, withType("GraphMethodException"), withMessage("Invalid appsecret_proof provided in the API argument"))
+	}
+	return nil
 }
 
 var safeSegment = regexp.MustCompile(`^(v[0-9]{1,2}\.[0-9]{1,2}|[0-9]{1,20}|[a-z_]{1,64})$`)

@@ -143,6 +143,8 @@ func (r *Runner) build() error {
 			AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
 			SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
 			Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
+			// As for a partner app with "Require App Secret" on: every call must carry appsecret_proof.
+			RequireAppSecretProof: true,
 		})
 		u, err := r.Sim.Start("127.0.0.1:0")
 		if err != nil {
@@ -150,7 +152,11 @@ func (r *Runner) build() error {
 		}
 		baseURL = u
 	}
-	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, CallTimeout: cfg.GraphCallTimeout, Logger: r.log})
+	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, CallTimeout: cfg.GraphCallTimeout, Logger: r.log,
+		AppSecret: func(ctx context.Context) (onboarding.Secret, error) {
+			app, err := r.Vault.AppConfig(ctx)
+			return app.AppSecret, err
+		}})
 	if err != nil {
 		return fmt.Errorf("building the Graph client: %w", err)
 	}
