@@ -221,8 +221,10 @@ type RegisterPhoneInput struct {
 // SendTextMessageInput sends a text message from a business phone number.
 type SendTextMessageInput struct {
 	PhoneNumberID string
-	// To is the recipient in E.164 form.
+	// To is the recipient's phone number in E.164 form. Recipient is the user's business-scoped user id
+	// (BSUID), for users Meta identifies without a phone number; exactly one of the two is sent.
 	To          string
+	Recipient   string
 	Body        string
 	PreviewURL  bool
 	AccessToken onboarding.Secret

@@ -462,14 +462,17 @@ type sendMessageBody struct {
 	} `json:"messages"`
 }
 
-// SendTextMessage sends a text message (1 to 4096 characters) to an E.164 number. It is never retried once
+// SendTextMessage sends a text message (1 to 4096 characters) to an E.164 number or a business-scoped user id. It is never retried once
 // sent: a repeat would deliver the message twice.
 func (c *Client) SendTextMessage(ctx context.Context, in *SendTextMessageInput, optFns ...func(*Options)) (*SendMessageOutput, error) {
 	r, err := call(ctx, c, CallMessages, in, optFns, func(in *SendTextMessageInput) (*operation, error) {
 		n := utf8.RuneCountInString(in.Body)
 		if err := firstError(
 			pathParam(CallMessages, "phone_number_id", in.PhoneNumberID),
-			check(onboarding.ValidE164(in.To), CallMessages, "to", "must be a phone number in E.164 form (+ and 7 to 15 digits)"),
+			check(in.To == "" || in.Recipient == "", CallMessages, "recipient", "give to or recipient, not both (Meta would use to)"),
+			check(in.Recipient == "" || onboarding.ValidBSUID(in.Recipient), CallMessages, "recipient",
+				"must be a business-scoped user id (CC.<up to 128 letters and digits>)"),
+			check(in.Recipient != "" || onboarding.ValidE164(in.To), CallMessages, "to", "must be a phone number in E.164 form (+ and 7 to 15 digits)"),
 			check(n > 0 && n <= MaxTextBodyLength && utf8.ValidString(in.Body), CallMessages, "body",
 				fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength))); err != nil {
 			return nil, err
@@ -481,10 +484,11 @@ func (c *Client) SendTextMessage(ctx context.Context, in *SendTextMessageInput, 
 		body, err := encodeBody(CallMessages, struct {
 			MessagingProduct string `json:"messaging_product"`
 			RecipientType    string `json:"recipient_type"`
-			To               string `json:"to"`
+			To               string `json:"to,omitempty"`
+			Recipient        string `json:"recipient,omitempty"`
 			Type             string `json:"type"`
 			Text             text   `json:"text"`
-		}{"whatsapp", "individual", in.To, "text", text{in.PreviewURL, in.Body}})
+		}{"whatsapp", "individual", in.To, in.Recipient, "text", text{in.PreviewURL, in.Body}})
 		return &operation{
 			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
 			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),

@@ -581,6 +581,7 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 		waba, id, display := ph.waba, ph.id, ph.display
 		from, _ := digits(s.cfg.TesterNumber)
 		ph.windows[from] = now
+		ph.windows[UserID(from)] = now
 		msgID := newWAMID()
 		res.notify = append(res.notify,
 			func(o Observer) { o.PhoneRegistered(waba, id, display) },
@@ -589,10 +590,19 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 	return res
 }
 
+// contact is the contacts[] entry of a send answer: wa_id for a phone recipient, user_id for a BSUID one.
+func contact(input, to string) map[string]any {
+	if onboarding.ValidBSUID(to) {
+		return map[string]any{"input": input, "user_id": to}
+	}
+	return map[string]any{"input": input, "wa_id": to}
+}
+
 func (s *Server) sendMessage(q *request, ph *phoneRec) *result {
 	var body struct {
 		MessagingProduct string `json:"messaging_product"`
 		To               string `json:"to"`
+		Recipient        string `json:"recipient"`
 		Type             string `json:"type"`
 		Text             *struct {
 			Body string `json:"body"`
@@ -604,8 +614,16 @@ func (s *Server) sendMessage(q *request, ph *phoneRec) *result {
 	if body.MessagingProduct != "whatsapp" {
 		return s.invalidParam("Param messaging_product must be whatsapp", true)
 	}
+	// As at Meta, to or recipient (a business-scoped user id) names the user; with both, to wins.
 	to, valid := digits(body.To)
-	if !valid {
+	input := body.To
+	switch {
+	case body.To == "" && body.Recipient != "":
+		if !onboarding.ValidBSUID(body.Recipient) {
+			return s.invalidParam("Param recipient must be a valid business-scoped user ID", true)
+		}
+		to, valid, input = body.Recipient, true, body.Recipient
+	case !valid:
 		return s.invalidParam("Param to must be a valid phone number", true)
 	}
 	if body.Type != "" && body.Type != "text" {
@@ -627,7 +645,7 @@ func (s *Server) sendMessage(q *request, ph *phoneRec) *result {
 	return &result{status: http.StatusOK, effect: graph.CallMessages,
 		body: map[string]any{
 			"messaging_product": "whatsapp",
-			"contacts":          []map[string]any{{"input": body.To, "wa_id": to}},
+			"contacts":          []map[string]any{contact(input, to)},
 			"messages":          []map[string]any{{"id": id}},
 		},
 		notify: []func(Observer){func(o Observer) { o.MessageSent(waba, phoneID, to, id, now) }}}

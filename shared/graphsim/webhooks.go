@@ -55,31 +55,45 @@ func (w *WebhookSender) InboundMessage(wabaID, phoneNumberID, from, messageID, t
 	value := map[string]any{
 		"messaging_product": "whatsapp",
 		"metadata":          metadata(phoneNumberID),
-		"contacts":          []any{map[string]any{"profile": map[string]string{"name": "Simulated Tester"}, "wa_id": waID}},
+		"contacts":          []any{map[string]any{"profile": map[string]string{"name": "Simulated Tester"}, "wa_id": waID, "user_id": UserID(waID)}},
 		"messages": []any{map[string]any{
-			"from": waID, "id": messageID, "timestamp": strconv.FormatInt(at.Unix(), 10), "type": "text",
+			"from": waID, "from_user_id": UserID(waID), "id": messageID, "timestamp": strconv.FormatInt(at.Unix(), 10), "type": "text",
 			"text": map[string]string{"body": text},
 		}},
 	}
 	w.deliverLater(0, wabaID, value)
 }
 
-// MessageSent sends the sent, then the delivered status of the message.
+// MessageSent sends the sent, then the delivered status of the message. As at Meta, statuses carry the
+// user's BSUID (recipient_user_id) whether the message went to the phone number or to the BSUID, and the
+// phone (recipient_id) only when the message went to the phone number.
 func (w *WebhookSender) MessageSent(wabaID, phoneNumberID, to, messageID string, at time.Time) {
 	delay := w.StatusDelay
 	if delay <= 0 {
 		delay = 100 * time.Millisecond
 	}
+	userID, waID := to, ""
+	if !onboarding.ValidBSUID(to) {
+		waID = strings.TrimPrefix(to, "+")
+		userID = UserID(waID)
+	}
 	for i, status := range []string{"sent", "delivered"} {
+		st := map[string]any{
+			"id": messageID, "status": status, "timestamp": strconv.FormatInt(at.Add(time.Duration(i)*time.Second).Unix(), 10),
+			"recipient_user_id": userID,
+			"conversation":      map[string]any{"id": "sim-conversation-" + phoneNumberID, "origin": map[string]string{"type": "service"}},
+			"pricing":           map[string]any{"billable": true, "pricing_model": "PMP", "category": "service"},
+		}
+		c := map[string]any{"user_id": userID}
+		if waID != "" {
+			st["recipient_id"] = waID
+			c["wa_id"] = waID
+		}
 		value := map[string]any{
 			"messaging_product": "whatsapp",
 			"metadata":          metadata(phoneNumberID),
-			"statuses": []any{map[string]any{
-				"id": messageID, "status": status, "timestamp": strconv.FormatInt(at.Add(time.Duration(i)*time.Second).Unix(), 10),
-				"recipient_id": strings.TrimPrefix(to, "+"),
-				"conversation": map[string]any{"id": "sim-conversation-" + phoneNumberID, "origin": map[string]string{"type": "service"}},
-				"pricing":      map[string]any{"billable": true, "pricing_model": "PMP", "category": "service"},
-			}},
+			"contacts":          []any{c},
+			"statuses":          []any{st},
 		}
 		w.deliverLater(time.Duration(i+1)*delay, wabaID, value)
 	}

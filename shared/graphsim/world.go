@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,16 +167,34 @@ func (s *Server) SetPhone(id string, p PhoneState) {
 	}
 }
 
-// OpenWindow records an inbound message from userNumber (E.164 or digits) to the business number at at,
-// opening the 24-hour customer service window.
+// OpenWindow records an inbound message from userNumber (E.164 or digits, or a business-scoped user id for a
+// user known without a phone number) to the business number at at, opening the 24-hour customer service
+// window. For a phone number the window opens for its simulated BSUID (UserID) too: Meta lets a business
+// reply to either.
 func (s *Server) OpenWindow(phoneNumberID, userNumber string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.ensurePhone(phoneNumberID, "")
-	d, _ := digits(userNumber)
-	if at.After(rec.windows[d]) {
-		rec.windows[d] = at
+	keys := []string{userNumber}
+	if !onboarding.ValidBSUID(userNumber) {
+		d, _ := digits(userNumber)
+		keys = []string{d, UserID(d)}
 	}
+	for _, k := range keys {
+		if at.After(rec.windows[k]) {
+			rec.windows[k] = at
+		}
+	}
+}
+
+// UserID is the simulated business-scoped user id of a WhatsApp user's phone number (digits, with or
+// without +): "US." and 20 digits derived from the number, stable across runs, as Meta's BSUIDs are per
+// business portfolio and user.
+func UserID(phone string) string {
+	d := strings.TrimPrefix(phone, "+")
+	h := fnv.New64a()
+	h.Write([]byte(d))
+	return fmt.Sprintf("US.%020d", h.Sum64())
 }
 
 // IssueCode returns a fresh code granting exactly wabaID and phoneNumberID (empty for a WABA-only grant),

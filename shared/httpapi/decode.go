@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -77,8 +78,9 @@ func refuseBody(r *http.Request, allowed, route string) *requestError {
 
 // decodeStringObject parses body as exactly one JSON object whose values are all strings, refusing what
 // encoding/json would let through: invalid UTF-8, duplicate keys, keys that differ from a known field only by
-// case, unknown keys, non-string values (numbers where strings belong, null, objects) and trailing data.
-func decodeStringObject(body []byte, fields []string) (map[string]string, *requestError) {
+// case, unknown keys, non-string values (numbers where strings belong, null, objects) and trailing data. The
+// fields named in bools take a JSON boolean instead, returned as "true" or "false".
+func decodeStringObject(body []byte, fields []string, bools ...string) (map[string]string, *requestError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is empty; send a JSON object")
 	}
@@ -115,6 +117,14 @@ func decodeStringObject(body []byte, fields []string) (map[string]string, *reque
 		val, err := dec.Token()
 		if err != nil {
 			return nil, syntaxError(err)
+		}
+		if containsExact(bools, key) {
+			b, ok := val.(bool)
+			if !ok {
+				return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON boolean (true or false), not %s", key, jsonKind(val))
+			}
+			out[key] = strconv.FormatBool(b)
+			continue
 		}
 		s, ok := val.(string)
 		if !ok {

@@ -18,9 +18,10 @@ const (
 	fieldPIN           = "pin"
 	fieldCurrency      = "currency"
 	fieldTestRecipient = "test_recipient"
+	fieldTest          = "test"
 )
 
-var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient}
+var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient, fieldTest}
 
 // maxCodeLength bounds the Embedded Signup code (Meta's codes are a few hundred characters).
 const maxCodeLength = 4096
@@ -29,7 +30,7 @@ const maxCodeLength = 4096
 // names the field at fault; empty strings are refused rather than read as absent, so a frontend bug that
 // drops a value is caught here and not at Meta.
 func ParseSignup(body []byte) (signup.Request, *requestError) {
-	m, rerr := decodeStringObject(body, signupFields)
+	m, rerr := decodeStringObject(body, signupFields, fieldTest)
 	if rerr != nil {
 		return signup.Request{}, rerr
 	}
@@ -104,9 +105,19 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		return bad(fieldTestRecipient, "test_recipient needs a business phone number; event %s has none", event)
 	}
 
+	// test defaults to true when a test_recipient is named, false otherwise; true without a recipient waits
+	// for a message containing the onboarding's test_phrase.
+	test, hasTest := m[fieldTest]
+	switch {
+	case test == "true" && !event.HasPhone():
+		return bad(fieldTest, "the test message needs a business phone number; event %s has none", event)
+	case test == "false" && hasRecipient:
+		return bad(fieldTest, "test is false but test_recipient is given: drop one of them")
+	}
+
 	req := signup.Request{
 		Code: onboarding.NewSecret(code), WABAID: waba, PhoneNumberID: phone, BusinessID: business,
-		Event: event, Currency: currency, TestRecipient: recipient,
+		Event: event, Currency: currency, TestRecipient: recipient, TestMessage: test == "true" || (!hasTest && hasRecipient),
 	}
 	if hasPIN {
 		req.PIN = onboarding.NewSecret(pin)

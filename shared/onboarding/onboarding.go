@@ -6,6 +6,7 @@ package onboarding
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -216,6 +217,14 @@ type Record struct {
 	// CustomerRef is the partner's customer who started the onboarding (the bearer token's subject) when
 	// partner authentication is on; other customers cannot see the record. Empty without authentication.
 	CustomerRef string `json:"customer_ref,omitempty"`
+	// TestMessage says the partner asked for the end-to-end test message round trip (with or without a
+	// TestRecipient: without one, the tester proves themselves by sending TestPhrase).
+	TestMessage bool `json:"test_message,omitempty"`
+	// TestPhrase is the text a tester sends to the business number to be recognised as the tester
+	// ("TEST" and 6 random digits). The API shows it while the onboarding is active.
+	TestPhrase string `json:"test_phrase,omitempty"`
+	// DisplayPhoneNumber is the business number as Meta displays it: where the tester sends the phrase.
+	DisplayPhoneNumber string `json:"display_phone_number,omitempty"`
 	// AllocationConfigID is the credit line allocation returned by whatsapp_credit_sharing_and_attach.
 	AllocationConfigID string `json:"allocation_config_id,omitempty"`
 	// ReauthRequired is set when Meta refused the business token (error 190): the customer must go through
@@ -249,6 +258,13 @@ type Progress struct {
 	RegisterCalls    int        `json:"register_calls,omitempty"`
 	InboundMessageID string     `json:"inbound_message_id,omitempty"`
 	TestSendStarted  *time.Time `json:"test_send_started,omitempty"`
+	// TesterWAID and TesterUserID identify who sent the test message (wa_id, BSUID); the reply goes to the
+	// wa_id, or to the BSUID when Meta sent no phone number.
+	TesterWAID   string `json:"tester_wa_id,omitempty"`
+	TesterUserID string `json:"tester_user_id,omitempty"`
+	// TestFailureCode and TestFailureTitle are Meta's error of a failed status of the test reply.
+	TestFailureCode  int    `json:"test_failure_code,omitempty"`
+	TestFailureTitle string `json:"test_failure_title,omitempty"`
 }
 
 // NewRecordInput is what a validated, verified signup provides to create a record.
@@ -261,7 +277,11 @@ type NewRecordInput struct {
 	Event         Event
 	Currency      string
 	TestRecipient string
-	Now           time.Time
+	// TestMessage asks for the test message round trip; TestPhrase is then required (NewTestPhrase).
+	TestMessage        bool
+	TestPhrase         string
+	DisplayPhoneNumber string
+	Now                time.Time
 }
 
 // NewRecord returns a RUNNING record whose exchange_token and verify_grant steps already succeeded (the signup
@@ -269,17 +289,20 @@ type NewRecordInput struct {
 func NewRecord(in NewRecordInput) *Record {
 	now := in.Now.UTC()
 	r := &Record{
-		ID:            in.ID,
-		WABAID:        in.WABAID,
-		PhoneNumberID: in.PhoneNumberID,
-		BusinessID:    in.BusinessID,
-		CustomerRef:   in.CustomerRef,
-		Event:         in.Event,
-		Status:        StatusRunning,
-		Currency:      in.Currency,
-		TestRecipient: in.TestRecipient,
-		CreatedAt:     now,
-		UpdatedAt:     now,
+		ID:                 in.ID,
+		WABAID:             in.WABAID,
+		PhoneNumberID:      in.PhoneNumberID,
+		BusinessID:         in.BusinessID,
+		CustomerRef:        in.CustomerRef,
+		Event:              in.Event,
+		Status:             StatusRunning,
+		Currency:           in.Currency,
+		TestRecipient:      in.TestRecipient,
+		TestMessage:        in.TestMessage,
+		DisplayPhoneNumber: in.DisplayPhoneNumber,
+		TestPhrase:         in.TestPhrase,
+		CreatedAt:          now,
+		UpdatedAt:          now,
 	}
 	for _, name := range StepOrder {
 		st := Step{Name: name, Status: StepPending}
@@ -344,8 +367,32 @@ func (r *Record) Step(name StepName) *Step {
 	return nil
 }
 
-// HasTestRecipient reports whether the partner asked for the end-to-end test message.
+// HasTestRecipient reports whether the partner named the tester's number.
 func (r *Record) HasTestRecipient() bool { return r.TestRecipient != "" }
+
+// WantsTest reports whether the partner asked for the end-to-end test message (records written before
+// TestMessage existed asked for it by naming a TestRecipient).
+func (r *Record) WantsTest() bool { return r.TestMessage || r.TestRecipient != "" }
+
+// MarshalJSON renders the record for the API: TestPhrase only while the onboarding is active, since it is
+// of use only while the test waits for it.
+func (r Record) MarshalJSON() ([]byte, error) {
+	type plain Record
+	p := plain(r)
+	if !r.Status.Active() {
+		p.TestPhrase = ""
+	}
+	return json.Marshal(p)
+}
+
+// NewTestPhrase returns a test phrase: "TEST" and 6 digits from the CSPRNG.
+func NewTestPhrase() string { return "TEST" + NewPIN() }
+
+var bsuidPattern = regexp.MustCompile(`^[A-Z]{2}\.[A-Za-z0-9]{1,128}$`)
+
+// ValidBSUID reports whether s has the form of a business-scoped user id: an ISO 3166 alpha-2 country code,
+// a period and up to 128 letters and digits (e.g. US.13491208655302741918; parent ids look like US.ENT...).
+func ValidBSUID(s string) bool { return bsuidPattern.MatchString(s) }
 
 func (r *Record) mustStep(name StepName) (*Step, error) {
 	s := r.Step(name)

@@ -94,6 +94,8 @@ type Request struct {
 	// CustomerRef is the authenticated caller (the bearer token's subject) when partner authentication is
 	// on; the record keeps it, and only that caller sees the record.
 	CustomerRef string
+	// TestMessage asks for the end-to-end test message (TestRecipient alone asks for it too).
+	TestMessage bool
 }
 
 // ExchangeError: Meta refused the code (invalid, expired or already used). The frontend must restart the
@@ -179,7 +181,7 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	token := exch.AccessToken
 	log.InfoContext(ctx, "code exchanged")
 
-	expiresAt, err := s.verifyGrant(ctx, cfg, token, req)
+	expiresAt, display, err := s.verifyGrant(ctx, cfg, token, req)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +191,15 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	if currency == "" {
 		currency = s.config.DefaultCurrency
 	}
-	rec := onboarding.NewRecord(onboarding.NewRecordInput{
+	in := onboarding.NewRecordInput{
 		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
-		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient, Now: s.now(),
-	})
+		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient,
+		DisplayPhoneNumber: display, Now: s.now(),
+	}
+	if (req.TestMessage || req.TestRecipient != "") && req.PhoneNumberID != "" {
+		in.TestMessage, in.TestPhrase = true, onboarding.NewTestPhrase()
+	}
+	rec := onboarding.NewRecord(in)
 	rec.Executions = 1
 	if err := s.store.Create(ctx, rec); err != nil {
 		var active *onboarding.ActiveOnboardingError
@@ -288,44 +295,49 @@ func graphDetail(ge *graph.Error) string {
 }
 
 // verifyGrant proves the token is valid, belongs to our app, carries both WhatsApp scopes for the claimed
-// WABA, and reaches the claimed phone number. It returns the token's expiry (zero: never).
-func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) (time.Time, error) {
+// WABA, and reaches the claimed phone number. It returns the token's expiry (zero: never) and the claimed
+// number's display_phone_number.
+func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) (time.Time, string, error) {
 	appToken := onboarding.NewSecret(cfg.AppID + "|" + cfg.AppSecret.Reveal())
 	dbg, err := s.graph.DebugToken(ctx, &graph.DebugTokenInput{InputToken: token, AccessToken: appToken}, s.signupRetry)
 	if err != nil {
-		return time.Time{}, upstream("debug_token", err)
+		return time.Time{}, "", upstream("debug_token", err)
 	}
 	switch {
 	case !dbg.IsValid:
-		return time.Time{}, &GrantError{Field: "code", Reason: "Meta reports the exchanged token as invalid"}
+		return time.Time{}, "", &GrantError{Field: "code", Reason: "Meta reports the exchanged token as invalid"}
 	case dbg.AppID != cfg.AppID:
-		return time.Time{}, &GrantError{Field: "code", Reason: "the token was issued to another app"}
+		return time.Time{}, "", &GrantError{Field: "code", Reason: "the token was issued to another app"}
 	}
 	for _, scope := range requiredScopes {
 		if !slices.Contains(dbg.Scopes, scope) {
-			return time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+			return time.Time{}, "", &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
 		}
 		i := slices.IndexFunc(dbg.GranularScopes, func(g graph.GranularScope) bool { return g.Scope == scope })
 		if i < 0 {
-			return time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+			return time.Time{}, "", &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
 		}
 		// target_ids limit a granular scope to those objects; absent, it covers every object the user granted,
 		// and reachability is proved by reading the WABA's phone numbers below.
 		if t := dbg.GranularScopes[i].TargetIDs; len(t) > 0 && !slices.Contains(t, req.WABAID) {
-			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + req.WABAID}
+			return time.Time{}, "", &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + req.WABAID}
 		}
 	}
 	phones, err := s.graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: req.WABAID, AccessToken: token}, s.signupRetry)
 	if err != nil {
 		if ge, ok := graph.AsError(err); ok && ge.Class == graph.ClassPermanent {
-			return time.Time{}, &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + req.WABAID + " (" + graphDetail(ge) + ")"}
+			return time.Time{}, "", &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + req.WABAID + " (" + graphDetail(ge) + ")"}
 		}
-		return time.Time{}, upstream("phone_numbers", err)
+		return time.Time{}, "", upstream("phone_numbers", err)
 	}
-	if req.PhoneNumberID != "" && !slices.ContainsFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == req.PhoneNumberID }) {
-		return time.Time{}, &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + req.WABAID}
+	if req.PhoneNumberID == "" {
+		return dbg.ExpiresAt, "", nil
 	}
-	return dbg.ExpiresAt, nil
+	i := slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == req.PhoneNumberID })
+	if i < 0 {
+		return time.Time{}, "", &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + req.WABAID}
+	}
+	return dbg.ExpiresAt, phones.PhoneNumbers[i].DisplayPhoneNumber, nil
 }
 
 func upstream(call string, err error) error {
@@ -369,7 +381,7 @@ func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboard
 		Name:         name,
 		Input: onboarding.WorkflowInput{
 			OnboardingID: rec.ID, WABAID: rec.WABAID, PhoneNumberID: rec.PhoneNumberID, Event: rec.Event,
-			ShareCreditLine: cfg.CreditLineID != "", ResumeFrom: resumeFrom, TestMessage: rec.HasTestRecipient(),
+			ShareCreditLine: cfg.CreditLineID != "", ResumeFrom: resumeFrom, TestMessage: rec.WantsTest(),
 			InboundTimeoutSeconds: int(inbound / time.Second), StatusTimeoutSeconds: int(status / time.Second),
 		},
 	})

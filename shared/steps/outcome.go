@@ -132,15 +132,21 @@ func failureDetail(r *onboarding.Record, in OutcomeInput) onboarding.StepError {
 		}
 	case "States.Timeout", "States.HeartbeatTimeout":
 		if in.Step == onboarding.StepSendTestMessage {
-			msg := "no message from the test recipient reached the business number in time: ask the tester to send a WhatsApp message to it, then retry"
-			if r.TestMessageID != "" {
+			msg := "no test message reached the business number in time: ask the tester to send a WhatsApp message to it, then retry"
+			if r.TestPhrase != "" {
+				msg = "no test message reached the business number in time: ask the tester to send a WhatsApp message containing the test phrase to it, then retry"
+			}
+			switch {
+			case r.TestMessageID != "" && r.TestMessageStatus == "sent":
+				msg = "Meta accepted the test reply " + r.TestMessageID + " (sent) but no delivered or read status arrived in time: check that the tester's phone is online, then retry"
+			case r.TestMessageID != "":
 				msg = "no delivery status arrived in time for the test reply " + r.TestMessageID + ": check the tester's phone, then retry"
 			}
 			return onboarding.StepError{Code: onboarding.CodeTestMessageTimeout, Message: msg}
 		}
 		return onboarding.StepError{Code: onboarding.CodeStepTimeout, Message: "the step did not finish within its timeout; retrying is safe"}
 	case "TestMessageFailed":
-		return onboarding.StepError{Code: onboarding.CodeTestMessageFailed, Message: lambdaMessage(cause)}
+		return onboarding.StepError{Code: onboarding.CodeTestMessageFailed, GraphCode: r.Progress.TestFailureCode, Message: lambdaMessage(cause)}
 	}
 	if strings.HasPrefix(name, "Lambda.") || strings.HasPrefix(name, "Runtime.") || strings.HasPrefix(name, "Sandbox.") {
 		return onboarding.StepError{Code: onboarding.CodeStepCrashed, Message: fmt.Sprintf("the step's function failed (%s): %s; retrying is safe", name, lambdaMessage(cause))}

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/waes/onboarding/shared/graph"
@@ -21,7 +22,7 @@ func (s *Service) SendTestMessage(ctx context.Context, in Input) (Output, error)
 
 func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, error) {
 	rec := run.rec
-	if !rec.HasTestRecipient() {
+	if !rec.WantsTest() {
 		return skipped(NoteNoTestRecipient), nil
 	}
 	if rec.PhoneNumberID == "" {
@@ -37,6 +38,10 @@ func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, e
 	if n := utf8.RuneCountInString(body); n > graph.MaxTextBodyLength {
 		return outcome{}, permanent(onboarding.CodeInvalidField, "the configured test message body is longer than 4096 characters")
 	}
+	to, recipient := replyTarget(rec)
+	if to == "" && recipient == "" {
+		return outcome{}, permanent(onboarding.CodeInvalidField, "the test message has no sender to reply to: neither a wa_id nor a business-scoped user id was recorded")
+	}
 	token, err := s.businessToken(ctx, rec)
 	if err != nil {
 		return outcome{}, err
@@ -49,7 +54,7 @@ func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, e
 		return outcome{}, err
 	}
 	out, err := s.graph.SendTextMessage(ctx, &graph.SendTextMessageInput{
-		PhoneNumberID: rec.PhoneNumberID, To: rec.TestRecipient, Body: body, AccessToken: token,
+		PhoneNumberID: rec.PhoneNumberID, To: to, Recipient: recipient, Body: body, AccessToken: token,
 	})
 	if err != nil {
 		return outcome{}, err
@@ -60,5 +65,17 @@ func (s *Service) sendTestMessage(ctx context.Context, run *stepRun) (outcome, e
 	return outcome{status: onboarding.StepRunning, note: "test message sent", messageID: out.MessageID}, nil
 }
 
-// NoteNoTestRecipient is the skip reason of send_test_message when the partner gave no test number.
-const NoteNoTestRecipient = "no test recipient given"
+// replyTarget names who the reply goes to: the test message's sender by phone (wa_id) when Meta sent one,
+// else by business-scoped user id (Meta's recipient field), else the test recipient the partner named.
+func replyTarget(rec *onboarding.Record) (to, recipient string) {
+	switch p := rec.Progress; {
+	case p.TesterWAID != "" && onboarding.ValidE164("+"+strings.TrimPrefix(p.TesterWAID, "+")):
+		return "+" + strings.TrimPrefix(p.TesterWAID, "+"), ""
+	case p.TesterUserID != "" && onboarding.ValidBSUID(p.TesterUserID):
+		return "", p.TesterUserID
+	}
+	return rec.TestRecipient, ""
+}
+
+// NoteNoTestRecipient is the skip reason of send_test_message when the partner asked for no test message.
+const NoteNoTestRecipient = "no test message asked for"

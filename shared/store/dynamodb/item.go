@@ -92,6 +92,9 @@ type recordItem struct {
 	Currency           string       `dynamodbav:"currency,omitempty"`
 	TestRecipient      string       `dynamodbav:"test_recipient,omitempty"`
 	CustomerRef        string       `dynamodbav:"customer_ref,omitempty"`
+	TestMessage        bool         `dynamodbav:"test_message,omitempty"`
+	TestPhrase         string       `dynamodbav:"test_phrase,omitempty"`
+	DisplayPhoneNumber string       `dynamodbav:"display_phone_number,omitempty"`
 	AllocationConfigID string       `dynamodbav:"allocation_config_id,omitempty"`
 	ReauthRequired     bool         `dynamodbav:"reauth_required"`
 	RegisterRetryAfter string       `dynamodbav:"register_retry_after,omitempty"`
@@ -131,6 +134,10 @@ type progressItem struct {
 	RegisterCalls       int    `dynamodbav:"register_calls"`
 	InboundMessageID    string `dynamodbav:"inbound_message_id,omitempty"`
 	TestSendStarted     string `dynamodbav:"test_send_started,omitempty"`
+	TesterWAID          string `dynamodbav:"tester_wa_id,omitempty"`
+	TesterUserID        string `dynamodbav:"tester_user_id,omitempty"`
+	TestFailureCode     int    `dynamodbav:"test_failure_code,omitempty"`
+	TestFailureTitle    string `dynamodbav:"test_failure_title,omitempty"`
 }
 
 // marshalRecord returns the item of r stored at version.
@@ -150,6 +157,9 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 		Currency:           r.Currency,
 		TestRecipient:      r.TestRecipient,
 		CustomerRef:        r.CustomerRef,
+		TestMessage:        r.TestMessage,
+		TestPhrase:         r.TestPhrase,
+		DisplayPhoneNumber: r.DisplayPhoneNumber,
 		AllocationConfigID: r.AllocationConfigID,
 		ReauthRequired:     r.ReauthRequired,
 		RegisterRetryAfter: formatTimePtr(r.RegisterRetryAfter),
@@ -162,6 +172,10 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 			RegisterCalls:       r.Progress.RegisterCalls,
 			InboundMessageID:    r.Progress.InboundMessageID,
 			TestSendStarted:     formatTimePtr(r.Progress.TestSendStarted),
+			TesterWAID:          r.Progress.TesterWAID,
+			TesterUserID:        r.Progress.TesterUserID,
+			TestFailureCode:     r.Progress.TestFailureCode,
+			TestFailureTitle:    r.Progress.TestFailureTitle,
 		},
 		TestMessageID:     r.TestMessageID,
 		TestMessageStatus: r.TestMessageStatus,
@@ -223,6 +237,9 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 		Currency:           it.Currency,
 		TestRecipient:      it.TestRecipient,
 		CustomerRef:        it.CustomerRef,
+		TestMessage:        it.TestMessage,
+		TestPhrase:         it.TestPhrase,
+		DisplayPhoneNumber: it.DisplayPhoneNumber,
 		AllocationConfigID: it.AllocationConfigID,
 		ReauthRequired:     it.ReauthRequired,
 		Progress: onboarding.Progress{
@@ -231,6 +248,10 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 			SystemUserAssigned: it.Progress.SystemUserAssigned,
 			RegisterCalls:      it.Progress.RegisterCalls,
 			InboundMessageID:   it.Progress.InboundMessageID,
+			TesterWAID:         it.Progress.TesterWAID,
+			TesterUserID:       it.Progress.TesterUserID,
+			TestFailureCode:    it.Progress.TestFailureCode,
+			TestFailureTitle:   it.Progress.TestFailureTitle,
 		},
 		TestMessageID:     it.TestMessageID,
 		TestMessageStatus: it.TestMessageStatus,

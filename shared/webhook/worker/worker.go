@@ -214,12 +214,13 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 	}
 	// Resumed whenever the tester's message is processed, also when it was recorded before: an earlier
 	// attempt may have recorded it and failed to resume (resuming is idempotent).
-	if rec != nil && isTester(rec, ev) {
+	if rec != nil && isTestMessage(rec, ev) {
 		rec, err = p.update(ctx, rec.ID, func(r *onboarding.Record) error {
 			if r.Progress.InboundMessageID != "" {
 				return errNoWrite
 			}
 			r.Progress.InboundMessageID = ev.MessageID
+			r.Progress.TesterWAID, r.Progress.TesterUserID = ev.From, ev.FromUserID
 			r.UpdatedAt = p.now()
 			return nil
 		})
@@ -237,8 +238,20 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageReceived, ev, id))
 }
 
-// isTester reports whether the inbound message comes from the onboarding's test recipient.
-func isTester(rec *onboarding.Record, ev webhook.Event) bool {
+// isTestMessage reports whether an inbound message to the business number is the onboarding's test: its text
+// contains the test phrase (in any case), or it comes from the test recipient's number. Only an active
+// onboarding that asked for the test, and has not seen its test message yet, takes one.
+func isTestMessage(rec *onboarding.Record, ev webhook.Event) bool {
+	if !rec.WantsTest() || !rec.Status.Active() || ev.MessageID == "" {
+		return false
+	}
+	if rec.Progress.InboundMessageID != "" {
+		// Only the recorded message again (a redelivery: resuming is idempotent), never a second one.
+		return rec.Progress.InboundMessageID == ev.MessageID
+	}
+	if rec.TestPhrase != "" && strings.Contains(strings.ToUpper(ev.Text), strings.ToUpper(rec.TestPhrase)) {
+		return true
+	}
 	return rec.TestRecipient != "" && ev.From != "" && strings.TrimPrefix(rec.TestRecipient, "+") == strings.TrimPrefix(ev.From, "+")
 }
 
@@ -274,6 +287,12 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 					return errNoWrite
 				}
 				r.TestMessageStatus = ev.Status
+				if ev.Status == "failed" && len(ev.Errors) > 0 {
+					r.Progress.TestFailureCode, r.Progress.TestFailureTitle = ev.Errors[0].Code, ev.Errors[0].Title
+					if r.Progress.TestFailureTitle == "" {
+						r.Progress.TestFailureTitle = ev.Errors[0].Message
+					}
+				}
 				r.UpdatedAt = p.now()
 				return nil
 			})
@@ -355,7 +374,7 @@ func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
 }
 
 // resumeReady resumes each wait whose event has arrived: the tester's message for the inbound wait, a
-// sent/delivered/read status of the reply for the status wait (a failed status fails it). A wait not stored
+// delivered or read status of the reply for the status wait (a failed status fails it). A wait not stored
 // yet is resumed later, by the correlation its wait handler requests.
 func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) error {
 	if rec.Progress.InboundMessageID != "" {
@@ -364,10 +383,17 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 			return err
 		}
 	}
+	// Only delivered or read proves the number works end to end: sent means Meta accepted the reply, not that
+	// the tester's phone got it. The status wait keeps waiting on sent (its timeout ends it).
 	switch rec.TestMessageStatus {
-	case "":
+	case "", "sent":
 	case "failed":
-		cause := "the test reply " + rec.TestMessageID + " failed to deliver: see the message.status partner event for Meta's error"
+		cause := "the test reply " + rec.TestMessageID + " failed to deliver"
+		if rec.Progress.TestFailureCode != 0 {
+			cause += fmt.Sprintf(": Meta error %d (%s)", rec.Progress.TestFailureCode, rec.Progress.TestFailureTitle)
+		} else {
+			cause += ": see the message.status partner event for Meta's error"
+		}
 		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, nil, cause); err != nil {
 			return err
 		}

@@ -163,7 +163,7 @@ func TestTestMessageRoundTrip(t *testing.T) {
 		replyState string
 	}{
 		{"inbound after the wait", true, "delivered"},
-		{"inbound before the wait", false, "sent"},
+		{"inbound before the wait", false, "read"},
 		{"reply failed", true, "failed"},
 	}
 	for _, tt := range tests {
@@ -313,5 +313,138 @@ func TestPartnerRemovedOffboards(t *testing.T) {
 	again := onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, Now: time.Now()})
 	if err := f.store.Create(ctx, again); err != nil {
 		t.Errorf("create after offboarding: %v", err)
+	}
+}
+
+// phraseFixture is an onboarding that asked for the test without naming a recipient: the test phrase is
+// what identifies the tester.
+func phraseFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{store: memory.New(), wf: &fakeWorkflow{successes: map[string][]byte{}, failures: map[string]string{}}, sink: &partnerevents.MemorySink{}}
+	f.p = New(f.store, f.store, f.wf, Options{Publisher: f.sink, IsTaskGone: func(err error) bool { return errors.Is(err, errTaskGone) }})
+	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish,
+		TestMessage: true, TestPhrase: "TEST482913", Now: time.Now()})
+	if err := f.store.Create(context.Background(), f.rec); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestTestPhraseMatching(t *testing.T) {
+	const bsuid = "US.13491208655302741918"
+	tests := []struct {
+		name       string
+		from, user string
+		text       string
+		wantMatch  bool
+	}{
+		{"phrase from a phone user", "447700900000", "", "hello TEST482913", true},
+		{"phrase in lower case", "447700900000", "", "test482913 please", true},
+		{"phrase from a BSUID-only user", "", bsuid, "TEST482913", true},
+		{"other text", "447700900000", "", "hello", false},
+		{"another phrase", "447700900000", "", "TEST482914", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := phraseFixture(t)
+			f.wait(t, onboarding.WaitInboundMessage, "tok-in")
+			ev := inboundFromTester()
+			ev.From, ev.FromUserID, ev.Text = tt.from, tt.user, tt.text
+			if err := f.p.Process(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+			_, resumed := f.wf.successes["tok-in"]
+			if resumed != tt.wantMatch {
+				t.Fatalf("resumed: got %v, want %v", resumed, tt.wantMatch)
+			}
+			r := f.record(t)
+			if !tt.wantMatch {
+				if r.Progress.InboundMessageID != "" {
+					t.Errorf("a non-test message was recorded: %+v", r.Progress)
+				}
+				return
+			}
+			if got, want := r.Progress.TesterWAID, tt.from; got != want {
+				t.Errorf("tester wa_id: got %q, want %q", got, want)
+			}
+			if got, want := r.Progress.TesterUserID, tt.user; got != want {
+				t.Errorf("tester user id: got %q, want %q", got, want)
+			}
+			// A second message with the phrase (another user) does not replace the tester.
+			second := inboundFromTester()
+			second.Key, second.MessageID, second.From, second.Text = "message:wamid.in2", "wamid.in2", "15550001111", "TEST482913"
+			if err := f.p.Process(context.Background(), second); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.record(t).Progress.InboundMessageID; got != "wamid.in1" {
+				t.Errorf("inbound message id: got %q, want the first test message", got)
+			}
+		})
+	}
+}
+
+func TestNoTestAskedIgnoresThePhraseAndTheNumber(t *testing.T) {
+	f := &fixture{store: memory.New(), wf: &fakeWorkflow{successes: map[string][]byte{}, failures: map[string]string{}}, sink: &partnerevents.MemorySink{}}
+	f.p = New(f.store, f.store, f.wf, Options{Publisher: f.sink})
+	f.rec = onboarding.NewRecord(onboarding.NewRecordInput{ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, Now: time.Now()})
+	if err := f.store.Create(context.Background(), f.rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Process(context.Background(), inboundFromTester()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.record(t).Progress.InboundMessageID; got != "" {
+		t.Errorf("inbound message recorded for an onboarding without a test: %q", got)
+	}
+}
+
+func TestOnlyDeliveryProvesTheNumber(t *testing.T) {
+	tests := []struct {
+		name        string
+		statuses    []webhook.Event
+		wantSuccess bool
+		wantFailure string
+	}{
+		{"sent only keeps waiting", []webhook.Event{status(replyID, "sent")}, false, ""},
+		{"sent then delivered", []webhook.Event{status(replyID, "sent"), status(replyID, "delivered")}, true, ""},
+		{"read alone", []webhook.Event{status(replyID, "read")}, true, ""},
+		{"failed with Meta's error", []webhook.Event{func() webhook.Event {
+			ev := status(replyID, "failed")
+			ev.Errors = []webhook.EventError{{Code: 131026, Title: "Message undeliverable"}}
+			return ev
+		}()}, false, "TestMessageFailed: the test reply wamid.reply failed to deliver: Meta error 131026 (Message undeliverable)"},
+		{"status addressed to a BSUID", []webhook.Event{func() webhook.Event {
+			ev := status(replyID, "delivered")
+			ev.RecipientID, ev.RecipientUserID = "", "US.13491208655302741918"
+			return ev
+		}()}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			r := f.record(t)
+			r.TestMessageID = replyID
+			if err := f.store.Update(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			f.wait(t, onboarding.WaitMessageStatus, "tok-status")
+			for _, ev := range tt.statuses {
+				if err := f.p.Process(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, ok := f.wf.successes["tok-status"]; ok != tt.wantSuccess {
+				t.Errorf("resumed with success: got %v, want %v", ok, tt.wantSuccess)
+			}
+			if got := f.wf.failures["tok-status"]; got != tt.wantFailure {
+				t.Errorf("failure: got %q, want %q", got, tt.wantFailure)
+			}
+			if tt.wantFailure != "" {
+				if got := f.record(t).Progress.TestFailureCode; got != 131026 {
+					t.Errorf("recorded failure code: got %d, want 131026", got)
+				}
+			}
+		})
 	}
 }
