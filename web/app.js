@@ -551,8 +551,14 @@
       case 'RUNNING':
         return 'We are setting up your number. This page updates by itself.';
       case 'AWAITING_TEST_MESSAGE':
+        var to = rec.display_phone_number || 'your business number';
+        if (rec.test_phrase) {
+          return 'Send a WhatsApp message containing ' + rec.test_phrase + ' to ' + to +
+            (rec.test_recipient ? ' (or any message from ' + rec.test_recipient + ')' : '') +
+            ' now: we reply to it, and the number is verified once our reply is delivered.';
+        }
         return 'Send any WhatsApp message from ' + (rec.test_recipient || 'your test number') +
-          ' to your business number now: we reply to it to prove the number works.';
+          ' to ' + to + ' now: we reply to it to prove the number works.';
       case 'COMPLETED':
         return 'Your WhatsApp number is ready to use.';
       case 'VERIFIED':
