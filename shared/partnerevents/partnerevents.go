@@ -26,6 +26,9 @@ const (
 	TypeMessageStatus           = "message.status"
 	TypeMessagingError          = "messaging.error"
 	TypeAccountUpdate           = "account.updated"
+	// TypeUserIdentityChanged: a WhatsApp user changed phone number or business-scoped user id (Meta's
+	// system messages user_changed_number and user_changed_user_id).
+	TypeUserIdentityChanged = "user.identity_changed"
 )
 
 // Event is one partner event. Detail fields other than the common ones depend on Type (docs/events.md).
@@ -51,6 +54,17 @@ type Event struct {
 	RecipientID string `json:"recipient_id,omitempty"`
 	MessageType string `json:"message_type,omitempty"`
 	Text        string `json:"text,omitempty"`
+	// UserID, ParentUserID and Username identify the WhatsApp user by business-scoped user id (the sender
+	// of a received message, the recipient of a status), when Meta sent them.
+	UserID       string `json:"user_id,omitempty"`
+	ParentUserID string `json:"parent_user_id,omitempty"`
+	Username     string `json:"username,omitempty"`
+	// IdentityChange, PreviousUserID, PreviousParentUserID and NewWAID describe user.identity_changed:
+	// user_changed_number (NewWAID is the new phone) or user_changed_user_id.
+	IdentityChange       string `json:"identity_change,omitempty"`
+	PreviousUserID       string `json:"previous_user_id,omitempty"`
+	PreviousParentUserID string `json:"previous_parent_user_id,omitempty"`
+	NewWAID              string `json:"new_wa_id,omitempty"`
 	// AccountEvent is the account_update event (PARTNER_ADDED, PARTNER_REMOVED, ...).
 	AccountEvent string `json:"account_event,omitempty"`
 	// Errors are Meta's errors attached to a failed status or a messaging error.

@@ -49,9 +49,20 @@ type Event struct {
 	From string `json:"from,omitempty"`
 	// FromUserID is the sender's business-scoped user id, when Meta sent one.
 	FromUserID string `json:"from_user_id,omitempty"`
-	// ProfileName and Username come from the contact matching the sender, when shared.
+	// ProfileName and Username come from the contact matching the sender (or, for delivered and read
+	// statuses, the recipient), when shared.
 	ProfileName string `json:"profile_name,omitempty"`
 	Username    string `json:"username,omitempty"`
+	// ParentUserID is the user's parent business-scoped user id (contacts[].parent_user_id, or a status's
+	// recipient_parent_user_id), sent only for portfolios enrolled in parent ids.
+	ParentUserID string `json:"parent_user_id,omitempty"`
+	// SystemType, PreviousUserID, PreviousParentUserID and NewWAID describe a system message (MessageType
+	// "system"): an identity change (user_changed_number, with the new phone in NewWAID, or
+	// user_changed_user_id) and the business-scoped user ids the user had before.
+	SystemType           string `json:"system_type,omitempty"`
+	PreviousUserID       string `json:"previous_user_id,omitempty"`
+	PreviousParentUserID string `json:"previous_parent_user_id,omitempty"`
+	NewWAID              string `json:"new_wa_id,omitempty"`
 	// RecipientID and RecipientUserID identify the recipient of the business's message (statuses).
 	RecipientID     string `json:"recipient_id,omitempty"`
 	RecipientUserID string `json:"recipient_user_id,omitempty"`

@@ -186,6 +186,7 @@ func appendMessages(events []Event, entryID string, entryTime int64, c *Change) 
 				if ct.Profile != nil {
 					ev.ProfileName, ev.Username = string(ct.Profile.Name), string(ct.Profile.Username)
 				}
+				ev.ParentUserID = string(ct.ParentUserID)
 			}
 		case KindMessageStatus:
 			if ct := index.find(ev.RecipientID, ev.RecipientUserID); ct != nil {
@@ -194,6 +195,12 @@ func appendMessages(events []Event, entryID string, entryTime int64, c *Change) 
 				}
 				if ev.RecipientUserID == "" {
 					ev.RecipientUserID = string(ct.UserID)
+				}
+				if ev.ParentUserID == "" {
+					ev.ParentUserID = string(ct.ParentUserID)
+				}
+				if ct.Profile != nil {
+					ev.Username = string(ct.Profile.Username)
 				}
 			}
 		case KindMessagingError:
@@ -249,12 +256,17 @@ func appendItems(events []Event, dec *json.Decoder, value []byte, kind Kind, ent
 			if ev.ContextMessageID == "" && m.Reaction != nil {
 				ev.ContextMessageID = string(m.Reaction.MessageID)
 			}
+			if m.System != nil {
+				ev.Text, ev.SystemType, ev.NewWAID = string(m.System.Body), string(m.System.Type), string(m.System.WAID)
+				ev.PreviousUserID, ev.PreviousParentUserID = string(m.System.PreviousUserID), string(m.System.PreviousParentUserID)
+			}
 			ev.Errors = eventErrors(m.Errors)
 			ev.Timestamp = parseUnix(string(m.Timestamp), entryTime)
 			ev.Key = "message:" + ev.MessageID
 		case KindMessageStatus:
 			ev.MessageID, ev.Status = string(s.ID), strings.ToLower(string(s.Status))
 			ev.RecipientID, ev.RecipientUserID = string(s.RecipientID), string(s.RecipientUserID)
+			ev.ParentUserID = string(s.RecipientParentUserID)
 			ev.Errors = eventErrors(s.Errors)
 			ev.Timestamp = parseUnix(string(s.Timestamp), entryTime)
 			ev.Key = "status:" + ev.MessageID + ":" + ev.Status

@@ -175,6 +175,47 @@ func TestParseFixtures(t *testing.T) {
 			counts: Counts{Entries: 1, Changes: 2, InboundMessages: 1, MessageStatuses: 1},
 		},
 		{
+			file: "message_bsuid_parent.json",
+			want: []Event{
+				with(msgEvent("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUJEQkM0RjNCQTk0NjQxMDlCNwA=", 1775001700), func(e *Event) {
+					e.FromUserID, e.ParentUserID, e.ProfileName, e.Username = bsuid, "US.ENT11815799212886844830", "Sheena Nelson", "sheena.nelson"
+					e.MessageType, e.Text = "text", "TEST482913"
+				}),
+			},
+			counts: Counts{Entries: 1, Changes: 1, InboundMessages: 1},
+		},
+		{
+			file: "status_delivered_bsuid.json",
+			want: []Event{
+				with(statusEvent("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJGMkE0QjFBNDI1RjUyQzA4RkIA", "delivered", "", 1775001760), func(e *Event) {
+					e.RecipientUserID, e.ParentUserID, e.Username = bsuid, "US.ENT11815799212886844830", "sheena.nelson"
+				}),
+			},
+			counts: Counts{Entries: 1, Changes: 1, MessageStatuses: 1},
+		},
+		{
+			file: "system_user_changed_number.json",
+			want: []Event{
+				with(msgEvent("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTg4QzE5RjM5QzZBNUI0RDdGMQA=", 1775088000), func(e *Event) {
+					e.From, e.FromUserID, e.MessageType = tester, "US.20597386418870529931", "system"
+					e.Text, e.SystemType, e.NewWAID = "User Sheena Nelson changed from 16505551234 to 16505559876", "user_changed_number", "16505559876"
+					e.PreviousUserID, e.PreviousParentUserID = bsuid, "US.ENT11815799212886844830"
+				}),
+			},
+			counts: Counts{Entries: 1, Changes: 1, InboundMessages: 1},
+		},
+		{
+			file: "system_user_changed_user_id.json",
+			want: []Event{
+				with(msgEvent("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTg4QzE5RjM5QzZBNUI0RDdGMgA=", 1775088060), func(e *Event) {
+					e.FromUserID, e.MessageType = "US.20597386418870529931", "system"
+					e.Text, e.SystemType = "User's business-scoped user ID changed", "user_changed_user_id"
+					e.PreviousUserID, e.PreviousParentUserID = bsuid, "US.ENT11815799212886844830"
+				}),
+			},
+			counts: Counts{Entries: 1, Changes: 1, InboundMessages: 1},
+		},
+		{
 			file: "batch.json",
 			want: []Event{
 				with(msgEvent("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTk5QjBFQzQ1QjNDMjM3N0Y5RQA=", 1749416390), func(e *Event) {

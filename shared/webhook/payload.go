@@ -87,7 +87,19 @@ type Message struct {
 	Text       *TextBody       `json:"text,omitempty"`
 	Context    *MessageContext `json:"context,omitempty"`
 	Reaction   *Reaction       `json:"reaction,omitempty"`
+	System     *SystemBody     `json:"system,omitempty"`
 	Errors     []GraphError    `json:"errors,omitempty"`
+}
+
+// SystemBody is the content of a system message: Meta reports a user's identity changes this way
+// (user_changed_number with the new phone in WAID, user_changed_user_id), with the business-scoped user ids
+// the user had before; the message's from_user_id is the current one.
+type SystemBody struct {
+	Body                 FlexString `json:"body,omitempty"`
+	Type                 FlexString `json:"type,omitempty"`
+	WAID                 FlexString `json:"wa_id,omitempty"`
+	PreviousUserID       FlexString `json:"previous_user_id,omitempty"`
+	PreviousParentUserID FlexString `json:"previous_parent_user_id,omitempty"`
 }
 
 // TextBody is the content of a text message.
@@ -109,12 +121,14 @@ type Reaction struct {
 
 // Status is the delivery status of a message the business sent.
 type Status struct {
-	ID              FlexString   `json:"id"`
-	Status          FlexString   `json:"status"`
-	Timestamp       FlexString   `json:"timestamp,omitempty"`
-	RecipientID     FlexString   `json:"recipient_id,omitempty"`
-	RecipientUserID FlexString   `json:"recipient_user_id,omitempty"`
-	Errors          []GraphError `json:"errors,omitempty"`
+	ID              FlexString `json:"id"`
+	Status          FlexString `json:"status"`
+	Timestamp       FlexString `json:"timestamp,omitempty"`
+	RecipientID     FlexString `json:"recipient_id,omitempty"`
+	RecipientUserID FlexString `json:"recipient_user_id,omitempty"`
+	// RecipientParentUserID is the recipient's parent business-scoped user id (enrolled portfolios only).
+	RecipientParentUserID FlexString   `json:"recipient_parent_user_id,omitempty"`
+	Errors                []GraphError `json:"errors,omitempty"`
 }
 
 // GraphError is an error object in statuses[].errors, messages[].errors or value.errors.

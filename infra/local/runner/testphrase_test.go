@@ -67,10 +67,10 @@ func TestPhraseFromABSUIDOnlyUserVerifies(t *testing.T) {
 	var statusTo []string
 	for _, e := range h.r.Events.Events() {
 		if e.Type == "message.status" && e.MessageID == rec["test_message_id"] {
-			statusTo = append(statusTo, e.Status+":"+e.RecipientID)
+			statusTo = append(statusTo, e.Status+":"+e.RecipientID+":"+e.UserID)
 		}
 	}
-	if len(statusTo) == 0 || statusTo[0] != "sent:" {
+	if len(statusTo) == 0 || statusTo[0] != "sent::"+bsuid {
 		t.Errorf("statuses of the reply: got %v, want them addressed to the BSUID only (no recipient_id)", statusTo)
 	}
 	h.scanForSecrets()

@@ -175,6 +175,10 @@ func (p *Processor) messageEvent(typ string, ev webhook.Event, onboardingID stri
 		ID: ev.Key, Version: partnerevents.Version, Type: typ, Time: ev.Timestamp.UTC(), OnboardingID: onboardingID,
 		WABAID: ev.WABAID, PhoneNumberID: ev.PhoneNumberID, Status: ev.Status, MessageID: ev.MessageID,
 		From: ev.From, FromUserID: ev.FromUserID, RecipientID: ev.RecipientID, MessageType: ev.MessageType, Text: ev.Text,
+		UserID: ev.FromUserID, ParentUserID: ev.ParentUserID, Username: ev.Username,
+	}
+	if ev.Kind == webhook.KindMessageStatus {
+		e.UserID = ev.RecipientUserID
 	}
 	if e.Time.IsZero() {
 		e.Time = p.now()
@@ -203,6 +207,9 @@ func (p *Processor) onboardingForPhone(ctx context.Context, phoneNumberID string
 // inbound publishes the message and, when it is the tester's message to an onboarding under test, records it
 // and resumes the wait for it.
 func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
+	if isIdentityChange(ev) {
+		return p.identityChange(ctx, ev)
+	}
 	rec, err := p.onboardingForPhone(ctx, ev.PhoneNumberID)
 	if err != nil {
 		return err
@@ -238,11 +245,33 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageReceived, ev, id))
 }
 
+// isIdentityChange reports whether an inbound message is Meta's notice of a user's new phone number or
+// business-scoped user id: a system message, not something the user wrote.
+func isIdentityChange(ev webhook.Event) bool {
+	return ev.MessageType == "system" && (ev.SystemType == "user_changed_number" || ev.SystemType == "user_changed_user_id")
+}
+
+// identityChange publishes user.identity_changed. No record is changed: records keep no user identities
+// beyond the test message's sender, and a test reply already sent went to the identity the user had then.
+func (p *Processor) identityChange(ctx context.Context, ev webhook.Event) error {
+	rec, err := p.onboardingForPhone(ctx, ev.PhoneNumberID)
+	if err != nil {
+		return err
+	}
+	e := p.messageEvent(partnerevents.TypeUserIdentityChanged, ev, "")
+	if rec != nil {
+		e.OnboardingID = rec.ID
+	}
+	e.IdentityChange, e.PreviousUserID, e.PreviousParentUserID, e.NewWAID = ev.SystemType, ev.PreviousUserID, ev.PreviousParentUserID, ev.NewWAID
+	p.log().InfoContext(ctx, "user identity changed", "identity_change", ev.SystemType)
+	return p.publish(ctx, e)
+}
+
 // isTestMessage reports whether an inbound message to the business number is the onboarding's test: its text
 // contains the test phrase (in any case), or it comes from the test recipient's number. Only an active
 // onboarding that asked for the test, and has not seen its test message yet, takes one.
 func isTestMessage(rec *onboarding.Record, ev webhook.Event) bool {
-	if !rec.WantsTest() || !rec.Status.Active() || ev.MessageID == "" {
+	if !rec.WantsTest() || !rec.Status.Active() || ev.MessageID == "" || ev.MessageType == "system" {
 		return false
 	}
 	if rec.Progress.InboundMessageID != "" {
