@@ -135,6 +135,9 @@ func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) err
 			return err
 		}
 		delay := p.backoff(attempt, err.Class)
+		if wait, ok := RetryAfter(err); ok && err.Code != 0 && wait > delay {
+			delay = wait // Meta said how long: a shorter wait would only be refused again
+		}
 		wake := time.Now().Add(delay)
 		if dl, ok := ctx.Deadline(); (ok && !wake.Before(dl)) || !wake.Before(budgetEnd) {
 			return err // the next attempt could not finish in time anyway

@@ -35,6 +35,9 @@ type Fault struct {
 	Kind   FaultKind
 	// Code is the Graph error code of a FaultGraphError.
 	Code int
+	// Details, when set, replaces the code's error_data.details (for example the wait a 133008 names).
+	// Only programmatic faults have it; GRAPH_SIM_FAULTS cannot set it.
+	Details string
 	// Count is how many calls fail (at least 1).
 	Count int
 }

@@ -306,7 +306,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errRes != nil:
 		res = errRes
 	case fault != nil && fault.Kind == FaultGraphError:
-		res = s.gerr(fault.Code)
+		var opts []errOpt
+		if fault.Details != "" {
+			opts = append(opts, withDetails(fault.Details))
+		}
+		res = s.gerr(fault.Code, opts...)
 		if fault.Code == 1 || fault.Code == 2 {
 			res.status = http.StatusInternalServerError
 		}

@@ -199,6 +199,9 @@ type Step struct {
 	Error      *StepError `json:"error,omitempty"`
 	// Note explains a skip or a notable success (for example "already registered for Cloud API").
 	Note string `json:"note,omitempty"`
+	// NextAttemptAt is when the workflow tries the step again after Meta asked for a wait (register's 133008,
+	// 133009, 133015): the wait Meta's error text names, bounded, or the code's fixed default.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 // Record is one onboarding: what the customer granted and how far the steps got.
@@ -322,6 +325,7 @@ func (r *Record) Clone() *Record {
 	for i, s := range r.Steps {
 		s.StartedAt = cloneTime(s.StartedAt)
 		s.FinishedAt = cloneTime(s.FinishedAt)
+		s.NextAttemptAt = cloneTime(s.NextAttemptAt)
 		if s.Error != nil {
 			e := *s.Error
 			s.Error = &e
@@ -462,7 +466,7 @@ func (r *Record) finishStep(name StepName, status StepStatus, note string, now t
 	if s.StartedAt == nil {
 		s.StartedAt = &now
 	}
-	s.Status, s.FinishedAt, s.Error, s.Note = status, &now, nil, note
+	s.Status, s.FinishedAt, s.Error, s.Note, s.NextAttemptAt = status, &now, nil, note, nil
 	r.UpdatedAt = now
 	return nil
 }

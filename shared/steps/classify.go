@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -83,7 +84,8 @@ func classifyGraph(step onboarding.StepName, ge *graph.Error) onboarding.StepFai
 		return &onboarding.ThrottledError{StepError: d}
 	case graph.ClassWaitFixed:
 		d.Code = onboarding.CodeGraphWaitFixed
-		return &onboarding.WaitFixedError{StepError: d, WaitSeconds: graph.WaitSeconds(ge.Code)}
+		wait, _ := graph.RetryAfter(ge)
+		return &onboarding.WaitFixedError{StepError: d, WaitSeconds: int((wait + time.Second - 1) / time.Second)}
 	}
 	d.Code = onboarding.CodeGraphPermanent
 	d.Message += permanentHint(step, ge)

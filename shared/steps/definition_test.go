@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -29,13 +30,16 @@ type aslCatcher struct {
 }
 
 type aslState struct {
-	Type       string          `json:"Type"`
-	Next       string          `json:"Next"`
-	Default    string          `json:"Default"`
-	Choices    []aslChoice     `json:"Choices"`
-	Seconds    int             `json:"Seconds"`
-	Result     json.RawMessage `json:"Result"`
-	Parameters struct {
+	Type        string            `json:"Type"`
+	Next        string            `json:"Next"`
+	Default     string            `json:"Default"`
+	Choices     []aslChoice       `json:"Choices"`
+	Seconds     int               `json:"Seconds"`
+	SecondsPath string            `json:"SecondsPath"`
+	ResultPath  string            `json:"ResultPath"`
+	Selector    map[string]string `json:"ResultSelector"`
+	Result      json.RawMessage   `json:"Result"`
+	Parameters  struct {
 		Payload struct {
 			Action string `json:"action"`
 			Step   string `json:"step"`
@@ -178,13 +182,23 @@ func TestDefinitionRegisterWaitBudget(t *testing.T) {
 	if got, limit := 1+maxWaits, DefaultRegisterCallLimit; got > limit {
 		t.Errorf("register calls the workflow's waits allow: %d, more than DefaultRegisterCallLimit %d", got, limit)
 	}
+	// The wait is the one the register step recorded from Meta's error: record_outcome's wait action reads it
+	// and the Wait state waits that long.
+	if allowed.Default != "register_wait_time" {
+		t.Errorf("register_wait_allowed: default: got %q, want register_wait_time", allowed.Default)
+	}
+	wt := state(t, states, "register_wait_time")
+	if wt.Parameters.Payload.Action != ActionWait || wt.Parameters.Payload.Step != string(onboarding.StepRegisterPhone) ||
+		wt.Selector["seconds.$"] != "$.Payload.wait_seconds" || wt.ResultPath != "$.register_wait" || wt.Next != "wait_before_register" {
+		t.Errorf("register_wait_time: want record_outcome's wait action for register_phone into $.register_wait.seconds, got %+v", wt)
+	}
 	wait := state(t, states, "wait_before_register")
-	if wait.Next != "register_phone" {
-		t.Errorf("wait_before_register: next: got %q, want register_phone", wait.Next)
+	if wait.Next != "register_phone" || wait.SecondsPath != "$.register_wait.seconds" {
+		t.Errorf("wait_before_register: got next %q, SecondsPath %q; want register_phone, $.register_wait.seconds", wait.Next, wait.SecondsPath)
 	}
 	for _, code := range []int{graph.CodeRegisterDeleting, graph.CodeTwoStepTooManyTries, graph.CodeTwoStepTooFast} {
-		if need := graph.WaitSeconds(code); wait.Seconds < need {
-			t.Errorf("wait_before_register waits %ds, less than the %ds Meta asks for after %d", wait.Seconds, need, code)
+		if need := graph.WaitSeconds(code); int(DefaultStepWait/time.Second) < need {
+			t.Errorf("the default wait %s is less than the %ds Meta asks for after %d", DefaultStepWait, need, code)
 		}
 	}
 }

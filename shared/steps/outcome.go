@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -16,6 +17,16 @@ const (
 	ActionSkip     = "skip"
 	ActionFail     = "fail"
 	ActionComplete = "complete"
+	// ActionWait answers how long to wait before trying the step again (the step's next_attempt_at).
+	ActionWait = "wait"
+)
+
+// Bounds of the wait action's answer.
+const (
+	// DefaultStepWait is the wait when the step recorded no next attempt (Meta's 5 minutes of 133015).
+	DefaultStepWait = 5 * time.Minute
+	// MaxStepWait bounds the wait whatever the record says.
+	MaxStepWait = 6 * time.Hour
 )
 
 // OutcomeInput is the payload of the workflow's bookkeeping states.
@@ -91,6 +102,23 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 			out.Status = r.Step(onboarding.StepSendTestMessage).Status
 			return nil
 		}
+	case ActionWait:
+		rec, err := s.store.Get(ctx, in.OnboardingID)
+		if err != nil {
+			return Output{}, classify(in.Step, err)
+		}
+		st := rec.Step(in.Step)
+		wait := DefaultStepWait
+		if st != nil && st.NextAttemptAt != nil {
+			wait = st.NextAttemptAt.Sub(s.now())
+		}
+		wait = min(max(wait, time.Second), MaxStepWait)
+		out := Output{OnboardingID: rec.ID, Step: in.Step, WaitSeconds: int((wait + time.Second - 1) / time.Second)}
+		if st != nil {
+			out.Status = st.Status
+		}
+		s.logger().InfoContext(ctx, "waiting before the next attempt", "step", in.Step, "wait_seconds", out.WaitSeconds)
+		return out, nil
 	default:
 		return Output{}, permanent(onboarding.CodeInvalidField, fmt.Sprintf("record_outcome: unknown action %q", in.Action))
 	}

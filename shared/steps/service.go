@@ -101,6 +101,8 @@ type Output struct {
 	Note         string                `json:"note,omitempty"`
 	// MessageID is the test reply's id (send_test_message only).
 	MessageID string `json:"message_id,omitempty"`
+	// WaitSeconds is how long the workflow waits before trying the step again (record_outcome's wait action).
+	WaitSeconds int `json:"wait_seconds,omitempty"`
 }
 
 func (s *Service) now() time.Time {
@@ -233,6 +235,11 @@ func (s *Service) fail(ctx context.Context, id string, name onboarding.StepName,
 				t := s.now().Add(RegisterBlockDuration)
 				r.RegisterRetryAfter = &t
 			}
+		}
+		var wf *onboarding.WaitFixedError
+		if errors.As(f, &wf) && wf.WaitSeconds > 0 {
+			t := s.now().Add(time.Duration(wf.WaitSeconds) * time.Second)
+			st.NextAttemptAt = &t
 		}
 		return r.NoteStepError(name, d, s.now())
 	})

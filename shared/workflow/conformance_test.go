@@ -214,7 +214,7 @@ var (
 	register       = []string{"register_phone", "has_test_recipient"}
 	testMessage    = []string{"await_test_message", "send_test_message", "await_test_status", "complete_verified", "verified"}
 	noTest         = []string{"skip_send_test_message", "complete", "completed"}
-	registerWait   = []string{"register_phone", "count_register_wait", "register_wait_allowed", "wait_before_register"}
+	registerWait   = []string{"register_phone", "count_register_wait", "register_wait_allowed", "register_wait_time", "wait_before_register"}
 	registerFailed = []string{"register_phone_failed", "record_failure", "failed"}
 	testFailed     = []string{"send_test_message_failed", "record_failure", "failed"}
 )
@@ -664,6 +664,8 @@ func respond(fn string, payload json.RawMessage) (steps.Output, string, error) {
 			if in.Verified {
 				out.Status = onboarding.StepSucceeded
 			}
+		case steps.ActionWait:
+			out.Status, out.WaitSeconds = onboarding.StepRunning, 420
 		default:
 			return steps.Output{}, "", fmt.Errorf("unknown action %q", in.Action)
 		}

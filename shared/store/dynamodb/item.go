@@ -115,6 +115,8 @@ type stepItem struct {
 	FinishedAt string         `dynamodbav:"finished_at,omitempty"`
 	Error      *stepErrorItem `dynamodbav:"error,omitempty"`
 	Note       string         `dynamodbav:"note,omitempty"`
+	// NextAttempt is when the step is tried again after a wait Meta asked for.
+	NextAttempt string `dynamodbav:"next_attempt_at,omitempty"`
 }
 
 type stepErrorItem struct {
@@ -195,12 +197,13 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 	}
 	for i, s := range r.Steps {
 		si := stepItem{
-			Name:       string(s.Name),
-			Status:     string(s.Status),
-			Attempts:   s.Attempts,
-			StartedAt:  formatTimePtr(s.StartedAt),
-			FinishedAt: formatTimePtr(s.FinishedAt),
-			Note:       s.Note,
+			Name:        string(s.Name),
+			Status:      string(s.Status),
+			Attempts:    s.Attempts,
+			StartedAt:   formatTimePtr(s.StartedAt),
+			FinishedAt:  formatTimePtr(s.FinishedAt),
+			Note:        s.Note,
+			NextAttempt: formatTimePtr(s.NextAttemptAt),
 		}
 		if s.Error != nil {
 			si.Error = &stepErrorItem{
@@ -291,6 +294,9 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 			return fail(err)
 		}
 		if s.FinishedAt, err = parseTimePtr("steps.finished_at", si.FinishedAt); err != nil {
+			return fail(err)
+		}
+		if s.NextAttemptAt, err = parseTimePtr("steps.next_attempt_at", si.NextAttempt); err != nil {
 			return fail(err)
 		}
 		if si.Error != nil {

@@ -85,6 +85,8 @@ function respond(fn, payload) {
           return { ...out, step: payload.step, status: 'FAILED' };
         case 'complete':
           return { ...out, step: 'send_test_message', status: payload.verified ? 'SUCCEEDED' : 'SKIPPED' };
+        case 'wait':
+          return { ...out, step: payload.step, status: 'RUNNING', wait_seconds: 420 };
         default:
           throw lambdaError('PermanentError', `record_outcome: unknown action "${payload.action}"`);
       }
