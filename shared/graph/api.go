@@ -194,7 +194,9 @@ type AllocationConfig struct {
 // ListCreditAllocationsInput lists the allocation configurations of a credit line.
 type ListCreditAllocationsInput struct {
 	CreditLineID string
-	AccessToken  onboarding.Secret
+	// ReceivingBusinessID, when set, lists only the allocations shared with that business portfolio.
+	ReceivingBusinessID string
+	AccessToken         onboarding.Secret
 }
 
 // GetWABAInput reads a WABA's id, name, currency and primary_funding_id.
@@ -209,6 +211,8 @@ type WABA struct {
 	Name             string
 	Currency         string
 	PrimaryFundingID string
+	// OwnerBusinessID is the customer's business portfolio (owner_business_info.id).
+	OwnerBusinessID string
 }
 
 // RegisterPhoneInput registers a phone number for Cloud API with its two-step verification PIN.

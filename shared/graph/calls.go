@@ -19,7 +19,7 @@ const PhoneNumberFields = "id,display_phone_number,verified_name,platform_type,s
 
 const (
 	allocationFields = "id,receiving_credential"
-	wabaFields       = "id,name,currency,primary_funding_id"
+	wabaFields       = "id,name,currency,primary_funding_id,owner_business_info"
 	// maxCodeLength bounds the Embedded Signup code; Meta's codes are a few hundred characters.
 	maxCodeLength = 4096
 	// maxURILength bounds the callback override URI.
@@ -396,12 +396,19 @@ func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfi
 	return &cfg, nil
 }
 
-// ListCreditAllocations lists the allocation configurations of a credit line (every WABA it is shared
-// with), following paging like ListPhoneNumbers.
+// ListCreditAllocations lists the allocation configurations of a credit line, following paging like
+// ListPhoneNumbers: those shared with one business portfolio when ReceivingBusinessID is set (Meta's
+// receiving_business_id filter), else every one.
 func (c *Client) ListCreditAllocations(ctx context.Context, in *ListCreditAllocationsInput, optFns ...func(*Options)) ([]AllocationConfig, error) {
 	items, err := list[ListCreditAllocationsInput, allocationBody](ctx, c, CallCreditCheck, in, optFns, func(in *ListCreditAllocationsInput) (*operation, error) {
-		return read(joinPath(in.CreditLineID, "owning_credit_allocation_configs"), allocationFields, in.AccessToken),
-			pathParam(CallCreditCheck, "credit_line_id", in.CreditLineID)
+		op := read(joinPath(in.CreditLineID, "owning_credit_allocation_configs"), allocationFields, in.AccessToken)
+		if in.ReceivingBusinessID != "" {
+			op.query.Set("receiving_business_id", in.ReceivingBusinessID)
+		}
+		return op, firstError(
+			pathParam(CallCreditCheck, "credit_line_id", in.CreditLineID),
+			check(in.ReceivingBusinessID == "" || onboarding.ValidGraphID(in.ReceivingBusinessID), CallCreditCheck,
+				"receiving_business_id", "must be 1 to 20 ASCII digits"))
 	})
 	if err != nil {
 		return nil, err
@@ -418,6 +425,9 @@ type wabaBody struct {
 	Name             string   `json:"name"`
 	Currency         string   `json:"currency"`
 	PrimaryFundingID idString `json:"primary_funding_id"`
+	OwnerBusiness    *struct {
+		ID idString `json:"id"`
+	} `json:"owner_business_info"`
 }
 
 // GetWABA reads a WABA's id, name, currency and primary_funding_id (the receiving credential of an
@@ -429,7 +439,11 @@ func (c *Client) GetWABA(ctx context.Context, in *GetWABAInput, optFns ...func(*
 	if err != nil {
 		return nil, err
 	}
-	return &WABA{ID: string(r.ID), Name: r.Name, Currency: r.Currency, PrimaryFundingID: string(r.PrimaryFundingID)}, nil
+	w := &WABA{ID: string(r.ID), Name: r.Name, Currency: r.Currency, PrimaryFundingID: string(r.PrimaryFundingID)}
+	if r.OwnerBusiness != nil {
+		w.OwnerBusinessID = string(r.OwnerBusiness.ID)
+	}
+	return w, nil
 }
 
 // RegisterPhone registers a phone number for Cloud API with its six-digit two-step PIN. Meta allows 10

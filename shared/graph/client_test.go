@@ -285,11 +285,21 @@ func TestRequests(t *testing.T) {
 			want:     []graph.AllocationConfig{{ID: allocID, ReceivingCredentialID: "77100230000001"}, {ID: "2"}},
 		},
 		{
+			name: "ListCreditAllocations for one business",
+			run: func(c *graph.Client) (any, error) {
+				return c.ListCreditAllocations(context.Background(), &graph.ListCreditAllocationsInput{CreditLineID: creditLine, ReceivingBusinessID: "506914307656634", AccessToken: sys})
+			},
+			method: "GET", path: "/v25.0/" + creditLine + "/owning_credit_allocation_configs",
+			query: url.Values{"fields": {"id,receiving_credential"}, "receiving_business_id": {"506914307656634"}}, auth: "Bearer " + systemToken,
+			response: `{"data":[{"id":"58501441721238","receiving_credential":{"id":"77100230000001"}}]}`,
+			want:     []graph.AllocationConfig{{ID: allocID, ReceivingCredentialID: "77100230000001"}},
+		},
+		{
 			name: "GetWABA",
 			run: func(c *graph.Client) (any, error) {
 				return c.GetWABA(context.Background(), &graph.GetWABAInput{WABAID: wabaID, AccessToken: biz})
 			},
-			method: "GET", path: "/v25.0/" + wabaID, query: url.Values{"fields": {"id,name,currency,primary_funding_id"}}, auth: "Bearer " + bizToken,
+			method: "GET", path: "/v25.0/" + wabaID, query: url.Values{"fields": {"id,name,currency,primary_funding_id,owner_business_info"}}, auth: "Bearer " + bizToken,
 			response: `{"id":"102290129340398","name":"Lucky Shrub","currency":"USD","primary_funding_id":"77100230000001"}`,
 			want:     &graph.WABA{ID: wabaID, Name: "Lucky Shrub", Currency: "USD", PrimaryFundingID: "77100230000001"},
 		},
@@ -453,6 +463,18 @@ func TestInputValidation(t *testing.T) {
 			_, err := c.ListCreditAllocations(bg, &graph.ListCreditAllocationsInput{CreditLineID: "1 2", AccessToken: biz})
 			return err
 		}, "credit_line_id"},
+		{"receiving business id", func(c *graph.Client) error {
+			_, err := c.ListCreditAllocations(bg, &graph.ListCreditAllocationsInput{CreditLineID: creditLine, ReceivingBusinessID: "x&y=1", AccessToken: biz})
+			return err
+		}, "receiving_business_id"},
+		{"bsuid recipient", func(c *graph.Client) error {
+			_, err := c.SendTextMessage(bg, &graph.SendTextMessageInput{PhoneNumberID: phoneID, Recipient: "not a bsuid", Body: "x", AccessToken: biz})
+			return err
+		}, "recipient"},
+		{"to and recipient", func(c *graph.Client) error {
+			_, err := c.SendTextMessage(bg, &graph.SendTextMessageInput{PhoneNumberID: phoneID, To: "+16505551234", Recipient: "US.1", Body: "x", AccessToken: biz})
+			return err
+		}, "recipient"},
 		{"register phone id", func(c *graph.Client) error {
 			return c.RegisterPhone(bg, &graph.RegisterPhoneInput{PhoneNumberID: "1?x=2", PIN: secret(pin), AccessToken: biz})
 		}, "phone_number_id"},

@@ -335,7 +335,8 @@ func (s *Server) getObject(q *request, p principal) *result {
 			return errRes
 		}
 		all := map[string]any{"id": w.id, "name": w.name, "currency": w.currency, "primary_funding_id": nil,
-			"timezone_id": "1", "message_template_namespace": "sim_" + w.id, "account_review_status": "APPROVED"}
+			"timezone_id": "1", "message_template_namespace": "sim_" + w.id, "account_review_status": "APPROVED",
+			"owner_business_info": map[string]any{"id": w.owner, "name": "Sim Customer " + last4(w.owner)}}
 		if w.fundingID != "" {
 			all["primary_funding_id"] = w.fundingID
 		}
@@ -349,7 +350,8 @@ func (s *Server) getObject(q *request, p principal) *result {
 }
 
 func (a *allocationRec) fields() map[string]any {
-	return map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential}}
+	return map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential},
+		"receiving_business": map[string]any{"id": a.business, "name": "Sim Customer " + last4(a.business)}}
 }
 
 // paginate answers a list like Meta: data, cursors and, when more remain, a next link that (as at Meta)
@@ -393,9 +395,11 @@ func (s *Server) phoneNumbers(q *request, w *wabaRec) *result {
 }
 
 func (s *Server) listAllocations(q *request, line string) *result {
+	// As at Meta, receiving_business_id limits the list to the allocations shared with that business.
+	business := q.param("receiving_business_id")
 	var allocs []*allocationRec
 	for _, a := range s.allocations {
-		if a.line == line {
+		if a.line == line && (business == "" || a.business == business) {
 			allocs = append(allocs, a)
 		}
 	}
@@ -533,7 +537,7 @@ func (s *Server) shareCredit(q *request, line string) *result {
 		return s.gerr(100, withMessage("(#100) A credit line is already attached to this WhatsApp Business Account; "+
 			"it cannot be changed once attached."))
 	}
-	a := &allocationRec{id: s.newID("5850144"), line: line, waba: w.id, credential: s.newID("7710023"), seq: s.seq}
+	a := &allocationRec{id: s.newID("5850144"), line: line, waba: w.id, credential: s.newID("7710023"), seq: s.seq, business: w.owner}
 	s.allocations[a.id] = a
 	w.allocation, w.fundingID, w.currency = a.id, a.credential, currency
 	return &result{status: http.StatusOK, body: map[string]any{"allocation_config_id": a.id, "waba_id": w.id},

@@ -50,11 +50,13 @@ type tokenRec struct {
 
 type wabaRec struct {
 	id, name, currency, fundingID string
-	subscribed                    bool
-	override                      string
-	assigned                      map[string][]string
-	allocation                    string
-	phones                        []string
+	// owner is the customer's business portfolio (owner_business_info).
+	owner      string
+	subscribed bool
+	override   string
+	assigned   map[string][]string
+	allocation string
+	phones     []string
 }
 
 type phoneRec struct {
@@ -74,7 +76,9 @@ func (p *phoneRec) registered() bool {
 
 type allocationRec struct {
 	id, line, waba, credential string
-	seq                        int64
+	// business is the receiving business portfolio (the WABA's owner when it was shared).
+	business string
+	seq      int64
 }
 
 // WABAState is a snapshot of a simulated WhatsApp Business Account.
@@ -187,6 +191,15 @@ func (s *Server) OpenWindow(phoneNumberID, userNumber string, at time.Time) {
 	}
 }
 
+// OwnerBusinessID is the simulated business portfolio that owns a WABA: "5" and the WABA id's last 14 digits,
+// so that every WABA of the simulated world has its own customer business.
+func OwnerBusinessID(wabaID string) string {
+	if len(wabaID) > 14 {
+		wabaID = wabaID[len(wabaID)-14:]
+	}
+	return "5" + wabaID
+}
+
 // UserID is the simulated business-scoped user id of a WhatsApp user's phone number (digits, with or
 // without +): "US." and 20 digits derived from the number, stable across runs, as Meta's BSUIDs are per
 // business portfolio and user.
@@ -240,7 +253,7 @@ func (s *Server) grant(wabaID, phoneID string, now time.Time) string {
 func (s *Server) ensureWABA(id string) *wabaRec {
 	w := s.wabas[id]
 	if w == nil {
-		w = &wabaRec{id: id, name: "Sim Business " + last4(id), currency: "USD", assigned: map[string][]string{}}
+		w = &wabaRec{id: id, name: "Sim Business " + last4(id), currency: "USD", assigned: map[string][]string{}, owner: OwnerBusinessID(id)}
 		s.wabas[id] = w
 	}
 	return w

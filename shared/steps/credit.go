@@ -59,9 +59,16 @@ func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, e
 
 	// Re-check before attaching: an earlier attempt may have attached and then lost the answer (timeout, 5xx,
 	// Lambda killed). The WABA's funding source tells.
-	allocID, err := s.findAttachedAllocation(ctx, cfg.CreditLineID, rec.WABAID, sys)
+	allocID, owner, err := s.findAttachedAllocation(ctx, cfg.CreditLineID, rec, sys)
 	if err != nil {
 		return outcome{}, err
+	}
+	if rec.BusinessID == "" && owner != "" {
+		// Kept for offboarding: once the WABA is unshared, Meta no longer tells whose it was, and revoking the
+		// credit line needs the business.
+		if err := run.save(ctx, func(r *onboarding.Record) error { r.BusinessID = owner; return nil }); err != nil {
+			return outcome{}, err
+		}
 	}
 	if allocID != "" {
 		if err := run.save(ctx, func(r *onboarding.Record) error { r.AllocationConfigID = allocID; return nil }); err != nil {
@@ -90,28 +97,37 @@ func (s *Service) shareCreditLine(ctx context.Context, run *stepRun) (outcome, e
 	return succeeded(""), nil
 }
 
-// findAttachedAllocation returns the allocation of the partner's credit line that funds the WABA, "" when the
-// WABA has no funding source, and a credit_line_conflict error when it is funded by something else.
-func (s *Service) findAttachedAllocation(ctx context.Context, creditLineID, wabaID string, sys onboarding.Secret) (string, error) {
-	waba, err := s.graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: wabaID, AccessToken: sys})
+// findAttachedAllocation returns the allocation of the partner's credit line that funds the WABA ("" when
+// the WABA has no funding source, a credit_line_conflict error when it is funded by something else) and the
+// WABA's owner business. The allocations are listed for that business only (Meta's receiving_business_id
+// filter), so the re-check costs the same however many customers share the credit line; without an owner
+// (Meta sent no owner_business_info, and the signup named no business) every allocation is read.
+func (s *Service) findAttachedAllocation(ctx context.Context, creditLineID string, rec *onboarding.Record, sys onboarding.Secret) (string, string, error) {
+	waba, err := s.graph.GetWABA(ctx, &graph.GetWABAInput{WABAID: rec.WABAID, AccessToken: sys})
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	owner := waba.OwnerBusinessID
+	if owner == "" {
+		owner = rec.BusinessID
 	}
 	if waba.PrimaryFundingID == "" {
-		return "", nil
+		return "", owner, nil
 	}
-	allocs, err := s.graph.ListCreditAllocations(ctx, &graph.ListCreditAllocationsInput{CreditLineID: creditLineID, AccessToken: sys})
+	allocs, err := s.graph.ListCreditAllocations(ctx, &graph.ListCreditAllocationsInput{
+		CreditLineID: creditLineID, ReceivingBusinessID: owner, AccessToken: sys,
+	})
 	if err != nil {
-		return "", err
+		return "", owner, err
 	}
 	for _, a := range allocs {
 		if a.ReceivingCredentialID == waba.PrimaryFundingID {
-			return a.ID, nil
+			return a.ID, owner, nil
 		}
 	}
-	return "", permanent(onboarding.CodeCreditLineConflict, fmt.Sprintf(
+	return "", owner, permanent(onboarding.CodeCreditLineConflict, fmt.Sprintf(
 		"WABA %s is already funded by %s, which is not an allocation of credit line %s; a credit line cannot be changed once attached, so nothing was shared",
-		wabaID, waba.PrimaryFundingID, creditLineID))
+		rec.WABAID, waba.PrimaryFundingID, creditLineID))
 }
 
 // verifyAllocation checks that the allocation's receiving credential is the WABA's funding source.
