@@ -173,7 +173,16 @@ func (d *Deps) Worker() *worker.Processor {
 }
 
 func (d *Deps) workerOptions() worker.Options {
-	return worker.Options{Publisher: d.Publisher(), Logger: d.Logger, IsTaskGone: isTaskGone}
+	opts := worker.Options{Publisher: d.Publisher(), Logger: d.Logger, IsTaskGone: isTaskGone}
+	if d.Stage.StageSecretID != "" && d.Stage.WABASecretPrefix != "" {
+		// Offboarding clean-up: revoke the credit line (system token) and delete the WABA's secret.
+		if svc, err := d.Steps(); err == nil {
+			opts.Offboarder = svc
+		} else {
+			d.Logger.Error("offboarding clean-up disabled: the Graph client could not be built", "error", err.Error())
+		}
+	}
+	return opts
 }
 
 // isTaskGone recognises Step Functions' answer for a task token that is no longer waiting.

@@ -104,6 +104,9 @@ var functions = []struct {
 		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", stepfunctions.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
 			t.Error("IsTaskGone: want it true for sfn.ErrTaskGone only")
 		}
+		if _, ok := o.Offboarder.(*steps.Service); !ok {
+			t.Errorf("Worker offboarder: got %T, want the steps service (revoke the credit line, delete the secret)", o.Offboarder)
+		}
 	}},
 }
 

@@ -16,6 +16,8 @@ const (
 	WABARead
 	// WABAWrite reads, creates and rotates them.
 	WABAWrite
+	// WABADelete deletes them (the webhook worker, at an offboarding), without reading their values.
+	WABADelete
 )
 
 // Events is whether a function publishes partner events on the stage's event bus.
@@ -89,7 +91,7 @@ var Functions = []Function{
 		Needs: Needs{StageSecret: true, QueueSend: true}},
 	{Name: "webhook_worker", Description: "Consumes the webhook queue: dedupe, correlation, resumes task tokens, publishes partner events",
 		TimeoutSeconds: 60, MemoryMB: 256,
-		Needs: Needs{Table: true, SendTaskResult: true, QueueConsume: true, Events: EventsRequired}},
+		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABADelete, SendTaskResult: true, QueueConsume: true, Events: EventsRequired}},
 	{Name: "subscribe_webhooks", Description: "Workflow step: subscribe the app to the WABA's webhooks",
 		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "SubscribeWebhooksFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},

@@ -16,6 +16,7 @@ const (
 	CallAssignedUsers   = "assigned_users"  // POST /<WABA_ID>/assigned_users
 	CallCreditSharing   = "credit_sharing"  // POST /<CREDIT_LINE_ID>/whatsapp_credit_sharing_and_attach
 	CallCreditCheck     = "credit_check"    // GET /<ALLOCATION_ID>, GET /<WABA_ID>?fields=primary_funding_id, GET /<CREDIT_LINE_ID>/owning_credit_allocation_configs
+	CallCreditRevoke    = "credit_revoke"   // DELETE /<ALLOCATION_CONFIG_ID>
 	CallPhoneInfo       = "phone_info"      // GET /<PHONE_NUMBER_ID>
 	CallRegister        = "register"        // POST /<PHONE_NUMBER_ID>/register
 	CallMessages        = "messages"        // POST /<PHONE_NUMBER_ID>/messages
@@ -197,6 +198,12 @@ type ListCreditAllocationsInput struct {
 	// ReceivingBusinessID, when set, lists only the allocations shared with that business portfolio.
 	ReceivingBusinessID string
 	AccessToken         onboarding.Secret
+}
+
+// RevokeCreditLineInput revokes (deletes) a credit line allocation configuration (system token).
+type RevokeCreditLineInput struct {
+	AllocationConfigID string
+	AccessToken        onboarding.Secret
 }
 
 // GetWABAInput reads a WABA's id, name, currency and primary_funding_id.

@@ -396,6 +396,18 @@ func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfi
 	return &cfg, nil
 }
 
+// RevokeCreditLine deletes an allocation configuration (DELETE /<ALLOCATION_CONFIG_ID>, system token): the
+// partner's credit line stops funding the customer, as Meta recommends once the customer removed the partner.
+// Repeating it cannot share anything, so it is retried like a read.
+func (c *Client) RevokeCreditLine(ctx context.Context, in *RevokeCreditLineInput, optFns ...func(*Options)) error {
+	return post(ctx, c, CallCreditRevoke, in, optFns, func(in *RevokeCreditLineInput) (*operation, error) {
+		return &operation{
+			method: http.MethodDelete, path: in.AllocationConfigID, mode: idempotent,
+			token: in.AccessToken, secrets: secretValues(in.AccessToken),
+		}, pathParam(CallCreditRevoke, "allocation_config_id", in.AllocationConfigID)
+	})
+}
+
 // ListCreditAllocations lists the allocation configurations of a credit line, following paging like
 // ListPhoneNumbers: those shared with one business portfolio when ReceivingBusinessID is set (Meta's
 // receiving_business_id filter), else every one.

@@ -62,6 +62,7 @@ func (f Fault) String() string {
 var FaultCalls = []string{
 	graph.CallOAuth, graph.CallDebugToken, graph.CallPhoneNumbers, graph.CallSubscribedApps, graph.CallAssignedUsers,
 	graph.CallCreditSharing, graph.CallCreditCheck, graph.CallPhoneInfo, graph.CallRegister, graph.CallMessages,
+	graph.CallCreditRevoke,
 }
 
 func validCall(c string) bool {

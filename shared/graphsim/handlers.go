@@ -106,6 +106,8 @@ func (s *Server) route(q *request) (string, handler) {
 		return e.pick(q.method)
 	}
 	switch {
+	case len(segs) == 1 && isID(segs[0]) && q.method == http.MethodDelete:
+		return endpoint{graph.CallCreditRevoke, map[string]handler{http.MethodDelete: authed((*Server).revokeAllocation)}}.pick(q.method)
 	case len(segs) == 1 && isID(segs[0]):
 		return endpoint{s.objectCall(segs[0], q.param("fields")), objectHandlers}.pick(q.method)
 	case len(segs) == 2 && isID(segs[0]):
@@ -350,8 +352,12 @@ func (s *Server) getObject(q *request, p principal) *result {
 }
 
 func (a *allocationRec) fields() map[string]any {
-	return map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential},
+	m := map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential},
 		"receiving_business": map[string]any{"id": a.business, "name": "Sim Customer " + last4(a.business)}}
+	if a.deleted {
+		m["request_status"] = "DELETED"
+	}
+	return m
 }
 
 // paginate answers a list like Meta: data, cursors and, when more remain, a next link that (as at Meta)
@@ -399,7 +405,7 @@ func (s *Server) listAllocations(q *request, line string) *result {
 	business := q.param("receiving_business_id")
 	var allocs []*allocationRec
 	for _, a := range s.allocations {
-		if a.line == line && (business == "" || a.business == business) {
+		if a.line == line && !a.deleted && (business == "" || a.business == business) {
 			allocs = append(allocs, a)
 		}
 	}
@@ -542,6 +548,23 @@ func (s *Server) shareCredit(q *request, line string) *result {
 	w.allocation, w.fundingID, w.currency = a.id, a.credential, currency
 	return &result{status: http.StatusOK, body: map[string]any{"allocation_config_id": a.id, "waba_id": w.id},
 		effect: graph.CallCreditSharing}
+}
+
+// revokeAllocation is DELETE /<ALLOCATION_CONFIG_ID> (system token): Meta answers {"success": true} and the
+// allocation then reads request_status DELETED. The WABA is no longer funded by it and may be shared again.
+// Meta does not say what a second DELETE answers; the simulator answers success again.
+func (s *Server) revokeAllocation(q *request, p principal) *result {
+	a := s.allocations[q.segs[0]]
+	if a == nil || p.kind != kindSystem {
+		return s.unsupported(q.method, q.segs[0])
+	}
+	if !a.deleted {
+		a.deleted = true
+		if w := s.wabas[a.waba]; w != nil && w.allocation == a.id {
+			w.allocation, w.fundingID = "", ""
+		}
+	}
+	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallCreditRevoke}
 }
 
 // --- register and messages ---

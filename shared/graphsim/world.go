@@ -78,7 +78,9 @@ type allocationRec struct {
 	id, line, waba, credential string
 	// business is the receiving business portfolio (the WABA's owner when it was shared).
 	business string
-	seq      int64
+	// deleted is set by a revoke (DELETE /<ALLOCATION_CONFIG_ID>).
+	deleted bool
+	seq     int64
 }
 
 // WABAState is a snapshot of a simulated WhatsApp Business Account.

@@ -157,7 +157,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		a.writeServiceError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, rec)
+	WriteJSON(w, http.StatusOK, rec.ForAPI())
 }
 
 func (a *API) retry(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +176,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		a.writeServiceError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, rec)
+	WriteJSON(w, http.StatusAccepted, rec.ForAPI())
 }
 
 // conflictResponse is the 409 answer when an onboarding is already running for the WABA and phone.

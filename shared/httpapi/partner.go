@@ -84,10 +84,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		a.writeServiceError(w, r, err)
 		return
 	}
-	if recs == nil {
-		recs = []*onboarding.Record{}
+	shown := make([]*onboarding.Record, len(recs))
+	for i, rec := range recs {
+		shown[i] = rec.ForAPI()
 	}
-	WriteJSON(w, http.StatusOK, listResponse{Onboardings: recs, NextCursor: next})
+	WriteJSON(w, http.StatusOK, listResponse{Onboardings: shown, NextCursor: next})
 }
 
 // parseListQuery validates the query of GET /onboardings: each parameter at most once, no others.

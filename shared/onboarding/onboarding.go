@@ -6,7 +6,6 @@ package onboarding
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -268,6 +267,10 @@ type Progress struct {
 	// TestFailureCode and TestFailureTitle are Meta's error of a failed status of the test reply.
 	TestFailureCode  int    `json:"test_failure_code,omitempty"`
 	TestFailureTitle string `json:"test_failure_title,omitempty"`
+	// CreditRevoked and SecretDeleted record the offboarding's clean-up: the credit line allocation revoked,
+	// the WABA's token and PINs deleted from the vault.
+	CreditRevoked bool `json:"credit_revoked,omitempty"`
+	SecretDeleted bool `json:"secret_deleted,omitempty"`
 }
 
 // NewRecordInput is what a validated, verified signup provides to create a record.
@@ -378,15 +381,14 @@ func (r *Record) HasTestRecipient() bool { return r.TestRecipient != "" }
 // TestMessage existed asked for it by naming a TestRecipient).
 func (r *Record) WantsTest() bool { return r.TestMessage || r.TestRecipient != "" }
 
-// MarshalJSON renders the record for the API: TestPhrase only while the onboarding is active, since it is
-// of use only while the test waits for it.
-func (r Record) MarshalJSON() ([]byte, error) {
-	type plain Record
-	p := plain(r)
-	if !r.Status.Active() {
-		p.TestPhrase = ""
+// ForAPI returns the record as the API shows it: a copy whose TestPhrase is kept only while the onboarding is
+// active, since it is of use only while the test waits for it.
+func (r *Record) ForAPI() *Record {
+	c := r.Clone()
+	if !c.Status.Active() {
+		c.TestPhrase = ""
 	}
-	return json.Marshal(p)
+	return c
 }
 
 // NewTestPhrase returns a test phrase: "TEST" and 6 digits from the CSPRNG.

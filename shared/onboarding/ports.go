@@ -80,6 +80,9 @@ type Vault interface {
 	// SetPIN stores pin as the phone's PIN, replacing a stored one: the partner gave it explicitly (the number
 	// already has that two-step verification PIN at Meta).
 	SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin Secret, idempotencyKey string) error
+	// DeleteWABASecret deletes the WABA's secret (business token and PINs) at an offboarding. Deleting a secret
+	// that does not exist succeeds: the call is idempotent.
+	DeleteWABASecret(ctx context.Context, wabaID string) error
 }
 
 // StartInput starts one workflow execution.

@@ -22,7 +22,7 @@ func TestNewTestPhrase(t *testing.T) {
 	}
 }
 
-func TestRecordShowsThePhraseOnlyWhileActive(t *testing.T) {
+func TestAPIShowsThePhraseOnlyWhileActive(t *testing.T) {
 	for _, tt := range []struct {
 		status Status
 		want   bool
@@ -32,7 +32,7 @@ func TestRecordShowsThePhraseOnlyWhileActive(t *testing.T) {
 		t.Run(string(tt.status), func(t *testing.T) {
 			r := NewRecord(NewRecordInput{ID: NewID(), WABAID: "1", PhoneNumberID: "2", Event: EventFinish, TestMessage: true, TestPhrase: "TEST123456", Now: time.Now()})
 			r.Status = tt.status
-			b, err := json.Marshal(r)
+			b, err := json.Marshal(r.ForAPI())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,6 +45,9 @@ func TestRecordShowsThePhraseOnlyWhileActive(t *testing.T) {
 			}
 			if m["test_message"] != true {
 				t.Errorf("test_message: got %v, want true", m["test_message"])
+			}
+			if r.TestPhrase != "TEST123456" {
+				t.Errorf("ForAPI changed the record itself: test_phrase %q", r.TestPhrase)
 			}
 		})
 	}

@@ -33,6 +33,7 @@ type GraphAPI interface {
 	GetPhoneNumber(ctx context.Context, in *graph.GetPhoneNumberInput, optFns ...func(*graph.Options)) (*graph.PhoneNumber, error)
 	RegisterPhone(ctx context.Context, in *graph.RegisterPhoneInput, optFns ...func(*graph.Options)) error
 	SendTextMessage(ctx context.Context, in *graph.SendTextMessageInput, optFns ...func(*graph.Options)) (*graph.SendMessageOutput, error)
+	RevokeCreditLine(ctx context.Context, in *graph.RevokeCreditLineInput, optFns ...func(*graph.Options)) error
 }
 
 // Config is the non-secret stage configuration the steps need (read from the environment in main).

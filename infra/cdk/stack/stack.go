@@ -411,6 +411,9 @@ func (b *builder) grant(f catalog.Function) {
 		}, []*string{b.wabaSecretARN}, nil)
 		kmsActions = append(kmsActions, "kms:Decrypt", "kms:GenerateDataKey")
 		kmsSecrets = append(kmsSecrets, b.wabaSecretARN)
+	case catalog.WABADelete:
+		// Offboarding: delete the customer's token and PINs; the values are never read, so no KMS.
+		allow("DeleteWABASecrets", []string{"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"}, []*string{b.wabaSecretARN}, nil)
 	}
 	if len(kmsActions) > 0 {
 		allow("SecretsKey", dedupe(kmsActions), []*string{b.secretsKey.KeyArn()}, map[string]any{

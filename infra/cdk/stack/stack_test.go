@@ -596,6 +596,7 @@ func TestLeastPrivilege(t *testing.T) {
 		add(n.StageSecret, secretRead, decrypt)
 		add(n.WABASecrets == catalog.WABARead, secretRead, decrypt)
 		add(n.WABASecrets == catalog.WABAWrite, secretRead, secretWrite, decrypt, encrypt)
+		add(n.WABASecrets == catalog.WABADelete, []string{"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"})
 		add(n.StartExecution, []string{"states:StartExecution"})
 		add(n.SendTaskResult, []string{"states:SendTaskSuccess", "states:SendTaskFailure"})
 		add(n.QueueSend, []string{"sqs:SendMessage"})

@@ -165,15 +165,18 @@ func (r *Runner) build() error {
 	// The workflow's functions, registered under the names the definition's placeholders resolve to.
 	wf := &engineWorkflow{}
 	r.workflow = wf
+	offboarder := &lateOffboarder{}
 	proc := worker.New(st.records, st.webhooks, wf, worker.Options{
 		Publisher: r.Events, Logger: r.log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		Offboarder: offboarder,
 	})
 	queue := worker.Inline{P: proc}
 	stepSvc := steps.New(st.records, st.vault, client, st.webhooks, queue, steps.Options{
 		Config:    steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
 		Publisher: r.Events, Logger: r.log,
 	})
+	offboarder.svc = stepSvc
 	handlers := map[string]any{
 		"subscribe_webhooks": withRequestID(stepSvc.SubscribeWebhooks),
 		"share_credit_line":  withRequestID(stepSvc.ShareCreditLine),
@@ -377,4 +380,13 @@ func (r *Runner) localHandler() http.Handler {
 		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events; POST /_local/sim/messages")
 	})
 	return mux
+}
+
+// lateOffboarder lets the worker, built before the steps service (which needs the worker as its
+// correlator), offboard through it.
+type lateOffboarder struct{ svc *steps.Service }
+
+// Offboard cleans up through the steps service.
+func (l *lateOffboarder) Offboard(ctx context.Context, onboardingID string) error {
+	return l.svc.Offboard(ctx, onboardingID)
 }

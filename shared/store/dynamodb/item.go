@@ -140,6 +140,8 @@ type progressItem struct {
 	TesterUserID        string `dynamodbav:"tester_user_id,omitempty"`
 	TestFailureCode     int    `dynamodbav:"test_failure_code,omitempty"`
 	TestFailureTitle    string `dynamodbav:"test_failure_title,omitempty"`
+	CreditRevoked       bool   `dynamodbav:"credit_revoked,omitempty"`
+	SecretDeleted       bool   `dynamodbav:"secret_deleted,omitempty"`
 }
 
 // marshalRecord returns the item of r stored at version.
@@ -178,6 +180,8 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 			TesterUserID:        r.Progress.TesterUserID,
 			TestFailureCode:     r.Progress.TestFailureCode,
 			TestFailureTitle:    r.Progress.TestFailureTitle,
+			CreditRevoked:       r.Progress.CreditRevoked,
+			SecretDeleted:       r.Progress.SecretDeleted,
 		},
 		TestMessageID:     r.TestMessageID,
 		TestMessageStatus: r.TestMessageStatus,
@@ -255,6 +259,8 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 			TesterUserID:       it.Progress.TesterUserID,
 			TestFailureCode:    it.Progress.TestFailureCode,
 			TestFailureTitle:   it.Progress.TestFailureTitle,
+			CreditRevoked:      it.Progress.CreditRevoked,
+			SecretDeleted:      it.Progress.SecretDeleted,
 		},
 		TestMessageID:     it.TestMessageID,
 		TestMessageStatus: it.TestMessageStatus,

@@ -55,6 +55,7 @@ const (
 	OpPutBusinessToken = "PutBusinessToken"
 	OpEnsurePIN        = "EnsurePIN"
 	OpSetPIN           = "SetPIN"
+	OpDeleteWABASecret = "DeleteWABASecret"
 )
 
 var (
@@ -421,6 +422,31 @@ func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin on
 		e.pins[phoneNumberID] = pin
 		return true
 	})
+}
+
+// DeleteWABASecret removes the WABA's entry (token and PINs); an unknown WABA is not an error.
+func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
+	if err := vaultargs.WABAID(wabaID); err != nil {
+		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
+	}
+	err := v.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketWABAs)
+		if b.Get([]byte(wabaID)) == nil {
+			return nil
+		}
+		if err := b.Delete([]byte(wabaID)); err != nil {
+			return err
+		}
+		tx.OnCommit(func() { v.writes.Add(1) })
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
+	}
+	return nil
 }
 
 // update reads the WABA's entry, applies change and writes the entry back if change reports a change, all

@@ -21,6 +21,7 @@ const (
 	OpPutBusinessToken = "PutBusinessToken"
 	OpEnsurePIN        = "EnsurePIN"
 	OpSetPIN           = "SetPIN"
+	OpDeleteWABASecret = "DeleteWABASecret"
 )
 
 // Vault is an in-memory onboarding.Vault. It is safe for concurrent use. The zero value is not usable; call New.
@@ -229,6 +230,24 @@ func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin on
 	e := v.entry(wabaID)
 	if cur, ok := e.pins[phoneNumberID]; !ok || !cur.Equal(pin) {
 		e.pins[phoneNumberID] = pin
+		v.writes++
+	}
+	return failAfter
+}
+
+// DeleteWABASecret forgets the WABA's token and PINs; an unknown WABA is not an error.
+func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
+	if err := vaultargs.WABAID(wabaID); err != nil {
+		return fmt.Errorf("memory vault: %s: %w", OpDeleteWABASecret, err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	failNow, failAfter := v.begin(ctx, OpDeleteWABASecret)
+	if failNow != nil {
+		return failNow
+	}
+	if _, ok := v.wabas[wabaID]; ok {
+		delete(v.wabas, wabaID)
 		v.writes++
 	}
 	return failAfter

@@ -229,6 +229,18 @@ func (f *fakeSM) handle(op string, in map[string]any) (int, any) {
 		f.versions++
 		return 200, map[string]any{"ARN": s.arn, "Name": s.name, "VersionId": v.id, "VersionStages": slices.Clone(v.stages)}
 
+	case "DeleteSecret":
+		s := f.lookup(str(in, "SecretId"))
+		if s == nil {
+			return 400, errBody("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+		}
+		if force, _ := in["ForceDeleteWithoutRecovery"].(bool); force {
+			delete(f.secrets, s.name)
+		} else {
+			s.deleted = true
+		}
+		return 200, map[string]any{"ARN": s.arn, "Name": s.name, "DeletionDate": 1.7e9}
+
 	case "UpdateSecretVersionStage":
 		s := f.lookup(str(in, "SecretId"))
 		if s == nil {

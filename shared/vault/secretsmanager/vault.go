@@ -20,7 +20,8 @@
 // IAM: the stage secret needs secretsmanager:GetSecretValue (and DescribeSecret, used only to tell a secret
 // scheduled for deletion from other invalid requests). WABA secrets need GetSecretValue, DescribeSecret,
 // CreateSecret, TagResource (when Tags are set), PutSecretValue and UpdateSecretVersionStage on
-// "<prefix>*", and kms:GenerateDataKey and kms:Decrypt on KMSKeyID when one is set.
+// "<prefix>*", and kms:GenerateDataKey and kms:Decrypt on KMSKeyID when one is set; DeleteWABASecret needs
+// DeleteSecret (and DescribeSecret).
 //
 // Do not enable aws.LogRequestWithBody or aws.LogResponseWithBody on the client: the bodies carry the secret
 // values.
@@ -66,6 +67,7 @@ type API interface {
 	CreateSecret(ctx context.Context, in *sm.CreateSecretInput, optFns ...func(*sm.Options)) (*sm.CreateSecretOutput, error)
 	DescribeSecret(ctx context.Context, in *sm.DescribeSecretInput, optFns ...func(*sm.Options)) (*sm.DescribeSecretOutput, error)
 	UpdateSecretVersionStage(ctx context.Context, in *sm.UpdateSecretVersionStageInput, optFns ...func(*sm.Options)) (*sm.UpdateSecretVersionStageOutput, error)
+	DeleteSecret(ctx context.Context, in *sm.DeleteSecretInput, optFns ...func(*sm.Options)) (*sm.DeleteSecretOutput, error)
 }
 
 // Options configure a Vault.
@@ -147,6 +149,7 @@ const (
 	opPutBusinessToken = "PutBusinessToken"
 	opEnsurePIN        = "EnsurePIN"
 	opSetPIN           = "SetPIN"
+	opDeleteWABASecret = "DeleteWABASecret"
 )
 
 func wrap(op, secretID string, err error) error {
@@ -517,6 +520,31 @@ func (v *Vault) deletionScheduled(ctx context.Context, id string) bool {
 }
 
 func (v *Vault) secretName(wabaID string) string { return v.opts.WABASecretPrefix + wabaID }
+
+// DeleteWABASecret deletes the WABA's secret at once, without a recovery window
+// (ForceDeleteWithoutRecovery): the partner was removed from the WABA, so Meta no longer honours its business
+// token, and a secret scheduled for deletion would keep the same customer from onboarding again (its name
+// cannot be reused until the window ends). The cost: the phones' two-step PINs are gone too, so a later
+// onboarding of the same number that does not pass its PIN generates a new one, and Meta answers 133005 if
+// two-step verification is still set with the old one. A missing secret, or one already scheduled for
+// deletion, is success.
+func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
+	if err := vaultargs.WABAID(wabaID); err != nil {
+		return wrap(opDeleteWABASecret, wabaID, err)
+	}
+	name := v.secretName(wabaID)
+	_, err := v.client.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	var notFound *smtypes.ResourceNotFoundException
+	var invalid *smtypes.InvalidRequestException
+	switch {
+	case err == nil, errors.As(err, &notFound):
+	case errors.As(err, &invalid) && v.deletionScheduled(ctx, name):
+	default:
+		return wrap(opDeleteWABASecret, name, fmt.Errorf("delete secret: %w", err))
+	}
+	v.wabas.invalidate(name)
+	return nil
+}
 
 // requestToken derives the ClientRequestToken of a write: the hex SHA-256 (64 characters, within Secrets
 // Manager's 32 to 64) of the secret name, the purpose, the caller's idempotency key and the attempt. It

@@ -303,6 +303,33 @@ func Run(t *testing.T, newVault Factory) {
 		}
 	})
 
+	t.Run("DeleteWABASecret forgets token and PINs, is idempotent, and allows a new onboarding", func(t *testing.T) {
+		s := newVault(t, AppConfig())
+		mustPut(t, s.Vault, TokenValue, "signup-1")
+		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
+			t.Fatalf("EnsurePIN: %v", err)
+		}
+		for i := range 2 {
+			if err := s.Vault.DeleteWABASecret(ctx, waba); err != nil {
+				t.Fatalf("DeleteWABASecret #%d: %v", i+1, err)
+			}
+		}
+		if _, err := s.Vault.WABASecret(ctx, waba); !errors.Is(err, onboarding.ErrNotFound) {
+			t.Fatalf("WABASecret after delete: got %v, want ErrNotFound", err)
+		}
+		if err := s.Vault.DeleteWABASecret(ctx, "200000000000009"); err != nil {
+			t.Errorf("DeleteWABASecret of an unknown WABA: %v", err)
+		}
+		// The same customer onboards again: the secret can be created afresh.
+		mustPut(t, s.Vault, TokenValue, "signup-2")
+		if got := mustRead(t, s.Vault); got.BusinessToken.Reveal() != TokenValue || len(got.PINs) != 0 {
+			t.Errorf("after a new onboarding: got %d PINs, want the new token and no old PIN", len(got.PINs))
+		}
+		if err := s.Vault.DeleteWABASecret(ctx, "12/../34"); !errors.Is(err, vaultargs.ErrInvalidArgument) {
+			t.Errorf("bad waba id: got %v, want an invalid argument error", err)
+		}
+	})
+
 	t.Run("invalid arguments are refused before any write", func(t *testing.T) {
 		tok := onboarding.NewSecret(TokenValue)
 		for _, tc := range []struct {

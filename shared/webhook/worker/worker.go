@@ -57,6 +57,7 @@ type Processor struct {
 	dedupeTTL  time.Duration
 	lease      time.Duration
 	isTaskGone func(error) bool
+	offboarder Offboarder
 }
 
 // Options are the optional settings of New.
@@ -73,6 +74,14 @@ type Options struct {
 	// IsTaskGone recognises the Workflow's error for a task token that is no longer waiting (already
 	// resumed, timed out, execution ended): nothing is left to resume. Nil treats every error as a failure.
 	IsTaskGone func(error) bool
+	// Offboarder cleans up an offboarded onboarding (revokes the credit line, deletes its secrets); nil
+	// cleans nothing up.
+	Offboarder Offboarder
+}
+
+// Offboarder cleans up an OFFBOARDED onboarding; steps.Service implements it. It must be idempotent.
+type Offboarder interface {
+	Offboard(ctx context.Context, onboardingID string) error
 }
 
 // New returns the processor over the record store, the webhook store (events, statuses, waits) and the
@@ -81,6 +90,7 @@ func New(store onboarding.Store, webhooks onboarding.WebhookStore, workflow onbo
 	return &Processor{
 		store: store, webhooks: webhooks, workflow: workflow, publisher: opts.Publisher, clock: opts.Clock,
 		logger: opts.Logger, dedupeTTL: opts.DedupeTTL, lease: opts.Lease, isTaskGone: opts.IsTaskGone,
+		offboarder: opts.Offboarder,
 	}
 }
 
@@ -154,7 +164,7 @@ func (p *Processor) apply(ctx context.Context, ev webhook.Event, retry bool) err
 	case webhook.KindMessagingError:
 		return p.publish(ctx, p.messageEvent(partnerevents.TypeMessagingError, ev, ""))
 	case webhook.KindAccountUpdate:
-		return p.accountUpdate(ctx, ev)
+		return p.accountUpdate(ctx, ev, retry)
 	}
 	p.log().InfoContext(ctx, "webhook event of an unknown kind ignored", "field", ev.Field)
 	return nil
@@ -341,7 +351,7 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 }
 
 // accountUpdate records partner events per WABA; PARTNER_REMOVED offboards the WABA's onboardings.
-func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event) error {
+func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event, retry bool) error {
 	at := ev.Timestamp
 	if at.IsZero() {
 		at = p.now()
@@ -354,13 +364,14 @@ func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event) error {
 		return fmt.Errorf("recording %s for WABA %s: %w", ev.AccountEvent, ev.WABAID, err)
 	}
 	var events []partnerevents.Event
-	if ev.AccountEvent == "PARTNER_REMOVED" {
+	if offboards(ev.AccountEvent) {
 		recs, err := p.store.FindByWABA(ctx, ev.WABAID, 0)
 		if err != nil {
 			return fmt.Errorf("finding the onboardings of WABA %s: %w", ev.WABAID, err)
 		}
 		for _, r := range recs {
-			if r.Status == onboarding.StatusOffboarded {
+			cleaned := r.Progress.CreditRevoked && r.Progress.SecretDeleted
+			if r.Status == onboarding.StatusOffboarded && (cleaned || p.offboarder == nil) && !retry {
 				continue
 			}
 			rec, err := p.update(ctx, r.ID, func(x *onboarding.Record) error {
@@ -373,12 +384,26 @@ func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event) error {
 			if err != nil {
 				return err
 			}
-			p.log().InfoContext(logging.WithOnboardingID(ctx, rec.ID), "onboarding offboarded: the partner was removed from the WABA")
+			octx := logging.WithOnboardingID(ctx, rec.ID)
+			p.log().InfoContext(octx, "onboarding offboarded: the partner was removed from the WABA", "account_event", ev.AccountEvent)
+			// Cleaned up before the events go out: a failure here is returned, the queue redelivers, and the
+			// redelivery (an unfinished claim) finishes the clean-up and publishes.
+			if p.offboarder != nil {
+				if err := p.offboarder.Offboard(octx, rec.ID); err != nil {
+					return fmt.Errorf("cleaning up offboarded onboarding %s: %w", rec.ID, err)
+				}
+			}
 			events = append(events, partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(onboarding.StatusOffboarded), p.now()))
 		}
 	}
 	events = append(events, p.accountEvent(ev, ev.WABAID, at))
 	return p.publish(ctx, events...)
+}
+
+// offboards reports whether an account_update event ends the partner's access to the WABA: the customer
+// unshared it (PARTNER_REMOVED) or removed the app (PARTNER_APP_UNINSTALLED).
+func offboards(event string) bool {
+	return event == "PARTNER_REMOVED" || event == "PARTNER_APP_UNINSTALLED"
 }
 
 func (p *Processor) accountEvent(ev webhook.Event, wabaID string, at time.Time) partnerevents.Event {
