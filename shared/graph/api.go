@@ -226,7 +226,9 @@ type WABA struct {
 type RegisterPhoneInput struct {
 	PhoneNumberID string
 	PIN           onboarding.Secret
-	AccessToken   onboarding.Secret
+	// DataLocalizationRegion, when set, enables local storage in that region (onboarding.DataLocalizationRegions).
+	DataLocalizationRegion string
+	AccessToken            onboarding.Secret
 }
 
 // SendTextMessageInput sends a text message from a business phone number.

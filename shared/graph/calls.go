@@ -464,13 +464,16 @@ func (c *Client) RegisterPhone(ctx context.Context, in *RegisterPhoneInput, optF
 	return post(ctx, c, CallRegister, in, optFns, func(in *RegisterPhoneInput) (*operation, error) {
 		if err := firstError(
 			pathParam(CallRegister, "phone_number_id", in.PhoneNumberID),
-			check(onboarding.ValidPIN(in.PIN.Reveal()), CallRegister, "pin", "must be 6 digits")); err != nil {
+			check(onboarding.ValidPIN(in.PIN.Reveal()), CallRegister, "pin", "must be 6 digits"),
+			check(in.DataLocalizationRegion == "" || onboarding.ValidDataLocalizationRegion(in.DataLocalizationRegion), CallRegister,
+				"data_localization_region", "must be one of "+strings.Join(onboarding.DataLocalizationRegions, ", "))); err != nil {
 			return nil, err
 		}
 		body, err := encodeBody(CallRegister, struct {
-			MessagingProduct string `json:"messaging_product"`
-			PIN              string `json:"pin"`
-		}{"whatsapp", in.PIN.Reveal()})
+			MessagingProduct       string `json:"messaging_product"`
+			PIN                    string `json:"pin"`
+			DataLocalizationRegion string `json:"data_localization_region,omitempty"`
+		}{"whatsapp", in.PIN.Reveal(), in.DataLocalizationRegion})
 		return &operation{
 			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
 			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.PIN),

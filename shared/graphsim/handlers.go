@@ -571,8 +571,9 @@ func (s *Server) revokeAllocation(q *request, p principal) *result {
 
 func (s *Server) register(q *request, ph *phoneRec) *result {
 	var body struct {
-		MessagingProduct any `json:"messaging_product"`
-		PIN              any `json:"pin"`
+		MessagingProduct       any `json:"messaging_product"`
+		PIN                    any `json:"pin"`
+		DataLocalizationRegion any `json:"data_localization_region"`
 	}
 	if json.Unmarshal(q.body, &body) != nil {
 		return s.invalidParam("The request body must be a JSON object with messaging_product and pin", true)
@@ -583,6 +584,11 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 	pin, _ := body.PIN.(string)
 	if !onboarding.ValidPIN(pin) {
 		return s.invalidParam("Param pin must be a 6-digit number", true)
+	}
+	region, _ := body.DataLocalizationRegion.(string)
+	if body.DataLocalizationRegion != nil && !onboarding.ValidDataLocalizationRegion(region) {
+		// Meta lists the accepted codes but not its error for another one: 100, as for other bad parameters.
+		return s.invalidParam("Param data_localization_region must be one of "+strings.Join(onboarding.DataLocalizationRegions, ", "), true)
 	}
 	now := q.now
 	if now.Before(ph.blockedUntil) {
@@ -599,6 +605,9 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 	}
 	wasRegistered := ph.registered()
 	ph.pin, ph.platform, ph.status = pin, PlatformCloudAPI, StatusConnected
+	if region != "" {
+		ph.region = region
+	}
 	if ph.quality == "UNKNOWN" {
 		ph.quality = "GREEN"
 	}

@@ -65,6 +65,7 @@ type phoneRec struct {
 	quality                            string
 	bizApp                             bool
 	pin                                string
+	region                             string // data_localization_region of the registration
 	registerCalls                      []time.Time
 	blockedUntil                       time.Time
 	windows                            map[string]time.Time
@@ -109,6 +110,8 @@ type PhoneState struct {
 	RegisterCalls int
 	// BlockedUntil is when a number blocked by error 133016 may register again.
 	BlockedUntil time.Time
+	// DataLocalizationRegion is the local storage region the number was registered with (read only).
+	DataLocalizationRegion string
 }
 
 // Registered reports whether the number is registered for Cloud API and connected.
@@ -144,7 +147,7 @@ func (s *Server) PhoneState(id string) (PhoneState, bool) {
 	}
 	return PhoneState{ID: p.id, WABAID: p.waba, DisplayPhoneNumber: p.display, VerifiedName: p.verifiedName,
 		PlatformType: p.platform, Status: p.status, CodeVerificationStatus: p.codeVerification,
-		QualityRating: p.quality, IsOnBizApp: p.bizApp, PIN: onboarding.NewSecret(p.pin),
+		QualityRating: p.quality, IsOnBizApp: p.bizApp, PIN: onboarding.NewSecret(p.pin), DataLocalizationRegion: p.region,
 		RegisterCalls: len(recent(p.registerCalls, s.cfg.Now())), BlockedUntil: p.blockedUntil}, true
 }
 

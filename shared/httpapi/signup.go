@@ -19,9 +19,10 @@ const (
 	fieldCurrency      = "currency"
 	fieldTestRecipient = "test_recipient"
 	fieldTest          = "test"
+	fieldRegion        = "data_localization_region"
 )
 
-var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient, fieldTest}
+var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient, fieldTest, fieldRegion}
 
 // maxCodeLength bounds the Embedded Signup code (Meta's codes are a few hundred characters).
 const maxCodeLength = 4096
@@ -105,6 +106,16 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		return bad(fieldTestRecipient, "test_recipient needs a business phone number; event %s has none", event)
 	}
 
+	region, hasRegion := m[fieldRegion]
+	switch {
+	case hasRegion && !onboarding.ValidDataLocalizationRegion(region):
+		return bad(fieldRegion, "data_localization_region must be one of %s", strings.Join(onboarding.DataLocalizationRegions, ", "))
+	case hasRegion && !event.HasPhone():
+		return bad(fieldRegion, "data_localization_region applies when a phone number is registered; event %s has none", event)
+	case hasRegion && event == onboarding.EventFinishBusinessApp:
+		return bad(fieldRegion, "data_localization_region is set at registration, which WhatsApp Business app (coexistence) numbers skip")
+	}
+
 	// test defaults to true when a test_recipient is named, false otherwise; true without a recipient waits
 	// for a message containing the onboarding's test_phrase.
 	test, hasTest := m[fieldTest]
@@ -118,6 +129,7 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 	req := signup.Request{
 		Code: onboarding.NewSecret(code), WABAID: waba, PhoneNumberID: phone, BusinessID: business,
 		Event: event, Currency: currency, TestRecipient: recipient, TestMessage: test == "true" || (!hasTest && hasRecipient),
+		DataLocalizationRegion: region,
 	}
 	if hasPIN {
 		req.PIN = onboarding.NewSecret(pin)

@@ -36,3 +36,35 @@ func TestParseSignupTestField(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSignupDataLocalizationRegion(t *testing.T) {
+	const base = `"code":"c","waba_id":"1"`
+	tests := []struct {
+		name      string
+		body      string
+		want      string
+		wantField string
+	}{
+		{"absent", `{` + base + `,"phone_number_id":"2"}`, "", ""},
+		{"Germany", `{` + base + `,"phone_number_id":"2","data_localization_region":"DE"}`, "DE", ""},
+		{"every listed value is accepted", `{` + base + `,"phone_number_id":"2","data_localization_region":"CA"}`, "CA", ""},
+		{"not on Meta's list", `{` + base + `,"phone_number_id":"2","data_localization_region":"US"}`, "", "data_localization_region"},
+		{"lower case", `{` + base + `,"phone_number_id":"2","data_localization_region":"de"}`, "", "data_localization_region"},
+		{"region name rather than code", `{` + base + `,"phone_number_id":"2","data_localization_region":"EU"}`, "", "data_localization_region"},
+		{"no phone", `{` + base + `,"event":"FINISH_ONLY_WABA","data_localization_region":"DE"}`, "", "data_localization_region"},
+		{"coexistence skips register", `{` + base + `,"phone_number_id":"2","event":"FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING","data_localization_region":"DE"}`, "", "data_localization_region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, rerr := ParseSignup([]byte(tt.body))
+			switch {
+			case tt.wantField == "" && rerr != nil:
+				t.Fatalf("refused: %s (field %q)", rerr.Message, rerr.Field)
+			case tt.wantField != "" && (rerr == nil || rerr.Field != tt.wantField):
+				t.Fatalf("got %+v, want a refusal naming %s", rerr, tt.wantField)
+			case tt.wantField == "" && req.DataLocalizationRegion != tt.want:
+				t.Errorf("region: got %q, want %q", req.DataLocalizationRegion, tt.want)
+			}
+		})
+	}
+}

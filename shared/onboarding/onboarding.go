@@ -120,6 +120,21 @@ func (e Event) HasPhone() bool { return e != EventFinishOnlyWABA }
 // Currencies are the currencies a shared credit line can be invoiced in.
 var Currencies = []string{"AUD", "EUR", "GBP", "IDR", "INR", "USD"}
 
+// DataLocalizationRegions are the values Meta's register endpoint accepts for data_localization_region
+// (local storage of message data at rest): APAC AU, ID, IN, JP, SG, KR; Europe DE, CH, GB; LATAM BR; MEA BH,
+// ZA, AE; NORAM CA.
+var DataLocalizationRegions = []string{"AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA"}
+
+// ValidDataLocalizationRegion reports whether r is one of DataLocalizationRegions.
+func ValidDataLocalizationRegion(r string) bool {
+	for _, v := range DataLocalizationRegions {
+		if v == r {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidCurrency reports whether c is one of Currencies.
 func ValidCurrency(c string) bool {
 	for _, v := range Currencies {
@@ -227,6 +242,9 @@ type Record struct {
 	TestPhrase string `json:"test_phrase,omitempty"`
 	// DisplayPhoneNumber is the business number as Meta displays it: where the tester sends the phrase.
 	DisplayPhoneNumber string `json:"display_phone_number,omitempty"`
+	// DataLocalizationRegion, when set, registers the number with local storage of message data in that
+	// region (one of DataLocalizationRegions). Meta allows changing it only by deregistering and registering.
+	DataLocalizationRegion string `json:"data_localization_region,omitempty"`
 	// AllocationConfigID is the credit line allocation returned by whatsapp_credit_sharing_and_attach.
 	AllocationConfigID string `json:"allocation_config_id,omitempty"`
 	// ReauthRequired is set when Meta refused the business token (error 190): the customer must go through
@@ -287,7 +305,9 @@ type NewRecordInput struct {
 	TestMessage        bool
 	TestPhrase         string
 	DisplayPhoneNumber string
-	Now                time.Time
+	// DataLocalizationRegion is passed to register (empty: no local storage).
+	DataLocalizationRegion string
+	Now                    time.Time
 }
 
 // NewRecord returns a RUNNING record whose exchange_token and verify_grant steps already succeeded (the signup
@@ -295,20 +315,21 @@ type NewRecordInput struct {
 func NewRecord(in NewRecordInput) *Record {
 	now := in.Now.UTC()
 	r := &Record{
-		ID:                 in.ID,
-		WABAID:             in.WABAID,
-		PhoneNumberID:      in.PhoneNumberID,
-		BusinessID:         in.BusinessID,
-		CustomerRef:        in.CustomerRef,
-		Event:              in.Event,
-		Status:             StatusRunning,
-		Currency:           in.Currency,
-		TestRecipient:      in.TestRecipient,
-		TestMessage:        in.TestMessage,
-		DisplayPhoneNumber: in.DisplayPhoneNumber,
-		TestPhrase:         in.TestPhrase,
-		CreatedAt:          now,
-		UpdatedAt:          now,
+		ID:                     in.ID,
+		WABAID:                 in.WABAID,
+		PhoneNumberID:          in.PhoneNumberID,
+		BusinessID:             in.BusinessID,
+		CustomerRef:            in.CustomerRef,
+		Event:                  in.Event,
+		Status:                 StatusRunning,
+		Currency:               in.Currency,
+		TestRecipient:          in.TestRecipient,
+		TestMessage:            in.TestMessage,
+		DisplayPhoneNumber:     in.DisplayPhoneNumber,
+		TestPhrase:             in.TestPhrase,
+		DataLocalizationRegion: in.DataLocalizationRegion,
+		CreatedAt:              now,
+		UpdatedAt:              now,
 	}
 	for _, name := range StepOrder {
 		st := Step{Name: name, Status: StepPending}

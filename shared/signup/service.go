@@ -96,6 +96,8 @@ type Request struct {
 	CustomerRef string
 	// TestMessage asks for the end-to-end test message (TestRecipient alone asks for it too).
 	TestMessage bool
+	// DataLocalizationRegion is passed to register (empty: no local storage).
+	DataLocalizationRegion string
 }
 
 // ExchangeError: Meta refused the code (invalid, expired or already used). The frontend must restart the
@@ -194,7 +196,7 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	in := onboarding.NewRecordInput{
 		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
 		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient,
-		DisplayPhoneNumber: display, Now: s.now(),
+		DisplayPhoneNumber: display, DataLocalizationRegion: req.DataLocalizationRegion, Now: s.now(),
 	}
 	if (req.TestMessage || req.TestRecipient != "") && req.PhoneNumberID != "" {
 		in.TestMessage, in.TestPhrase = true, onboarding.NewTestPhrase()

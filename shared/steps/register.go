@@ -78,7 +78,9 @@ func (s *Service) registerPhone(ctx context.Context, run *stepRun) (outcome, err
 	}); err != nil {
 		return outcome{}, err
 	}
-	if err := s.graph.RegisterPhone(ctx, &graph.RegisterPhoneInput{PhoneNumberID: rec.PhoneNumberID, PIN: pin, AccessToken: token}); err != nil {
+	if err := s.graph.RegisterPhone(ctx, &graph.RegisterPhoneInput{
+		PhoneNumberID: rec.PhoneNumberID, PIN: pin, DataLocalizationRegion: rec.DataLocalizationRegion, AccessToken: token,
+	}); err != nil {
 		return outcome{}, err
 	}
 	return succeeded("registered for Cloud API"), nil

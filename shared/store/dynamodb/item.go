@@ -82,29 +82,30 @@ type recordItem struct {
 	GSI3PK string `dynamodbav:"gsi3pk,omitempty"`
 	GSI3SK string `dynamodbav:"gsi3sk,omitempty"`
 
-	ID                 string       `dynamodbav:"id"`
-	WABAID             string       `dynamodbav:"waba_id"`
-	PhoneNumberID      string       `dynamodbav:"phone_number_id,omitempty"`
-	BusinessID         string       `dynamodbav:"business_id,omitempty"`
-	Event              string       `dynamodbav:"event,omitempty"`
-	Status             string       `dynamodbav:"status"`
-	Steps              []stepItem   `dynamodbav:"steps"`
-	Currency           string       `dynamodbav:"currency,omitempty"`
-	TestRecipient      string       `dynamodbav:"test_recipient,omitempty"`
-	CustomerRef        string       `dynamodbav:"customer_ref,omitempty"`
-	TestMessage        bool         `dynamodbav:"test_message,omitempty"`
-	TestPhrase         string       `dynamodbav:"test_phrase,omitempty"`
-	DisplayPhoneNumber string       `dynamodbav:"display_phone_number,omitempty"`
-	AllocationConfigID string       `dynamodbav:"allocation_config_id,omitempty"`
-	ReauthRequired     bool         `dynamodbav:"reauth_required"`
-	RegisterRetryAfter string       `dynamodbav:"register_retry_after,omitempty"`
-	Progress           progressItem `dynamodbav:"progress"`
-	TestMessageID      string       `dynamodbav:"test_message_id,omitempty"`
-	TestMessageStatus  string       `dynamodbav:"test_message_status,omitempty"`
-	Executions         int          `dynamodbav:"executions"`
-	CreatedAt          string       `dynamodbav:"created_at"`
-	UpdatedAt          string       `dynamodbav:"updated_at"`
-	Version            int64        `dynamodbav:"version"`
+	ID                     string       `dynamodbav:"id"`
+	WABAID                 string       `dynamodbav:"waba_id"`
+	PhoneNumberID          string       `dynamodbav:"phone_number_id,omitempty"`
+	BusinessID             string       `dynamodbav:"business_id,omitempty"`
+	Event                  string       `dynamodbav:"event,omitempty"`
+	Status                 string       `dynamodbav:"status"`
+	Steps                  []stepItem   `dynamodbav:"steps"`
+	Currency               string       `dynamodbav:"currency,omitempty"`
+	TestRecipient          string       `dynamodbav:"test_recipient,omitempty"`
+	CustomerRef            string       `dynamodbav:"customer_ref,omitempty"`
+	TestMessage            bool         `dynamodbav:"test_message,omitempty"`
+	TestPhrase             string       `dynamodbav:"test_phrase,omitempty"`
+	DisplayPhoneNumber     string       `dynamodbav:"display_phone_number,omitempty"`
+	DataLocalizationRegion string       `dynamodbav:"data_localization_region,omitempty"`
+	AllocationConfigID     string       `dynamodbav:"allocation_config_id,omitempty"`
+	ReauthRequired         bool         `dynamodbav:"reauth_required"`
+	RegisterRetryAfter     string       `dynamodbav:"register_retry_after,omitempty"`
+	Progress               progressItem `dynamodbav:"progress"`
+	TestMessageID          string       `dynamodbav:"test_message_id,omitempty"`
+	TestMessageStatus      string       `dynamodbav:"test_message_status,omitempty"`
+	Executions             int          `dynamodbav:"executions"`
+	CreatedAt              string       `dynamodbav:"created_at"`
+	UpdatedAt              string       `dynamodbav:"updated_at"`
+	Version                int64        `dynamodbav:"version"`
 }
 
 type stepItem struct {
@@ -147,26 +148,27 @@ type progressItem struct {
 // marshalRecord returns the item of r stored at version.
 func marshalRecord(r *onboarding.Record, version int64) (map[string]types.AttributeValue, error) {
 	it := recordItem{
-		PK:                 recordPK(r.ID),
-		SK:                 recordSK,
-		GSI2PK:             wabaPrefix + r.WABAID,
-		GSI2SK:             indexSK(r),
-		ID:                 r.ID,
-		WABAID:             r.WABAID,
-		PhoneNumberID:      r.PhoneNumberID,
-		BusinessID:         r.BusinessID,
-		Event:              string(r.Event),
-		Status:             string(r.Status),
-		Steps:              make([]stepItem, len(r.Steps)),
-		Currency:           r.Currency,
-		TestRecipient:      r.TestRecipient,
-		CustomerRef:        r.CustomerRef,
-		TestMessage:        r.TestMessage,
-		TestPhrase:         r.TestPhrase,
-		DisplayPhoneNumber: r.DisplayPhoneNumber,
-		AllocationConfigID: r.AllocationConfigID,
-		ReauthRequired:     r.ReauthRequired,
-		RegisterRetryAfter: formatTimePtr(r.RegisterRetryAfter),
+		PK:                     recordPK(r.ID),
+		SK:                     recordSK,
+		GSI2PK:                 wabaPrefix + r.WABAID,
+		GSI2SK:                 indexSK(r),
+		ID:                     r.ID,
+		WABAID:                 r.WABAID,
+		PhoneNumberID:          r.PhoneNumberID,
+		BusinessID:             r.BusinessID,
+		Event:                  string(r.Event),
+		Status:                 string(r.Status),
+		Steps:                  make([]stepItem, len(r.Steps)),
+		Currency:               r.Currency,
+		TestRecipient:          r.TestRecipient,
+		CustomerRef:            r.CustomerRef,
+		TestMessage:            r.TestMessage,
+		TestPhrase:             r.TestPhrase,
+		DisplayPhoneNumber:     r.DisplayPhoneNumber,
+		DataLocalizationRegion: r.DataLocalizationRegion,
+		AllocationConfigID:     r.AllocationConfigID,
+		ReauthRequired:         r.ReauthRequired,
+		RegisterRetryAfter:     formatTimePtr(r.RegisterRetryAfter),
 		Progress: progressItem{
 			SubscribedApp:       r.Progress.SubscribedApp,
 			OverrideSet:         r.Progress.OverrideSet,
@@ -234,21 +236,22 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 		return nil, fmt.Errorf("unmarshal onboarding item: %w", err)
 	}
 	r := &onboarding.Record{
-		ID:                 it.ID,
-		WABAID:             it.WABAID,
-		PhoneNumberID:      it.PhoneNumberID,
-		BusinessID:         it.BusinessID,
-		Event:              onboarding.Event(it.Event),
-		Status:             onboarding.Status(it.Status),
-		Steps:              make([]onboarding.Step, len(it.Steps)),
-		Currency:           it.Currency,
-		TestRecipient:      it.TestRecipient,
-		CustomerRef:        it.CustomerRef,
-		TestMessage:        it.TestMessage,
-		TestPhrase:         it.TestPhrase,
-		DisplayPhoneNumber: it.DisplayPhoneNumber,
-		AllocationConfigID: it.AllocationConfigID,
-		ReauthRequired:     it.ReauthRequired,
+		ID:                     it.ID,
+		WABAID:                 it.WABAID,
+		PhoneNumberID:          it.PhoneNumberID,
+		BusinessID:             it.BusinessID,
+		Event:                  onboarding.Event(it.Event),
+		Status:                 onboarding.Status(it.Status),
+		Steps:                  make([]onboarding.Step, len(it.Steps)),
+		Currency:               it.Currency,
+		TestRecipient:          it.TestRecipient,
+		CustomerRef:            it.CustomerRef,
+		TestMessage:            it.TestMessage,
+		TestPhrase:             it.TestPhrase,
+		DisplayPhoneNumber:     it.DisplayPhoneNumber,
+		DataLocalizationRegion: it.DataLocalizationRegion,
+		AllocationConfigID:     it.AllocationConfigID,
+		ReauthRequired:         it.ReauthRequired,
 		Progress: onboarding.Progress{
 			SubscribedApp:      it.Progress.SubscribedApp,
 			OverrideSet:        it.Progress.OverrideSet,
