@@ -154,7 +154,7 @@ func (r *Runner) build() error {
 	}
 	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, CallTimeout: cfg.GraphCallTimeout, Logger: r.log,
 		AppSecret: func(ctx context.Context) (onboarding.Secret, error) {
-			app, err := r.Vault.AppConfig(ctx)
+			app, err := st.vault.AppConfig(ctx)
 			return app.AppSecret, err
 		}})
 	if err != nil {
