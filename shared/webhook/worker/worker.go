@@ -350,7 +350,9 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageStatus, ev, id))
 }
 
-// accountUpdate records partner events per WABA; PARTNER_REMOVED offboards the WABA's onboardings.
+// accountUpdate records partner events per WABA; PARTNER_REMOVED and PARTNER_APP_UNINSTALLED offboard the
+// WABA's onboardings and, with an Offboarder, clean them up before the events are published. retry is set
+// when an earlier processing of the event did not complete: its status changes are published again.
 func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event, retry bool) error {
 	at := ev.Timestamp
 	if at.IsZero() {
