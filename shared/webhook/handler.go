@@ -313,8 +313,8 @@ func (l *lease) reserve(ctx context.Context, want int64) bool {
 // shrink gives back what the lease holds beyond keep.
 func (l *lease) shrink(keep int64) {
 	if n := l.held - min(keep, l.h.opts.MaxInFlightBytes); n > 0 {
+		l.h.track(-n) // before Release, so the tally never counts bytes another lease has taken since
 		l.h.budget.Release(n)
-		l.h.track(-n)
 		l.held -= n
 	}
 }
@@ -322,14 +322,15 @@ func (l *lease) shrink(keep int64) {
 // release gives back everything the lease holds.
 func (l *lease) release() {
 	if l.held > 0 {
-		l.h.budget.Release(l.held)
 		l.h.track(-l.held)
+		l.h.budget.Release(l.held)
 		l.held = 0
 	}
 }
 
 // track keeps the bytes held by all leases and their high-water mark, which the tests read to check the
-// accounting against the budget.
+// accounting against the budget. A lease tracks what it takes after taking it and what it gives back before
+// giving it back, so the tally never exceeds what the semaphore has handed out.
 func (h *Handler) track(n int64) {
 	v := h.held.Add(n)
 	for {
