@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -59,13 +59,15 @@ type Options struct {
 	// MaxBodyBytes overrides MaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxInFlightBytes is the budget of body bytes held at once by all deliveries in progress; default
-	// DefaultInFlightBytes. A delivery takes its declared Content-Length from it (MaxBodyBytes when the length
-	// is not declared, as for a chunked body; at most the whole budget) before it reads a byte, and gives it
-	// back when it is answered, so the bodies held at once (and what is decoded from them, a small multiple of
-	// their size) are bounded whatever the number of concurrent or slow senders.
+	// DefaultInFlightBytes. A delivery takes budget as its bytes arrive, for each chunk of its buffer (64 KiB,
+	// or what is left of its declared length when that is smaller) before it reads into it, and for the one
+	// copy that joins a body of several chunks; never more than the whole budget (so one delivery can always
+	// get through), and gives it all back when it is answered. So the bodies held at once (and what is decoded
+	// from them, a small multiple of their size) are bounded whatever the number of concurrent or slow
+	// senders, and a slow sender holds what it has sent plus at most one chunk, not what it declared.
 	MaxInFlightBytes int64
-	// BudgetWait is how long a delivery may wait for its share of the budget; past it the delivery is
-	// answered 503 with a Retry-After header, having read and acknowledged nothing. Default DefaultBudgetWait.
+	// BudgetWait is how long a delivery may wait for each addition to its share of the budget; past it the
+	// delivery is answered 503 with a Retry-After header, having acknowledged nothing. Default DefaultBudgetWait.
 	BudgetWait time.Duration
 	// Now tells the time for the previous secret's rotation window. Default: time.Now.
 	Now func() time.Time
@@ -83,6 +85,8 @@ type Handler struct {
 	opts    Options
 	budget  *semaphore.Weighted
 	handler http.Handler
+	// held and peak are the bytes the leases hold now and at most (see track).
+	held, peak atomic.Int64
 }
 
 // NewHandler returns the webhook handler, wrapped in httpapi.Middleware for request ids, the access log and
@@ -183,7 +187,7 @@ func validChallenge(s string) bool {
 // okResponse is the 200 body of a notification.
 var okResponse = json.RawMessage(`{"ok":true}`)
 
-// notify takes a notification: take budget for the body, read the raw body, verify its signature over those
+// notify takes a notification: read the raw body, taking budget as it arrives, verify its signature over those
 // exact bytes, and only then parse it and hand the events to the sink. The order matters: nothing
 // unauthenticated reaches the parser.
 func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
@@ -195,15 +199,16 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusRequestEntityTooLarge, onboarding.CodeBodyTooLarge, "", fmt.Sprintf("the body is larger than %d bytes", limit))
 		return
 	}
-	release, ok := h.acquire(ctx, r.ContentLength)
-	if !ok {
+	l := &lease{h: h}
+	defer l.release()
+	body, status, err := h.readBody(w, r, l)
+	if errors.Is(err, errBudget) {
+		// Nothing is acknowledged: Meta delivers again after Retry-After.
 		log.WarnContext(ctx, "webhook deferred: the in-flight body budget is exhausted", "content_length", r.ContentLength)
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		httpapi.WriteError(w, http.StatusServiceUnavailable, onboarding.CodeUnavailable, "", "too many deliveries in progress; deliver again later")
 		return
 	}
-	defer release()
-	body, status, err := readBody(w, r, limit)
 	if err != nil {
 		log.WarnContext(ctx, "webhook refused: body not read", "error", err.Error(), "content_length", r.ContentLength)
 		code := onboarding.CodeInvalidJSON
@@ -271,48 +276,145 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Req
 	httpapi.WriteError(w, http.StatusUnauthorized, onboarding.CodeUnauthorized, "", "the webhook signature is missing or invalid")
 }
 
-// acquire takes a delivery's share of the in-flight budget: its declared length, or the body limit when
-// none is declared, and never more than the whole budget (or it could never be had). It waits at most
-// BudgetWait, and reports false when the share could not be had in that time.
-func (h *Handler) acquire(ctx context.Context, declared int64) (release func(), ok bool) {
-	n := declared
-	if n < 0 {
-		n = h.opts.MaxBodyBytes
-	}
-	n = min(n, h.opts.MaxInFlightBytes)
-	release = func() { h.budget.Release(n) }
-	if h.budget.TryAcquire(n) { // the usual case: no timer needed
-		return release, true
-	}
-	ctx, cancel := context.WithTimeout(ctx, h.opts.BudgetWait)
-	defer cancel()
-	if err := h.budget.Acquire(ctx, n); err != nil {
-		return nil, false
-	}
-	return release, true
+// readChunk is the most a body's buffer grows by at a time, and so the most budget a delivery holds beyond the
+// bytes it has actually sent. A body under readChunk bytes with a declared length (Meta's usual few KB) is
+// read into one buffer sized once, with one acquisition.
+const readChunk = 64 << 10
+
+// lease is one delivery's share of the in-flight budget. It grows as the delivery's buffer grows and is
+// given back whole when the delivery is answered. It is used by one goroutine.
+type lease struct {
+	h    *Handler
+	held int64
 }
 
-// readBody reads the whole body through http.MaxBytesReader, so a body over limit is refused (413) as soon
-// as its limit+1st byte arrives, whatever its declared length. A declared length sizes the buffer once, and
-// a body shorter than it declared is refused (400).
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
+// reserve makes the lease hold want bytes, taking the difference from the budget: at once when it is free,
+// otherwise waiting at most BudgetWait. A lease never holds more than the whole budget, so one delivery can
+// always get through, however small the budget is next to its body. It reports false, holding what it held,
+// when the difference could not be had in time.
+func (l *lease) reserve(ctx context.Context, want int64) bool {
+	want = min(want, l.h.opts.MaxInFlightBytes)
+	n := want - l.held
+	if n <= 0 {
+		return true
+	}
+	if !l.h.budget.TryAcquire(n) { // the usual case is free budget: no timer needed
+		ctx, cancel := context.WithTimeout(ctx, l.h.opts.BudgetWait)
+		defer cancel()
+		if err := l.h.budget.Acquire(ctx, n); err != nil {
+			return false
+		}
+	}
+	l.held = want
+	l.h.track(n)
+	return true
+}
+
+// shrink gives back what the lease holds beyond keep.
+func (l *lease) shrink(keep int64) {
+	if n := l.held - min(keep, l.h.opts.MaxInFlightBytes); n > 0 {
+		l.h.track(-n) // before Release, so the tally never counts bytes another lease has taken since
+		l.h.budget.Release(n)
+		l.held -= n
+	}
+}
+
+// release gives back everything the lease holds.
+func (l *lease) release() {
+	if l.held > 0 {
+		l.h.track(-l.held)
+		l.h.budget.Release(l.held)
+		l.held = 0
+	}
+}
+
+// track keeps the bytes held by all leases and their high-water mark, which the tests read to check the
+// accounting against the budget. A lease tracks what it takes after taking it and what it gives back before
+// giving it back, so the tally never exceeds what the semaphore has handed out.
+func (h *Handler) track(n int64) {
+	v := h.held.Add(n)
+	for {
+		p := h.peak.Load()
+		if v <= p || h.peak.CompareAndSwap(p, v) {
+			return
+		}
+	}
+}
+
+// errBudget reports that a delivery could not get the budget for its next bytes within BudgetWait.
+var errBudget = errors.New("the in-flight body budget is exhausted")
+
+// readBody reads the whole body through http.MaxBytesReader, so a body over the limit is refused (413) as
+// soon as its limit+1st byte arrives, whatever its declared length, and a body shorter than it declared is
+// refused (400).
+//
+// The body is read into chunks of at most readChunk bytes, each allocated only once the previous one is full
+// and only after the lease has taken budget for it; when that budget cannot be had the answer is 503
+// (errBudget). No buffer is pre-sized from the declared length beyond one chunk (a declared length only
+// trims the last chunk to fit). The budget is accounted by the chunks' capacity, so a delivery holds at most
+// one chunk more than it has sent: a slow sender declaring a large body holds what it sent plus at most one
+// chunk, not what it declared. A body of one chunk is returned as it is; a longer one is joined once into a
+// buffer of its exact length, budget for which is taken (beside the chunks') before it is allocated, so the
+// join's transient copy is accounted too, and the chunks' share is given back after it. Chunks rather than
+// one buffer grown by a chunk at a time: growing a single buffer would copy it at every growth, quadratic
+// in the body's size.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, l *lease) ([]byte, int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusOK, nil
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(min(r.ContentLength, limit)) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+	ctx := r.Context()
+	limit := h.opts.MaxBodyBytes
+	src := http.MaxBytesReader(w, r.Body, limit)
+	var chunks [][]byte
+	var buf []byte
+	var total, capacity int64 // bytes read, and the capacity of all chunks
+	for {
+		if len(buf) == cap(buf) {
+			if buf != nil {
+				chunks = append(chunks, buf)
+			}
+			size := int64(readChunk)
+			// One byte past a declared length lets the read see the end without another chunk.
+			if rest := r.ContentLength - total + 1; r.ContentLength >= 0 && rest > 0 {
+				size = min(size, rest)
+			}
+			// MaxBytesReader fails on the limit+1st byte, so no more is ever read.
+			size = min(size, limit+1-total)
+			if !l.reserve(ctx, capacity+size) {
+				return nil, http.StatusServiceUnavailable, errBudget
+			}
+			capacity += size
+			buf = make([]byte, 0, size)
 		}
-		return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		total += int64(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", limit)
+			}
+			return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+		}
 	}
-	if r.ContentLength >= 0 && int64(buf.Len()) < r.ContentLength {
-		return nil, http.StatusBadRequest, fmt.Errorf("the body ended after %d of %d declared bytes", buf.Len(), r.ContentLength)
+	if r.ContentLength >= 0 && total < r.ContentLength {
+		return nil, http.StatusBadRequest, fmt.Errorf("the body ended after %d of %d declared bytes", total, r.ContentLength)
 	}
-	return buf.Bytes(), http.StatusOK, nil
+	if len(chunks) == 0 {
+		return buf, http.StatusOK, nil
+	}
+	if !l.reserve(ctx, capacity+total) {
+		return nil, http.StatusServiceUnavailable, errBudget
+	}
+	body := make([]byte, 0, total)
+	for _, c := range chunks {
+		body = append(body, c...)
+	}
+	body = append(body, buf...)
+	l.shrink(total)
+	return body, http.StatusOK, nil
 }
 
 // withoutOther returns the events that are not KindOther, reusing the slice when there are none to drop.

@@ -524,12 +524,15 @@ func TestLargePayloads(t *testing.T) {
 func TestReadBodyLengthMismatch(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader("short"))
 	r.ContentLength = 10
-	if _, status, err := readBody(httptest.NewRecorder(), r, MaxBodyBytes); err == nil || status != 400 {
+	h := NewHandler(nil, nil, Options{})
+	if _, status, err := h.readBody(httptest.NewRecorder(), r, &lease{h: h}); err == nil || status != 400 {
 		t.Fatalf("got status %d, err %v; want 400 and an error", status, err)
 	}
 	r = httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader("longer than declared"))
 	r.ContentLength = 3
-	body, _, err := readBody(httptest.NewRecorder(), r, MaxBodyBytes)
+	l := &lease{h: h}
+	body, _, err := h.readBody(httptest.NewRecorder(), r, l)
+	l.release()
 	if err != nil || string(body) != "longer than declared" {
 		t.Fatalf("got %q, %v; want the whole body", body, err)
 	}
