@@ -275,6 +275,7 @@ func (e *Edge) sqs(w http.ResponseWriter, op string, body []byte) {
 			writeJSON(w, 400, awsError{"SerializationException", err.Error()})
 			return
 		}
+		e.Count.add("SQS.SendMessageBatch.entries", int64(len(in.Entries)))
 		form := url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {e.goawsQueue(in.QueueUrl)}}
 		for i, en := range in.Entries {
 			p := "SendMessageBatchRequestEntry." + strconv.Itoa(i+1)

@@ -35,19 +35,48 @@ type syncBuffer struct {
 	b  bytes.Buffer
 	// keep bounds what is kept: only the report lines matter, and a long run logs a line per invocation.
 	keep int
-	// total counts every byte written, kept or not.
-	total int64
+	// total counts every byte written, kept or not; platform the bytes of the emulator's START, END and
+	// REPORT lines among them (Lambda writes those only at system log level INFO, and the stack sets WARN).
+	total, platform int64
+	line            []byte
+	pending         int64
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total += int64(len(p))
+	rest := p
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(s.line) < 64 {
+				s.line = append(s.line, rest[:min(len(rest), 64)]...)
+			}
+			s.linePending(len(rest))
+			break
+		}
+		s.line = append(s.line, rest[:min(i+1, 64)]...)
+		s.linePending(i + 1)
+		if isPlatformLine(s.line) {
+			s.platform += s.pending
+		}
+		s.line, s.pending = s.line[:0], 0
+		rest = rest[i+1:]
+	}
 	if s.b.Len() > s.keep {
 		// Keep the start (the init report) and drop the rest.
 		return len(p), nil
 	}
 	return s.b.Write(p)
+}
+
+// linePending adds n bytes to the line being written.
+func (s *syncBuffer) linePending(n int) { s.pending += int64(n) }
+
+func isPlatformLine(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("START RequestId:")) || bytes.HasPrefix(b, []byte("END RequestId:")) ||
+		bytes.HasPrefix(b, []byte("REPORT RequestId:"))
 }
 
 func (s *syncBuffer) String() string {
@@ -131,11 +160,12 @@ func (r *RIE) InitDuration() float64 {
 	return v
 }
 
-// OutputBytes counts the bytes the emulator and the function wrote so far.
+// OutputBytes counts the bytes the function wrote so far (its logs), without the emulator's START, END and
+// REPORT lines.
 func (r *RIE) OutputBytes() int64 {
 	r.out.mu.Lock()
 	defer r.out.mu.Unlock()
-	return r.out.total
+	return r.out.total - r.out.platform
 }
 
 // Output is what the emulator and the function wrote so far (the first MiB).

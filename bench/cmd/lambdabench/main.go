@@ -132,6 +132,9 @@ func run() error {
 	flag.Parse()
 
 	ctx := context.Background()
+	if *jsonOut != "" {
+		logDir = filepath.Dir(*jsonOut)
+	}
 	for _, p := range []*string{rieBin, goawsBin} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
@@ -218,15 +221,17 @@ func run() error {
 		return err
 	}
 	sqsARN := "arn:aws:sqs:us-east-1:000000000000:" + queueName
-	workerBatch := func(int) ([]byte, error) {
-		msgs, err := q.Receive(10)
-		if err != nil {
-			return nil, err
+	workerBatch := func(n int) cycleFunc {
+		return func(int) ([]byte, error) {
+			msgs, err := q.Receive(n)
+			if err != nil {
+				return nil, err
+			}
+			if len(msgs) == 0 {
+				return nil, fmt.Errorf("the queue is empty: no messages for the worker")
+			}
+			return lambdaenv.SQSEvent(sqsARN, msgs)
 		}
-		if len(msgs) == 0 {
-			return nil, fmt.Errorf("the queue is empty: no messages for the worker")
-		}
-		return lambdaenv.SQSEvent(sqsARN, msgs)
 	}
 	noFailures := func(b []byte) error {
 		var r struct {
@@ -239,6 +244,7 @@ func run() error {
 	}
 
 	nodeCmd, nodeRuntime := nodePeerCommand(*peerDir)
+	loopCmd := minimalLoopCommand(*peerDir)
 	peerAbs, _ := filepath.Abs(*peerDir)
 	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
 	targets := []*target{
@@ -250,12 +256,20 @@ func run() error {
 			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
 				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
 			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
+			purge: func() error { return q.Purge(peerQueue) },
+			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
 		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
 			cold: func() ([]byte, error) { return signupBad, nil }, coldCheck: want(400),
 			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), budget: *budget, min: 300, max: 20000}}},
 		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
-			cold: func() ([]byte, error) { return workerBatch(0) }, coldCheck: noFailures,
-			phases: []phase{{Name: "SQS batch of 10", next: workerBatch, check: noFailures, budget: *budget, min: 10, max: 2000, itemsPerInvocation: 10}}},
+			cold: workerBatch(10).call(0), coldCheck: noFailures,
+			phases: []phase{
+				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, budget: *budget, min: 20, max: 5000, itemsPerInvocation: 1},
+				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, budget: *budget, min: 10, max: 2000, itemsPerInvocation: 10},
+			}},
 	}
 	if *only != "" {
 		keep := strings.Split(*only, ",")
@@ -331,9 +345,21 @@ func nodePeerCommand(dir string) ([]string, string) {
 		p, _ := filepath.Abs(ric)
 		return []string{node, p, "index.handler"}, "aws-lambda-ric 4.0.2"
 	}
-	p, _ := filepath.Abs(filepath.Join(dir, "runtime.mjs"))
-	return []string{node, p, "./index.mjs"}, "minimal Runtime API loop (runtime.mjs)"
+	return minimalLoopCommand(dir), "minimal Runtime API loop (runtime.mjs)"
 }
+
+// minimalLoopCommand runs the peer on bench/peer/node-lambda/runtime.mjs.
+func minimalLoopCommand(dir string) []string {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		node = "node"
+	}
+	p, _ := filepath.Abs(filepath.Join(dir, "runtime.mjs"))
+	return []string{node, p, "./index.mjs"}
+}
+
+// logDir receives a sample of each target's output (next to the JSON figures).
+var logDir string
 
 func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *TargetResult) error {
 	if t.purge != nil {
@@ -386,6 +412,11 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 					return fmt.Errorf("%s: %w; output: %.1000s", p.Name, err, rie.Output())
 				}
 				tr.Phases[p.Name] = append(tr.Phases[p.Name], pr)
+			}
+			if logDir != "" {
+				// A sample of what the emulator and the function wrote: the REPORT lines, the log lines.
+				out := rie.Output()
+				_ = os.WriteFile(filepath.Join(logDir, "lambda-"+t.Key+".log"), []byte(out[:min(len(out), 8192)]), 0o644)
 			}
 			return nil
 		}(); err != nil {
