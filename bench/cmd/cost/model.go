@@ -202,6 +202,14 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 		}
 		fmt.Fprintf(w, "\n**Cost per million webhooks (1 KB, one event each, as deployed): %s** for the project; %s for the Node peer on the same design.\n\n",
 			usd(rows[0].goTotal*1e6), usd(rows[0].nodeTotal*1e6))
+		// Each at the memory size the model recommends for it (the peer needs more for its RSS).
+		gmb, nmb := m.webhookSize("go-webhook"), m.webhookSize("node-webhook")
+		gl, _, gd, ok1 := m.webhookCost("go-webhook", "1 KB", gmb)
+		nl, _, nd, ok2 := m.webhookCost("node-webhook", "1 KB", nmb)
+		if ok1 && ok2 {
+			fmt.Fprintf(w, "Each at its recommended memory size (project %d MB, billed %.0f ms; peer %d MB, billed %.0f ms): intake %s vs %s, total %s vs %s per million 1 KB webhooks.\n\n",
+				gmb, math.Ceil(gd), nmb, math.Ceil(nd), usd(total(gl, 0)*1e6), usd(total(nl, 0)*1e6), usd((total(gl, 0)+perEventWorker)*1e6), usd((total(nl, 0)+perEventWorker)*1e6))
+		}
 	}
 
 	// Per onboarding.
@@ -251,13 +259,14 @@ func callList(calls map[string]int64, prefix string) string {
 	return strings.Join(parts, ", ")
 }
 
-// invocationMs models an onboarding invocation's billed duration at mb: its local time (taken as CPU, an
-// upper bound: it includes the local servers' answers) at the CPU share, plus the deployed waits.
+// invocationMs models an onboarding invocation's billed duration at mb: the CPU time measured during it (an
+// upper bound: it includes the in-process simulator's and stand-ins' work) at the CPU share, plus the
+// deployed waits.
 func invocationMs(inv Invocation, mb int) float64 {
 	ddb := float64(inv.AWS.Service("DynamoDB"))
 	eb := float64(inv.AWS.Calls["EventBridge.PutEvents"])
 	sfn := float64(inv.AWS.Service("StepFunctions"))
-	return inv.LocalMs*cpuScale(mb) + float64(inv.GraphCalls)*LatencyGraphMs + ddb*LatencyDynamoDBMs + eb*LatencyEventBridgeMs +
+	return inv.CPUMs*cpuScale(mb) + float64(inv.GraphCalls)*LatencyGraphMs + ddb*LatencyDynamoDBMs + eb*LatencyEventBridgeMs +
 		float64(inv.Vault)*LatencySecretsMs + sfn*LatencyStepFnMs
 }
 
@@ -282,7 +291,7 @@ func (m *model) onboardingCost(o *Onboarding) []line {
 		{what: fmt.Sprintf("Step Functions: %d state transitions", o.Transitions), usd: []float64{float64(o.Transitions) * StepFunctionsTransition}},
 		{what: fmt.Sprintf("Step Functions execution logs (level %s, %d events)", m.tpl.SFNLogLevel, history), usd: []float64{sfnLogs}},
 		{what: fmt.Sprintf("Lambda: %d requests", len(o.Invocations)), usd: []float64{requests * LambdaRequest}},
-		{what: fmt.Sprintf("Lambda duration (local time × CPU share + %.0f ms per Graph call, AWS call waits)", LatencyGraphMs), usd: []float64{gbs}},
+		{what: fmt.Sprintf("Lambda duration (CPU measured × CPU share + %.0f ms per Graph call + AWS call waits)", LatencyGraphMs), usd: []float64{gbs}},
 		{what: "API Gateway: POST /signup and the webhook deliveries", usd: []float64{float64(1+o.WebhookDeliveries) * HTTPAPIRequest}},
 		{what: "SQS: the events' and correlations' messages, sent, received, deleted", usd: []float64{float64(o.WebhookEvents+o.Correlations) * 3 * SQSRequest}},
 		{what: "DynamoDB on-demand units", usd: []float64{o.AWS.WCU*DynamoDBWRU + o.AWS.RCU*DynamoDBRRU}},
@@ -343,6 +352,21 @@ func find(opts []option, mb int) (option, bool) {
 	return option{}, false
 }
 
+// webhookSize is the memory size recommended for a webhook target from its 1 KB figures (and its 1 MB RSS).
+func (m *model) webhookSize(key string) int {
+	g, ok := m.bench.measured(key, "1 KB")
+	if !ok {
+		return m.fn("webhook").MemoryMB
+	}
+	big, _ := m.bench.measured(key, "1 MB")
+	opts := m.options(g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8)*LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB))
+	if len(opts) == 0 {
+		return m.fn("webhook").MemoryMB
+	}
+	pick, _ := choose(opts)
+	return pick.mb
+}
+
 func (m *model) recommend(w io.Writer, ob *Onboarding) {
 	fmt.Fprintf(w, "### Recommended memory sizes\n\n")
 	fmt.Fprintf(w, "Lambda's CPU share is modelled as proportional to memory (1769 MB = 1 vCPU): billed ms = CPU ms measured here × max(1, 1769 / MB) + the deployed waits; p99 adds the measured p99's excess over the mean. Recommended: the cheapest size whose p99 is within 2x of the best p99, with at least 1.5x the peak RSS measured. Sizes considered: %v MB.\n\n", candidates)
@@ -367,12 +391,16 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 	// The workflow steps, from the in-process onboarding: local time taken as CPU (an upper bound).
 	seen := map[string]bool{}
 	for _, inv := range ob.Invocations {
-		if inv.Function == "api" || inv.Function == "webhook" || seen[inv.Function] {
+		if inv.Function == "webhook" || seen[inv.Function] {
 			continue
 		}
 		seen[inv.Function] = true
-		waits := invocationMs(inv, 1769) - inv.LocalMs
-		rows = append(rows, basis{inv.Function, "in-process onboarding (local time as CPU)", inv.LocalMs, waits, 0, 20})
+		waits := invocationMs(inv, 1769) - inv.CPUMs
+		what := "in-process onboarding (process CPU during the step)"
+		if inv.Function == "api" {
+			what = "signup accepted, in-process onboarding (process CPU)"
+		}
+		rows = append(rows, basis{inv.Function, what, inv.CPUMs, waits, 0, 20})
 	}
 	for _, r := range rows {
 		opts := m.options(r.cpu, r.wait, r.jitter, r.rss)

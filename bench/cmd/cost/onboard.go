@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -43,8 +44,11 @@ import (
 // Invocation is one Lambda invocation of the onboarding: which function, how long it ran here, and the
 // remote calls it made (whose latency on AWS the cost model adds).
 type Invocation struct {
-	Function   string             `json:"function"`
-	LocalMs    float64            `json:"local_ms"`
+	Function string  `json:"function"`
+	LocalMs  float64 `json:"local_ms"`
+	// CPUMs is this process's CPU time during the invocation (getrusage): the function's work plus what the
+	// in-process simulator and stand-ins did for it, an upper bound of the function's own.
+	CPUMs      float64            `json:"cpu_ms"`
 	GraphCalls int64              `json:"graph_calls"`
 	Vault      int64              `json:"secrets_manager_calls"`
 	AWS        lambdaenv.Snapshot `json:"aws"`
@@ -171,13 +175,23 @@ type recorder struct {
 
 func (r *recorder) around(fn string, call func()) {
 	g0, v0, s0 := r.graph.Load(), r.vault.Load(), r.count.Snapshot()
+	c0 := processCPU()
 	t0 := time.Now()
 	call()
-	inv := Invocation{Function: fn, LocalMs: float64(time.Since(t0).Microseconds()) / 1000,
+	inv := Invocation{Function: fn, LocalMs: float64(time.Since(t0).Microseconds()) / 1000, CPUMs: float64((processCPU() - c0).Microseconds()) / 1000,
 		GraphCalls: r.graph.Load() - g0, Vault: r.vault.Load() - v0, AWS: r.count.Snapshot().Sub(s0)}
 	r.mu.Lock()
 	r.list = append(r.list, inv)
 	r.mu.Unlock()
+}
+
+// processCPU is this process's user + system time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func timed[In, Out any](r *recorder, name string, fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
