@@ -77,7 +77,7 @@ LOAD_FLAGS   ?=
 HOST_OS      := $(shell $(GO) env GOOS)
 HOST_ARCH    := $(shell $(GO) env GOARCH)
 
-.PHONY: bench bench-go bench-init bench-peer bench-load bench-tools bench-machine bench-lambda bench-lambda-tools cost
+.PHONY: bench bench-go bench-init bench-peer bench-load bench-tools bench-machine bench-lambda bench-lambda-tools bench-lambda-prof cost
 bench: deps ## every benchmark, the Node.js peer, init times, the load test, the functions under AWS's emulator, the cost model
 	@$(MAKE) --no-print-directory bench-machine bench-go bench-init bench-peer bench-load bench-lambda cost
 	@cat $(BENCH_DIR)/machine.md $(BENCH_DIR)/go.md $(BENCH_DIR)/init.md $(BENCH_DIR)/peer.md $(BENCH_DIR)/load.md \
@@ -164,6 +164,10 @@ bench-lambda-tools: deps $(BENCH_BIN)/aws-lambda-rie $(BENCH_BIN)/goaws
 bench-lambda: bench-lambda-tools ## the functions and the Node.js peer under AWS's Runtime Interface Emulator: cold start, warm p50/p99, CPU, RSS
 	set -o pipefail; $(GO) run ./bench/cmd/lambdabench -functions $(BENCH_DIR)/lambda -rie $(BENCH_BIN)/aws-lambda-rie \
 	  -goaws $(BENCH_BIN)/goaws -json $(BENCH_DIR)/lambda.json $(LAMBDA_FLAGS) | tee $(BENCH_DIR)/lambda.md
+
+bench-lambda-prof: bench-lambda-tools ## CPU profile of the webhook function's work per 1 KB webhook, in-process (no Runtime API)
+	$(GO) run ./bench/cmd/lambdaprof -goaws $(BENCH_BIN)/goaws -cpuprofile $(BENCH_DIR)/webhook.pprof
+	$(GO) tool pprof -top -cum -nodecount=40 $(BENCH_DIR)/webhook.pprof 2>/dev/null | tee $(BENCH_DIR)/webhook-prof.txt
 
 # The cost model reads the synthesized template of COST_STAGE and bench-lambda's figures (run it first; `make
 # bench` does), and runs one onboarding in-process to count what it does.
