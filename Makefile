@@ -154,6 +154,8 @@ bench-lambda-tools: deps $(BENCH_BIN)/aws-lambda-rie $(BENCH_BIN)/goaws
 	  CGO_ENABLED=0 GOOS=$(HOST_OS) GOARCH=$(HOST_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc \
 	    -o $(BENCH_DIR)/lambda/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
+	CGO_ENABLED=0 GOOS=$(HOST_OS) GOARCH=$(HOST_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc \
+	  -o $(BENCH_DIR)/lambda/noopfn/bootstrap ./bench/cmd/noopfn
 	@if [ ! -f bench/peer/node-lambda/node_modules/aws-lambda-ric/rapid-client.node ]; then \
 	  if command -v cmake >/dev/null && command -v c++ >/dev/null; then \
 	    (cd bench/peer/node-lambda && npm ci --no-audit --no-fund --foreground-scripts >/dev/null) || \

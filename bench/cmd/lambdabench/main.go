@@ -245,6 +245,7 @@ func run() error {
 
 	nodeCmd, nodeRuntime := nodePeerCommand(*peerDir)
 	loopCmd := minimalLoopCommand(*peerDir)
+	noopCmd := append(append([]string{}, nodeCmd[:len(nodeCmd)-1]...), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
 	peerAbs, _ := filepath.Abs(*peerDir)
 	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
 	targets := []*target{
@@ -260,6 +261,11 @@ func run() error {
 			purge: func() error { return q.Purge(peerQueue) },
 			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
 				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
+			env:  append(append([]string{}, common...), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"),
 			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
 		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
 			cold: func() ([]byte, error) { return signupBad, nil }, coldCheck: want(400),
