@@ -296,6 +296,7 @@ func (m *model) onboardingCost(o *Onboarding) []line {
 		{what: "SQS: the events' and correlations' messages, sent, received, deleted", usd: []float64{float64(o.WebhookEvents+o.Correlations) * 3 * SQSRequest}},
 		{what: "DynamoDB on-demand units", usd: []float64{o.AWS.WCU*DynamoDBWRU + o.AWS.RCU*DynamoDBRRU}},
 		{what: "Secrets Manager API calls", usd: []float64{float64(o.SecretsManager) * SecretCall}},
+		{what: "KMS requests (one per Secrets Manager call, the stage's customer key)", usd: []float64{float64(o.SecretsManager) * KMSRequest}},
 		{what: "EventBridge partner events", usd: []float64{float64(o.PartnerEvents) * EventBridgeEvent}},
 		{what: "CloudWatch Logs (600 bytes per invocation)", usd: []float64{logs}},
 		{what: "X-Ray (every invocation traced at this volume)", usd: []float64{requests * XRayTrace}},

@@ -44,6 +44,10 @@ const (
 	LogsStoredFraction = 0.2
 	LogsEventMetadata  = 26
 
+	// KMS, per request: the secrets are encrypted with the stage's customer managed key, so each Secrets
+	// Manager read or write makes one KMS call.
+	KMSRequest = 0.03 / 10000
+
 	// X-Ray, per trace recorded.
 	XRayTrace = 5.00 / 1e6
 )
