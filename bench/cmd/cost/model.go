@@ -202,6 +202,15 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 		}
 		fmt.Fprintf(w, "\n**Cost per million webhooks (1 KB, one event each, as deployed): %s** for the project; %s for the Node peer on the same design.\n\n",
 			usd(rows[0].goTotal*1e6), usd(rows[0].nodeTotal*1e6))
+		// What the delivery log line costs: the project's intake with the peer's log bytes per invocation.
+		if g, ok := m.bench.measured("go-webhook", "1 KB"); ok {
+			if n, ok := m.bench.measured("node-webhook", "1 KB"); ok {
+				ret := m.fn("webhook").RetentionDays
+				d := logCost(g.LogBytes+float64(m.tpl.AccessLogBytes), ret) - logCost(n.LogBytes+float64(m.tpl.AccessLogBytes), ret)
+				fmt.Fprintf(w, "The delivery log line: the project writes %.0f bytes per 1 KB webhook, the peer %.0f; that difference costs %s per million webhooks. With a line of the peer's size the project's intake would cost %s, its total %s.\n\n",
+					g.LogBytes, n.LogBytes, usd(d*1e6), usd((rows[0].goIntake-d)*1e6), usd((rows[0].goTotal-d)*1e6))
+			}
+		}
 		// Each at the memory size the model recommends for it (the peer needs more for its RSS).
 		gmb, nmb := m.webhookSize("go-webhook"), m.webhookSize("node-webhook")
 		gl, _, gd, ok1 := m.webhookCost("go-webhook", "1 KB", gmb)
