@@ -124,7 +124,7 @@ func run() error {
 	rieBin := flag.String("rie", "build/bench/bin/aws-lambda-rie", "the Runtime Interface Emulator binary")
 	goawsBin := flag.String("goaws", "build/bench/bin/goaws", "the goaws binary")
 	peerDir := flag.String("peer", "bench/peer/node-lambda", "the Node.js peer's directory")
-	rounds := flag.Int("rounds", 5, "interleaved rounds")
+	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	colds := flag.Int("colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
 	budget := flag.Duration("budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
 	jsonOut := flag.String("json", "build/bench/lambda.json", "write the figures here")
