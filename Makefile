@@ -169,7 +169,7 @@ bench-lambda: bench-lambda-tools ## the functions and the Node.js peer under AWS
 
 bench-lambda-prof: bench-lambda-tools ## CPU profile of the webhook function's work per 1 KB webhook, in-process (no Runtime API)
 	$(GO) run ./bench/cmd/lambdaprof -goaws $(BENCH_BIN)/goaws -cpuprofile $(BENCH_DIR)/webhook.pprof
-	$(GO) tool pprof -top -cum -nodecount=40 $(BENCH_DIR)/webhook.pprof 2>/dev/null | tee $(BENCH_DIR)/webhook-prof.txt
+	$(GO) tool pprof -top -cum -nodecount=80 $(BENCH_DIR)/webhook.pprof 2>/dev/null | tee $(BENCH_DIR)/webhook-prof.txt
 
 # The cost model reads the synthesized template of COST_STAGE and bench-lambda's figures (run it first; `make
 # bench` does), and runs one onboarding in-process to count what it does.

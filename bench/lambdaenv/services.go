@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/waes/onboarding/shared/onboarding"
 	store "github.com/waes/onboarding/shared/store/dynamodb"
 	"github.com/waes/onboarding/shared/store/dynamodb/dynalitetest"
 )
@@ -269,4 +270,22 @@ func capacity(op string, body []byte) (rcu, wcu float64) {
 		return 0, units
 	}
 	return 0, 0
+}
+
+// SeedCompletedOnboarding stores a completed onboarding of the WABA and phone in the table behind url, as a
+// partner's table holds one for every number it receives webhooks for (so that the worker's correlation
+// lookup finds a record, as it does in production).
+func SeedCompletedOnboarding(ctx context.Context, url, table, waba, phone string) error {
+	client := ddb.New(ddb.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
+	})
+	rec := onboarding.NewRecord(onboarding.NewRecordInput{
+		ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, Currency: "USD", Now: time.Now(),
+	})
+	rec.Status = onboarding.StatusCompleted
+	if err := store.New(client, table).Create(ctx, rec); err != nil {
+		return fmt.Errorf("seeding the onboarding of %s: %w", phone, err)
+	}
+	return nil
 }

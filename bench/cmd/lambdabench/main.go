@@ -165,6 +165,9 @@ func run() error {
 		return err
 	}
 	defer ddb.Close()
+	if err := lambdaenv.SeedCompletedOnboarding(ctx, ddb.URL, table, metahook.DefaultWABA, metahook.DefaultPhone); err != nil {
+		return err
+	}
 
 	none := filepath.Join(work, "none")
 	common := []string{
