@@ -67,7 +67,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each; failing inputs l
 	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 # Benchmarks (docs/benchmarks.md): each bench-* target prints its tables and keeps them in $(BENCH_DIR)/*.md;
-# `make bench` runs them all (about 6 minutes on 2 cores) and gathers the tables in $(BENCH_DIR)/results.md.
+# `make bench` runs them all (about 15 minutes on 2 cores) and gathers the tables in $(BENCH_DIR)/results.md.
 BENCH_DIR    := $(BUILD_DIR)/bench
 BENCH_COUNT  ?= 3
 BENCH_TIME   ?= 300ms
