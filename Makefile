@@ -80,7 +80,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each; failing inputs l
 	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 # Benchmarks (docs/benchmarks.md): each bench-* target prints its tables and keeps them in $(BENCH_DIR)/*.md;
-# `make bench` runs them all (about 6 minutes on 2 cores) and gathers the tables in $(BENCH_DIR)/results.md.
+# `make bench` runs them all (about 15 minutes on 2 cores) and gathers the tables in $(BENCH_DIR)/results.md.
 BENCH_DIR    := $(BUILD_DIR)/bench
 BENCH_COUNT  ?= 3
 BENCH_TIME   ?= 300ms
@@ -90,10 +90,11 @@ LOAD_FLAGS   ?=
 HOST_OS      := $(shell $(GO) env GOOS)
 HOST_ARCH    := $(shell $(GO) env GOARCH)
 
-.PHONY: bench bench-go bench-init bench-peer bench-load bench-tools bench-machine
-bench: deps ## every benchmark, the Node.js peer, init times and the load test; prints the tables
-	@$(MAKE) --no-print-directory bench-machine bench-go bench-init bench-peer bench-load
-	@cat $(BENCH_DIR)/machine.md $(BENCH_DIR)/go.md $(BENCH_DIR)/init.md $(BENCH_DIR)/peer.md $(BENCH_DIR)/load.md > $(BENCH_DIR)/results.md
+.PHONY: bench bench-go bench-init bench-peer bench-load bench-tools bench-machine bench-lambda bench-lambda-tools bench-lambda-prof cost
+bench: deps ## every benchmark, the Node.js peer, init times, the load test, the functions under AWS's emulator, the cost model
+	@$(MAKE) --no-print-directory bench-machine bench-go bench-init bench-peer bench-load bench-lambda cost
+	@cat $(BENCH_DIR)/machine.md $(BENCH_DIR)/go.md $(BENCH_DIR)/init.md $(BENCH_DIR)/peer.md $(BENCH_DIR)/load.md \
+	  $(BENCH_DIR)/lambda.md $(BENCH_DIR)/cost.md > $(BENCH_DIR)/results.md
 	@echo; echo "All tables: $(BENCH_DIR)/results.md"
 
 bench-machine:
@@ -134,6 +135,62 @@ bench-peer: bench-tools ## the webhook intake side by side with a typical Node.j
 
 bench-load: bench-tools ## load on the local runner: 1000 concurrent signups, 10 000 webhooks with 10 % duplicates
 	set -o pipefail; $(BENCH_DIR)/load runner $(LOAD_FLAGS) | tee $(BENCH_DIR)/load.md
+
+# The functions as Lambda runs them (docs/benchmarks.md, section 5): AWS's Runtime Interface Emulator, built
+# from the Go module proxy at a pinned version, runs each bootstrap (built for this machine with `make
+# build`'s flags) and the Node.js peer (bench/peer/node-lambda); DynamoDB is dynalite, SQS is goaws (pinned,
+# built the same way), the rest a stand-in at the network edge. The last line printed is the ratio line.
+RIE_MODULE    := github.com/aws/aws-lambda-runtime-interface-emulator
+RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
+GOAWS_MODULE  := github.com/Admiral-Piett/goaws
+GOAWS_VERSION := v0.4.5
+BENCH_BIN     := $(BENCH_DIR)/bin
+LAMBDA_FUNCS  := webhook api webhook_worker
+LAMBDA_FLAGS  ?=
+COST_FLAGS    ?=
+COST_STAGE    ?= prod
+
+$(BENCH_BIN)/aws-lambda-rie:
+	@mkdir -p $(BENCH_BIN)
+	GOBIN=$(abspath $(BENCH_BIN)) CGO_ENABLED=0 $(GO) install $(RIE_MODULE)/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# goaws's main package is app/cmd, so `go install` names the binary cmd.
+$(BENCH_BIN)/goaws:
+	@mkdir -p $(BENCH_BIN)
+	tmp=$$(mktemp -d) && GOBIN=$$tmp CGO_ENABLED=0 $(GO) install $(GOAWS_MODULE)/app/cmd@$(GOAWS_VERSION) && mv $$tmp/cmd $@ && rmdir $$tmp
+
+# The official Node.js Runtime Interface Client has a native part (aws-lambda-cpp and curl, built by its
+# install scripts with cmake and a C++ compiler). Without them the peer runs on its minimal Runtime API
+# loop (bench/peer/node-lambda/runtime.mjs) and the tables say so.
+bench-lambda-tools: deps $(BENCH_BIN)/aws-lambda-rie $(BENCH_BIN)/goaws
+	@for f in $(LAMBDA_FUNCS); do \
+	  CGO_ENABLED=0 GOOS=$(HOST_OS) GOARCH=$(HOST_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc \
+	    -o $(BENCH_DIR)/lambda/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+	CGO_ENABLED=0 GOOS=$(HOST_OS) GOARCH=$(HOST_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc \
+	  -o $(BENCH_DIR)/lambda/noopfn/bootstrap ./bench/cmd/noopfn
+	@if [ ! -f bench/peer/node-lambda/node_modules/aws-lambda-ric/rapid-client.node ]; then \
+	  if command -v cmake >/dev/null && command -v c++ >/dev/null; then \
+	    (cd bench/peer/node-lambda && npm ci --no-audit --no-fund --foreground-scripts >/dev/null) || \
+	      echo "aws-lambda-ric did not build: the Node.js peer runs on bench/peer/node-lambda/runtime.mjs"; \
+	  else echo "no cmake or C++ compiler: the Node.js peer runs on bench/peer/node-lambda/runtime.mjs (apt-get install cmake g++ for aws-lambda-ric)"; fi; \
+	fi
+
+bench-lambda: bench-lambda-tools ## the functions and the Node.js peer under AWS's Runtime Interface Emulator: cold start, warm p50/p99, CPU, RSS
+	set -o pipefail; $(GO) run ./bench/cmd/lambdabench -functions $(BENCH_DIR)/lambda -rie $(BENCH_BIN)/aws-lambda-rie \
+	  -goaws $(BENCH_BIN)/goaws -json $(BENCH_DIR)/lambda.json $(LAMBDA_FLAGS) | tee $(BENCH_DIR)/lambda.md
+
+bench-lambda-prof: bench-lambda-tools ## CPU profile of the webhook function's work per 1 KB webhook, in-process (no Runtime API)
+	$(GO) run ./bench/cmd/lambdaprof -goaws $(BENCH_BIN)/goaws -cpuprofile $(BENCH_DIR)/webhook.pprof
+	$(GO) tool pprof -top -cum -nodecount=80 $(BENCH_DIR)/webhook.pprof 2>/dev/null | tee $(BENCH_DIR)/webhook-prof.txt
+
+# The cost model reads the synthesized template of COST_STAGE and bench-lambda's figures (run it first; `make
+# bench` does), and runs one onboarding in-process to count what it does.
+cost: deps ## dollars per onboarding and per million webhooks on AWS, recommended memory sizes and SQS batching (docs/cost.md)
+	@test -f $(BENCH_DIR)/lambda.json || { echo "no $(BENCH_DIR)/lambda.json: run make bench-lambda first"; exit 1; }
+	$(MAKE) --no-print-directory synth STAGE=$(COST_STAGE)
+	set -o pipefail; $(GO) run ./bench/cmd/cost -template cdk.out/wa-onboarding-$(COST_STAGE).template.json \
+	  -bench $(BENCH_DIR)/lambda.json -json $(BENCH_DIR)/cost.json $(COST_FLAGS) | tee $(BENCH_DIR)/cost.md
 
 .PHONY: synth
 synth: deps build ## synthesize the CloudFormation template for STAGE (offline, no AWS credentials)

@@ -1,0 +1,288 @@
+// Command cost is the cost model of the onboarding bundle on AWS (us-east-1, arm64): dollars per onboarding
+// and per million webhooks, side by side with the Node.js peer on the same design, and the memory sizes and
+// SQS batching that the measurements recommend. It reads
+//
+//   - the synthesized CloudFormation template (`make synth`: memory sizes, architectures, log retention, log
+//     levels, tracing, the SQS event source's batch size and window, the API's access log format);
+//   - build/bench/lambda.json (`make bench-lambda`: CPU, latency, memory, log bytes and AWS calls per
+//     invocation of the functions and the Node.js peer under the Runtime Interface Emulator);
+//
+// and runs one whole onboarding in this process (runOnboarding) to count its state transitions, Lambda
+// invocations, DynamoDB units, Secrets Manager, EventBridge and Graph calls. Prices are named constants
+// (prices.go). It prints markdown (docs/cost.md is written from it).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cost:", err)
+		os.Exit(1)
+	}
+}
+
+// Fn is a deployed function as the template configures it.
+type Fn struct {
+	Name          string
+	MemoryMB      int
+	Arch          string
+	RetentionDays int
+	AppLogLevel   string
+	Tracing       bool
+}
+
+// Template is what the cost model reads of the synthesized stack.
+type Template struct {
+	File            string
+	Functions       map[string]*Fn
+	BatchSize       int
+	BatchWindowS    int
+	AccessLogBytes  int
+	SFNLogLevel     string
+	SFNRetention    int
+	StateMachineTyp string
+}
+
+func readTemplate(path string) (*Template, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string
+			Properties map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t := &Template{File: path, Functions: map[string]*Fn{}}
+	retention := map[string]int{}
+	for id, r := range doc.Resources {
+		if r.Type == "AWS::Logs::LogGroup" {
+			var d int
+			_ = json.Unmarshal(r.Properties["RetentionInDays"], &d)
+			retention[id] = d
+		}
+	}
+	for id, r := range doc.Resources {
+		p := r.Properties
+		switch r.Type {
+		case "AWS::Lambda::Function":
+			var name string
+			var mem int
+			var arch []string
+			var lc struct {
+				ApplicationLogLevel string
+				LogGroup            struct{ Ref string }
+			}
+			var tc struct{ Mode string }
+			_ = json.Unmarshal(p["FunctionName"], &name)
+			_ = json.Unmarshal(p["MemorySize"], &mem)
+			_ = json.Unmarshal(p["Architectures"], &arch)
+			_ = json.Unmarshal(p["LoggingConfig"], &lc)
+			_ = json.Unmarshal(p["TracingConfig"], &tc)
+			if i := strings.LastIndexByte(name, '-'); i >= 0 {
+				name = name[i+1:]
+			}
+			if name == "" {
+				name = id
+			}
+			f := &Fn{Name: name, MemoryMB: mem, Arch: "x86_64", RetentionDays: retention[lc.LogGroup.Ref], AppLogLevel: lc.ApplicationLogLevel, Tracing: tc.Mode == "Active"}
+			if len(arch) > 0 {
+				f.Arch = arch[0]
+			}
+			t.Functions[name] = f
+		case "AWS::Lambda::EventSourceMapping":
+			_ = json.Unmarshal(p["BatchSize"], &t.BatchSize)
+			_ = json.Unmarshal(p["MaximumBatchingWindowInSeconds"], &t.BatchWindowS)
+		case "AWS::ApiGatewayV2::Stage":
+			var als struct{ Format string }
+			_ = json.Unmarshal(p["AccessLogSettings"], &als)
+			// Each $context variable becomes a value of about the same length, so the format's length is
+			// about the line's.
+			t.AccessLogBytes = len(als.Format)
+		case "AWS::StepFunctions::StateMachine":
+			var lc struct {
+				Level        string
+				Destinations []struct {
+					CloudWatchLogsLogGroup struct {
+						LogGroupArn struct {
+							GetAtt []string `json:"Fn::GetAtt"`
+						}
+					}
+				}
+			}
+			_ = json.Unmarshal(p["LoggingConfiguration"], &lc)
+			_ = json.Unmarshal(p["StateMachineType"], &t.StateMachineTyp)
+			t.SFNLogLevel = lc.Level
+			if len(lc.Destinations) > 0 && len(lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt) > 0 {
+				t.SFNRetention = retention[lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt[0]]
+			}
+		}
+	}
+	if t.BatchSize == 0 {
+		t.BatchSize = 10
+	}
+	if len(t.Functions) == 0 {
+		return nil, fmt.Errorf("%s: no Lambda functions", path)
+	}
+	return t, nil
+}
+
+// Bench is the part of lambdabench's JSON the model reads.
+type Bench struct {
+	When        string `json:"when"`
+	LoadBefore  string `json:"load_before"`
+	LoadAfter   string `json:"load_after"`
+	Rounds      int    `json:"rounds"`
+	NodeRuntime string `json:"node_runtime"`
+	Targets     []struct {
+		Key   string `json:"key"`
+		Name  string `json:"name"`
+		Colds []struct {
+			ColdMs        float64 `json:"cold_ms"`
+			RuntimeInitMs float64 `json:"runtime_init_ms"`
+		} `json:"colds"`
+		Phases map[string][]struct {
+			N          int     `json:"n"`
+			P50ms      float64 `json:"p50_ms"`
+			P99ms      float64 `json:"p99_ms"`
+			MeanMs     float64 `json:"mean_ms"`
+			CPUus      float64 `json:"cpu_us"`
+			PeakRSSKiB int64   `json:"peak_rss_kib"`
+			LogBytes   float64 `json:"log_bytes"`
+			BodyBytes  int     `json:"body_bytes"`
+			Items      int     `json:"items"`
+			AWS        struct {
+				Calls     map[string]int64 `json:"calls"`
+				RCU       float64          `json:"rcu"`
+				WCU       float64          `json:"wcu"`
+				SQSBilled int64            `json:"sqs_billed"`
+			} `json:"aws"`
+		} `json:"phases"`
+	} `json:"targets"`
+}
+
+// Measured is one phase of one target reduced to medians over the rounds, per invocation.
+type Measured struct {
+	CPUms, MeanMs, P50ms, P99ms, RSSMiB, LogBytes float64
+	InitMs                                        float64
+	BodyBytes, Items                              int
+	Calls                                         map[string]float64
+	RCU, WCU, SQSBilled                           float64
+}
+
+func med(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (b *Bench) measured(key, phase string) (Measured, bool) {
+	for _, t := range b.Targets {
+		if t.Key != key {
+			continue
+		}
+		prs := t.Phases[phase]
+		if len(prs) == 0 {
+			return Measured{}, false
+		}
+		var cpu, mean, p50, p99, rss, logb, inits []float64
+		for _, p := range prs {
+			cpu = append(cpu, p.CPUus/1000)
+			mean = append(mean, p.MeanMs)
+			p50 = append(p50, p.P50ms)
+			p99 = append(p99, p.P99ms)
+			rss = append(rss, float64(p.PeakRSSKiB)/1024)
+			logb = append(logb, p.LogBytes)
+		}
+		for _, c := range t.Colds {
+			inits = append(inits, c.RuntimeInitMs)
+		}
+		last := prs[len(prs)-1]
+		m := Measured{CPUms: med(cpu), MeanMs: med(mean), P50ms: med(p50), P99ms: med(p99), RSSMiB: med(rss), LogBytes: med(logb),
+			InitMs: med(inits), BodyBytes: last.BodyBytes, Items: max(1, last.Items), Calls: map[string]float64{}}
+		n := float64(last.N)
+		for k, v := range last.AWS.Calls {
+			m.Calls[k] = float64(v) / n
+		}
+		m.RCU, m.WCU, m.SQSBilled = last.AWS.RCU/n, last.AWS.WCU/n, float64(last.AWS.SQSBilled)/n
+		return m, true
+	}
+	return Measured{}, false
+}
+
+func run() error {
+	tplPath := flag.String("template", "", "the synthesized template (default: the only cdk.out/*.template.json, or the prod one)")
+	benchPath := flag.String("bench", "build/bench/lambda.json", "lambdabench's figures")
+	coldFraction := flag.Float64("cold-fraction", 0.005, "share of invocations that are cold starts (steady traffic)")
+	sampling := flag.Float64("xray-sampling", 0.05, "share of requests X-Ray records at volume (its default rule: 1/s, then 5 %)")
+	jsonOut := flag.String("json", "build/bench/cost.json", "write the onboarding's counts here")
+	flag.Parse()
+
+	if *tplPath == "" {
+		files, _ := filepath.Glob("cdk.out/*.template.json")
+		for _, f := range files {
+			if strings.Contains(f, "prod") || *tplPath == "" {
+				*tplPath = f
+			}
+		}
+		if *tplPath == "" {
+			return fmt.Errorf("no cdk.out/*.template.json: run `make synth STAGE=prod` first")
+		}
+	}
+	tpl, err := readTemplate(*tplPath)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*benchPath)
+	if err != nil {
+		return fmt.Errorf("%w (run `make bench-lambda` first)", err)
+	}
+	var bench Bench
+	if err := json.Unmarshal(raw, &bench); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	completed, err := runOnboarding(ctx, "")
+	if err != nil {
+		return fmt.Errorf("the onboarding run: %w", err)
+	}
+	verified, err := runOnboarding(ctx, "+16505551234")
+	if err != nil {
+		return fmt.Errorf("the onboarding run with a test message: %w", err)
+	}
+	if *jsonOut != "" {
+		out, _ := json.MarshalIndent(map[string]any{"completed": completed, "verified": verified}, "", "  ")
+		_ = os.WriteFile(*jsonOut, out, 0o644)
+	}
+	m := &model{tpl: tpl, bench: &bench, coldFraction: *coldFraction, sampling: *sampling}
+	return m.report(os.Stdout, completed, verified)
+}
+
+// lambdaGBs is the GB-seconds of an invocation of ms billed milliseconds at mb MB (Lambda bills in 1 ms
+// steps).
+func lambdaGBs(mb int, ms float64) float64 { return float64(mb) / 1024 * math.Ceil(ms) / 1000 }
+
+// cpuScale is how much slower CPU work runs at mb than on the full core measured here: Lambda gives a
+// function CPU in proportion to its memory, one vCPU at 1769 MB (and more above, which a single-threaded
+// handler cannot use).
+func cpuScale(mb int) float64 { return math.Max(1, 1769/float64(mb)) }

@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/waes/onboarding/bench/lambdaenv"
+	"github.com/waes/onboarding/infra/local/runner"
+	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/graphsim"
+	"github.com/waes/onboarding/shared/httpapi"
+	"github.com/waes/onboarding/shared/logging"
+	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/signup"
+	"github.com/waes/onboarding/shared/statemachine"
+	"github.com/waes/onboarding/shared/steps"
+	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
+	vaultmem "github.com/waes/onboarding/shared/vault/memory"
+	"github.com/waes/onboarding/shared/webhook"
+	"github.com/waes/onboarding/shared/webhook/worker"
+	"github.com/waes/onboarding/shared/workflow"
+	"github.com/waes/onboarding/shared/workflow/sfn"
+)
+
+// Invocation is one Lambda invocation of the onboarding: which function, how long it ran here, and the
+// remote calls it made (whose latency on AWS the cost model adds).
+type Invocation struct {
+	Function string  `json:"function"`
+	LocalMs  float64 `json:"local_ms"`
+	// CPUMs is this process's CPU time during the invocation (getrusage): the function's work plus what the
+	// in-process simulator and stand-ins did for it, an upper bound of the function's own.
+	CPUMs      float64            `json:"cpu_ms"`
+	GraphCalls int64              `json:"graph_calls"`
+	Vault      int64              `json:"secrets_manager_calls"`
+	AWS        lambdaenv.Snapshot `json:"aws"`
+}
+
+// Onboarding is what one onboarding (signup to COMPLETED) did.
+type Onboarding struct {
+	Status      string             `json:"status"`
+	Transitions int                `json:"state_transitions"`
+	History     map[string]int     `json:"history_events"`
+	Invocations []Invocation       `json:"invocations"`
+	AWS         lambdaenv.Snapshot `json:"aws"`
+	// SecretsManager counts the Secrets Manager API calls the deployed vault makes for the vault operations
+	// the onboarding performed (see vaultCalls), an upper bound: cache hits are counted as calls.
+	SecretsManager int64 `json:"secrets_manager_calls"`
+	GraphCalls     int64 `json:"graph_calls"`
+	// WebhookDeliveries are the webhooks Meta (the simulator) sent during the onboarding; WebhookEvents the
+	// events they carried (each a queue message and a worker record on AWS); Correlations the await
+	// step's correlation requests (each a queue message and a worker record).
+	WebhookDeliveries int64 `json:"webhook_deliveries"`
+	WebhookEvents     int64 `json:"webhook_events"`
+	Correlations      int64 `json:"correlations"`
+	PartnerEvents     int64 `json:"partner_events"`
+}
+
+// vaultCalls is what each vault operation costs in Secrets Manager API calls with the deployed vault
+// (shared/vault/secretsmanager): a read is GetSecretValue; a write reads the secret, writes it
+// (CreateSecret, or PutSecretValue and UpdateSecretVersionStage) and reads it back.
+var vaultCalls = map[string]int64{"AppConfig": 1, "WABASecret": 1, "PutBusinessToken": 4, "EnsurePIN": 4, "SetPIN": 4}
+
+// countingVault counts the vault operations, mapped to Secrets Manager calls.
+type countingVault struct {
+	onboarding.Vault
+	n *atomic.Int64
+}
+
+func (v countingVault) AppConfig(ctx context.Context) (onboarding.AppConfig, error) {
+	v.n.Add(vaultCalls["AppConfig"])
+	return v.Vault.AppConfig(ctx)
+}
+
+func (v countingVault) WABASecret(ctx context.Context, waba string) (*onboarding.WABASecret, error) {
+	v.n.Add(vaultCalls["WABASecret"])
+	return v.Vault.WABASecret(ctx, waba)
+}
+
+func (v countingVault) PutBusinessToken(ctx context.Context, waba string, t onboarding.Secret, exp time.Time, key string) error {
+	v.n.Add(vaultCalls["PutBusinessToken"])
+	return v.Vault.PutBusinessToken(ctx, waba, t, exp, key)
+}
+
+func (v countingVault) EnsurePIN(ctx context.Context, waba, phone string, c onboarding.Secret, key string) (onboarding.Secret, error) {
+	v.n.Add(vaultCalls["EnsurePIN"])
+	return v.Vault.EnsurePIN(ctx, waba, phone, c, key)
+}
+
+func (v countingVault) SetPIN(ctx context.Context, waba, phone string, pin onboarding.Secret, key string) error {
+	v.n.Add(vaultCalls["SetPIN"])
+	return v.Vault.SetPIN(ctx, waba, phone, pin, key)
+}
+
+// countingQueue is the inline worker, counting what would be queue messages on AWS.
+type countingQueue struct {
+	in                   worker.Inline
+	events, correlations *atomic.Int64
+}
+
+func (q countingQueue) Accept(ctx context.Context, evs []webhook.Event) error {
+	q.events.Add(int64(len(evs)))
+	return q.in.Accept(ctx, evs)
+}
+
+func (q countingQueue) RequestCorrelation(ctx context.Context, id string) error {
+	q.correlations.Add(1)
+	return q.in.RequestCorrelation(ctx, id)
+}
+
+// countingPublisher counts partner events.
+type countingPublisher struct {
+	partnerevents.Publisher
+	n *atomic.Int64
+}
+
+func (p countingPublisher) Publish(ctx context.Context, evs ...partnerevents.Event) error {
+	p.n.Add(int64(len(evs)))
+	return p.Publisher.Publish(ctx, evs...)
+}
+
+// engineWorkflow adapts the interpreter to onboarding.Workflow (as the local runner does).
+type engineWorkflow struct{ engine *statemachine.Engine }
+
+func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
+	doc, err := json.Marshal(in.Input)
+	if err != nil {
+		return "", err
+	}
+	return w.engine.StartExecution(context.Background(), in.Name, doc)
+}
+
+func (w *engineWorkflow) SendTaskSuccess(_ context.Context, token string, out []byte) error {
+	return taskErr(w.engine.SendTaskSuccess(token, out))
+}
+
+func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, name, cause string) error {
+	return taskErr(w.engine.SendTaskFailure(token, name, cause))
+}
+
+func taskErr(err error) error {
+	if errors.Is(err, statemachine.ErrTaskDoesNotExist) || errors.Is(err, statemachine.ErrTaskTimedOut) || errors.Is(err, statemachine.ErrInvalidToken) {
+		return fmt.Errorf("%w: %v", sfn.ErrTaskGone, err)
+	}
+	return err
+}
+
+// recorder attributes remote calls to the invocation running: the onboarding's invocations run one after
+// the other, so the counters' deltas over one invocation are its calls.
+type recorder struct {
+	mu    sync.Mutex
+	list  []Invocation
+	graph *atomic.Int64
+	vault *atomic.Int64
+	count *lambdaenv.Counter
+}
+
+func (r *recorder) around(fn string, call func()) {
+	g0, v0, s0 := r.graph.Load(), r.vault.Load(), r.count.Snapshot()
+	c0 := processCPU()
+	t0 := time.Now()
+	call()
+	inv := Invocation{Function: fn, LocalMs: float64(time.Since(t0).Microseconds()) / 1000, CPUMs: float64((processCPU() - c0).Microseconds()) / 1000,
+		GraphCalls: r.graph.Load() - g0, Vault: r.vault.Load() - v0, AWS: r.count.Snapshot().Sub(s0)}
+	r.mu.Lock()
+	r.list = append(r.list, inv)
+	r.mu.Unlock()
+}
+
+// processCPU is this process's user + system time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func timed[In, Out any](r *recorder, name string, fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (out Out, err error) {
+		ctx = logging.WithRequestID(ctx, "cost-"+onboarding.NewID()[:12])
+		r.around(name, func() { out, err = fn(ctx, in) })
+		return out, err
+	}
+}
+
+// runOnboarding runs one whole onboarding in this process with the project's code: the API, the workflow
+// definition on the interpreter with the real step handlers, the webhook intake and the worker (inline),
+// the Graph simulator (no latency), DynamoDB on dynalite behind the counting proxy, EventBridge on the
+// edge stand-in, and the in-memory vault counted as Secrets Manager calls.
+func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, error) {
+	count := lambdaenv.NewCounter()
+	const table = "onboarding-cost"
+	ddb, err := lambdaenv.StartDynalite(ctx, table, count)
+	if err != nil {
+		return nil, err
+	}
+	defer ddb.Close()
+	edge, err := lambdaenv.StartEdge("", nil, count)
+	if err != nil {
+		return nil, err
+	}
+	defer edge.Close()
+
+	cfg, err := runner.ConfigFromEnv(func(k string) (string, bool) {
+		if k == runner.EnvAddr {
+			return "127.0.0.1:0", true
+		}
+		return "", false
+	})
+	if err != nil {
+		return nil, err
+	}
+	log := logging.New(io.Discard, slog.LevelInfo)
+	awsCfg := aws.Config{Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")}
+	store := ddbstore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb.URL) }), table,
+		func(o *ddbstore.Options) { o.Logger = log })
+	publisher := partnerevents.NewEventBridge(eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(edge.URL) }),
+		"partner-events-cost", "cost")
+
+	var graphN, vaultN, events, correlations, deliveries, partner atomic.Int64
+	rec := &recorder{graph: &graphN, vault: &vaultN, count: count}
+	vault := countingVault{Vault: vaultmem.New(cfg.App), n: &vaultN}
+	pub := countingPublisher{Publisher: publisher, n: &partner}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	sender := &graphsim.WebhookSender{URL: base + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: log}
+	sim := graphsim.New(graphsim.Config{AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
+		SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester, Logger: log, Observer: sender})
+	simURL, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	defer sender.Close()
+	httpc := &http.Client{Timeout: 10 * time.Second}
+	client, err := graph.New(graph.Options{BaseEndpoint: simURL, APIVersion: cfg.GraphAPIVersion, Logger: log,
+		HTTPClient: graph.HTTPClientFunc(func(r *http.Request) (*http.Response, error) { graphN.Add(1); return httpc.Do(r) })})
+	if err != nil {
+		return nil, err
+	}
+
+	wf := &engineWorkflow{}
+	proc := &worker.Processor{Store: store, Webhooks: store, Workflow: wf, Publisher: pub, Logger: log,
+		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) }}
+	queue := countingQueue{in: worker.Inline{P: proc}, events: &events, correlations: &correlations}
+	stepSvc := &steps.Service{Store: store, Vault: vault, Graph: client, Waits: store, Correlator: queue, Publisher: pub, Logger: log,
+		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}}
+	handlers := map[string]any{
+		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
+		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),
+		"register_phone":     timed(rec, "register_phone", stepSvc.RegisterPhone),
+		"send_test_message":  timed(rec, "send_test_message", stepSvc.SendTestMessage),
+		"await_webhook":      timed(rec, "await_webhook", stepSvc.AwaitWebhook),
+		"record_outcome":     timed(rec, "record_outcome", stepSvc.RecordOutcome),
+	}
+	functions := map[string]lambda.Handler{}
+	for _, f := range workflow.Functions {
+		h, ok := handlers[f.Name]
+		if !ok {
+			return nil, fmt.Errorf("the definition invokes %s, which the cost run does not provide", f.Name)
+		}
+		functions[f.Name] = lambda.NewHandler(h)
+	}
+	doc, err := statemachine.Substitute(workflow.Definition, workflow.Substitutions(func(n string) string {
+		return "arn:aws:lambda:us-east-1:000000000000:function:" + n
+	}))
+	if err != nil {
+		return nil, err
+	}
+	def, err := statemachine.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	engine := statemachine.New(def, statemachine.Options{Name: "wa-onboarding-cost", Region: "us-east-1", AccountID: "000000000000",
+		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: log})
+	wf.engine = engine
+	signupSvc := &signup.Service{Store: store, Vault: vault, Graph: client, Workflow: wf, Publisher: pub, Logger: log,
+		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}}
+	api := httpapi.New(signupSvc, httpapi.Options{Logger: log})
+	hooks := webhook.NewHandler(vault.AppConfig, queue, webhook.Options{Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deliveries.Add(1)
+		rec.around("webhook", func() { hooks.ServeHTTP(w, r) })
+	}))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.around("api", func() { api.ServeHTTP(w, r) })
+	}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	body := `{"code":"sim:102290129340398:106540352242920:cost-1","waba_id":"102290129340398","phone_number_id":"106540352242920"`
+	if testRecipient != "" {
+		body += `,"test_recipient":"` + testRecipient + `"`
+	}
+	body += "}"
+	resp, err := http.Post(base+"/signup", "application/json", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		ID string `json:"id"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, fmt.Errorf("signup answered %s", resp.Status)
+	}
+	arn := strings.Replace(engine.StateMachineARN(), ":stateMachine:", ":execution:", 1) + ":" + onboarding.ExecutionName(m.ID, 1)
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	d, err := engine.Wait(wctx, arn)
+	if err != nil {
+		return nil, err
+	}
+	// The statuses of the test message arrive after the execution ends; let them land.
+	time.Sleep(500 * time.Millisecond)
+	hist, err := engine.GetExecutionHistory(arn)
+	if err != nil {
+		return nil, err
+	}
+	ob := &Onboarding{Status: string(d.Status), History: map[string]int{}}
+	scheduled, taskEntered := 0, 0
+	for _, ev := range hist {
+		t := string(ev.Type)
+		ob.History[t]++
+		switch {
+		case strings.HasSuffix(t, "StateEntered"):
+			ob.Transitions++
+			if t == string(statemachine.EventTaskStateEntered) {
+				taskEntered++
+			}
+		case t == string(statemachine.EventTaskScheduled) || t == string(statemachine.EventLambdaFunctionScheduled):
+			scheduled++
+		}
+	}
+	// A retried task is a transition per attempt.
+	if scheduled > taskEntered {
+		ob.Transitions += scheduled - taskEntered
+	}
+	rec.mu.Lock()
+	ob.Invocations = append([]Invocation(nil), rec.list...)
+	rec.mu.Unlock()
+	ob.AWS = count.Snapshot()
+	ob.SecretsManager = vaultN.Load()
+	ob.GraphCalls = graphN.Load()
+	ob.WebhookDeliveries = deliveries.Load()
+	ob.WebhookEvents = events.Load()
+	ob.Correlations = correlations.Load()
+	ob.PartnerEvents = partner.Load()
+	if rec, err := store.Get(ctx, m.ID); err == nil {
+		ob.Status = string(rec.Status)
+	}
+	fmt.Fprintf(os.Stderr, "cost: onboarding %s ended %s (execution %s): %d transitions, %d invocations\n", m.ID, ob.Status, d.Status, ob.Transitions, len(ob.Invocations))
+	return ob, nil
+}

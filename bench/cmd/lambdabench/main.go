@@ -1,0 +1,644 @@
+// Command lambdabench runs the project's Lambda functions and the Node.js peer under AWS's Runtime Interface
+// Emulator, against dynalite (DynamoDB), goaws (SQS) and a stand-in for Secrets Manager, EventBridge and Step
+// Functions, and measures what Lambda bills and what a cold start costs: cold start (first invocation sent
+// to first answer, the runtime started by it) and the emulator's Init Duration, warm latency p50/p99, CPU
+// time per invocation of the runtime process (/proc/<pid>/stat), peak RSS (VmHWM), log bytes and AWS calls
+// per invocation. Rounds are interleaved (every target once per round, the order rotating), so that a burst
+// of other work on the machine spoils one round of a target, not all; the tables report medians over rounds.
+//
+//	lambdabench -functions build/bench/lambda -rie build/bench/bin/aws-lambda-rie -goaws build/bench/bin/goaws
+//
+// It prints markdown tables, ends with the line "lambda vs node: cold start X.XXx faster, warm CPU per
+// invocation Y.YYx less", and writes the figures as JSON (-json) for bench/cmd/cost.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/waes/onboarding/bench/internal/metahook"
+	"github.com/waes/onboarding/bench/lambdaenv"
+)
+
+const (
+	appSecret   = "bench-app-secret-0123456789abcdef"
+	verifyToken = "bench-verify-token"
+	table       = "onboarding-bench"
+	queueName   = "webhooks-bench"
+	// peerQueue is the Node.js peer's queue: its messages are not the worker's format.
+	peerQueue   = "webhooks-peer"
+	stageSecret = "wa-onboarding/bench/stage"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "lambdabench:", err)
+		os.Exit(1)
+	}
+}
+
+// phase is one kind of warm invocation of a target.
+type phase struct {
+	Name string
+	// next returns the i-th event of the phase.
+	next cycleFunc
+	// check tells whether an answer is the one expected.
+	check  func([]byte) error
+	budget time.Duration
+	min    int
+	max    int
+	// per scales a per-invocation figure to a per-item one (events per SQS batch) in the report; 0 = 1.
+	itemsPerInvocation int
+}
+
+type target struct {
+	Key, Name string
+	Runtime   string
+	cmd       []string
+	dir       string
+	env       []string
+	cold      func() ([]byte, error)
+	coldCheck func([]byte) error
+	phases    []phase
+	// purge empties the target's queue before it runs (messages from earlier rounds are not needed).
+	purge func() error
+}
+
+// PhaseResult is one round's figures of one phase.
+type PhaseResult struct {
+	N          int                `json:"n"`
+	P50ms      float64            `json:"p50_ms"`
+	P99ms      float64            `json:"p99_ms"`
+	MeanMs     float64            `json:"mean_ms"`
+	CPUus      float64            `json:"cpu_us"`       // /proc/<pid>/stat utime+stime per invocation
+	SchedCPUus float64            `json:"sched_cpu_us"` // /proc/<pid>/task/*/schedstat per invocation (finer clock)
+	PeakRSSKiB int64              `json:"peak_rss_kib"` // VmHWM after the phase (phases run in order, so it is cumulative)
+	LogBytes   float64            `json:"log_bytes"`    // bytes the function and the emulator wrote per invocation
+	BodyBytes  int                `json:"body_bytes"`   // webhook body size (first event)
+	Items      int                `json:"items"`        // events per invocation (SQS records, or webhook events)
+	AWS        lambdaenv.Snapshot `json:"aws"`          // AWS requests during the phase
+}
+
+// ColdResult is one cold start.
+type ColdResult struct {
+	ColdMs float64 `json:"cold_ms"`
+	// RuntimeInitMs is process start to first /next under a Runtime API stand-in (lambdaenv.MeasureInit).
+	RuntimeInitMs float64 `json:"runtime_init_ms"`
+	InitMs        float64 `json:"init_ms"`
+	RSSKiB        int64   `json:"rss_kib"`
+}
+
+// TargetResult gathers a target's rounds.
+type TargetResult struct {
+	Key     string                   `json:"key"`
+	Name    string                   `json:"name"`
+	Runtime string                   `json:"runtime"`
+	Colds   []ColdResult             `json:"colds"`
+	Phases  map[string][]PhaseResult `json:"phases"`
+	Order   []string                 `json:"phase_order"`
+}
+
+// Results is the JSON the cost model reads.
+type Results struct {
+	When        time.Time       `json:"when"`
+	LoadBefore  string          `json:"load_before"`
+	LoadAfter   string          `json:"load_after"`
+	Rounds      int             `json:"rounds"`
+	NodeRuntime string          `json:"node_runtime"`
+	Targets     []*TargetResult `json:"targets"`
+}
+
+func run() error {
+	fnDir := flag.String("functions", "build/bench/lambda", "directory of the host-architecture function builds (<name>/bootstrap)")
+	rieBin := flag.String("rie", "build/bench/bin/aws-lambda-rie", "the Runtime Interface Emulator binary")
+	goawsBin := flag.String("goaws", "build/bench/bin/goaws", "the goaws binary")
+	peerDir := flag.String("peer", "bench/peer/node-lambda", "the Node.js peer's directory")
+	rounds := flag.Int("rounds", 7, "interleaved rounds")
+	colds := flag.Int("colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
+	budget := flag.Duration("budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
+	jsonOut := flag.String("json", "build/bench/lambda.json", "write the figures here")
+	only := flag.String("only", "", "comma-separated target keys (default: all)")
+	flag.Parse()
+
+	ctx := context.Background()
+	if *jsonOut != "" {
+		logDir = filepath.Dir(*jsonOut)
+	}
+	for _, p := range []*string{rieBin, goawsBin} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+	work, err := os.MkdirTemp("", "lambdabench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	count := lambdaenv.NewCounter()
+	q, err := lambdaenv.StartGoaws(*goawsBin, work, queueName, peerQueue)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	secret, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": appSecret, "webhook_verify_token": verifyToken})
+	edge, err := lambdaenv.StartEdge(q.URL, map[string]string{stageSecret: string(secret)}, count)
+	if err != nil {
+		return err
+	}
+	defer edge.Close()
+	ddb, err := lambdaenv.StartDynalite(ctx, table, count)
+	if err != nil {
+		return err
+	}
+	defer ddb.Close()
+	if err := lambdaenv.SeedCompletedOnboarding(ctx, ddb.URL, table, metahook.DefaultWABA, metahook.DefaultPhone); err != nil {
+		return err
+	}
+
+	none := filepath.Join(work, "none")
+	common := []string{
+		"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + ddb.URL, "AWS_ENDPOINT_URL_SQS=" + edge.URL,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + edge.URL, "AWS_ENDPOINT_URL_EVENTBRIDGE=" + edge.URL,
+		"AWS_ENDPOINT_URL_SFN=" + edge.URL,
+		"STAGE=bench", "TABLE_NAME=" + table, "STAGE_SECRET_ID=" + stageSecret, "WABA_SECRET_PREFIX=wa-onboarding/bench/waba/",
+		"STATE_MACHINE_ARN=arn:aws:states:us-east-1:000000000000:stateMachine:onboarding-bench",
+		"WEBHOOK_QUEUE_URL=" + edge.QueueURL(queueName), "EVENT_BUS_NAME=partner-events-bench", "LOG_LEVEL=INFO",
+	}
+
+	// Webhook bodies: every invocation its own (unique wamids, so that the worker stores every event as new),
+	// built and signed between invocations, outside the timed round trip.
+	b := metahook.New(9e12)
+	hookTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_webhooks.json"))
+	if err != nil {
+		return err
+	}
+	gen := map[string]func() []byte{
+		"1 KB":   func() []byte { body, _ := b.Single(b.Seq%2 == 0); return body },
+		"100 KB": func() []byte { body, _ := b.Batch(100 << 10); return body },
+		"1 MB":   func() []byte { body, _ := b.Batch(1 << 20); return body },
+	}
+	fresh := func(size string) cycleFunc {
+		return func(int) ([]byte, error) { return hookTpl.With(gen[size](), appSecret) }
+	}
+	want := func(status int) func([]byte) error {
+		return func(b []byte) error {
+			var r struct {
+				StatusCode int `json:"statusCode"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != status {
+				return fmt.Errorf("got %.200s, want statusCode %d", b, status)
+			}
+			return nil
+		}
+	}
+	webhookPhases := func() []phase {
+		return []phase{
+			{Name: "1 KB", next: fresh("1 KB"), check: want(200), budget: *budget, min: 300, max: 20000},
+			{Name: "100 KB", next: fresh("100 KB"), check: want(200), budget: *budget, min: 40, max: 5000},
+			{Name: "1 MB", next: fresh("1 MB"), check: want(200), budget: *budget, min: 10, max: 1000},
+		}
+	}
+	signupTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_signup.json"))
+	if err != nil {
+		return err
+	}
+	signupBad, err := signupTpl.With([]byte(`{"waba_id":"102290129340398","phone_number_id":"106540352242922"}`), "")
+	if err != nil {
+		return err
+	}
+	sqsARN := "arn:aws:sqs:us-east-1:000000000000:" + queueName
+	workerBatch := func(n int) cycleFunc {
+		return func(int) ([]byte, error) {
+			msgs, err := q.Receive(n)
+			if err != nil {
+				return nil, err
+			}
+			if len(msgs) == 0 {
+				return nil, fmt.Errorf("the queue is empty: no messages for the worker")
+			}
+			return lambdaenv.SQSEvent(sqsARN, msgs)
+		}
+	}
+	noFailures := func(b []byte) error {
+		var r struct {
+			BatchItemFailures []any `json:"batchItemFailures"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || len(r.BatchItemFailures) > 0 {
+			return fmt.Errorf("worker answered %.300s, want no batch item failures", b)
+		}
+		return nil
+	}
+
+	nodeCmd, nodeRuntime := nodePeerCommand(*peerDir)
+	loopCmd := minimalLoopCommand(*peerDir)
+	noopCmd := append(append([]string{}, nodeCmd[:len(nodeCmd)-1]...), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
+	peerAbs, _ := filepath.Abs(*peerDir)
+	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
+	targets := []*target{
+		{Key: "go-webhook", Name: "webhook (Go, provided.al2023)", Runtime: "go", cmd: []string{fn("webhook")}, env: common,
+			purge: func() error { return q.Purge(queueName) },
+			cold:  fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+		{Key: "node-webhook", Name: "webhook peer (Node.js 20, " + nodeRuntime + ")", Runtime: "node", cmd: nodeCmd, dir: peerAbs,
+			purge: func() error { return q.Purge(peerQueue) },
+			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
+			purge: func() error { return q.Purge(peerQueue) },
+			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
+			env:  append(append([]string{}, common...), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"),
+			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
+			cold: func() ([]byte, error) { return signupBad, nil }, coldCheck: want(400),
+			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), budget: *budget, min: 300, max: 20000}}},
+		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
+			cold: workerBatch(10).call(0), coldCheck: noFailures,
+			phases: []phase{
+				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, budget: *budget, min: 20, max: 5000, itemsPerInvocation: 1},
+				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, budget: *budget, min: 10, max: 2000, itemsPerInvocation: 10},
+			}},
+	}
+	if *only != "" {
+		keep := strings.Split(*only, ",")
+		targets = slices.DeleteFunc(targets, func(t *target) bool { return !slices.Contains(keep, t.Key) })
+	}
+	for _, t := range targets {
+		if _, err := os.Stat(t.cmd[0]); err != nil {
+			if _, lerr := exec.LookPath(t.cmd[0]); lerr != nil {
+				return fmt.Errorf("%s: %w (run `make bench-lambda`, which builds the functions)", t.Key, err)
+			}
+		}
+	}
+
+	res := &Results{When: time.Now().UTC(), LoadBefore: loadavg(), Rounds: *rounds, NodeRuntime: nodeRuntime}
+	byKey := map[string]*TargetResult{}
+	for _, t := range targets {
+		tr := &TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]PhaseResult{}}
+		for _, p := range t.phases {
+			tr.Order = append(tr.Order, p.Name)
+		}
+		byKey[t.Key] = tr
+		res.Targets = append(res.Targets, tr)
+	}
+	// The worker needs messages: one round of the Go webhook's phases enqueues tens of thousands.
+	fmt.Fprintf(os.Stderr, "lambdabench: %d rounds of %d targets, %d cold starts each per round; load average %s\n",
+		*rounds, len(targets), *colds, res.LoadBefore)
+	for r := 0; r < *rounds; r++ {
+		order := rotate(targets, r)
+		for _, t := range order {
+			fmt.Fprintf(os.Stderr, "round %d: %s\n", r+1, t.Key)
+			if err := runTarget(*rieBin, t, *colds, count, byKey[t.Key]); err != nil {
+				return fmt.Errorf("round %d, %s: %w", r+1, t.Key, err)
+			}
+		}
+	}
+	res.LoadAfter = loadavg()
+	if *jsonOut != "" {
+		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err == nil {
+			out, _ := json.MarshalIndent(res, "", "  ")
+			if err := os.WriteFile(*jsonOut, out, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	report(os.Stdout, res)
+	return nil
+}
+
+// call returns a function returning the i-th event.
+func (f cycleFunc) call(i int) func() ([]byte, error) { return func() ([]byte, error) { return f(i) } }
+
+type cycleFunc func(int) ([]byte, error)
+
+// rotate returns the targets in round r's order: rotated by r. The first round keeps the listed order, so
+// that the worker runs after the webhook functions filled the queue it consumes.
+func rotate(ts []*target, r int) []*target {
+	out := make([]*target, 0, len(ts))
+	for i := range ts {
+		out = append(out, ts[(i+r)%len(ts)])
+	}
+	return out
+}
+
+// nodePeerCommand runs the peer with the official Runtime Interface Client when it is installed in the
+// peer's directory (npm ci there builds its native part), else with the minimal Runtime API loop.
+func nodePeerCommand(dir string) ([]string, string) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		node = "node"
+	}
+	ric := filepath.Join(dir, "node_modules", "aws-lambda-ric", "index.mjs")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-lambda-ric", "rapid-client.node")); err == nil {
+		p, _ := filepath.Abs(ric)
+		return []string{node, p, "index.handler"}, "aws-lambda-ric 4.0.2"
+	}
+	return minimalLoopCommand(dir), "minimal Runtime API loop (runtime.mjs)"
+}
+
+// minimalLoopCommand runs the peer on bench/peer/node-lambda/runtime.mjs.
+func minimalLoopCommand(dir string) []string {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		node = "node"
+	}
+	p, _ := filepath.Abs(filepath.Join(dir, "runtime.mjs"))
+	return []string{node, p, "./index.mjs"}
+}
+
+// logDir receives a sample of each target's output (next to the JSON figures).
+var logDir string
+
+func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *TargetResult) error {
+	if t.purge != nil {
+		if err := t.purge(); err != nil {
+			return err
+		}
+	}
+	for c := 0; c < colds; c++ {
+		last := c == colds-1
+		init, err := lambdaenv.MeasureInit(t.cmd, t.dir, t.env)
+		if err != nil {
+			return fmt.Errorf("measuring init: %w", err)
+		}
+		if err := func() error {
+			rie, err := lambdaenv.StartRIE(rieBin, t.cmd, t.dir, t.env, 1769)
+			if err != nil {
+				return err
+			}
+			defer rie.Close()
+			ev, err := t.cold()
+			if err != nil {
+				return err
+			}
+			out, d, err := rie.Invoke(ev)
+			if err != nil {
+				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
+			}
+			if err := t.coldCheck(out); err != nil {
+				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
+			}
+			cr := ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
+			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+				if v := rie.InitDuration(); v >= 0 {
+					cr.InitMs = v
+					break
+				}
+			}
+			pid, err := rie.RuntimePID()
+			if err != nil {
+				return err
+			}
+			cr.RSSKiB, _ = lambdaenv.PeakRSS(pid)
+			tr.Colds = append(tr.Colds, cr)
+			if !last {
+				return nil
+			}
+			for _, p := range t.phases {
+				pr, err := runPhase(rie, pid, p, count)
+				if err != nil {
+					return fmt.Errorf("%s: %w; output: %.1000s", p.Name, err, rie.Output())
+				}
+				tr.Phases[p.Name] = append(tr.Phases[p.Name], pr)
+			}
+			if logDir != "" {
+				// A sample of what the emulator and the function wrote: the REPORT lines, the log lines.
+				out := rie.Output()
+				_ = os.WriteFile(filepath.Join(logDir, "lambda-"+t.Key+".log"), []byte(out[:min(len(out), 8192)]), 0o644)
+			}
+			return nil
+		}(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (PhaseResult, error) {
+	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
+	for i := 0; i < 5; i++ {
+		ev, err := p.next(i)
+		if err != nil {
+			return PhaseResult{}, err
+		}
+		if _, _, err := rie.Invoke(ev); err != nil {
+			return PhaseResult{}, err
+		}
+	}
+	first, err := p.next(0)
+	if err != nil {
+		return PhaseResult{}, err
+	}
+	pr := PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
+	var lat []time.Duration
+	snap0 := count.Snapshot()
+	log0 := rie.OutputBytes()
+	st0, err := lambdaenv.ReadStat(pid)
+	if err != nil {
+		return pr, err
+	}
+	sc0, _ := lambdaenv.SchedCPU(pid)
+	start := time.Now()
+	for i := 0; i < p.max && (i < p.min || time.Since(start) < p.budget); i++ {
+		ev, err := p.next(i + 5)
+		if err != nil {
+			return pr, err
+		}
+		out, d, err := rie.Invoke(ev)
+		if err != nil {
+			return pr, err
+		}
+		if err := p.check(out); err != nil {
+			return pr, err
+		}
+		lat = append(lat, d)
+	}
+	st1, err := lambdaenv.ReadStat(pid)
+	if err != nil {
+		return pr, err
+	}
+	sc1, _ := lambdaenv.SchedCPU(pid)
+	pr.AWS = count.Snapshot().Sub(snap0)
+	n := len(lat)
+	pr.N = n
+	pr.LogBytes = float64(rie.OutputBytes()-log0) / float64(n)
+	pr.CPUus = float64((st1.CPU() - st0.CPU()).Microseconds()) / float64(n)
+	pr.SchedCPUus = float64((sc1 - sc0).Microseconds()) / float64(n)
+	slices.Sort(lat)
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	pr.MeanMs = ms(sum) / float64(n)
+	pr.P50ms = ms(lat[n/2])
+	pr.P99ms = ms(lat[min(n-1, int(math.Ceil(float64(n)*0.99))-1)])
+	pr.PeakRSSKiB, _ = lambdaenv.PeakRSS(pid)
+	return pr, nil
+}
+
+// bodyLen is the length of an API Gateway event's body, or of the whole event otherwise.
+func bodyLen(ev []byte) int {
+	var e struct {
+		Body    *string `json:"body"`
+		Records []any   `json:"Records"`
+	}
+	if json.Unmarshal(ev, &e) == nil && e.Body != nil {
+		return len(*e.Body)
+	}
+	return len(ev)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func pick[T any](xs []T, f func(T) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+// Summary are a target's medians over rounds.
+type Summary struct {
+	ColdMs, ColdMin, ColdMax, InitMs, RuntimeInitMs, ColdRSSMiB float64
+	Phases                                                      map[string]PhaseSummary
+}
+
+// PhaseSummary are a phase's medians over rounds.
+type PhaseSummary struct {
+	N                                               int
+	BodyBytes, Items                                int
+	P50, P99, Mean, CPUus, SchedCPUus, RSSMiB, LogB float64
+	AWS                                             lambdaenv.Snapshot
+}
+
+// Summarize reduces a target's rounds to medians.
+func Summarize(tr *TargetResult) Summary {
+	s := Summary{Phases: map[string]PhaseSummary{}}
+	colds := pick(tr.Colds, func(c ColdResult) float64 { return c.ColdMs })
+	s.ColdMs = median(colds)
+	s.ColdMin, s.ColdMax = slices.Min(colds), slices.Max(colds)
+	s.InitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.InitMs }))
+	s.RuntimeInitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.RuntimeInitMs }))
+	s.ColdRSSMiB = median(pick(tr.Colds, func(c ColdResult) float64 { return float64(c.RSSKiB) / 1024 }))
+	for name, prs := range tr.Phases {
+		ps := PhaseSummary{BodyBytes: prs[0].BodyBytes, Items: prs[0].Items, AWS: prs[len(prs)-1].AWS}
+		for _, p := range prs {
+			ps.N += p.N
+		}
+		ps.P50 = median(pick(prs, func(p PhaseResult) float64 { return p.P50ms }))
+		ps.P99 = median(pick(prs, func(p PhaseResult) float64 { return p.P99ms }))
+		ps.Mean = median(pick(prs, func(p PhaseResult) float64 { return p.MeanMs }))
+		ps.CPUus = median(pick(prs, func(p PhaseResult) float64 { return p.CPUus }))
+		ps.SchedCPUus = median(pick(prs, func(p PhaseResult) float64 { return p.SchedCPUus }))
+		ps.RSSMiB = median(pick(prs, func(p PhaseResult) float64 { return float64(p.PeakRSSKiB) / 1024 }))
+		ps.LogB = median(pick(prs, func(p PhaseResult) float64 { return p.LogBytes }))
+		s.Phases[name] = ps
+	}
+	return s
+}
+
+func report(w io.Writer, res *Results) {
+	fmt.Fprintf(w, "### Lambda functions under the Runtime Interface Emulator (`make bench-lambda`)\n\n")
+	fmt.Fprintf(w, "%s; %d interleaved rounds; 1-minute load average %s before, %s after. Node peer runtime: %s.\n\n",
+		res.When.Format("2006-01-02 15:04 UTC"), res.Rounds, res.LoadBefore, res.LoadAfter, res.NodeRuntime)
+	fmt.Fprintf(w, "| function | cold start ms (median, min–max) | init ms: process start → first /next | Init Duration ms (emulator's REPORT) | RSS after cold start MiB | cold starts |\n|---|---:|---:|---:|---:|---:|\n")
+	sums := map[string]Summary{}
+	for _, t := range res.Targets {
+		s := Summarize(t)
+		sums[t.Key] = s
+		fmt.Fprintf(w, "| %s | %.2f (%.2f–%.2f) | %.2f | %.2f | %.1f | %d |\n", t.Name, s.ColdMs, s.ColdMin, s.ColdMax, s.RuntimeInitMs, s.InitMs, s.ColdRSSMiB, len(t.Colds))
+	}
+	fmt.Fprintf(w, "\n| function | invocation | body bytes | invocations | p50 ms | p99 ms | CPU µs / invocation (stat) | CPU µs (schedstat) | peak RSS MiB | log bytes / inv | AWS calls / inv |\n")
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, t := range res.Targets {
+		s := sums[t.Key]
+		for _, name := range t.Order {
+			p := s.Phases[name]
+			fmt.Fprintf(w, "| %s | %s | %d | %d | %.3f | %.3f | %.0f | %.0f | %.1f | %.0f | %s |\n", t.Name, name, p.BodyBytes, p.N,
+				p.P50, p.P99, p.CPUus, p.SchedCPUus, p.RSSMiB, p.LogB, perInvocation(p.AWS, t.Phases[name]))
+		}
+	}
+	g, okg := sums["go-webhook"]
+	n, okn := sums["node-webhook"]
+	if !okg || !okn {
+		return
+	}
+	fmt.Fprintf(w, "\n| webhook, Node peer ÷ Go | cold start | init |")
+	for _, name := range []string{"1 KB", "100 KB", "1 MB"} {
+		fmt.Fprintf(w, " CPU/inv %s | p50 %s | p99 %s |", name, name, name)
+	}
+	fmt.Fprintf(w, "\n|---|---:|---:|%s\n", strings.Repeat("---:|", 9))
+	fmt.Fprintf(w, "| ratio (higher: Go better) | %.2fx | %.2fx |", n.ColdMs/g.ColdMs, n.RuntimeInitMs/g.RuntimeInitMs)
+	for _, name := range []string{"1 KB", "100 KB", "1 MB"} {
+		fmt.Fprintf(w, " %.2fx | %.2fx | %.2fx |", n.Phases[name].CPUus/g.Phases[name].CPUus, n.Phases[name].P50/g.Phases[name].P50, n.Phases[name].P99/g.Phases[name].P99)
+	}
+	fmt.Fprintf(w, "\n\nCold start: first invocation sent to its answer, the runtime process started by it (the emulator already listening); warm CPU: 1 KB webhooks (the common delivery).\n\n")
+	fmt.Fprintf(w, "lambda vs node: cold start %.2fx faster, warm CPU per invocation %.2fx less\n", n.ColdMs/g.ColdMs, n.Phases["1 KB"].CPUus/g.Phases["1 KB"].CPUus)
+}
+
+// perInvocation lists the AWS requests per invocation of the last round of a phase.
+func perInvocation(s lambdaenv.Snapshot, prs []PhaseResult) string {
+	if len(prs) == 0 || prs[len(prs)-1].N == 0 {
+		return ""
+	}
+	n := float64(prs[len(prs)-1].N)
+	keys := make([]string, 0, len(s.Calls))
+	for k := range s.Calls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.3g", k, float64(s.Calls[k])/n))
+	}
+	if s.WCU > 0 || s.RCU > 0 {
+		parts = append(parts, fmt.Sprintf("RCU %.3g, WCU %.3g", s.RCU/n, s.WCU/n))
+	}
+	return strings.Join(parts, "; ")
+}
