@@ -67,7 +67,8 @@ type Function struct {
 	Description string
 	// TimeoutSeconds is the function timeout.
 	TimeoutSeconds int
-	// MemoryMB is the default memory size (stages may override it).
+	// MemoryMB is the default memory size (stages may override it): the cheapest size whose p99 stays within
+	// 2x of the best, from the CPU per invocation measured under the Lambda emulator (docs/cost.md).
 	MemoryMB int
 	// Placeholder is the ${...} variable of the workflow definition that names this function's ARN; empty
 	// when the workflow does not invoke it.
@@ -84,31 +85,31 @@ type Function struct {
 // function; the worker's 60 s sets the queue's visibility timeout (6x).
 var Functions = []Function{
 	{Name: "api", Description: "HTTP API: POST /signup, GET /onboardings/{id}, POST /onboardings/{id}/retry, GET /healthz",
-		TimeoutSeconds: 29, MemoryMB: 512,
+		TimeoutSeconds: 29, MemoryMB: 192,
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABAWrite, StartExecution: true, Events: EventsIfConfigured}},
 	{Name: "webhook", Description: "GET/POST /webhooks: Meta's handshake; verifies the signature and enqueues each change",
-		TimeoutSeconds: 10, MemoryMB: 256,
+		TimeoutSeconds: 10, MemoryMB: 128,
 		Needs: Needs{StageSecret: true, QueueSend: true}},
 	{Name: "webhook_worker", Description: "Consumes the webhook queue: dedupe, correlation, resumes task tokens, publishes partner events",
-		TimeoutSeconds: 60, MemoryMB: 256,
+		TimeoutSeconds: 60, MemoryMB: 128,
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABADelete, SendTaskResult: true, QueueConsume: true, Events: EventsRequired}},
 	{Name: "subscribe_webhooks", Description: "Workflow step: subscribe the app to the WABA's webhooks",
-		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "SubscribeWebhooksFunctionArn",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "SubscribeWebhooksFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
 	{Name: "share_credit_line", Description: "Workflow step: share the partner's credit line with the WABA",
-		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "ShareCreditLineFunctionArn",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "ShareCreditLineFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true}},
 	{Name: "register_phone", Description: "Workflow step: register the phone number for Cloud API",
-		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "RegisterPhoneFunctionArn",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "RegisterPhoneFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABAWrite}},
 	{Name: "send_test_message", Description: "Workflow step: reply to the tester's message",
-		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "SendTestMessageFunctionArn",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "SendTestMessageFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
 	{Name: "await_webhook", Description: "Workflow step: store the task token of a test-message wait and ask the worker to correlate",
 		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "AwaitWebhookFunctionArn",
 		Needs: Needs{Table: true, QueueSend: true}},
 	{Name: "record_outcome", Description: "Workflow bookkeeping: record a skipped, failed or completed step",
-		TimeoutSeconds: 25, MemoryMB: 256, Placeholder: "RecordOutcomeFunctionArn",
+		TimeoutSeconds: 25, MemoryMB: 128, Placeholder: "RecordOutcomeFunctionArn",
 		Needs: Needs{Table: true, Events: EventsIfConfigured}},
 }
 

@@ -20,25 +20,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/waes/onboarding/bench/lambdaenv"
 	"github.com/waes/onboarding/infra/local/runner"
+	"github.com/waes/onboarding/shared/asl"
+	"github.com/waes/onboarding/shared/asl/engine"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
+	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
-	"github.com/waes/onboarding/shared/statemachine"
+	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
 	"github.com/waes/onboarding/shared/workflow"
-	"github.com/waes/onboarding/shared/workflow/sfn"
 )
 
 // Invocation is one Lambda invocation of the onboarding: which function, how long it ran here, and the
@@ -138,7 +141,7 @@ func (p countingPublisher) Publish(ctx context.Context, evs ...partnerevents.Eve
 }
 
 // engineWorkflow adapts the interpreter to onboarding.Workflow (as the local runner does).
-type engineWorkflow struct{ engine *statemachine.Engine }
+type engineWorkflow struct{ engine *engine.Engine }
 
 func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
 	doc, err := json.Marshal(in.Input)
@@ -157,8 +160,8 @@ func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, name, cause s
 }
 
 func taskErr(err error) error {
-	if errors.Is(err, statemachine.ErrTaskDoesNotExist) || errors.Is(err, statemachine.ErrTaskTimedOut) || errors.Is(err, statemachine.ErrInvalidToken) {
-		return fmt.Errorf("%w: %v", sfn.ErrTaskGone, err)
+	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
+		return fmt.Errorf("%w: %v", stepfunctions.ErrTaskGone, err)
 	}
 	return err
 }
@@ -234,7 +237,7 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")}
 	store := ddbstore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb.URL) }), table,
 		func(o *ddbstore.Options) { o.Logger = log })
-	publisher := partnerevents.NewEventBridge(eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(edge.URL) }),
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(awsCfg, func(o *awseventbridge.Options) { o.BaseEndpoint = aws.String(edge.URL) }),
 		"partner-events-cost", "cost")
 
 	var graphN, vaultN, events, correlations, deliveries, partner atomic.Int64
@@ -264,11 +267,11 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	}
 
 	wf := &engineWorkflow{}
-	proc := &worker.Processor{Store: store, Webhooks: store, Workflow: wf, Publisher: pub, Logger: log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, sfn.ErrTaskGone) }}
+	proc := worker.New(store, store, wf, worker.Options{Publisher: pub, Logger: log,
+		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }})
 	queue := countingQueue{in: worker.Inline{P: proc}, events: &events, correlations: &correlations}
-	stepSvc := &steps.Service{Store: store, Vault: vault, Graph: client, Waits: store, Correlator: queue, Publisher: pub, Logger: log,
-		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}}
+	stepSvc := steps.New(store, vault, client, store, queue, steps.Options{Publisher: pub, Logger: log,
+		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
 	handlers := map[string]any{
 		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
 		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),
@@ -278,28 +281,28 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		"record_outcome":     timed(rec, "record_outcome", stepSvc.RecordOutcome),
 	}
 	functions := map[string]lambda.Handler{}
-	for _, f := range workflow.Functions {
+	for _, f := range catalog.Workflow() {
 		h, ok := handlers[f.Name]
 		if !ok {
 			return nil, fmt.Errorf("the definition invokes %s, which the cost run does not provide", f.Name)
 		}
 		functions[f.Name] = lambda.NewHandler(h)
 	}
-	doc, err := statemachine.Substitute(workflow.Definition, workflow.Substitutions(func(n string) string {
+	doc, err := asl.Substitute(workflow.Definition, workflow.Substitutions(func(n string) string {
 		return "arn:aws:lambda:us-east-1:000000000000:function:" + n
 	}))
 	if err != nil {
 		return nil, err
 	}
-	def, err := statemachine.Parse(doc)
+	def, err := asl.Parse(doc)
 	if err != nil {
 		return nil, err
 	}
-	engine := statemachine.New(def, statemachine.Options{Name: "wa-onboarding-cost", Region: "us-east-1", AccountID: "000000000000",
+	eng := engine.New(def, engine.Options{Name: "wa-onboarding-cost", Region: "us-east-1", AccountID: "000000000000",
 		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: log})
-	wf.engine = engine
-	signupSvc := &signup.Service{Store: store, Vault: vault, Graph: client, Workflow: wf, Publisher: pub, Logger: log,
-		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}}
+	wf.engine = eng
+	signupSvc := signup.New(store, vault, client, wf, signup.Options{Publisher: pub, Logger: log,
+		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}})
 	api := httpapi.New(signupSvc, httpapi.Options{Logger: log})
 	hooks := webhook.NewHandler(vault.AppConfig, queue, webhook.Options{Logger: log})
 	mux := http.NewServeMux()
@@ -331,16 +334,16 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if resp.StatusCode != http.StatusAccepted {
 		return nil, fmt.Errorf("signup answered %s", resp.Status)
 	}
-	arn := strings.Replace(engine.StateMachineARN(), ":stateMachine:", ":execution:", 1) + ":" + onboarding.ExecutionName(m.ID, 1)
+	arn := strings.Replace(eng.StateMachineARN(), ":stateMachine:", ":execution:", 1) + ":" + onboarding.ExecutionName(m.ID, 1)
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	d, err := engine.Wait(wctx, arn)
+	d, err := eng.Wait(wctx, arn)
 	if err != nil {
 		return nil, err
 	}
 	// The statuses of the test message arrive after the execution ends; let them land.
 	time.Sleep(500 * time.Millisecond)
-	hist, err := engine.GetExecutionHistory(arn)
+	hist, err := eng.GetExecutionHistory(arn)
 	if err != nil {
 		return nil, err
 	}
@@ -352,10 +355,10 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		switch {
 		case strings.HasSuffix(t, "StateEntered"):
 			ob.Transitions++
-			if t == string(statemachine.EventTaskStateEntered) {
+			if t == "TaskStateEntered" {
 				taskEntered++
 			}
-		case t == string(statemachine.EventTaskScheduled) || t == string(statemachine.EventLambdaFunctionScheduled):
+		case t == string(engine.EventTaskScheduled):
 			scheduled++
 		}
 	}

@@ -28,7 +28,7 @@ import (
 	"github.com/waes/onboarding/bench/lambdaenv"
 	"github.com/waes/onboarding/shared/apigw"
 	"github.com/waes/onboarding/shared/awswire"
-	"github.com/waes/onboarding/shared/config"
+	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/webhook"
 )
 
@@ -98,7 +98,7 @@ func run() error {
 	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	stdout := os.Stdout
 	os.Stdout = devnull
-	d, err := awswire.Load(context.Background(), config.NeedStageSecret|config.NeedWebhookQueue)
+	d, err := awswire.Load(context.Background(), catalog.Lookup("webhook").Needs)
 	os.Stdout = stdout
 	if err != nil {
 		return err

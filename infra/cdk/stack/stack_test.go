@@ -419,6 +419,9 @@ func TestWebhookQueue(t *testing.T) {
 	if got, want := render(props(esm)["FunctionResponseTypes"]), `["ReportBatchItemFailures"]`; got != want {
 		t.Errorf("FunctionResponseTypes: got %s, want %s", got, want)
 	}
+	if got, want := render(props(esm)["BatchSize"])+" "+render(props(esm)["MaximumBatchingWindowInSeconds"]), "10 1"; got != want {
+		t.Errorf("BatchSize and MaximumBatchingWindowInSeconds: got %s, want %s", got, want)
+	}
 	mustNotPanic(t, "event bus", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Events::EventBus"), jsii.Number(1))
 	})
