@@ -402,12 +402,7 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 		return nil, "", fmt.Errorf("bolt store: list by customer: limit %d outside 1..%d", limit, onboarding.MaxListLimit)
 	}
 	recs := []*onboarding.Record{}
-	if customerRef == "" || strings.Contains(customerRef, "#") {
-		return recs, "", nil
-	}
-	prefix := []byte(customerRef + "#")
-	// Without a cursor the walk starts after the prefix's range ('$' follows '#'); with one, at its key.
-	start := []byte(customerRef + "$")
+	var start []byte // nil: from the newest
 	if cursor != "" {
 		created, id, err := onboarding.ParseListCursor(cursor)
 		if err != nil {
@@ -415,12 +410,50 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 		}
 		start = indexKey(customerRef, &onboarding.Record{ID: id, CreatedAt: created})
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, "", err
-	}
 	next := ""
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketByCustomer).Cursor()
+	err := s.walkBack(ctx, bucketByCustomer, customerRef, start, func(rec *onboarding.Record) bool {
+		if status != "" && rec.Status != status {
+			return true
+		}
+		if len(recs) == limit {
+			last := recs[limit-1]
+			next = onboarding.ListCursor(last.CreatedAt, last.ID)
+			return false
+		}
+		recs = append(recs, rec)
+		return true
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("bolt store: list by customer: %w", err)
+	}
+	return recs, next, nil
+}
+
+// scan reads the records of one index prefix, newest first, at most limit (all if limit <= 0).
+func (s *Store) scan(ctx context.Context, bucket []byte, value string, limit int, out *[]*onboarding.Record) error {
+	return s.walkBack(ctx, bucket, value, nil, func(rec *onboarding.Record) bool {
+		*out = append(*out, rec)
+		return limit <= 0 || len(*out) < limit
+	})
+}
+
+// walkBack visits the records of one index prefix newest first (index keys sort by creation time, then id,
+// so the walk goes backwards from the end of the prefix, or from just before the key start), until visit
+// returns false.
+func (s *Store) walkBack(ctx context.Context, bucket []byte, value string, start []byte, visit func(*onboarding.Record) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if value == "" || strings.Contains(value, "#") {
+		// Graph ids are digits; a '#' would reach into another id's range.
+		return nil
+	}
+	prefix := []byte(value + "#")
+	if start == nil {
+		start = []byte(value + "$") // the first key after the prefix's range: '$' follows '#'
+	}
+	return s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
 		var k, id []byte
 		if k, _ = c.Seek(start); k == nil {
 			k, id = c.Last()
@@ -435,55 +468,7 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 			if rec == nil {
 				return fmt.Errorf("index entry %q names no record", k)
 			}
-			if status != "" && rec.Status != status {
-				continue
-			}
-			if len(recs) == limit {
-				last := recs[limit-1]
-				next = onboarding.ListCursor(last.CreatedAt, last.ID)
-				return nil
-			}
-			recs = append(recs, rec)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("bolt store: list by customer: %w", err)
-	}
-	return recs, next, nil
-}
-
-// scan reads the records of one index prefix, newest first (index keys sort by creation time, then id,
-// so the scan walks backwards from the end of the prefix).
-func (s *Store) scan(ctx context.Context, bucket []byte, value string, limit int, out *[]*onboarding.Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if value == "" || strings.Contains(value, "#") {
-		// Graph ids are digits; a '#' would reach into another id's range.
-		return nil
-	}
-	prefix := []byte(value + "#")
-	// The first key after the prefix's range: '$' follows '#'.
-	end := []byte(value + "$")
-	return s.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucket).Cursor()
-		var k, id []byte
-		if k, _ = c.Seek(end); k == nil {
-			k, id = c.Last()
-		} else {
-			k, id = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, id = c.Prev() {
-			rec, err := getRecord(tx, string(id))
-			if err != nil {
-				return err
-			}
-			if rec == nil {
-				return fmt.Errorf("index entry %q names no record", k)
-			}
-			*out = append(*out, rec)
-			if limit > 0 && len(*out) >= limit {
+			if !visit(rec) {
 				return nil
 			}
 		}
