@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -40,45 +41,20 @@ func decodeCase(t *testing.T, b []byte, v any) {
 	}
 }
 
-// jsonEqual compares two JSON values structurally; numbers compare by value (1 equals 1.0).
+// jsonEqual compares two JSON values structurally; numbers compare by value (1 equals 1.0): both sides
+// are re-encoded and decoded with numbers as float64.
 func jsonEqual(a, b any) bool {
-	switch av := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		bv, ok := b.(bool)
-		return ok && av == bv
-	case string:
-		bv, ok := b.(string)
-		return ok && av == bv
-	case []any:
-		bv, ok := b.([]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for i := range av {
-			if !jsonEqual(av[i], bv[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for k, x := range av {
-			y, ok := bv[k]
-			if !ok || !jsonEqual(x, y) {
-				return false
-			}
-		}
-		return true
+	na, errA := normalizeJSON(a)
+	nb, errB := normalizeJSON(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(na, nb)
+}
+
+func normalizeJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	af, ok := toFloat(a)
-	if !ok {
-		return false
-	}
-	bf, ok := toFloat(b)
-	return ok && af == bf
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
 }

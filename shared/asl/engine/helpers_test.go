@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -92,54 +93,20 @@ func checkNoGoroutineLeak(t testing.TB, baseline int) {
 	}
 }
 
-// jsonEqual compares two JSON values structurally; numbers compare by value (1 equals 1.0).
+// jsonEqual compares two JSON values structurally; numbers compare by value (1 equals 1.0): both sides
+// are re-encoded and decoded with numbers as float64.
 func jsonEqual(a, b any) bool {
-	switch av := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		bv, ok := b.(bool)
-		return ok && av == bv
-	case string:
-		bv, ok := b.(string)
-		return ok && av == bv
-	case []any:
-		bv, ok := b.([]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for i := range av {
-			if !jsonEqual(av[i], bv[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		bv, ok := b.(map[string]any)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for k, x := range av {
-			y, ok := bv[k]
-			if !ok || !jsonEqual(x, y) {
-				return false
-			}
-		}
-		return true
-	}
-	af, ok := testFloat(a)
-	if !ok {
-		return false
-	}
-	bf, ok := testFloat(b)
-	return ok && af == bf
+	na, errA := normalizeJSON(a)
+	nb, errB := normalizeJSON(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(na, nb)
 }
 
-func testFloat(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
+func normalizeJSON(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	f, err := n.Float64()
-	return f, err == nil
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
 }
