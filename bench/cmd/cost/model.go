@@ -45,7 +45,6 @@ func logCost(n float64, retentionDays int) float64 {
 type line struct {
 	what string
 	usd  []float64
-	note string
 }
 
 func total(lines []line, col int) float64 {
