@@ -27,9 +27,9 @@ func transitionSnapshot(arn string, firstID int64) engine.ExecutionSnapshot {
 			Transitions: []string{"init", "route", "subscribe_webhooks", "has_credit_line", "share_credit_line"}},
 		FirstEventID: firstID,
 		NewEvents: []engine.HistoryEvent{
-			{ID: firstID, Timestamp: now, Type: engine.EventTaskSucceeded, TaskSucceededEventDetails: &engine.TaskOutputEventDetails{
+			{ID: firstID, Timestamp: now, Type: engine.EventTaskSucceeded, TaskSucceededEventDetails: &engine.TaskEventDetails{
 				ResourceType: "lambda", Resource: "invoke", Output: `{"Payload":{"step":"subscribe_webhooks","status":"SUCCEEDED"}}`}},
-			{ID: firstID + 1, Timestamp: now, Type: engine.EventTaskStateExited, StateExitedEventDetails: &engine.StateExitedEventDetails{
+			{ID: firstID + 1, Timestamp: now, Type: engine.EventType("TaskStateExited"), StateExitedEventDetails: &engine.StateEventDetails{
 				Name: "subscribe_webhooks", Output: string(doc)}},
 		},
 	}
