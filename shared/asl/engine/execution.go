@@ -14,7 +14,7 @@ import (
 // Progress is everything about an execution that changes while it runs, in one serializable
 // value: its status, the state it is in with that state's raw input, the retries done there, the
 // task token and deadline it waits on, and its history. The run loop updates it at every
-// transition (see execution.transition), which is where a durable mode would checkpoint it.
+// transition (see execution.transition), where Options.Checkpoint receives it (resume.go).
 type Progress struct {
 	Status   ExecutionStatus `json:"status"`
 	Output   string          `json:"output,omitempty"`
@@ -237,8 +237,8 @@ func (x *execution) fail(se *asl.Error) {
 	x.finish(EventExecutionFailed, &closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
 }
 
-// transition moves the execution to the named state with its raw input. The whole resumable
-// state is in x.p at this point: a durable mode would checkpoint it here.
+// transition moves the execution to the named state with its raw input, and checkpoints it: the
+// whole resumable state is in x.p at this point.
 func (x *execution) transition(name string, input any) {
 	x.update(func(p *Progress) {
 		p.State, p.StateInput, p.Entered = name, input, time.Time{}
