@@ -74,6 +74,9 @@ type Config struct {
 	// RequireAppSecretProof refuses calls made with an access token but without appsecret_proof, as Meta does
 	// for an app with "Require App Secret" on. A proof that is sent is always checked, required or not.
 	RequireAppSecretProof bool
+	// OnChange, when set, is called after each call that may have changed the world (any answered call,
+	// a user message), outside the simulator's lock, so that SaveWorld can keep it.
+	OnChange func()
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -328,6 +331,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.effects[res.effect]++
 		}
 		s.mu.Unlock()
+		s.changed()
 		if obs := s.cfg.Observer; obs != nil {
 			for _, n := range res.notify {
 				n(obs)
