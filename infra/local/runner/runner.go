@@ -141,13 +141,32 @@ func (r *Runner) build() error {
 	baseURL := cfg.GraphBaseURL
 	if baseURL == "" {
 		r.sender = &graphsim.WebhookSender{URL: r.URL + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: r.log}
-		r.Sim = graphsim.New(graphsim.Config{
+		simCfg := graphsim.Config{
 			AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
 			SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
 			Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
 			// As for a partner app with "Require App Secret" on: every call must carry appsecret_proof.
 			RequireAppSecretProof: true,
-		})
+		}
+		var world *simWorld
+		if r.state != nil {
+			// On disk the simulated Meta survives a restart too, so that resumed executions find their numbers
+			// and tokens.
+			if world, err = openSimWorld(r.state.DB, r.state.Dir); err != nil {
+				return err
+			}
+			simCfg.OnChange = func() {
+				if err := world.save(r.Sim); err != nil {
+					r.log.Warn("saving the Graph simulator's world", "error", err.Error())
+				}
+			}
+		}
+		r.Sim = graphsim.New(simCfg)
+		if world != nil {
+			if err := world.load(r.Sim); err != nil {
+				return err
+			}
+		}
 		u, err := r.Sim.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("starting the Graph simulator: %w", err)
