@@ -446,7 +446,7 @@ func (e *Engine) SendTaskSuccess(token string, output []byte) error {
 	if err != nil {
 		return err
 	}
-	t.result <- tokenResult{output: v, outJSON: jsonString(v)}
+	e.deliver(t, token, tokenResult{output: v, outJSON: jsonString(v)})
 	return nil
 }
 
@@ -460,7 +460,7 @@ func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
 	if err != nil {
 		return err
 	}
-	t.result <- tokenResult{failed: true, errName: errorName, cause: cause}
+	e.deliver(t, token, tokenResult{failed: true, errName: errorName, cause: cause})
 	return nil
 }
 

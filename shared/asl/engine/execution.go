@@ -42,6 +42,9 @@ type Progress struct {
 	// callback task's function returned and the task waits for Token. Restore resumes from them.
 	WakeAt    time.Time `json:"wakeAt,omitzero"`
 	Submitted bool      `json:"submitted,omitempty"`
+	// Outcome is the answer SendTaskSuccess or SendTaskFailure accepted for a callback task, saved
+	// before the task records it (with Options.Checkpoint).
+	Outcome *TaskOutcome `json:"outcome,omitempty"`
 }
 
 type execution struct {
@@ -243,7 +246,7 @@ func (x *execution) transition(name string, input any) {
 	x.update(func(p *Progress) {
 		p.State, p.StateInput, p.Entered = name, input, time.Time{}
 		p.Attempts, p.Retries, p.Token, p.Deadline = nil, 0, "", time.Time{}
-		p.WakeAt, p.Submitted = time.Time{}, false
+		p.WakeAt, p.Submitted, p.Outcome = time.Time{}, false, nil
 	})
 	x.checkpoint()
 }

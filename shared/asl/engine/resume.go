@@ -53,6 +53,27 @@ func (p *Progress) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// TaskOutcome is a callback task's answer: Output for SendTaskSuccess, Error and Cause for
+// SendTaskFailure.
+type TaskOutcome struct {
+	Token  string `json:"token"`
+	Output string `json:"output,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Cause  string `json:"cause,omitempty"`
+}
+
+// deliver hands a callback's answer to its task. With Options.Checkpoint it is saved with the
+// execution first, so that an answer SendTask* accepted outlives a crash before the task records it.
+func (e *Engine) deliver(t *taskToken, token string, r tokenResult) {
+	if e.opts.Checkpoint != nil {
+		o := &TaskOutcome{Token: token, Output: r.outJSON, Failed: r.failed, Error: r.errName, Cause: r.cause}
+		t.x.update(func(p *Progress) { p.Outcome = o })
+		t.x.checkpoint()
+	}
+	t.result <- r
+}
+
 // errSuspended cancels the executions that Shutdown leaves running for a later Restore.
 var errSuspended = errors.New("execution suspended by the engine's shutdown")
 
@@ -63,7 +84,8 @@ type resumePoint struct {
 	wakeAt   time.Time  // a Wait state or a retry back-off sleeps until then
 	token    *taskToken // a callback task waits for this token again (its function already returned)
 	tokenID  string
-	deadline time.Time // the callback task's timeout (zero: none)
+	deadline time.Time    // the callback task's timeout (zero: none)
+	outcome  *tokenResult // the answer SendTask* had accepted for the token
 }
 
 // checkpoint hands the execution's progress and its new history events to Options.Checkpoint. Calls are
@@ -152,6 +174,15 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		x.resume = &resumePoint{entered: p.Entered, wakeAt: p.WakeAt, deadline: p.Deadline}
 		if p.Submitted && p.Token != "" && st.Type() == "Task" && st.Task().Callback {
 			x.resume.tokenID = p.Token
+			if o := p.Outcome; o != nil && o.Token == p.Token {
+				tr := &tokenResult{failed: o.Failed, errName: o.Error, cause: o.Cause, outJSON: o.Output}
+				if !o.Failed {
+					if tr.output, err = asl.DecodeJSON([]byte(o.Output)); err != nil {
+						return fmt.Errorf("engine: restore %q: saved task output: %w", s.ExecutionARN, err)
+					}
+				}
+				x.resume.outcome = tr
+			}
 		}
 	}
 	x.p = p
@@ -179,6 +210,11 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 
 	if r := x.resume; r != nil && r.tokenID != "" {
 		r.token = e.registerToken(r.tokenID, x, nil)
+		if r.outcome != nil {
+			// Answered before the crash: the task records the saved answer as soon as it runs.
+			e.closeTokens(r.token)
+			r.token.result <- *r.outcome
+		}
 	}
 	e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "execution resumed", slog.String("execution_arn", x.arn),
 		slog.String("state", p.State), slog.Bool("waiting_for_token", x.resume != nil && x.resume.token != nil))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,11 @@ import (
 // snapshotStore keeps checkpoints as a durable store would: the progress replaced and the new events
 // appended, through JSON, so that a test can "kill" an engine by copying what was saved.
 type snapshotStore struct {
+	// freezeAt, when set, stops the store after the first snapshot it accepts: later ones are lost, as
+	// if the process had died right after that commit.
+	freezeAt func(ExecutionSnapshot) bool
+	frozen   bool
+
 	mu    sync.Mutex
 	execs map[string][]byte // ARN -> snapshot JSON without history
 	hist  map[string][]json.RawMessage
@@ -30,6 +36,12 @@ func newSnapshotStore() *snapshotStore {
 func (s *snapshotStore) save(snap ExecutionSnapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.frozen {
+		return errors.New("the process is dead")
+	}
+	if s.freezeAt != nil && s.freezeAt(snap) {
+		s.frozen = true
+	}
 	if got, want := int64(len(s.hist[snap.ExecutionARN])+1), snap.FirstEventID; len(snap.NewEvents) > 0 && got != want {
 		return errors.New("checkpoint out of order")
 	}
@@ -379,5 +391,55 @@ func TestRestoreClosedExecutionIsReadable(t *testing.T) {
 	}
 	if err := eng2.Restore(context.Background(), store.crash(t)[0]); !errors.Is(err, ErrExecutionAlreadyExists) {
 		t.Errorf("restoring twice: got %v, want ErrExecutionAlreadyExists", err)
+	}
+}
+
+// TestRestoreAnswerAcceptedBeforeTheCrash: an answer SendTaskSuccess accepted is saved before it returns, so
+// that a crash before the task records it does not lose it: the restored task records it without being
+// answered again.
+func TestRestoreAnswerAcceptedBeforeTheCrash(t *testing.T) {
+	for _, failed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failed=%t", failed), func(t *testing.T) {
+			clock := NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			var calls atomic.Int32
+			tokens := make(chan string, 4)
+			fns := map[string]lambda.Handler{"f": countingTokenCatcher(&calls, tokens)}
+			store := newSnapshotStore()
+			store.freezeAt = func(s ExecutionSnapshot) bool { return s.Progress.Outcome != nil }
+			eng := New(mustParse(t, resumeCallbackDef), Options{Clock: clock, Functions: fns, Checkpoint: store.save})
+			arn, err := eng.StartExecution(context.Background(), "x", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := <-tokens
+			waitSaved(t, store, arn, func(p Progress) bool { return p.Submitted })
+			if failed {
+				err = eng.SendTaskFailure(token, "States.Timeout", "told to")
+			} else {
+				err = eng.SendTaskSuccess(token, []byte(`{"ok":true}`))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved := store.crash(t)
+			_, _ = eng.Wait(testCtx(t), arn)
+
+			eng2, _ := restart(t, resumeCallbackDef, clock, fns, saved)
+			d, err := eng2.Wait(testCtx(t), arn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, _ := eng2.GetExecutionHistory(arn)
+			want, wantEvent := `{"ok":true}`, EventTaskSucceeded
+			if failed {
+				want, wantEvent = `{"error":{"Cause":"told to","Error":"States.Timeout"}}`, EventTaskFailed
+			}
+			if d.Status != StatusSucceeded || d.Output != want || count(h, wantEvent) != 1 || calls.Load() != 1 {
+				t.Errorf("got %s %s, history %v, %d calls; want SUCCEEDED %s with one %s and one call", d.Status, d.Output, eventTypes(h), calls.Load(), want, wantEvent)
+			}
+			if err := eng2.SendTaskSuccess(token, []byte(`{}`)); !errors.Is(err, ErrTaskTimedOut) {
+				t.Errorf("answering the token again: got %v, want ErrTaskTimedOut", err)
+			}
+		})
 	}
 }

@@ -135,7 +135,7 @@ func (a *taskAttempt) release() {
 
 // prepare is the input step: InputPath, the task token, Parameters, the timeouts and the call.
 func (x *execution) prepare(a *taskAttempt, input any) error {
-	x.update(func(p *Progress) { p.Submitted = false })
+	x.update(func(p *Progress) { p.Submitted, p.Outcome = false, nil })
 	if a.task.Callback {
 		a.en.token = newTaskToken()
 		if r := x.resume; r != nil && r.token != nil {
