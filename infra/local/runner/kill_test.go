@@ -446,7 +446,10 @@ func TestKillAtEveryState(t *testing.T) {
 		// A transient error retried after a back-off, and Meta's fixed wait before a registration (a Wait state).
 		{"retry and wait", "subscribed_apps.POST:2x1,register:133015x1"},
 	} {
-		t.Run(sc.name, func(t *testing.T) { killAtEveryState(t, sc.faults) })
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			killAtEveryState(t, sc.faults)
+		})
 	}
 }
 
@@ -480,6 +483,8 @@ func killAtEveryState(t *testing.T, faults string) {
 	t.Logf("%-28s %-10s %-9s %s", "killed after checkpoint", "status", "execution", "side effects at Meta")
 	for _, point := range points {
 		t.Run(strings.ReplaceAll(point, " ", "@"), func(t *testing.T) {
+			// Each case has its own state directory, address and simulator; the runners mostly wait.
+			t.Parallel()
 			began := time.Now()
 			w := newKillWorld(t, nil, faults)
 			c := w.start(point)
