@@ -217,7 +217,7 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		}
 	}
 	e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "execution resumed", slog.String("execution_arn", x.arn),
-		slog.String("state", p.State), slog.Bool("waiting_for_token", x.resume != nil && x.resume.token != nil))
+		slog.String("state", p.State), slog.Bool("waiting_for_callback", x.resume != nil && x.resume.token != nil))
 	if sec := e.def.TimeoutSeconds(); sec > 0 {
 		left := e.scaledTimeout(sec) - e.now().Sub(x.start)
 		stop := e.opts.Clock.AfterFunc(max(left, 0), x.timedOut)
