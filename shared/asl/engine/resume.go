@@ -140,8 +140,10 @@ func (x *execution) suspend() {
 // Wait state or a retry back-off sleeps only the time it had left, and a callback task whose function had
 // returned waits again for the same token, with the timeout it had left; a timeout that passed while the
 // engine was down fails the task with States.Timeout at once, into its Retry and Catch. The execution
-// timeout keeps counting from the execution's start. The token is registered before Restore returns, so
-// that SendTaskSuccess may be called right after. The same name may not be restored or started twice.
+// timeout keeps counting from the execution's start; a callback task's heartbeat timeout is not armed
+// again. The token is registered before Restore returns, so that SendTaskSuccess may be called right
+// after; an answer SendTask* had accepted before the crash (Progress.Outcome) is recorded at once. The
+// same name may not be restored or started twice.
 func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 	if s.ExecutionARN != strings.Replace(e.smARN, ":stateMachine:", ":execution:", 1)+":"+s.Name {
 		return fmt.Errorf("engine: restore %q: not an execution of %s named %q: %w", s.ExecutionARN, e.smARN, s.Name, ErrValidation)
