@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
@@ -74,6 +75,10 @@ type Config struct {
 	// RequireAppSecretProof refuses calls made with an access token but without appsecret_proof, as Meta does
 	// for an app with "Require App Secret" on. A proof that is sent is always checked, required or not.
 	RequireAppSecretProof bool
+	// OnChange, when set, is called after each call that may have changed the world (a write or the code
+	// exchange answered 200, a user message), outside the simulator's lock, before the call is answered,
+	// so that SaveWorld can keep it. The call counters of reads may lag behind until the next change.
+	OnChange func()
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -328,6 +333,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.effects[res.effect]++
 		}
 		s.mu.Unlock()
+		if res.status == http.StatusOK && (r.Method != http.MethodGet || call == graph.CallOAuth) {
+			// Reads change nothing but the call counter; the code exchange issues a token.
+			s.changed()
+		}
 		if obs := s.cfg.Observer; obs != nil {
 			for _, n := range res.notify {
 				n(obs)

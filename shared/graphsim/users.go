@@ -95,6 +95,7 @@ func (s *Server) SendUserMessage(m UserMessage) (UserMessageResult, error) {
 	}
 	res := UserMessageResult{MessageID: newWAMID(), WABAID: ph.waba, PhoneNumberID: ph.id, WindowExpiresAt: now.Add(ServiceWindow).UTC()}
 	s.mu.Unlock()
+	s.changed()
 
 	obs := s.cfg.Observer
 	if obs == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/auth"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
@@ -72,6 +73,8 @@ type Config struct {
 	// the dev default): RS256 bearer tokens of that OpenID issuer, for that audience, on the partner routes.
 	AuthIssuer   string
 	AuthAudience string
+	// afterCheckpoint, when set (the kill tests), is called after each workflow checkpoint is committed.
+	afterCheckpoint func(engine.ExecutionSnapshot)
 }
 
 // Environment variables of the local runner.

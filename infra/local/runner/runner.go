@@ -73,6 +73,8 @@ type Runner struct {
 	state *localstate.State
 	// adapters are the state adapters wired in, whichever the mode.
 	adapters stateAdapters
+	// executions keeps the workflow executions (disk mode), which a restart resumes.
+	executions *executionStore
 	// sweepDone is closed when the start's sweep of expired webhook items has finished (disk mode).
 	sweepDone chan struct{}
 	// localRoutes says whether /_local/* is served (localRoutesAllowed).
@@ -139,13 +141,32 @@ func (r *Runner) build() error {
 	baseURL := cfg.GraphBaseURL
 	if baseURL == "" {
 		r.sender = &graphsim.WebhookSender{URL: r.URL + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: r.log}
-		r.Sim = graphsim.New(graphsim.Config{
+		simCfg := graphsim.Config{
 			AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
 			SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
 			Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
 			// As for a partner app with "Require App Secret" on: every call must carry appsecret_proof.
 			RequireAppSecretProof: true,
-		})
+		}
+		var world *simWorld
+		if r.state != nil {
+			// On disk the simulated Meta survives a restart too, so that resumed executions find their numbers
+			// and tokens.
+			if world, err = openSimWorld(r.state.DB, r.state.Dir); err != nil {
+				return err
+			}
+			simCfg.OnChange = func() {
+				if err := world.save(r.Sim); err != nil {
+					r.log.Warn("saving the Graph simulator's world", "error", err.Error())
+				}
+			}
+		}
+		r.Sim = graphsim.New(simCfg)
+		if world != nil {
+			if err := world.load(r.Sim); err != nil {
+				return err
+			}
+		}
 		u, err := r.Sim.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("starting the Graph simulator: %w", err)
@@ -201,11 +222,25 @@ func (r *Runner) build() error {
 	if err != nil {
 		return fmt.Errorf("parsing the workflow definition: %w", err)
 	}
-	r.Engine = engine.New(def, engine.Options{
+	engOpts := engine.Options{
 		Name: "wa-onboarding-local", Region: "local", AccountID: "000000000000",
 		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: r.log,
-	})
+	}
+	if r.executions != nil {
+		engOpts.Checkpoint = r.executions.save
+	}
+	r.Engine = engine.New(def, engOpts)
 	wf.engine = r.Engine
+	if r.executions != nil {
+		// Before the server takes requests, so that a webhook for a resumed callback finds its token.
+		running, err := r.resumeExecutions(r.executions)
+		if err != nil {
+			return err
+		}
+		if err := r.failInterrupted(r.DiskStore, running); err != nil {
+			return err
+		}
+	}
 
 	signupSvc := signup.New(st.records, st.vault, client, wf, signup.Options{
 		Config:    signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
@@ -253,14 +288,18 @@ func (r *Runner) Serve() error {
 }
 
 // Shutdown stops taking requests, lets in-flight requests and workflow tasks finish until ctx ends, then
-// aborts the executions still running (each gets an ExecutionAborted event, and is logged with its
-// onboarding id), and stops the simulator and its webhook deliveries.
+// stops the executions still running, each logged with its onboarding id: on disk they stay saved as
+// running and the next start resumes them; in memory they are aborted (an ExecutionAborted event). Last it
+// stops the simulator and its webhook deliveries.
 func (r *Runner) Shutdown(ctx context.Context) error {
 	httpErr := r.server.Shutdown(ctx)
 	running := r.Engine.ListExecutions(engine.StatusRunning)
 	engineErr := r.Engine.Shutdown(ctx)
 	for _, ex := range running {
 		d, err := r.Engine.DescribeExecution(ex.ExecutionARN)
+		if err == nil && d.Status == engine.StatusRunning {
+			r.log.Info("workflow execution suspended by the shutdown: the next start resumes it", logging.KeyOnboardingID, onboardingIDOf(d.Name), "execution", d.Name)
+		}
 		if err == nil && d.Status != engine.StatusRunning && d.Status != engine.StatusSucceeded && d.Status != engine.StatusFailed {
 			r.log.Warn("workflow execution interrupted by the shutdown", logging.KeyOnboardingID, onboardingIDOf(d.Name), "execution", d.Name, "execution_status", string(d.Status))
 		}

@@ -47,10 +47,12 @@ func (r *Runner) openState() (stateAdapters, error) {
 	if err != nil {
 		return stateAdapters{}, errors.Join(err, st.Close())
 	}
-	r.state, r.DiskStore, r.DiskVault = st, store, vault
-	if err := r.failInterrupted(store); err != nil {
+	execs, err := newExecutionStore(st.DB)
+	if err != nil {
 		return stateAdapters{}, errors.Join(err, st.Close())
 	}
+	execs.afterSave = r.cfg.afterCheckpoint
+	r.state, r.DiskStore, r.DiskVault, r.executions = st, store, vault, execs
 	// Expired webhook items are deleted in the background, as DynamoDB's TTL does; closeState waits for it.
 	done := make(chan struct{})
 	r.sweepDone = done
@@ -66,14 +68,15 @@ func (r *Runner) openState() (stateAdapters, error) {
 	return stateAdapters{records: store, webhooks: store, vault: vault}, nil
 }
 
-// interruptedMessage is the step error of an onboarding whose workflow a stop of the runner interrupted.
-const interruptedMessage = "the local runner stopped while this step was running, and its workflow execution does not survive a restart: retry the onboarding to resume from this step"
+// interruptedMessage is the step error of an active onboarding that has no workflow execution to resume.
+const interruptedMessage = "the local runner stopped while this step was running, before its workflow execution was saved: retry the onboarding to resume from this step"
 
-// failInterrupted fails the onboardings left active by an earlier run: their workflow executions lived in
-// that process only, so nothing would ever move them on, and their WABA+phone guard would refuse every new
-// signup for the number. Failing the step that was running (step_crashed) makes them retryable, as on AWS
-// after a step's crash; POST /onboardings/{id}/retry resumes them.
-func (r *Runner) failInterrupted(store *boltstore.Store) error {
+// failInterrupted fails the onboardings left active by an earlier run that no resumed workflow execution
+// (running, the onboarding ids) moves on: the runner stopped between the record's creation and the
+// execution's start, or the execution could not be read back. Nothing would ever move them on, and their
+// WABA+phone guard would refuse every new signup for the number. Failing the step that was running
+// (step_crashed) makes them retryable, as on AWS after a step's crash; POST /onboardings/{id}/retry resumes them.
+func (r *Runner) failInterrupted(store *boltstore.Store, running map[string]bool) error {
 	ctx := context.Background()
 	active, err := store.ListActive(ctx)
 	if err != nil {
@@ -81,7 +84,7 @@ func (r *Runner) failInterrupted(store *boltstore.Store) error {
 	}
 	for _, rec := range active {
 		step := interruptedStep(rec)
-		if step == "" {
+		if step == "" || running[rec.ID] {
 			continue
 		}
 		_, err := onboarding.Mutate(ctx, store, rec.ID, func(cur *onboarding.Record) error {

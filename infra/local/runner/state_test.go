@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"maps"
@@ -11,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/waes/onboarding/internal/testlog"
+	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/localstate"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -178,9 +182,96 @@ func TestDiskStateKeyMissing(t *testing.T) {
 	}
 }
 
-// TestDiskStateInterruptedOnboarding: an onboarding waiting for its test message when the runner stops is
-// FAILED at the next start (its execution did not survive), with the waiting step's error saying so, and a
-// retry resumes it from that step.
+// TestDiskStateResumesWaitingOnboarding: an onboarding waiting for its test message when the runner stops
+// is still waiting after the next start: its execution was suspended, not aborted, and the resumed execution
+// takes the same task token. The embedded simulator's world came back too: the tester can message the number
+// registered before the restart, and the onboarding ends VERIFIED with each side effect at Meta made once.
+func TestDiskStateResumesWaitingOnboarding(t *testing.T) {
+	const tester = "+15550001111"
+	env := map[string]string{EnvInboundTimeout: "600"}
+	dir := t.TempDir()
+	h, err := newDiskRunner(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := h.signup(phone, `,"test_recipient":"`+tester+`"`)
+	h.await(id, onboarding.StatusAwaitingTestMessage)
+	waitFor(t, "the wait for the test message saved", func() bool {
+		for _, ex := range h.r.Engine.ListExecutions(engine.StatusRunning) {
+			events, _ := h.r.Engine.GetExecutionHistory(ex.ExecutionARN)
+			for _, ev := range events {
+				if ev.Type == engine.EventTaskSubmitted {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	h.stop()
+	if strings.Contains(h.logs.String(), "interrupted by the shutdown") || !strings.Contains(h.logs.String(), "suspended by the shutdown") {
+		t.Errorf("the shutdown does not log the execution as suspended")
+	}
+
+	h2, err := newDiskRunner(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.stop()
+	_, rec := h2.do("GET", "/onboardings/"+id, "")
+	if got := rec["status"]; got != string(onboarding.StatusAwaitingTestMessage) {
+		t.Fatalf("status after the restart: got %v, want %s", got, onboarding.StatusAwaitingTestMessage)
+	}
+	running := h2.r.Engine.ListExecutions(engine.StatusRunning)
+	if len(running) != 1 || onboardingIDOf(running[0].Name) != id {
+		t.Fatalf("running executions after the restart: got %v, want the onboarding's", running)
+	}
+	if status, m := h2.simMessage(`{"phone_number_id":"` + phone + `","text":"hello","from":"` + tester + `"}`); status != http.StatusAccepted {
+		t.Fatalf("the tester's message after the restart: got %d %v", status, m)
+	}
+	d, err := h2.r.Engine.Wait(testCtxOf(t), running[0].ExecutionARN)
+	if err != nil || d.Status != engine.StatusSucceeded {
+		t.Fatalf("the resumed execution: got %v %v, want SUCCEEDED", d.Status, err)
+	}
+	rec = h2.await(id, onboarding.StatusVerified)
+	checkSteps(t, rec, map[string]string{"register_phone": "SUCCEEDED", "send_test_message": "SUCCEEDED"})
+	checkSideEffects(t, h2.r.Sim, completedSideEffects(true))
+}
+
+// TestDiskStateResumedTokenIsKnown: the webhook worker answers a resumed wait with the token it stored
+// before the restart, and the engine knows it.
+func TestDiskStateResumedTokenIsKnown(t *testing.T) {
+	env := map[string]string{EnvInboundTimeout: "600"}
+	dir := t.TempDir()
+	h, err := newDiskRunner(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := h.signup(phone, `,"test_recipient":"+15550001111"`)
+	h.await(id, onboarding.StatusAwaitingTestMessage)
+	waitFor(t, "the wait for the test message saved", func() bool {
+		ex := h.r.Engine.ListExecutions(engine.StatusRunning)
+		events, _ := h.r.Engine.GetExecutionHistory(ex[0].ExecutionARN)
+		return events[len(events)-1].Type == engine.EventTaskSubmitted
+	})
+	h.stop()
+	h2, err := newDiskRunner(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.stop()
+	running := h2.r.Engine.ListExecutions(engine.StatusRunning)
+	events, _ := h2.r.Engine.GetExecutionHistory(running[0].ExecutionARN)
+	token := taskTokenOf(t, events, "await_test_message")
+	if err := h2.r.workflow.SendTaskFailure(context.Background(), token, "Probe", "resumed token"); err != nil {
+		t.Fatalf("SendTaskFailure with the token of the earlier run: %v", err)
+	}
+	rec := h2.await(id, onboarding.StatusFailed)
+	checkSteps(t, rec, map[string]string{"register_phone": "SUCCEEDED", "send_test_message": "FAILED"})
+}
+
+// TestDiskStateInterruptedOnboarding: an active onboarding without a saved execution (the runner stopped
+// between the record's creation and the execution's start) is FAILED at the next start, with the step's
+// error saying so, and a retry resumes it from that step.
 func TestDiskStateInterruptedOnboarding(t *testing.T) {
 	const tester = "+15550001111"
 	dir := t.TempDir()
@@ -191,6 +282,16 @@ func TestDiskStateInterruptedOnboarding(t *testing.T) {
 	id := h.signup(phone, `,"test_recipient":"`+tester+`"`)
 	h.await(id, onboarding.StatusAwaitingTestMessage)
 	h.stop()
+	st, err := localstate.Open(dir, localstate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.DB.Update(func(tx *bbolt.Tx) error {
+		return errors.Join(tx.DeleteBucket(bucketExecutions), tx.DeleteBucket(bucketExecutionEvents))
+	})
+	if err := errors.Join(err, st.Close()); err != nil {
+		t.Fatal(err)
+	}
 
 	h2, err := newDiskRunner(t, dir, map[string]string{EnvInboundTimeout: "600"})
 	if err != nil {
@@ -211,9 +312,36 @@ func TestDiskStateInterruptedOnboarding(t *testing.T) {
 	if status, m := h2.do("POST", "/onboardings/"+id+"/retry", ""); status != http.StatusAccepted {
 		t.Fatalf("retry: got %d %v", status, m)
 	}
-	// The retry resumes from the interrupted step: the wait for the test message. (The Graph simulator's
-	// world is not kept across restarts, so the new simulator does not know the number or the token: the
-	// round trip itself cannot be finished here.)
+	// The retry resumes from the interrupted step: the wait for the test message.
 	rec = h2.await(id, onboarding.StatusAwaitingTestMessage)
 	checkSteps(t, rec, map[string]string{"register_phone": "SUCCEEDED", "send_test_message": "RUNNING"})
+}
+
+// taskTokenOf returns the task token the named callback state was scheduled with (its Payload.task_token).
+func taskTokenOf(t *testing.T, events []engine.HistoryEvent, state string) string {
+	t.Helper()
+	in := ""
+	for _, ev := range events {
+		if d := ev.StateEnteredEventDetails; d != nil {
+			in = d.Name
+		}
+		if d := ev.TaskScheduledEventDetails; d != nil && in == state {
+			var p struct {
+				Payload struct {
+					TaskToken string `json:"task_token"`
+				} `json:"Payload"`
+			}
+			if err := json.Unmarshal([]byte(d.Parameters), &p); err == nil && p.Payload.TaskToken != "" {
+				return p.Payload.TaskToken
+			}
+		}
+	}
+	t.Fatalf("no task token scheduled in %s", state)
+	return ""
+}
+
+func testCtxOf(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -56,6 +57,13 @@ type Options struct {
 	// MaxHistoryEvents fails an execution with States.Runtime when its history would exceed it
 	// (Step Functions' quota, default 25,000), which also stops runaway Choice loops.
 	MaxHistoryEvents int
+	// Checkpoint, when set, makes executions durable: it is called with the execution's snapshot when
+	// it starts (before StartExecution returns), at every state transition, when it starts to wait (a
+	// Wait state, a retry back-off, a callback task whose function returned) and when it closes. Calls
+	// for one execution are serialised and in order. An error is logged and the execution goes on; its
+	// events are handed over again with the next checkpoint. With Checkpoint set, Shutdown suspends the
+	// executions still running instead of aborting them, so that Restore resumes them in the next process.
+	Checkpoint func(ExecutionSnapshot) error
 }
 
 // ExecutionStatus is the status of an execution, as DescribeExecution reports it.
@@ -101,6 +109,7 @@ type Engine struct {
 	order      []*execution
 	tokens     map[string]*taskToken
 	closing    bool
+	suspended  atomic.Bool // Shutdown suspended the executions: nothing more is recorded or checkpointed
 
 	busy     int            // executions doing work: not sleeping, waiting for a callback or parked
 	quiet    chan struct{}  // closed while busy == 0
@@ -197,6 +206,7 @@ func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) 
 	e.mu.Unlock()
 
 	x.begin()
+	x.checkpoint()
 	go x.run()
 	return arn, nil
 }
@@ -300,7 +310,14 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	all := slices.Clone(e.order)
 	e.mu.Unlock()
+	if e.opts.Checkpoint != nil {
+		e.suspended.Store(true)
+	}
 	for _, x := range all {
+		if e.opts.Checkpoint != nil {
+			x.suspend()
+			continue
+		}
 		x.finish(EventExecutionAborted, &closing{status: StatusAborted, cause: "The state machine engine was shut down."})
 	}
 	e.wg.Wait()
@@ -429,7 +446,7 @@ func (e *Engine) SendTaskSuccess(token string, output []byte) error {
 	if err != nil {
 		return err
 	}
-	t.result <- tokenResult{output: v, outJSON: jsonString(v)}
+	e.deliver(t, token, tokenResult{output: v, outJSON: jsonString(v)})
 	return nil
 }
 
@@ -443,7 +460,7 @@ func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
 	if err != nil {
 		return err
 	}
-	t.result <- tokenResult{failed: true, errName: errorName, cause: cause}
+	e.deliver(t, token, tokenResult{failed: true, errName: errorName, cause: cause})
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 // Progress is everything about an execution that changes while it runs, in one serializable
 // value: its status, the state it is in with that state's raw input, the retries done there, the
 // task token and deadline it waits on, and its history. The run loop updates it at every
-// transition (see execution.transition), which is where a durable mode would checkpoint it.
+// transition (see execution.transition), where Options.Checkpoint receives it (resume.go).
 type Progress struct {
 	Status   ExecutionStatus `json:"status"`
 	Output   string          `json:"output,omitempty"`
@@ -38,6 +38,13 @@ type Progress struct {
 	// intrinsic failing in Parameters); they use up the history quota as if they had recorded
 	// events, so that such a retry loop cannot spin forever on a clock that does not sleep.
 	SilentRetries int `json:"silentRetries,omitempty"`
+	// WakeAt is when the sleep in progress ends (a Wait state or a retry back-off); Submitted says that a
+	// callback task's function returned and the task waits for Token. Restore resumes from them.
+	WakeAt    time.Time `json:"wakeAt,omitzero"`
+	Submitted bool      `json:"submitted,omitempty"`
+	// Outcome is the answer SendTaskSuccess or SendTaskFailure accepted for a callback task, saved
+	// before the task records it (with Options.Checkpoint).
+	Outcome *TaskOutcome `json:"outcome,omitempty"`
 }
 
 type execution struct {
@@ -62,6 +69,10 @@ type execution struct {
 	mu          sync.Mutex
 	p           Progress
 	stopTimeout func() bool
+
+	ckMu   sync.Mutex   // serialises checkpoints
+	saved  int          // events handed to a successful checkpoint; guarded by ckMu
+	resume *resumePoint // set by Restore; used by the run goroutine only
 }
 
 func newExecution(e *Engine, parent context.Context, arn, name string, input []byte, val any) *execution {
@@ -73,6 +84,12 @@ func newExecution(e *Engine, parent context.Context, arn, name string, input []b
 		e: e, arn: arn, name: name, input: input, inputVal: val, start: e.now(),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), p: Progress{Status: StatusRunning},
 	}
+}
+
+func (x *execution) currentState() string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.p.State
 }
 
 func (x *execution) describe() ExecutionDescription {
@@ -111,7 +128,7 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	x.hookMu.Lock()
 	defer x.hookMu.Unlock()
 	x.mu.Lock()
-	if x.p.Status != StatusRunning {
+	if x.p.Status != StatusRunning || x.e.suspended.Load() {
 		x.mu.Unlock()
 		return false
 	}
@@ -140,6 +157,7 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 
 	if fin != nil {
 		x.closed(fin, stopTimeout)
+		x.checkpoint()
 	}
 	if x.e.opts.OnEvent != nil {
 		x.e.opts.OnEvent(x.arn, ev)
@@ -222,13 +240,15 @@ func (x *execution) fail(se *asl.Error) {
 	x.finish(EventExecutionFailed, &closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
 }
 
-// transition moves the execution to the named state with its raw input. The whole resumable
-// state is in x.p at this point: a durable mode would checkpoint it here.
+// transition moves the execution to the named state with its raw input, and checkpoints it: the
+// whole resumable state is in x.p at this point.
 func (x *execution) transition(name string, input any) {
 	x.update(func(p *Progress) {
 		p.State, p.StateInput, p.Entered = name, input, time.Time{}
 		p.Attempts, p.Retries, p.Token, p.Deadline = nil, 0, "", time.Time{}
+		p.WakeAt, p.Submitted, p.Outcome = time.Time{}, false, nil
 	})
+	x.checkpoint()
 }
 
 // run is the execution goroutine: one state after the other until a terminal state, an
@@ -236,7 +256,9 @@ func (x *execution) transition(name string, input any) {
 func (x *execution) run() {
 	defer x.e.wg.Done()
 	defer x.e.setBusy(x, false)
-	x.transition(x.e.def.StartAt(), x.inputVal)
+	if x.currentState() == "" {
+		x.transition(x.e.def.StartAt(), x.inputVal)
+	}
 	for x.ctx.Err() == nil {
 		x.mu.Lock()
 		st, input := x.e.def.State(x.p.State), x.p.StateInput
@@ -280,12 +302,17 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 	if serr != nil {
 		return nil, "", serr
 	}
-	if !x.record(HistoryEvent{Type: EventType(st.Type() + "StateEntered"), StateEnteredEventDetails: &StateEventDetails{Name: st.Name(), Input: inJSON}}, nil) {
-		return nil, "", errClosed
+	// A restored execution resumes inside the state it had entered, whose entry is in the history.
+	entered, resumed := x.resumedEntry()
+	defer func() { x.resume = nil }()
+	if !resumed {
+		if !x.record(HistoryEvent{Type: EventType(st.Type() + "StateEntered"), StateEnteredEventDetails: &StateEventDetails{Name: st.Name(), Input: inJSON}}, nil) {
+			return nil, "", errClosed
+		}
+		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
+		entered = x.e.now()
+		x.update(func(p *Progress) { p.Entered = entered })
 	}
-	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
-	entered := x.e.now()
-	x.update(func(p *Progress) { p.Entered = entered })
 	if st.Type() == "Fail" {
 		return nil, "", st.Fail(input, &env{x: x, state: st.Name(), entered: entered})
 	}
@@ -344,9 +371,13 @@ func withStateContext(err error, name string) error {
 
 // sleep waits d (scaled), idle for Shutdown, and reports whether the execution is still open.
 func (x *execution) sleep(d time.Duration) bool {
+	sd := x.resumedSleep(x.e.scaled(d))
+	x.update(func(p *Progress) { p.WakeAt = x.e.now().Add(sd) })
+	x.checkpoint()
 	x.e.setBusy(x, false)
-	err := x.e.opts.Clock.Sleep(x.ctx, x.e.scaled(d))
+	err := x.e.opts.Clock.Sleep(x.ctx, sd)
 	x.e.setBusy(x, true)
+	x.update(func(p *Progress) { p.WakeAt = time.Time{} })
 	return err == nil && x.ctx.Err() == nil
 }
 

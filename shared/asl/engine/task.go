@@ -26,7 +26,12 @@ import (
 // runTask runs a Task state: attempts, Retry and Catch. It returns the state output and the
 // next state (the catcher's Next when a Catcher handled the error).
 func (x *execution) runTask(st *asl.State, input any, entered time.Time) (any, string, error) {
-	x.update(func(p *Progress) { p.Attempts = make([]int64, st.NumRetriers()) })
+	if r := x.resume; r == nil {
+		x.update(func(p *Progress) { p.Attempts = make([]int64, st.NumRetriers()) })
+	} else if !r.wakeAt.IsZero() && !x.sleep(0) {
+		// Restored in a retry back-off: the retries done are kept, the back-off sleeps what it had left.
+		return nil, "", errClosed
+	}
 	for {
 		before := x.eventCount()
 		result, en, err := x.attempt(st, input, entered)
@@ -130,8 +135,12 @@ func (a *taskAttempt) release() {
 
 // prepare is the input step: InputPath, the task token, Parameters, the timeouts and the call.
 func (x *execution) prepare(a *taskAttempt, input any) error {
+	x.update(func(p *Progress) { p.Submitted, p.Outcome = false, nil })
 	if a.task.Callback {
 		a.en.token = newTaskToken()
+		if r := x.resume; r != nil && r.token != nil {
+			a.en.token = r.tokenID
+		}
 	}
 	eff, params, err := a.st.Input(input, a.en)
 	if err != nil {
@@ -152,6 +161,9 @@ func (x *execution) prepare(a *taskAttempt, input any) error {
 // schedule records the task's scheduling, arms its deadlines, registers its token and invokes
 // the function.
 func (x *execution) schedule(a *taskAttempt) error {
+	if r := x.resumedToken(); r != nil {
+		return x.rescheduleCallback(a, r)
+	}
 	// During Shutdown nothing new is scheduled: park until the execution is aborted.
 	if !x.e.mayStartTask(x) {
 		<-x.ctx.Done()
@@ -330,6 +342,10 @@ func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, 
 		// The function returned; the task now waits for SendTaskSuccess/Failure.
 		if !x.recordTask(a, EventTaskSubmitted, TaskEventDetails{Output: outJSON}) {
 			return true, nil, errClosed
+		}
+		if a.early == nil {
+			x.update(func(p *Progress) { p.Submitted = true })
+			x.checkpoint()
 		}
 		if a.early != nil {
 			return x.finishCallback(a, a.early)

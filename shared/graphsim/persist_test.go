@@ -1,0 +1,78 @@
+package graphsim
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/waes/onboarding/shared/onboarding"
+)
+
+// TestWorldRoundTrip: a world saved and loaded into a new simulator is the same world: the same snapshot,
+// its number still registered (a user may message it), its token still granting the WABA.
+func TestWorldRoundTrip(t *testing.T) {
+	const waba, phone = "102290129340398", "106540352242922"
+	now := func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }
+	s := New(Config{Now: now})
+	token := s.IssueToken(waba, phone)
+	s.SetPhone(phone, PhoneState{WABAID: waba, PlatformType: PlatformCloudAPI, Status: StatusConnected, PIN: onboarding.NewSecret("123456"), RegisterCalls: 2})
+	s.IssueCode(waba, phone)
+	if _, err := s.SendUserMessage(UserMessage{From: "+15550001111", PhoneNumberID: phone, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := s.SaveWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	changes := 0
+	s2 := New(Config{Now: now, OnChange: func() { changes++ }})
+	if err := s2.LoadWorld(saved); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s2.SaveWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, saved) {
+		t.Errorf("world after a round trip:\n got %s\nwant %s", again, saved)
+	}
+	p, ok := s2.PhoneState(phone)
+	if !ok || !p.Registered() || p.PIN.Reveal() != "123456" || p.RegisterCalls != 2 {
+		t.Errorf("phone after the round trip: got %+v, %v", p, ok)
+	}
+	if _, err := s2.SendUserMessage(UserMessage{From: "+15550001111", PhoneNumberID: phone, Text: "hi"}); err != nil {
+		t.Errorf("a user message to the restored number: %v", err)
+	}
+	if changes != 1 {
+		t.Errorf("OnChange calls: got %d, want 1 (the user message)", changes)
+	}
+	s2.mu.Lock()
+	tok, ok := s2.tokens[token]
+	s2.mu.Unlock()
+	if !ok || tok.waba != waba {
+		t.Errorf("the token issued before the save: got %+v, %v", tok, ok)
+	}
+	if err := s2.LoadWorld([]byte(`{"version":99}`)); err == nil {
+		t.Error("a world of another version was loaded")
+	}
+}
+
+// TestWorldDocCoversTheWorld fails when a field is added to the world's records without being saved: add
+// it to the matching *Doc type and to SaveWorld and LoadWorld.
+func TestWorldDocCoversTheWorld(t *testing.T) {
+	for _, tc := range []struct{ rec, doc any }{
+		{codeRec{}, codeDoc{}}, {tokenRec{}, tokenDoc{}}, {wabaRec{}, wabaDoc{}}, {phoneRec{}, phoneDoc{}}, {allocationRec{}, allocationDoc{}},
+	} {
+		rec, doc := reflect.TypeOf(tc.rec), reflect.TypeOf(tc.doc)
+		if got, want := doc.NumField(), rec.NumField(); got != want {
+			t.Errorf("%s has %d fields, %s %d: the world would not be saved whole", doc.Name(), got, rec.Name(), want)
+		}
+	}
+	// Saved: codes, tokens, wabas, phones, allocations, calls, effects, seq. Not saved: cfg, mu, faults,
+	// done, closeOnce, srv.
+	if got, want := reflect.TypeOf(Server{}).NumField(), 14; got != want {
+		t.Errorf("Server has %d fields, want %d: is the new one part of the world (SaveWorld)?", got, want)
+	}
+}
