@@ -93,16 +93,16 @@ type EventError struct {
 
 // Counts summarizes a parsed notification for logs and metrics.
 type Counts struct {
-	Entries           int `json:"entries"`
-	Changes           int `json:"changes"`
-	InboundMessages   int `json:"inbound_messages"`
-	MessageStatuses   int `json:"message_statuses"`
-	MessagingErrors   int `json:"messaging_errors"`
-	AccountUpdates    int `json:"account_updates"`
-	Other             int `json:"other"`
-	UnknownFields     int `json:"unknown_fields"`
-	UndecodableValues int `json:"undecodable_values"`
-	IgnoredObjects    int `json:"ignored_objects"`
+	Entries           int `json:"entries,omitempty"`
+	Changes           int `json:"changes,omitempty"`
+	InboundMessages   int `json:"inbound_messages,omitempty"`
+	MessageStatuses   int `json:"message_statuses,omitempty"`
+	MessagingErrors   int `json:"messaging_errors,omitempty"`
+	AccountUpdates    int `json:"account_updates,omitempty"`
+	Other             int `json:"other,omitempty"`
+	UnknownFields     int `json:"unknown_fields,omitempty"`
+	UndecodableValues int `json:"undecodable_values,omitempty"`
+	IgnoredObjects    int `json:"ignored_objects,omitempty"`
 }
 
 func (c *Counts) add(k Kind) {
