@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// Store keeps onboarding records. Implementations: the DynamoDB adapter (shared/store/dynamodb) and the
-// in-memory one (shared/store/memory); both pass the same contract tests (shared/store/storetest).
+// Store keeps onboarding records. Implementations: the DynamoDB adapter (shared/store/dynamodb), the
+// local runner's on-disk one (shared/store/bolt) and the in-memory one (shared/store/memory); all three pass
+// the same contract tests (shared/store/storetest).
 type Store interface {
 	// Create stores a new record. It fails with *ActiveOnboardingError when another active onboarding exists
 	// for the same WABA and phone number. On success r.Version is set.
@@ -65,7 +66,8 @@ type WABASecret struct {
 }
 
 // Vault keeps secrets: the stage app config and one secret per customer WABA. Implementations: AWS Secrets
-// Manager (shared/vault/secretsmanager) and an in-memory one for the local runner (shared/vault/memory).
+// Manager (shared/vault/secretsmanager), the local runner's encrypted on-disk one (shared/vault/bolt) and an
+// in-memory one (shared/vault/memory); all three pass the same contract tests (shared/vault/vaulttest).
 type Vault interface {
 	// AppConfig returns the stage configuration (cached briefly).
 	AppConfig(ctx context.Context) (AppConfig, error)
