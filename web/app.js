@@ -8,22 +8,32 @@
   var cfg = window.WA_ONBOARDING_CONFIG || {};
   var DEFAULT_SDK_URL = 'https://connect.facebook.net/en_US/sdk.js';
 
-  var STEPS = ['exchange_token', 'verify_grant', 'subscribe_webhooks', 'share_credit_line', 'register_phone', 'send_test_message'];
+  var STEPS = ['exchange_token', 'verify_grant', 'subscribe_webhooks', 'sync_business_app', 'share_credit_line',
+    'verify_phone', 'register_phone', 'send_test_message'];
   var STEP_LABELS = {
     exchange_token: 'Exchange the signup code',
     verify_grant: 'Verify the access you granted',
     subscribe_webhooks: 'Subscribe to your account\u2019s events',
+    sync_business_app: 'Sync your WhatsApp Business app contacts and chats',
     share_credit_line: 'Share our credit line for billing',
+    verify_phone: 'Verify the phone number',
     register_phone: 'Register the phone number',
     send_test_message: 'Test the number with a message'
   };
   var STEP_STATUS_LABELS = { PENDING: 'Waiting', RUNNING: 'In progress', SUCCEEDED: 'Done', SKIPPED: 'Skipped', FAILED: 'Failed' };
   var STATUS_LABELS = {
-    RUNNING: 'In progress', AWAITING_TEST_MESSAGE: 'Waiting for your test message', COMPLETED: 'Completed',
+    RUNNING: 'In progress', AWAITING_PHONE_VERIFICATION: 'Waiting for your verification code',
+    AWAITING_TEST_MESSAGE: 'Waiting for your test message', COMPLETED: 'Completed',
     VERIFIED: 'Verified', FAILED: 'Failed', OFFBOARDED: 'Disconnected'
   };
   var TERMINAL = { COMPLETED: true, VERIFIED: true, FAILED: true, OFFBOARDED: true };
-  var FINISH_EVENTS = { FINISH: true, FINISH_ONLY_WABA: true, FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING: true };
+  // Embedded Signup v4's finish types (the session event's `event`).
+  var FINISH_EVENTS = {
+    FINISH: true, FINISH_ONLY_WABA: true, FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING: true,
+    FINISH_OBO_MIGRATION: true, FINISH_GRANT_ONLY_API_ACCESS: true
+  };
+  var VERIFICATION_CODE = /^[0-9]{6}$/;
+  var DIGITS = /^[0-9]{1,20}$/;
   var E164 = /^\+[1-9][0-9]{6,14}$/;
 
   var POLL_MS = 1000;            // status polling while the onboarding runs
@@ -52,7 +62,11 @@
     workflow_start_failed: 'The setup could not start. Click Retry.',
     concurrent_update: 'The setup was updated from two places at once. Click Retry.',
     dependency_unavailable: 'One of our services was unavailable. Click Retry in a minute.',
-    missing_secret: 'Our server is not fully configured. Contact support with the onboarding id.'
+    missing_secret: 'Our server is not fully configured. Contact support with the onboarding id.',
+    phone_verification_timeout: 'The phone number was not verified in time. Click Retry, then ask for a new code.',
+    phone_not_verified: 'Meta needs the phone number verified before it can be registered. Click Retry, then enter the code Meta sends.',
+    phone_number_ambiguous: 'Your WhatsApp account has several phone numbers and the signup did not say which one to set up. Click Connect WhatsApp and pick the number in the signup window.',
+    business_app_sync_window_expired: 'The WhatsApp Business app can only be synced within 24 hours of signing up. Disconnect the app from our platform in WhatsApp Business, then sign up again.'
   };
   // Advice for the API's request errors (POST /signup, POST /onboardings/{id}/retry).
   var API_ADVICE = {
@@ -67,6 +81,10 @@
     onboarding_in_progress: 'Another setup for this number is running; follow it instead.',
     unavailable: 'Our service is busy. Try again in a minute.',
     unauthorized: 'Your session has ended. Sign in again, then click Connect WhatsApp.',
+    verification_code_invalid: 'That code is not right or has expired. Check the code, or ask for a new one.',
+    verification_rate_limited: 'A code was sent moments ago. Wait until you can ask for another.',
+    not_awaiting_phone_verification: 'The number no longer needs a code: the setup has moved on.',
+    phone_number_ambiguous: 'Your WhatsApp account has several phone numbers. Click Connect WhatsApp and pick one.',
     internal_error: 'Something went wrong on our side. Try again in a minute; if it persists, contact support.'
   };
 
@@ -77,13 +95,16 @@
     noticeText: $('notice-text'), noticeAdvice: $('notice-advice'), progress: $('progress'),
     progressTitle: $('progress-title'), overall: $('overall'), onboardingId: $('onboarding-id'),
     wabaId: $('waba-id'), phoneId: $('phone-id'), steps: $('steps'), connection: $('connection'),
-    summary: $('summary'), retry: $('retry'), announcer: $('announcer')
+    summary: $('summary'), retry: $('retry'), announcer: $('announcer'),
+    verify: $('verify'), sendSMS: $('send-sms'), sendVoice: $('send-voice'), resendStatus: $('resend-status'),
+    verifyForm: $('verify-form'), verifyCode: $('verify-code'), verifySubmit: $('verify-submit'), verifyError: $('verify-error')
   };
 
   var sdkReady = false;
   var attempt = null;      // the signup in progress: {code, session, testRecipient, submitted, done, timer}
   var poll = null;         // the onboarding followed: {id, gen, timer, started, failures, last}
   var pollGen = 0;
+  var verification = { id: '', cooldownUntil: 0, timer: 0, busy: false }; // the phone verification form
 
   // ---- helpers ----
 
@@ -220,7 +241,8 @@
       config_id: cfg.configId,
       response_type: 'code',
       override_default_response_type: true,
-      extras: { setup: {}, featureType: '', sessionInfoVersion: '3' }
+      // Embedded Signup v4: the version and the products are in the login configuration; extras stay empty.
+      extras: { setup: {} }
     });
   }
 
@@ -242,7 +264,7 @@
       if (what === 'session') {
         showNotice('error', 'Signup finished without your account details',
           'Facebook returned a sign-in code but not the WhatsApp account and number you chose.',
-          'Click Connect WhatsApp to try again. (Partners: check that Embedded Signup session info is enabled: extras.sessionInfoVersion.)');
+          'Click Connect WhatsApp to try again. (Partners: check that the login configuration (config_id) is an Embedded Signup v4 configuration.)');
       } else {
         showNotice('error', 'Signup finished without a sign-in code',
           'Facebook reported your WhatsApp account but did not return a sign-in code.', 'Click Connect WhatsApp to try again.');
@@ -303,9 +325,12 @@
       return;
     }
     if (FINISH_EVENTS[msg.event]) {
+      // v4 may leave ids out (a WhatsApp Business app signup often has no phone_number_id; a customer may
+      // finish with no number at all): the server finds what is missing from the grant.
       att.session = {
         event: msg.event,
         waba_id: data.waba_id != null ? String(data.waba_id) : '',
+        waba_ids: Array.isArray(data.waba_ids) ? data.waba_ids.map(String).filter(function (id) { return DIGITS.test(id); }) : [],
         phone_number_id: data.phone_number_id != null ? String(data.phone_number_id) : '',
         business_id: data.business_id != null ? String(data.business_id) : ''
       };
@@ -319,7 +344,9 @@
     att.submitted = true;
     window.clearTimeout(att.timer);
     var s = att.session;
-    var body = { code: att.code, event: s.event, waba_id: s.waba_id };
+    var body = { code: att.code, event: s.event };
+    if (s.waba_id) { body.waba_id = s.waba_id; }
+    if (s.waba_ids.length > 1) { body.waba_ids = s.waba_ids; }
     if (s.phone_number_id && s.event !== 'FINISH_ONLY_WABA') { body.phone_number_id = s.phone_number_id; }
     if (s.business_id) { body.business_id = s.business_id; }
     if (att.testRecipient) { body.test_recipient = att.testRecipient; }
@@ -349,7 +376,13 @@
     if (res.status === 202) {
       var accepted = await res.json();
       hideNotice();
-      follow(accepted.id, body);
+      var all = Array.isArray(accepted.onboardings) ? accepted.onboardings : [];
+      if (all.length > 1) {
+        showNotice('info', all.length + ' WhatsApp accounts are being set up',
+          'Showing the first; the others: ' + all.slice(1).map(function (o) { return o.waba_id + ' (' + o.id + ')'; }).join(', ') + '.', '');
+      }
+      var first = all[0] || {};
+      follow(accepted.id, { waba_id: first.waba_id || body.waba_id, phone_number_id: first.phone_number_id || body.phone_number_id });
       return;
     }
     var err = await readError(res);
@@ -540,7 +573,9 @@
       p.last.$status = rec.status;
     }
     setText(els.summary, summary(rec, failedStep));
-    var retryable = rec.status === 'FAILED' && !rec.reauth_required;
+    renderVerification(p, rec);
+    if (rec.phone_number_id) { setText(els.phoneId, rec.phone_number_id); }
+    var retryable = rec.status === 'FAILED' && !rec.reauth_required && !ambiguous(rec);
     show(els.retry, retryable);
     els.retry.disabled = false;
     if (changes.length) { announce(changes.join('. ') + '.'); }
@@ -550,6 +585,8 @@
     switch (rec.status) {
       case 'RUNNING':
         return 'We are setting up your number. This page updates by itself.';
+      case 'AWAITING_PHONE_VERIFICATION':
+        return 'Meta needs to confirm that you own this number: ask for a code by SMS or voice call, then enter it below.';
       case 'AWAITING_TEST_MESSAGE':
         var to = rec.display_phone_number || 'your business number';
         if (rec.test_phrase) {
@@ -566,6 +603,9 @@
       case 'FAILED':
         if (rec.reauth_required) {
           return 'The setup stopped because your authorization is no longer valid. Click Connect WhatsApp to sign up again.';
+        }
+        if (ambiguous(rec)) {
+          return 'Your WhatsApp account has several phone numbers and the signup did not say which one to set up. Click Connect WhatsApp and pick the number.';
         }
         return 'The setup stopped at \u201c' + (failedStep ? STEP_LABELS[failedStep.name] : 'a step') +
           '\u201d. See what to do above, then click Retry: it continues from that step.';
@@ -605,11 +645,138 @@
     showNotice('error', 'The retry was not accepted', err.message, API_ADVICE[err.code] || 'Try again in a minute.');
   }
 
+  function ambiguous(rec) {
+    return (rec.steps || []).some(function (s) { return s.status === 'FAILED' && s.error && s.error.code === 'phone_number_ambiguous'; });
+  }
+
+  // ---- phone verification (an unverified number: the onboarding waits for the code) ----
+
+  function setVerifyError(text) {
+    setText(els.verifyError, text);
+    show(els.verifyError, !!text);
+    if (text) { els.verifyCode.setAttribute('aria-invalid', 'true'); } else { els.verifyCode.removeAttribute('aria-invalid'); }
+  }
+
+  function renderVerification(p, rec) {
+    var waiting = rec.status === 'AWAITING_PHONE_VERIFICATION';
+    if (waiting && verification.id !== p.id) {
+      window.clearInterval(verification.timer);
+      verification = { id: p.id, cooldownUntil: 0, timer: 0, busy: false };
+      els.verifyCode.value = '';
+      setVerifyError('');
+      setText(els.resendStatus, '');
+    }
+    show(els.verify, waiting);
+    updateSendButtons();
+  }
+
+  function updateSendButtons() {
+    var left = Math.ceil((verification.cooldownUntil - Date.now()) / 1000);
+    var cooling = left > 0;
+    els.sendSMS.disabled = els.sendVoice.disabled = cooling || verification.busy;
+    if (cooling) {
+      setText(els.resendStatus, 'You can ask for another code in ' + left + ' s.');
+    } else if (verification.cooldownUntil) {
+      window.clearInterval(verification.timer);
+      verification.cooldownUntil = 0;
+      setText(els.resendStatus, 'Did not get it? You can ask for another code now.');
+    }
+  }
+
+  function coolDown(seconds) {
+    verification.cooldownUntil = Date.now() + Math.max(1, seconds || 60) * 1000;
+    window.clearInterval(verification.timer);
+    verification.timer = window.setInterval(updateSendButtons, 1000);
+    updateSendButtons();
+  }
+
+  function language() {
+    var l = (navigator.language || 'en-US').replace('-', '_');
+    return /^[a-z]{2,3}(_[A-Z]{2})?$/.test(l) ? l : 'en_US';
+  }
+
+  async function requestCode(method) {
+    var id = verification.id;
+    if (!id || verification.busy) { return; }
+    verification.busy = true;
+    updateSendButtons();
+    setVerifyError('');
+    var res;
+    try {
+      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(id) + '/phone-verification/code'), {
+        method: 'POST', headers: await withAuth({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ method: method, language: language() }), credentials: 'omit', cache: 'no-store'
+      });
+    } catch (e) {
+      verification.busy = false;
+      updateSendButtons();
+      setVerifyError('The request could not be sent. Check your connection and try again.');
+      return;
+    }
+    verification.busy = false;
+    if (res.status === 202) {
+      var out = await res.json();
+      coolDown(out.retry_after);
+      announce(method === 'SMS' ? 'Code sent by SMS.' : 'Calling your number with the code.');
+      setText(els.resendStatus, (method === 'SMS' ? 'Code sent by SMS. ' : 'You will get a call with the code. ') + els.resendStatus.textContent);
+      els.verifyCode.focus();
+      return;
+    }
+    var err = await readError(res);
+    if (res.status === 429) { coolDown(err.body.retry_after); }
+    updateSendButtons();
+    setVerifyError(API_ADVICE[err.code] || err.message);
+  }
+
+  async function submitCode(event) {
+    event.preventDefault();
+    var id = verification.id;
+    var code = els.verifyCode.value.replace(/\s/g, '');
+    if (!VERIFICATION_CODE.test(code)) {
+      setVerifyError('Enter the 6-digit code Meta sent you.');
+      els.verifyCode.focus();
+      return;
+    }
+    if (!id || verification.busy) { return; }
+    verification.busy = true;
+    els.verifySubmit.disabled = true;
+    setVerifyError('');
+    var res;
+    try {
+      res = await fetch(apiUrl('/onboardings/' + encodeURIComponent(id) + '/phone-verification'), {
+        method: 'POST', headers: await withAuth({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ code: code }), credentials: 'omit', cache: 'no-store'
+      });
+    } catch (e) {
+      setVerifyError('The code could not be sent. Check your connection and try again.');
+      return;
+    } finally {
+      verification.busy = false;
+      els.verifySubmit.disabled = false;
+      updateSendButtons();
+    }
+    if (res.status === 202) {
+      els.verifyCode.value = '';
+      show(els.verify, false);
+      announce('Phone number verified.');
+      if (poll && poll.id === id) { schedule(poll, 0); }
+      return;
+    }
+    var err = await readError(res);
+    if (res.status === 429) { coolDown(err.body.retry_after); }
+    setVerifyError(API_ADVICE[err.code] || err.message);
+    els.verifyCode.focus();
+  }
+
   // ---- start ----
 
   els.progressTitle.setAttribute('tabindex', '-1');
   els.form.addEventListener('submit', onConnect);
   els.retry.addEventListener('click', onRetry);
+  els.sendSMS.addEventListener('click', function () { requestCode('SMS'); });
+  els.sendVoice.addEventListener('click', function () { requestCode('VOICE'); });
+  els.verifyForm.addEventListener('submit', submitCode);
+  els.verifyCode.addEventListener('input', function () { if (!els.verifyError.hidden) { setVerifyError(''); } });
   els.test.addEventListener('input', function () { if (!els.testError.hidden) { setFieldError(''); } });
   window.addEventListener('message', onMessage);
   loadSDK();

@@ -123,7 +123,7 @@ func TestBrowser(t *testing.T) {
 			}
 		})
 	}
-	want := []string{"verified", "cancelled", "retried", "variants", "tester", "conflict"}
+	want := []string{"verified", "cancelled", "retried", "variants", "unverified", "tester", "conflict"}
 	if len(results) != len(want) {
 		var exit *exec.ExitError
 		if runErr != nil && !errors.As(runErr, &exit) {

@@ -89,7 +89,7 @@ func TestPageIsCSPFriendlyAndHoldsNoSecret(t *testing.T) {
 	app := read("app.js")
 	for _, want := range []string{
 		"response_type: 'code'", "override_default_response_type: true",
-		"extras: { setup: {}, featureType: '', sessionInfoVersion: '3' }", "'WA_EMBEDDED_SIGNUP'",
+		"extras: { setup: {} }", "'WA_EMBEDDED_SIGNUP'",
 	} {
 		if !strings.Contains(app, want) {
 			t.Errorf("app.js lacks %s", want)

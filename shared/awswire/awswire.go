@@ -194,13 +194,17 @@ func (d *Deps) Signup() (*signup.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return signup.New(d.Store(), d.Vault(), g, d.Workflow(), d.signupOptions()), nil
+	store := d.Store()
+	opts := d.signupOptions()
+	opts.PhoneGraph, opts.Waits = g, store // the phone verification routes: request_code, verify_code, the wait
+	return signup.New(store, d.Vault(), g, d.Workflow(), opts), nil
 }
 
 func (d *Deps) signupOptions() signup.Options {
 	return signup.Options{
-		Config:    signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout},
-		Publisher: d.Publisher(), Logger: d.Logger,
+		Config: signup.Config{DefaultCurrency: d.Stage.DefaultCurrency, InboundTimeout: d.Stage.InboundTimeout, StatusTimeout: d.Stage.StatusTimeout,
+			PhoneVerificationTimeout: d.Stage.PhoneVerificationTimeout},
+		Publisher: d.Publisher(), Logger: d.Logger, IsTaskGone: isTaskGone,
 	}
 }
 

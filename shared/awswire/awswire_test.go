@@ -65,8 +65,11 @@ var functions = []struct {
 		if got, want := o.Config.DefaultCurrency, "USD"; got != want {
 			t.Errorf("DefaultCurrency: got %q, want %q", got, want)
 		}
-		if o.Config.InboundTimeout != 24*time.Hour || o.Config.StatusTimeout != time.Hour {
-			t.Errorf("timeouts: got %v and %v, want 24h and 1h", o.Config.InboundTimeout, o.Config.StatusTimeout)
+		if o.Config.InboundTimeout != 24*time.Hour || o.Config.StatusTimeout != time.Hour || o.Config.PhoneVerificationTimeout != 7*24*time.Hour {
+			t.Errorf("timeouts: got %v, %v and %v, want 24h, 1h and 168h", o.Config.InboundTimeout, o.Config.StatusTimeout, o.Config.PhoneVerificationTimeout)
+		}
+		if o.IsTaskGone == nil {
+			t.Error("Signup options: no IsTaskGone for the phone verification resume")
 		}
 	}},
 	{"await_webhook", func(t *testing.T, d *Deps) {
@@ -85,6 +88,8 @@ var functions = []struct {
 	{"send_test_message", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
 	{"share_credit_line", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
 	{"subscribe_webhooks", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"sync_business_app", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"verify_phone", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
 	{"webhook", func(t *testing.T, d *Deps) {
 		if d.Vault() == nil || d.Queue() == nil {
 			t.Error("Vault and Queue: want both built")

@@ -45,8 +45,11 @@ type Needs struct {
 	WABASecrets SecretAccess
 	// StartExecution: start executions of the state machine.
 	StartExecution bool
-	// SendTaskResult: resume the state machine's task-token waits.
+	// SendTaskResult: resume the state machine's task-token waits (SendTaskSuccess and SendTaskFailure).
 	SendTaskResult bool
+	// SendTaskSuccess: resume a task-token wait with SendTaskSuccess only (the phone verification wait,
+	// resumed by the API once Meta accepted the code; it never fails a wait).
+	SendTaskSuccess bool
 	// QueueSend: send messages to the webhook queue.
 	QueueSend bool
 	// QueueConsume: the webhook queue is the function's event source.
@@ -56,7 +59,7 @@ type Needs struct {
 }
 
 // StateMachine reports whether the function calls the state machine, and so needs its ARN.
-func (n Needs) StateMachine() bool { return n.StartExecution || n.SendTaskResult }
+func (n Needs) StateMachine() bool { return n.StartExecution || n.SendTaskResult || n.SendTaskSuccess }
 
 // Function is one Lambda function of the bundle.
 type Function struct {
@@ -84,9 +87,9 @@ type Function struct {
 // as a Lambda error the state's retriers handle rather than as a States.Timeout racing a still-running
 // function; the worker's 60 s sets the queue's visibility timeout (6x).
 var Functions = []Function{
-	{Name: "api", Description: "HTTP API: POST /signup, GET /onboardings/{id}, POST /onboardings/{id}/retry, GET /healthz",
+	{Name: "api", Description: "HTTP API: POST /signup, GET /onboardings/{id}, POST /onboardings/{id}/retry, phone verification, GET /healthz",
 		TimeoutSeconds: 29, MemoryMB: 192,
-		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABAWrite, StartExecution: true, Events: EventsIfConfigured}},
+		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABAWrite, StartExecution: true, SendTaskSuccess: true, Events: EventsIfConfigured}},
 	{Name: "webhook", Description: "GET/POST /webhooks: Meta's handshake; verifies the signature and enqueues each change",
 		TimeoutSeconds: 10, MemoryMB: 128,
 		Needs: Needs{StageSecret: true, QueueSend: true}},
@@ -96,16 +99,22 @@ var Functions = []Function{
 	{Name: "subscribe_webhooks", Description: "Workflow step: subscribe the app to the WABA's webhooks",
 		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "SubscribeWebhooksFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
+	{Name: "sync_business_app", Description: "Workflow step: request the one-time contacts and history sync of a WhatsApp Business app number",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "SyncBusinessAppFunctionArn",
+		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
 	{Name: "share_credit_line", Description: "Workflow step: share the partner's credit line with the WABA",
 		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "ShareCreditLineFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true}},
+	{Name: "verify_phone", Description: "Workflow step: check the phone number's code verification status before it is registered",
+		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "VerifyPhoneFunctionArn",
+		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
 	{Name: "register_phone", Description: "Workflow step: register the phone number for Cloud API",
 		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "RegisterPhoneFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABAWrite}},
 	{Name: "send_test_message", Description: "Workflow step: reply to the tester's message",
 		TimeoutSeconds: 30, MemoryMB: 128, Placeholder: "SendTestMessageFunctionArn",
 		Needs: Needs{Table: true, StageSecret: true, WABASecrets: WABARead}},
-	{Name: "await_webhook", Description: "Workflow step: store the task token of a test-message wait and ask the worker to correlate",
+	{Name: "await_webhook", Description: "Workflow step: store the task token of a wait (test message, phone verification)",
 		TimeoutSeconds: 30, MemoryMB: 256, Placeholder: "AwaitWebhookFunctionArn",
 		Needs: Needs{Table: true, QueueSend: true}},
 	{Name: "record_outcome", Description: "Workflow bookkeeping: record a skipped, failed or completed step",

@@ -60,7 +60,7 @@ func TestCatalogEntries(t *testing.T) {
 			}
 		})
 	}
-	if got, want := len(catalog.Workflow()), 6; got != want {
+	if got, want := len(catalog.Workflow()), 8; got != want {
 		t.Errorf("Workflow: got %d functions, want %d", got, want)
 	}
 }

@@ -30,9 +30,11 @@ const (
 	EnvTestMessageBody    = "TEST_MESSAGE_BODY"
 	EnvInboundTimeout     = "INBOUND_TIMEOUT_SECONDS"
 	EnvStatusTimeout      = "STATUS_TIMEOUT_SECONDS"
-	EnvWebhookQueueURL    = "WEBHOOK_QUEUE_URL"
-	EnvEventBusName       = "EVENT_BUS_NAME"
-	EnvLogLevel           = "LOG_LEVEL"
+	// EnvPhoneVerificationTimeout bounds the wait for the customer's phone verification code (default 7 days).
+	EnvPhoneVerificationTimeout = "PHONE_VERIFICATION_TIMEOUT_SECONDS"
+	EnvWebhookQueueURL          = "WEBHOOK_QUEUE_URL"
+	EnvEventBusName             = "EVENT_BUS_NAME"
+	EnvLogLevel                 = "LOG_LEVEL"
 	// EnvAuthIssuer, when set, says the API Gateway JWT authorizer of this issuer guards the partner routes:
 	// the API function then requires its verified claims on every partner request (partner authentication).
 	EnvAuthIssuer = "AUTH_ISSUER"
@@ -56,9 +58,11 @@ type Stage struct {
 	TestMessageBody    string
 	InboundTimeout     time.Duration
 	StatusTimeout      time.Duration
-	WebhookQueueURL    string
-	EventBusName       string
-	LogLevel           slog.Level
+	// PhoneVerificationTimeout bounds the wait for the phone verification code.
+	PhoneVerificationTimeout time.Duration
+	WebhookQueueURL          string
+	EventBusName             string
+	LogLevel                 slog.Level
 	// AuthIssuer is the partner authentication issuer (https URL); empty when partner authentication is off.
 	AuthIssuer string
 }
@@ -150,6 +154,9 @@ func FromEnv(getenv func(string) string, need Need) (Stage, error) {
 	if s.StatusTimeout, err = seconds(getenv(EnvStatusTimeout), time.Hour); err != nil {
 		problems = append(problems, EnvStatusTimeout+": "+err.Error())
 	}
+	if s.PhoneVerificationTimeout, err = seconds(getenv(EnvPhoneVerificationTimeout), 7*24*time.Hour); err != nil {
+		problems = append(problems, EnvPhoneVerificationTimeout+": "+err.Error())
+	}
 	if err := s.LogLevel.UnmarshalText([]byte(orDefault(getenv(EnvLogLevel), "INFO"))); err != nil {
 		problems = append(problems, EnvLogLevel+" must be DEBUG, INFO, WARN or ERROR")
 	}
@@ -159,7 +166,8 @@ func FromEnv(getenv func(string) string, need Need) (Stage, error) {
 	return s, nil
 }
 
-// MaxWait bounds the test-message waits: the state machine's own timeout is 8 days.
+// MaxWait bounds each of the workflow's waits (the phone verification code, the tester's message, the reply's
+// status): the state machine's own timeout, 22 days, outlasts the three at their longest.
 const MaxWait = 7 * 24 * time.Hour
 
 func seconds(v string, def time.Duration) (time.Duration, error) {

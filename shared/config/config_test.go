@@ -97,6 +97,7 @@ func TestFromEnvReadsEverySetting(t *testing.T) {
 		config.EnvTestMessageBody, "Hello from onboarding",
 		config.EnvInboundTimeout, "600",
 		config.EnvStatusTimeout, "120",
+		config.EnvPhoneVerificationTimeout, "3600",
 		config.EnvLogLevel, "debug",
 	)
 	got, err := config.FromEnv(e.get, allNeeds())
@@ -108,7 +109,7 @@ func TestFromEnvReadsEverySetting(t *testing.T) {
 		WABASecretPrefix: "wa-onboarding/prod/waba/", SecretsKMSKeyID: "alias/wa-onboarding",
 		StateMachineARN: full[config.EnvStateMachineARN], GraphBaseURL: "http://127.0.0.1:8081", GraphAPIVersion: "v23.0",
 		WebhookOverrideURL: "https://partner.example/webhooks", DefaultCurrency: "EUR", TestMessageBody: "Hello from onboarding",
-		InboundTimeout: 10 * time.Minute, StatusTimeout: 2 * time.Minute, WebhookQueueURL: full[config.EnvWebhookQueueURL],
+		InboundTimeout: 10 * time.Minute, StatusTimeout: 2 * time.Minute, PhoneVerificationTimeout: time.Hour, WebhookQueueURL: full[config.EnvWebhookQueueURL],
 		EventBusName: "partner-events-prod", LogLevel: slog.LevelDebug,
 	}
 	if got != want {

@@ -63,6 +63,7 @@ var FaultCalls = []string{
 	graph.CallOAuth, graph.CallDebugToken, graph.CallPhoneNumbers, graph.CallSubscribedApps, graph.CallAssignedUsers,
 	graph.CallCreditSharing, graph.CallCreditCheck, graph.CallPhoneInfo, graph.CallRegister, graph.CallMessages,
 	graph.CallCreditRevoke,
+	graph.CallRequestCode, graph.CallVerifyCode, graph.CallSMBAppData,
 }
 
 func validCall(c string) bool {

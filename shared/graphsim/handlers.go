@@ -46,6 +46,9 @@ var edges = map[string]endpoint{
 	"owning_credit_allocation_configs":   {graph.CallCreditCheck, map[string]handler{http.MethodGet: onCreditLine((*Server).listAllocations)}},
 	"register":                           {graph.CallRegister, map[string]handler{http.MethodPost: onPhone((*Server).register)}},
 	"messages":                           {graph.CallMessages, map[string]handler{http.MethodPost: onPhone((*Server).sendMessage)}},
+	"request_code":                       {graph.CallRequestCode, map[string]handler{http.MethodPost: onPhone((*Server).requestCode)}},
+	"verify_code":                        {graph.CallVerifyCode, map[string]handler{http.MethodPost: onPhone((*Server).verifyCode)}},
+	"smb_app_data":                       {graph.CallSMBAppData, map[string]handler{http.MethodPost: onPhone((*Server).smbAppData)}},
 }
 
 // authed wraps a handler that needs a valid access token (error 104 or 190 otherwise).
@@ -593,6 +596,9 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 	now := q.now
 	if now.Before(ph.blockedUntil) {
 		return s.gerr(133016)
+	}
+	if ph.codeVerification == CodeNotVerified || ph.codeVerification == CodeExpired {
+		return s.gerr(graph.CodePhoneNotVerified)
 	}
 	ph.registerCalls = recent(ph.registerCalls, now)
 	if len(ph.registerCalls) >= RegisterLimit {

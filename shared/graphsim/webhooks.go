@@ -113,12 +113,17 @@ func webhookDisplayNumber(phoneNumberID string) string {
 	}, displayNumber(phoneNumberID))
 }
 
-// deliverLater sends the change after delay in the background.
+// deliverLater sends the messages change after delay in the background.
 func (w *WebhookSender) deliverLater(delay time.Duration, wabaID string, value map[string]any) {
+	w.deliverFieldLater(delay, wabaID, "messages", value)
+}
+
+// deliverFieldLater sends a change of field after delay in the background.
+func (w *WebhookSender) deliverFieldLater(delay time.Duration, wabaID, field string, value map[string]any) {
 	w.init()
 	body, err := json.Marshal(map[string]any{
 		"object": "whatsapp_business_account",
-		"entry":  []any{map[string]any{"id": wabaID, "changes": []any{map[string]any{"value": value, "field": "messages"}}}},
+		"entry":  []any{map[string]any{"id": wabaID, "changes": []any{map[string]any{"value": value, "field": field}}}},
 	})
 	if err != nil {
 		w.log().Error("encoding a simulated webhook", "error", err.Error())

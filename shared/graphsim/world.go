@@ -69,6 +69,12 @@ type phoneRec struct {
 	registerCalls                      []time.Time
 	blockedUntil                       time.Time
 	windows                            map[string]time.Time
+	// codeRequested is when the last verification code was sent (request_code); zero: none pending.
+	codeRequested time.Time
+	// onboarded is when a code granting the number was exchanged: the coexistence sync window starts then.
+	onboarded time.Time
+	// synced records the coexistence sync types already requested (smb_app_data, once each).
+	synced map[string]bool
 }
 
 func (p *phoneRec) registered() bool {
@@ -247,8 +253,11 @@ func (s *Server) grant(wabaID, phoneID string, now time.Time) string {
 	s.ensureWABA(wabaID)
 	t := &tokenRec{waba: wabaID, userID: s.newID("6155000"), issued: now}
 	if phoneID != "" {
-		s.ensurePhone(phoneID, wabaID)
+		p := s.ensurePhone(phoneID, wabaID)
 		t.phones = []string{phoneID}
+		if p.onboarded.IsZero() {
+			p.onboarded = now
+		}
 	}
 	tok := newToken()
 	s.tokens[tok] = t
@@ -266,7 +275,8 @@ func (s *Server) ensureWABA(id string) *wabaRec {
 
 // ensurePhone returns the number, creating it in its initial state: unregistered, except for the
 // deterministic special numbers (ids ending in 1111: already on Cloud API; 2222: WhatsApp Business app
-// coexistence numbers, connected).
+// coexistence numbers, connected; 3333: ownership not verified, so /register is refused until verify_code
+// succeeds).
 func (s *Server) ensurePhone(id, wabaID string) *phoneRec {
 	p := s.phones[id]
 	if p == nil {
@@ -278,6 +288,8 @@ func (s *Server) ensurePhone(id, wabaID string) *phoneRec {
 			p.platform, p.status, p.quality = PlatformCloudAPI, StatusConnected, "GREEN"
 		case strings.HasSuffix(id, "2222"):
 			p.platform, p.status, p.quality, p.bizApp = PlatformCloudAPI, StatusConnected, "GREEN", true
+		case strings.HasSuffix(id, "3333"):
+			p.codeVerification = CodeNotVerified
 		}
 		s.phones[id] = p
 	}

@@ -22,11 +22,14 @@ import (
 
 // Onboardings is the application service behind the API.
 type Onboardings interface {
-	Signup(ctx context.Context, req signup.Request) (*onboarding.Record, error)
+	// SignupAll starts one onboarding per WABA of the signup (one, unless the signup lists waba_ids).
+	SignupAll(ctx context.Context, req signup.Request) ([]*onboarding.Record, error)
 	Get(ctx context.Context, id string) (*onboarding.Record, error)
-	Retry(ctx context.Context, id string) (*onboarding.Record, error)
+	RetryWith(ctx context.Context, id string, opts signup.RetryOptions) (*onboarding.Record, error)
 	// List returns a page of the customer's onboardings, newest first (GET /onboardings).
 	List(ctx context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error)
+	RequestVerificationCode(ctx context.Context, id string, req signup.CodeRequest) (*signup.CodeRequested, error)
+	SubmitVerificationCode(ctx context.Context, id string, code onboarding.Secret) (*onboarding.Record, error)
 }
 
 // Options configure the API handler.
@@ -62,6 +65,8 @@ func New(svc Onboardings, opts Options) *API {
 	a.mux.Handle("/onboardings", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.list})))
 	a.mux.Handle("/onboardings/{id}", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.get})))
 	a.mux.Handle("/onboardings/{id}/retry", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.retry})))
+	a.mux.Handle("/onboardings/{id}/phone-verification", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.submitCode})))
+	a.mux.Handle("/onboardings/{id}/phone-verification/code", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.requestCode})))
 	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		if rerr := refuseBody(r, "", "GET /healthz"); rerr != nil {
 			writeRequestError(w, rerr)
@@ -106,11 +111,22 @@ func methods(handlers map[string]http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// signupResponse is the 202 answer of POST /signup.
+// signupResponse is the 202 answer of POST /signup: the first onboarding, and every onboarding of the
+// signup (several for a multi-WABA signup).
 type signupResponse struct {
-	ID        string            `json:"id"`
-	Status    onboarding.Status `json:"status"`
-	StatusURL string            `json:"status_url"`
+	ID          string             `json:"id"`
+	Status      onboarding.Status  `json:"status"`
+	StatusURL   string             `json:"status_url"`
+	Onboardings []signupOnboarding `json:"onboardings"`
+}
+
+// signupOnboarding is one onboarding started by a signup.
+type signupOnboarding struct {
+	ID            string            `json:"id"`
+	WABAID        string            `json:"waba_id"`
+	PhoneNumberID string            `json:"phone_number_id,omitempty"`
+	Status        onboarding.Status `json:"status"`
+	StatusURL     string            `json:"status_url"`
 }
 
 func statusURL(id string) string { return "/onboardings/" + id }
@@ -134,12 +150,17 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 	if c, ok := auth.FromContext(r.Context()); ok {
 		req.CustomerRef = c.Subject
 	}
-	rec, err := a.svc.Signup(r.Context(), req)
+	recs, err := a.svc.SignupAll(r.Context(), req)
 	if err != nil {
 		a.writeServiceError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, signupResponse{ID: rec.ID, Status: rec.Status, StatusURL: statusURL(rec.ID)})
+	resp := signupResponse{ID: recs[0].ID, Status: recs[0].Status, StatusURL: statusURL(recs[0].ID)}
+	for _, rec := range recs {
+		resp.Onboardings = append(resp.Onboardings, signupOnboarding{ID: rec.ID, WABAID: rec.WABAID,
+			PhoneNumberID: rec.PhoneNumberID, Status: rec.Status, StatusURL: statusURL(rec.ID)})
+	}
+	WriteJSON(w, http.StatusAccepted, resp)
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
@@ -166,12 +187,12 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
 		return
 	}
-	// The retry takes no body; an empty JSON object is accepted for clients that always send one.
-	if rerr := refuseBody(r, "{}", "POST /onboardings/{id}/retry"); rerr != nil {
+	opts, rerr := ParseRetry(r)
+	if rerr != nil {
 		writeRequestError(w, rerr)
 		return
 	}
-	rec, err := a.svc.Retry(logging.WithOnboardingID(r.Context(), id), id)
+	rec, err := a.svc.RetryWith(logging.WithOnboardingID(r.Context(), id), id, opts)
 	if err != nil {
 		a.writeServiceError(w, r, err)
 		return
@@ -197,6 +218,10 @@ func (a *API) writeServiceError(w http.ResponseWriter, r *http.Request, err erro
 		unavail *signup.UnavailableError
 		notRetr *onboarding.NotRetryableError
 		valid   *onboarding.ValidationError
+		missing *signup.MissingIDError
+		notWait *signup.NotAwaitingError
+		limited *signup.RateLimitedError
+		refused *signup.CodeRefusedError
 	)
 	switch {
 	case errors.As(err, &active):
@@ -215,6 +240,14 @@ func (a *API) writeServiceError(w http.ResponseWriter, r *http.Request, err erro
 		WriteError(w, http.StatusServiceUnavailable, onboarding.CodeUnavailable, "", unavail.Reason)
 	case errors.As(err, &notRetr):
 		WriteError(w, http.StatusConflict, notRetr.Code, "", notRetr.Reason)
+	case errors.As(err, &missing):
+		WriteError(w, http.StatusBadRequest, onboarding.CodeMissingField, missing.Field, missing.Reason)
+	case errors.As(err, &notWait):
+		WriteError(w, http.StatusConflict, onboarding.CodeNotAwaitingVerification, "", notWait.Error())
+	case errors.As(err, &limited):
+		writeRateLimited(w, limited)
+	case errors.As(err, &refused):
+		WriteError(w, http.StatusBadRequest, onboarding.CodeVerificationCodeInvalid, "code", refused.Reason)
 	case errors.As(err, &valid):
 		WriteError(w, http.StatusBadRequest, valid.Code, valid.Field, valid.Message)
 	case errors.Is(err, onboarding.ErrNotFound):

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,23 +21,43 @@ import (
 
 // fakeOnboardings is a func-type fake of the application service.
 type fakeOnboardings struct {
-	signup func(signup.Request) (*onboarding.Record, error)
-	get    func(string) (*onboarding.Record, error)
-	retry  func(string) (*onboarding.Record, error)
-	list   func(customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error)
+	signup      func(signup.Request) (*onboarding.Record, error)
+	signupAll   func(signup.Request) ([]*onboarding.Record, error)
+	get         func(string) (*onboarding.Record, error)
+	retry       func(string) (*onboarding.Record, error)
+	retryWith   func(string, signup.RetryOptions) (*onboarding.Record, error)
+	requestCode func(string, signup.CodeRequest) (*signup.CodeRequested, error)
+	submitCode  func(string, onboarding.Secret) (*onboarding.Record, error)
+	list        func(customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error)
 }
 
-func (f fakeOnboardings) Signup(_ context.Context, r signup.Request) (*onboarding.Record, error) {
-	return f.signup(r)
+func (f fakeOnboardings) SignupAll(_ context.Context, r signup.Request) ([]*onboarding.Record, error) {
+	if f.signupAll != nil {
+		return f.signupAll(r)
+	}
+	rec, err := f.signup(r)
+	if err != nil {
+		return nil, err
+	}
+	return []*onboarding.Record{rec}, nil
 }
 func (f fakeOnboardings) Get(_ context.Context, id string) (*onboarding.Record, error) {
 	return f.get(id)
 }
-func (f fakeOnboardings) Retry(_ context.Context, id string) (*onboarding.Record, error) {
+func (f fakeOnboardings) RetryWith(_ context.Context, id string, opts signup.RetryOptions) (*onboarding.Record, error) {
+	if f.retryWith != nil {
+		return f.retryWith(id, opts)
+	}
 	return f.retry(id)
 }
 func (f fakeOnboardings) List(_ context.Context, customerRef string, status onboarding.Status, limit int, cursor string) ([]*onboarding.Record, string, error) {
 	return f.list(customerRef, status, limit, cursor)
+}
+func (f fakeOnboardings) RequestVerificationCode(_ context.Context, id string, req signup.CodeRequest) (*signup.CodeRequested, error) {
+	return f.requestCode(id, req)
+}
+func (f fakeOnboardings) SubmitVerificationCode(_ context.Context, id string, code onboarding.Secret) (*onboarding.Record, error) {
+	return f.submitCode(id, code)
 }
 
 var testID = "3q2-7wEjRuW3bFq0DqRU1A"
@@ -126,8 +147,10 @@ func TestSignupEndpoint(t *testing.T) {
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}
-				want := signupResponse{ID: testID, Status: onboarding.StatusRunning, StatusURL: "/onboardings/" + testID}
-				if got != want {
+				want := signupResponse{ID: testID, Status: onboarding.StatusRunning, StatusURL: "/onboardings/" + testID,
+					Onboardings: []signupOnboarding{{ID: testID, WABAID: sampleRecord().WABAID, PhoneNumberID: sampleRecord().PhoneNumberID,
+						Status: onboarding.StatusRunning, StatusURL: "/onboardings/" + testID}}}
+				if !reflect.DeepEqual(got, want) {
 					t.Errorf("body: got %+v, want %+v", got, want)
 				}
 				return
@@ -191,7 +214,9 @@ func TestStatusAndRetryEndpoints(t *testing.T) {
 		{"POST on status", "POST", "/onboardings/" + testID, "", 405, onboarding.CodeMethodNotAllowed},
 		{"retry refused", "POST", "/onboardings/" + testID + "/retry", "", 409, onboarding.CodeNotRetryable},
 		{"retry with empty object", "POST", "/onboardings/" + testID + "/retry", "{}", 409, onboarding.CodeNotRetryable},
-		{"retry with a body", "POST", "/onboardings/" + testID + "/retry", `{"x":1}`, 400, onboarding.CodeInvalidJSON},
+		{"retry with an unknown field", "POST", "/onboardings/" + testID + "/retry", `{"x":"1"}`, 400, onboarding.CodeUnknownField},
+		{"retry with a bad phone_number_id", "POST", "/onboardings/" + testID + "/retry", `{"phone_number_id":"12a"}`, 400, onboarding.CodeInvalidField},
+		{"retry with malformed JSON", "POST", "/onboardings/" + testID + "/retry", `{"phone_number_id":`, 400, onboarding.CodeInvalidJSON},
 		{"retry unknown", "POST", "/onboardings/" + onboarding.NewID() + "/retry", "", 404, onboarding.CodeNotFound},
 		{"GET retry", "GET", "/onboardings/" + testID + "/retry", "", 405, onboarding.CodeMethodNotAllowed},
 		{"no such route", "GET", "/admin", "", 404, onboarding.CodeNotFound},
@@ -236,7 +261,7 @@ func TestStatusBodyIsTheRecord(t *testing.T) {
 			}
 		}
 	}
-	if got, want := strings.Join(names, ","), "exchange_token,verify_grant,subscribe_webhooks,share_credit_line,register_phone,send_test_message"; got != want {
+	if got, want := strings.Join(names, ","), "exchange_token,verify_grant,subscribe_webhooks,sync_business_app,share_credit_line,verify_phone,register_phone,send_test_message"; got != want {
 		t.Errorf("steps: got %s, want %s", got, want)
 	}
 	if _, err := time.Parse(time.RFC3339, got["created_at"].(string)); err != nil {

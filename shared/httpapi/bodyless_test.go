@@ -61,7 +61,11 @@ func TestBodylessRoutesRefuseBodies(t *testing.T) {
 				t.Fatalf("status: got %d, want %d (%s)", got, want, rec.Body)
 			}
 			if tt.want == 400 {
-				if got, want := decodeError(t, rec).Error.Code, onboarding.CodeInvalidJSON; got != want {
+				want := onboarding.CodeInvalidJSON
+				if strings.HasPrefix(tt.name, "retry") && strings.HasPrefix(tt.body, "{") {
+					want = onboarding.CodeUnknownField // the retry's optional body knows only phone_number_id
+				}
+				if got := decodeError(t, rec).Error.Code; got != want {
 					t.Errorf("code: got %q, want %q", got, want)
 				}
 			}

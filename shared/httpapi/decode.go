@@ -81,64 +81,111 @@ func refuseBody(r *http.Request, allowed, route string) *requestError {
 // case, unknown keys, non-string values (numbers where strings belong, null, objects) and trailing data. The
 // fields named in bools take a JSON boolean instead, returned as "true" or "false".
 func decodeStringObject(body []byte, fields []string, bools ...string) (map[string]string, *requestError) {
+	m, _, rerr := decodeObject(body, fields, nil, bools)
+	return m, rerr
+}
+
+// maxArrayItems bounds a string array field.
+const maxArrayItems = 100
+
+// decodeObject is decodeStringObject whose arrayFields hold arrays of strings instead (at most
+// maxArrayItems); they are returned in the second map.
+func decodeObject(body []byte, fields, arrayFields, bools []string) (map[string]string, map[string][]string, *requestError) {
+	all := append(append([]string{}, fields...), arrayFields...)
+	arrays := map[string][]string{}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is empty; send a JSON object")
+		return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is empty; send a JSON object")
 	}
 	if !utf8.Valid(body) {
-		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is not valid UTF-8")
+		return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, nil, syntaxError(err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body must be a JSON object")
+		return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body must be a JSON object")
 	}
 	out := make(map[string]string, len(fields))
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, syntaxError(err)
+			return nil, nil, syntaxError(err)
 		}
 		key := tok.(string) // inside an object, the decoder only yields string keys
-		if !containsExact(fields, key) {
-			for _, f := range fields {
+		if !containsExact(all, key) {
+			for _, f := range all {
 				if strings.EqualFold(f, key) {
-					return nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q (field names are case-sensitive: did you mean %q?)", truncate(key, 64), f)
+					return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q (field names are case-sensitive: did you mean %q?)", truncate(key, 64), f)
 				}
 			}
-			return nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q", truncate(key, 64))
+			return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q", truncate(key, 64))
 		}
-		if _, dup := out[key]; dup {
-			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, key, "field %q appears more than once", key)
+		_, dupArray := arrays[key]
+		if _, dup := out[key]; dup || dupArray {
+			return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, key, "field %q appears more than once", key)
 		}
 		val, err := dec.Token()
 		if err != nil {
-			return nil, syntaxError(err)
+			return nil, nil, syntaxError(err)
+		}
+		if containsExact(arrayFields, key) {
+			items, rerr := stringArray(dec, key, val)
+			if rerr != nil {
+				return nil, nil, rerr
+			}
+			arrays[key] = items
+			continue
 		}
 		if containsExact(bools, key) {
 			b, ok := val.(bool)
 			if !ok {
-				return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON boolean (true or false), not %s", key, jsonKind(val))
+				return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON boolean (true or false), not %s", key, jsonKind(val))
 			}
 			out[key] = strconv.FormatBool(b)
 			continue
 		}
 		s, ok := val.(string)
 		if !ok {
-			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON string, not %s", key, jsonKind(val))
+			return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON string, not %s", key, jsonKind(val))
 		}
 		out[key] = s
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, syntaxError(err)
+		return nil, nil, syntaxError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "unexpected data after the JSON object")
+		return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "unexpected data after the JSON object")
 	}
-	return out, nil
+	return out, arrays, nil
+}
+
+// stringArray reads the rest of an array of non-empty strings whose first token is first.
+func stringArray(dec *json.Decoder, key string, first json.Token) ([]string, *requestError) {
+	if d, ok := first.(json.Delim); !ok || d != '[' {
+		return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON array of strings, not %s", key, jsonKind(first))
+	}
+	items := []string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		v, ok := tok.(string)
+		if !ok {
+			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must hold strings only, not %s", key, jsonKind(tok))
+		}
+		if len(items) == maxArrayItems {
+			return nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s holds more than %d items", key, maxArrayItems)
+		}
+		items = append(items, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return nil, syntaxError(err)
+	}
+	return items, nil
 }
 
 func syntaxError(err error) *requestError {

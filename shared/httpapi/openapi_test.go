@@ -19,7 +19,8 @@ import (
 )
 
 // apiPaths are the paths this package serves; /webhooks is checked by the webhook package.
-var apiPaths = []string{"/signup", "/onboardings", "/onboardings/{id}", "/onboardings/{id}/retry", "/healthz"}
+var apiPaths = []string{"/signup", "/onboardings", "/onboardings/{id}", "/onboardings/{id}/retry",
+	"/onboardings/{id}/phone-verification/code", "/onboardings/{id}/phone-verification", "/healthz"}
 
 // tokenAuth accepts "Bearer good" as customer-1 and refuses anything else, as a verifier would.
 type tokenAuth struct{}
@@ -40,8 +41,58 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 	_ = failed.Fail(onboarding.StepRegisterPhone, onboarding.StepError{Code: onboarding.CodeRegisterBlocked, GraphCode: 133016, Message: "blocked", FBTraceID: "AbC"}, time.Now())
 	resumed := failed.Clone()
 	_, _ = resumed.Resume(time.Now())
+	waiting := failed.Clone()
+	waiting.Status = onboarding.StatusAwaitingPhoneVerification
+	const (
+		idNotWaiting = "CCCCCCCCCCCCCCCCCCCCCC"
+		idLimited    = "DDDDDDDDDDDDDDDDDDDDDD"
+		idUpstream   = "EEEEEEEEEEEEEEEEEEEEEE"
+		idUnavail    = "FFFFFFFFFFFFFFFFFFFFFF"
+		idRefused    = "GGGGGGGGGGGGGGGGGGGGGG"
+	)
+	verifyErr := func(id string) error {
+		switch id {
+		case testID:
+			return nil
+		case idNotWaiting:
+			return &signup.NotAwaitingError{Status: onboarding.StatusRunning}
+		case idLimited:
+			return &signup.RateLimitedError{RetryAfter: 90 * time.Second, Reason: "too soon"}
+		case idUpstream:
+			return &signup.UpstreamError{Reason: "Meta did not answer"}
+		case idUnavail:
+			return &signup.UnavailableError{Reason: "store down", Err: errors.New("throttled")}
+		case idRefused:
+			return &signup.CodeRefusedError{Reason: "wrong code"}
+		}
+		return onboarding.ErrNotFound
+	}
 	svc := func(signupErr error) fakeOnboardings {
 		return fakeOnboardings{
+			requestCode: func(id string, _ signup.CodeRequest) (*signup.CodeRequested, error) {
+				if err := verifyErr(id); err != nil {
+					return nil, err
+				}
+				return &signup.CodeRequested{Record: waiting, RetryAfter: time.Minute}, nil
+			},
+			submitCode: func(id string, _ onboarding.Secret) (*onboarding.Record, error) {
+				if err := verifyErr(id); err != nil {
+					return nil, err
+				}
+				return resumed, nil
+			},
+			retryWith: func(id string, opts signup.RetryOptions) (*onboarding.Record, error) {
+				if opts.PhoneNumberID == "999" {
+					return nil, &signup.GrantError{Field: "phone_number_id", Reason: "not a number of the WABA"}
+				}
+				switch id {
+				case testID:
+					return resumed, nil
+				case "BBBBBBBBBBBBBBBBBBBBBB":
+					return nil, &onboarding.NotRetryableError{Code: onboarding.CodeReauthRequired, Reason: "sign up again"}
+				}
+				return nil, onboarding.ErrNotFound
+			},
 			signup: func(signup.Request) (*onboarding.Record, error) {
 				if signupErr != nil {
 					return nil, signupErr
@@ -84,7 +135,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 	const ctJSON = "application/json"
 	scenarios := []scenario{
 		{"/signup", "POST", ctJSON, goodSignup, svc(nil), 202, ""},
-		{"/signup", "POST", ctJSON, `{"code":"c"}`, svc(nil), 400, ""},
+		{"/signup", "POST", ctJSON, `{"code":"c","waba_ids":[]}`, svc(nil), 400, ""},
 		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.ExchangeError{Reason: "expired"}), 400, ""},
 		{"/signup", "POST", ctJSON, goodSignup, svc(&signup.GrantError{Field: "waba_id", Reason: "no"}), 403, ""},
 		{"/signup", "GET", "", "", svc(nil), 405, ""},
@@ -118,6 +169,28 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{"/onboardings", "POST", "", "", svc(nil), 405, "good"},
 		{"/onboardings/" + testID, "GET", "", "", svc(nil), 401, "-"},
 		{"/onboardings/" + testID + "/retry", "POST", "", "", svc(nil), 401, "forged"},
+		{"/onboardings/" + testID + "/retry", "POST", ctJSON, `{"phone_number_id":"999"}`, svc(nil), 403, ""},
+		{"/onboardings/" + testID + "/retry", "POST", ctJSON, `{"phone_number_id":"106540352242922"}`, svc(nil), 202, ""},
+	}
+	for _, route := range []struct{ path, good, bad string }{
+		{"/phone-verification/code", `{"method":"SMS","language":"en_US"}`, `{"method":"FAX"}`},
+		{"/phone-verification", `{"code":"123456"}`, `{"code":"12345a"}`},
+	} {
+		scenarios = append(scenarios,
+			scenario{"/onboardings/" + testID + route.path, "POST", ctJSON, route.good, svc(nil), 202, ""},
+			scenario{"/onboardings/" + testID + route.path, "POST", ctJSON, route.bad, svc(nil), 400, ""},
+			scenario{"/onboardings/" + onboarding.NewID() + route.path, "POST", ctJSON, route.good, svc(nil), 404, ""},
+			scenario{"/onboardings/" + testID + route.path, "GET", "", "", svc(nil), 405, ""},
+			scenario{"/onboardings/" + idNotWaiting + route.path, "POST", ctJSON, route.good, svc(nil), 409, ""},
+			scenario{"/onboardings/" + testID + route.path, "POST", "text/plain", route.good, svc(nil), 415, ""},
+			scenario{"/onboardings/" + idLimited + route.path, "POST", ctJSON, route.good, svc(nil), 429, ""},
+			scenario{"/onboardings/" + idUpstream + route.path, "POST", ctJSON, route.good, svc(nil), 502, ""},
+			scenario{"/onboardings/" + idUnavail + route.path, "POST", ctJSON, route.good, svc(nil), 503, ""},
+		)
+	}
+	scenarios = append(scenarios, scenario{"/onboardings/" + idRefused + "/phone-verification", "POST", ctJSON, `{"code":"654321"}`, svc(nil), 400, ""})
+	for _, p := range []string{"/phone-verification/code", "/phone-verification"} {
+		scenarios = append(scenarios, scenario{"/onboardings/" + testID + p, "POST", ctJSON, `{}`, svc(nil), 401, "-"})
 	}
 	covered := map[string]bool{}
 	for _, sc := range scenarios {
@@ -189,7 +262,8 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		t.Errorf("documented responses never produced by a scenario: %v", missing)
 	}
 	// Every path the API serves is documented.
-	for _, p := range []string{"/signup", "/onboardings", "/onboardings/" + testID, "/onboardings/" + testID + "/retry", "/healthz"} {
+	for _, p := range []string{"/signup", "/onboardings", "/onboardings/" + testID, "/onboardings/" + testID + "/retry",
+		"/onboardings/" + testID + "/phone-verification/code", "/onboardings/" + testID + "/phone-verification", "/healthz"} {
 		if _, ok := doc.Paths[templatePath(p)]; !ok {
 			t.Errorf("served path %s is not documented", p)
 		}
@@ -208,7 +282,7 @@ func coveredAny(covered map[string]bool, path, status string) bool {
 // templatePath maps a concrete path to its OpenAPI template.
 func templatePath(p string) string {
 	parts := strings.Split(p, "/")
-	if len(parts) >= 3 && parts[1] == "onboardings" {
+	if len(parts) >= 3 && parts[1] == "onboardings" { // also /onboardings/{id}/phone-verification[/code]
 		parts[2] = "{id}"
 	}
 	return strings.Join(parts, "/")

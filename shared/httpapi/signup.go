@@ -20,6 +20,7 @@ const (
 	fieldTestRecipient = "test_recipient"
 	fieldTest          = "test"
 	fieldRegion        = "data_localization_region"
+	fieldWABAIDs       = "waba_ids"
 )
 
 var signupFields = []string{fieldCode, fieldWABAID, fieldPhoneNumberID, fieldBusinessID, fieldEvent, fieldPIN, fieldCurrency, fieldTestRecipient, fieldTest, fieldRegion}
@@ -31,7 +32,7 @@ const maxCodeLength = 4096
 // names the field at fault; empty strings are refused rather than read as absent, so a frontend bug that
 // drops a value is caught here and not at Meta.
 func ParseSignup(body []byte) (signup.Request, *requestError) {
-	m, rerr := decodeStringObject(body, signupFields, fieldTest)
+	m, arrays, rerr := decodeObject(body, signupFields, []string{fieldWABAIDs}, []string{fieldTest})
 	if rerr != nil {
 		return signup.Request{}, rerr
 	}
@@ -60,18 +61,29 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		return bad(fieldCode, "code must be the code Embedded Signup returned (printable ASCII, at most %d characters)", maxCodeLength)
 	}
 
-	waba, ok := m[fieldWABAID]
-	if !ok {
-		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldWABAID, "waba_id is required: the WABA id from the WA_EMBEDDED_SIGNUP session event")
-	}
-	if !onboarding.ValidGraphID(waba) {
+	// waba_id may be absent: the grant then names the WABA. waba_ids lists the WABAs of a multi-WABA signup.
+	waba, hasWABA := m[fieldWABAID]
+	if hasWABA && !onboarding.ValidGraphID(waba) {
 		return bad(fieldWABAID, "waba_id must be 1 to 20 ASCII digits")
 	}
+	wabaIDs, hasWABAIDs := arrays[fieldWABAIDs]
+	if hasWABAIDs && len(wabaIDs) == 0 {
+		return bad(fieldWABAIDs, "waba_ids is empty: omit the field instead")
+	}
+	for i, id := range wabaIDs {
+		if !onboarding.ValidGraphID(id) {
+			return bad(fieldWABAIDs, "waba_ids[%d] must be 1 to 20 ASCII digits", i)
+		}
+		for _, prev := range wabaIDs[:i] {
+			if prev == id {
+				return bad(fieldWABAIDs, "waba_ids lists %s twice", id)
+			}
+		}
+	}
 
+	// phone_number_id may be absent for every event: the WABA's numbers then decide.
 	phone, hasPhone := m[fieldPhoneNumberID]
 	switch {
-	case event.HasPhone() && !hasPhone:
-		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldPhoneNumberID, "phone_number_id is required for event %s", event)
 	case !event.HasPhone() && hasPhone:
 		return bad(fieldPhoneNumberID, "phone_number_id must be absent for event %s", event)
 	case hasPhone && !onboarding.ValidGraphID(phone):
@@ -89,7 +101,7 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		return bad(fieldPIN, "pin must be exactly 6 ASCII digits")
 	case hasPIN && !event.HasPhone():
 		return bad(fieldPIN, "pin is only used to register a phone number; event %s has none", event)
-	case hasPIN && event == onboarding.EventFinishBusinessApp:
+	case hasPIN && event.Coexistence():
 		return bad(fieldPIN, "pin is not used for WhatsApp Business app (coexistence) numbers, which are not registered again")
 	}
 
@@ -127,7 +139,7 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 	}
 
 	req := signup.Request{
-		Code: onboarding.NewSecret(code), WABAID: waba, PhoneNumberID: phone, BusinessID: business,
+		Code: onboarding.NewSecret(code), WABAID: waba, WABAIDs: wabaIDs, PhoneNumberID: phone, BusinessID: business,
 		Event: event, Currency: currency, TestRecipient: recipient, TestMessage: test == "true" || (!hasTest && hasRecipient),
 		DataLocalizationRegion: region,
 	}

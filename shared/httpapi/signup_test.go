@@ -31,6 +31,22 @@ func TestParseSignupAccepts(t *testing.T) {
 			body: `{"code":"c","waba_id":"1","phone_number_id":"2","event":"FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"}`,
 		},
 		{
+			name: "every v4 finish type, without ids",
+			body: `{"code":"c","event":"FINISH_OBO_MIGRATION"}`,
+		},
+		{
+			name: "grant-only API access with a phone",
+			body: `{"code":"c","waba_id":"1","phone_number_id":"2","event":"FINISH_GRANT_ONLY_API_ACCESS"}`,
+		},
+		{
+			name: "coexistence without a phone number id",
+			body: `{"code":"c","waba_id":"1","event":"FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"}`,
+		},
+		{
+			name: "multi-WABA",
+			body: `{"code":"c","waba_ids":["1","2"]}`,
+		},
+		{
 			name: "whitespace around the object",
 			body: " \n{\"code\":\"c\",\"waba_id\":\"1\",\"phone_number_id\":\"2\"}\n ",
 		},
@@ -49,6 +65,24 @@ func TestParseSignupAccepts(t *testing.T) {
 				t.Errorf("got empty event, want a default")
 			}
 		})
+	}
+}
+
+func TestParseSignupOptionalIDs(t *testing.T) {
+	req, rerr := ParseSignup([]byte(`{"code":"c","waba_id":"9","waba_ids":["1","2"],"event":"FINISH_GRANT_ONLY_API_ACCESS"}`))
+	if rerr != nil {
+		t.Fatal(rerr.Message)
+	}
+	if got, want := strings.Join(req.WABAIDs, ","), "1,2"; got != want {
+		t.Errorf("waba_ids: got %q, want %q", got, want)
+	}
+	if req.WABAID != "9" || req.PhoneNumberID != "" || req.Event != onboarding.EventFinishGrantOnly {
+		t.Errorf("got waba %q, phone %q, event %q", req.WABAID, req.PhoneNumberID, req.Event)
+	}
+	for _, e := range onboarding.Events {
+		if _, rerr := ParseSignup([]byte(`{"code":"c","event":"` + string(e) + `"}`)); rerr != nil {
+			t.Errorf("event %s without ids: %s", e, rerr.Message)
+		}
 	}
 }
 
@@ -105,14 +139,19 @@ func TestParseSignupRefuses(t *testing.T) {
 		{"code with space", `{"code":"a b","waba_id":"1","phone_number_id":"2"}`, onboarding.CodeInvalidField, "code"},
 		{"code with control char", `{"code":"a\u0000b","waba_id":"1","phone_number_id":"2"}`, onboarding.CodeInvalidField, "code"},
 		{"code too long", `{"code":"` + strings.Repeat("a", 4097) + `","waba_id":"1","phone_number_id":"2"}`, onboarding.CodeInvalidField, "code"},
-		{"missing waba_id", `{"code":"c","phone_number_id":"2"}`, onboarding.CodeMissingField, "waba_id"},
 		{"waba_id with letters", `{"code":"c","waba_id":"12a","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
 		{"waba_id path injection", `{"code":"c","waba_id":"1/subscribed_apps","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
 		{"waba_id query injection", `{"code":"c","waba_id":"1?fields=x","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
 		{"waba_id too long", `{"code":"c","waba_id":"123456789012345678901","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
 		{"waba_id non-ASCII digits", `{"code":"c","waba_id":"١٢٣","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
 		{"waba_id negative", `{"code":"c","waba_id":"-1","phone_number_id":"2"}`, onboarding.CodeInvalidField, "waba_id"},
-		{"missing phone for FINISH", `{"code":"c","waba_id":"1"}`, onboarding.CodeMissingField, "phone_number_id"},
+		{"waba_ids not an array", `{"code":"c","waba_ids":"1"}`, onboarding.CodeInvalidField, "waba_ids"},
+		{"waba_ids empty", `{"code":"c","waba_ids":[]}`, onboarding.CodeInvalidField, "waba_ids"},
+		{"waba_ids with a number", `{"code":"c","waba_ids":[1]}`, onboarding.CodeInvalidField, "waba_ids"},
+		{"waba_ids with a bad id", `{"code":"c","waba_ids":["1","x"]}`, onboarding.CodeInvalidField, "waba_ids"},
+		{"waba_ids twice the same", `{"code":"c","waba_ids":["1","1"]}`, onboarding.CodeInvalidField, "waba_ids"},
+		{"waba_ids given twice", `{"code":"c","waba_ids":["1"],"waba_ids":["2"]}`, onboarding.CodeInvalidJSON, "waba_ids"},
+		{"unknown event", `{"code":"c","event":"FINISH_SOMETHING"}`, onboarding.CodeInvalidField, "event"},
 		{"phone with FINISH_ONLY_WABA", `{"code":"c","waba_id":"1","phone_number_id":"2","event":"FINISH_ONLY_WABA"}`, onboarding.CodeInvalidField, "phone_number_id"},
 		{"phone not digits", `{"code":"c","waba_id":"1","phone_number_id":"+1650"}`, onboarding.CodeInvalidField, "phone_number_id"},
 		{"empty phone", `{"code":"c","waba_id":"1","phone_number_id":""}`, onboarding.CodeInvalidField, "phone_number_id"},

@@ -46,6 +46,15 @@ const (
 	CodeConcurrentUpdate   = "concurrent_update"
 	CodeDependency         = "dependency_unavailable"
 	CodeMissingSecret      = "missing_secret"
+
+	// Phone numbers and verification.
+	CodePhoneNumberAmbiguous     = "phone_number_ambiguous"
+	CodeVerificationCodeInvalid  = "verification_code_invalid"
+	CodeVerificationRateLimited  = "verification_rate_limited"
+	CodeNotAwaitingVerification  = "not_awaiting_phone_verification"
+	CodePhoneVerificationTimeout = "phone_verification_timeout"
+	CodePhoneNotVerified         = "phone_not_verified"
+	CodeBusinessAppSyncWindow    = "business_app_sync_window_expired"
 )
 
 // Sentinel errors of the adapters.

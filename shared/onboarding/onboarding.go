@@ -19,15 +19,20 @@ type Status string
 const (
 	StatusRunning             Status = "RUNNING"
 	StatusAwaitingTestMessage Status = "AWAITING_TEST_MESSAGE"
-	StatusCompleted           Status = "COMPLETED"
-	StatusVerified            Status = "VERIFIED"
-	StatusFailed              Status = "FAILED"
-	StatusOffboarded          Status = "OFFBOARDED"
+	// StatusAwaitingPhoneVerification: the number is not verified yet; the workflow waits for the customer's
+	// verification code (POST /onboardings/{id}/phone-verification).
+	StatusAwaitingPhoneVerification Status = "AWAITING_PHONE_VERIFICATION"
+	StatusCompleted                 Status = "COMPLETED"
+	StatusVerified                  Status = "VERIFIED"
+	StatusFailed                    Status = "FAILED"
+	StatusOffboarded                Status = "OFFBOARDED"
 )
 
 // Active reports whether an onboarding in this status is still being worked on by a workflow execution.
 // At most one active onboarding may exist per WABA and phone number.
-func (s Status) Active() bool { return s == StatusRunning || s == StatusAwaitingTestMessage }
+func (s Status) Active() bool {
+	return s == StatusRunning || s == StatusAwaitingTestMessage || s == StatusAwaitingPhoneVerification
+}
 
 // Terminal reports whether no workflow execution will change an onboarding in this status again
 // (a FAILED onboarding may still be resumed by an explicit retry).
@@ -36,7 +41,8 @@ func (s Status) Terminal() bool { return !s.Active() }
 // Valid reports whether s is one of the defined statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusRunning, StatusAwaitingTestMessage, StatusCompleted, StatusVerified, StatusFailed, StatusOffboarded:
+	case StatusRunning, StatusAwaitingTestMessage, StatusAwaitingPhoneVerification, StatusCompleted, StatusVerified,
+		StatusFailed, StatusOffboarded:
 		return true
 	}
 	return false
@@ -50,14 +56,17 @@ const (
 	StepExchangeToken     StepName = "exchange_token"
 	StepVerifyGrant       StepName = "verify_grant"
 	StepSubscribeWebhooks StepName = "subscribe_webhooks"
+	StepSyncBusinessApp   StepName = "sync_business_app"
 	StepShareCreditLine   StepName = "share_credit_line"
+	StepVerifyPhone       StepName = "verify_phone"
 	StepRegisterPhone     StepName = "register_phone"
 	StepSendTestMessage   StepName = "send_test_message"
 )
 
 // StepOrder is the order in which steps run and are reported.
 var StepOrder = []StepName{
-	StepExchangeToken, StepVerifyGrant, StepSubscribeWebhooks, StepShareCreditLine, StepRegisterPhone, StepSendTestMessage,
+	StepExchangeToken, StepVerifyGrant, StepSubscribeWebhooks, StepSyncBusinessApp, StepShareCreditLine, StepVerifyPhone,
+	StepRegisterPhone, StepSendTestMessage,
 }
 
 // Valid reports whether n is one of the defined steps.
@@ -99,10 +108,17 @@ const (
 	// EventFinishBusinessApp: a WhatsApp Business app number onboarded for coexistence; it is already
 	// registered by the app, so registration is skipped.
 	EventFinishBusinessApp Event = "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"
+	// EventFinishOBOMigration: the customer completed an on-behalf-of migration flow. Meta documents no step
+	// that differs from FINISH, so it gets the same steps.
+	EventFinishOBOMigration Event = "FINISH_OBO_MIGRATION"
+	// EventFinishGrantOnly: the customer completed a grant-only API access flow (app-only install). Meta
+	// documents no step that differs from FINISH (its example even carries a phone number id), so it gets
+	// the same steps.
+	EventFinishGrantOnly Event = "FINISH_GRANT_ONLY_API_ACCESS"
 )
 
 // Events lists the accepted finish events.
-var Events = []Event{EventFinish, EventFinishOnlyWABA, EventFinishBusinessApp}
+var Events = []Event{EventFinish, EventFinishOnlyWABA, EventFinishBusinessApp, EventFinishOBOMigration, EventFinishGrantOnly}
 
 // Valid reports whether e is an accepted finish event.
 func (e Event) Valid() bool {
@@ -114,8 +130,12 @@ func (e Event) Valid() bool {
 	return false
 }
 
-// HasPhone reports whether a signup with this event carries a business phone number.
+// HasPhone reports whether a signup with this event may carry a business phone number.
 func (e Event) HasPhone() bool { return e != EventFinishOnlyWABA }
+
+// Coexistence reports whether the event onboards a WhatsApp Business app number: it is registered by the
+// app already, and its contacts and history are synchronised once (sync_business_app).
+func (e Event) Coexistence() bool { return e == EventFinishBusinessApp }
 
 // Currencies are the currencies a shared credit line can be invoiced in.
 var Currencies = []string{"AUD", "EUR", "GBP", "IDR", "INR", "USD"}
@@ -289,6 +309,18 @@ type Progress struct {
 	// the WABA's token and PINs deleted from the vault.
 	CreditRevoked bool `json:"credit_revoked,omitempty"`
 	SecretDeleted bool `json:"secret_deleted,omitempty"`
+	// StateSyncStarted and HistorySyncStarted are set before each one-time smb_app_data call; StateSynced and
+	// HistorySynced once Meta accepted it (or answered that it was done already). A started call without its
+	// answer is checked, never blindly repeated.
+	StateSyncStarted   *time.Time `json:"state_sync_started,omitempty"`
+	StateSynced        bool       `json:"state_synced,omitempty"`
+	HistorySyncStarted *time.Time `json:"history_sync_started,omitempty"`
+	HistorySynced      bool       `json:"history_synced,omitempty"`
+	// PhoneVerified is set once Meta accepted the verification code (verify_code).
+	PhoneVerified bool `json:"phone_verified,omitempty"`
+	// CodeRequestedAt is when the last verification code was requested; CodeRequests counts the requests.
+	CodeRequestedAt *time.Time `json:"code_requested_at,omitempty"`
+	CodeRequests    int        `json:"code_requests,omitempty"`
 }
 
 // NewRecordInput is what a validated, verified signup provides to create a record.
@@ -360,6 +392,9 @@ func (r *Record) Clone() *Record {
 	c.Progress.CreditAttachStarted = cloneTime(r.Progress.CreditAttachStarted)
 	c.Progress.RegisterStarted = cloneTime(r.Progress.RegisterStarted)
 	c.Progress.TestSendStarted = cloneTime(r.Progress.TestSendStarted)
+	c.Progress.StateSyncStarted = cloneTime(r.Progress.StateSyncStarted)
+	c.Progress.HistorySyncStarted = cloneTime(r.Progress.HistorySyncStarted)
+	c.Progress.CodeRequestedAt = cloneTime(r.Progress.CodeRequestedAt)
 	return &c
 }
 
@@ -383,6 +418,14 @@ func (r *Record) Validate() error {
 		return fmt.Errorf("record %s has no waba_id", r.ID)
 	}
 	return nil
+}
+
+// PhoneAssignable reports whether an update from old to r may set the phone number id: only a record that
+// has none and is not active (an onboarding FAILED with phone_number_ambiguous, resumed by a retry that names
+// the number) gets one. Every other change of the id is refused by the stores, since their guard and
+// indexes derive from it.
+func PhoneAssignable(old, r *Record) bool {
+	return old.PhoneNumberID == "" && r.PhoneNumberID != "" && !old.Status.Active()
 }
 
 // Step returns the named step, or nil if the record has no such step.
@@ -538,7 +581,8 @@ func (r *Record) AbortSignup(e StepError, now time.Time) error {
 	return nil
 }
 
-// SetStatus moves the onboarding to an active status (RUNNING or AWAITING_TEST_MESSAGE) while its workflow runs.
+// SetStatus moves the onboarding to an active status (RUNNING, AWAITING_PHONE_VERIFICATION or
+// AWAITING_TEST_MESSAGE) while its workflow runs.
 func (r *Record) SetStatus(s Status, now time.Time) error {
 	if !s.Active() || !r.Status.Active() {
 		return &InvalidTransitionError{Reason: fmt.Sprintf("cannot move from %s to %s", r.Status, s)}
@@ -605,13 +649,53 @@ func (r *Record) Resume(now time.Time) (StepName, error) {
 	if err := r.Retryable(now); err != nil {
 		return "", err
 	}
+	if r.PhoneAmbiguous() {
+		return "", &NotRetryableError{Code: CodePhoneNumberAmbiguous, Reason: "the WABA has several phone numbers: name one with {\"phone_number_id\": \"...\"} in the retry's body"}
+	}
 	name := r.FailedStep()
 	s := r.Step(name)
 	s.Status, s.FinishedAt = StepPending, nil
+	if v := r.Step(StepVerifyPhone); name == StepRegisterPhone && s.Error != nil && s.Error.Code == CodePhoneNotVerified && v != nil {
+		// Meta refused /register because the number is not verified: verify it first.
+		v.Status, v.FinishedAt, v.Note = StepPending, nil, ""
+		r.Progress.PhoneVerified = false
+		name = StepVerifyPhone
+	}
 	r.Status = StatusRunning
 	r.RegisterRetryAfter = nil
 	r.UpdatedAt = now.UTC()
 	return name, nil
+}
+
+// FailPhoneAmbiguous marks a new record FAILED on verify_grant: the signup named no phone number and the
+// WABA has n of them, so a retry must name one (ChoosePhone).
+func (r *Record) FailPhoneAmbiguous(n int, now time.Time) {
+	now = now.UTC()
+	s := r.Step(StepVerifyGrant)
+	s.Status, s.FinishedAt = StepFailed, &now
+	s.Error = &StepError{Code: CodePhoneNumberAmbiguous, Message: fmt.Sprintf(
+		"the signup named no phone number and WABA %s has %d: POST /onboardings/%s/retry with {\"phone_number_id\": \"...\"} names the one to onboard", r.WABAID, n, r.ID)}
+	r.Status, r.UpdatedAt = StatusFailed, now
+}
+
+// PhoneAmbiguous reports whether the onboarding waits for a retry that names its phone number.
+func (r *Record) PhoneAmbiguous() bool {
+	s := r.Step(StepVerifyGrant)
+	return r.Status == StatusFailed && s != nil && s.Status == StepFailed && s.Error != nil && s.Error.Code == CodePhoneNumberAmbiguous
+}
+
+// ChoosePhone resumes an onboarding FAILED with phone_number_ambiguous with the phone number a retry named
+// (already checked to be a number of the WABA): verify_grant succeeds and the workflow starts from its
+// first step.
+func (r *Record) ChoosePhone(phoneNumberID string, now time.Time) error {
+	if !r.PhoneAmbiguous() {
+		return &NotRetryableError{Code: CodeNotRetryable, Reason: "phone_number_id may only be given to a retry of an onboarding that failed with phone_number_ambiguous"}
+	}
+	now = now.UTC()
+	s := r.Step(StepVerifyGrant)
+	s.Status, s.FinishedAt, s.Error, s.Note = StepSucceeded, &now, nil, "phone number "+phoneNumberID+" named by the retry"
+	r.PhoneNumberID, r.Status, r.UpdatedAt = phoneNumberID, StatusRunning, now
+	return nil
 }
 
 // Offboard marks the onboarding OFFBOARDED (the partner was removed from the WABA). Idempotent.

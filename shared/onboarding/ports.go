@@ -112,6 +112,8 @@ type WorkflowInput struct {
 	// InboundTimeoutSeconds and StatusTimeoutSeconds bound the two test-message waits.
 	InboundTimeoutSeconds int `json:"inbound_timeout_seconds"`
 	StatusTimeoutSeconds  int `json:"status_timeout_seconds"`
+	// PhoneVerificationTimeoutSeconds bounds the wait for the customer's phone verification code.
+	PhoneVerificationTimeoutSeconds int `json:"phone_verification_timeout_seconds"`
 }
 
 // Workflow starts and resumes onboarding workflow executions: AWS Step Functions, or the local interpreter.

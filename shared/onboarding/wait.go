@@ -11,7 +11,12 @@ const (
 	WaitInboundMessage WaitKind = "inbound_message"
 	// WaitMessageStatus waits for the status of the test reply.
 	WaitMessageStatus WaitKind = "message_status"
+	// WaitPhoneVerification waits for the customer's phone verification code: the API's phone-verification
+	// route resumes it once Meta accepted the code.
+	WaitPhoneVerification WaitKind = "phone_verification"
 )
 
 // Valid reports whether k is one of the wait kinds.
-func (k WaitKind) Valid() bool { return k == WaitInboundMessage || k == WaitMessageStatus }
+func (k WaitKind) Valid() bool {
+	return k == WaitInboundMessage || k == WaitMessageStatus || k == WaitPhoneVerification
+}

@@ -13,6 +13,7 @@ func TestWaitKindValid(t *testing.T) {
 	}{
 		{onboarding.WaitInboundMessage, true},
 		{onboarding.WaitMessageStatus, true},
+		{onboarding.WaitPhoneVerification, true},
 		{"", false},
 		{"status", false},
 		{"INBOUND_MESSAGE", false},

@@ -29,6 +29,10 @@ const (
 	// TypeUserIdentityChanged: a WhatsApp user changed phone number or business-scoped user id (Meta's
 	// system messages user_changed_number and user_changed_user_id).
 	TypeUserIdentityChanged = "user.identity_changed"
+	// The WhatsApp Business app (coexistence) events.
+	TypeBusinessAppContactsSynced = "business_app.contacts_synced"
+	TypeBusinessAppHistory        = "business_app.history"
+	TypeMessageEcho               = "message.echo"
 )
 
 // Event is one partner event. Detail fields other than the common ones depend on Type (docs/events.md).
@@ -69,6 +73,34 @@ type Event struct {
 	AccountEvent string `json:"account_event,omitempty"`
 	// Errors are Meta's errors attached to a failed status or a messaging error.
 	Errors []Error `json:"errors,omitempty"`
+	// To is the user a message echo went to (message.echo).
+	To string `json:"to,omitempty"`
+	// Contacts are the WhatsApp Business app's contact changes (business_app.contacts_synced).
+	Contacts []Contact `json:"contacts,omitempty"`
+	// History describes one chunk of the shared message history (business_app.history).
+	History *History `json:"history,omitempty"`
+}
+
+// Contact is one contact change of the WhatsApp Business app.
+type Contact struct {
+	PhoneNumber string `json:"phone_number"`
+	// Action is add or remove.
+	Action   string `json:"action"`
+	FullName string `json:"full_name,omitempty"`
+}
+
+// History is one chunk of a coexistence number's message history.
+type History struct {
+	// Declined is set when the business chose not to share its history (Meta's error 2593109); the sync
+	// itself succeeded.
+	Declined bool `json:"declined,omitempty"`
+	// Phase (0, 1, 2), ChunkOrder and Progress (0 to 100) are Meta's position in the history sync.
+	Phase      int `json:"phase"`
+	ChunkOrder int `json:"chunk_order"`
+	Progress   int `json:"progress"`
+	// Threads and Messages count what the chunk holds.
+	Threads  int `json:"threads"`
+	Messages int `json:"messages"`
 }
 
 // Error is one of Meta's errors attached to an event.

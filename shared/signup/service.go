@@ -33,6 +33,8 @@ type Config struct {
 	// InboundTimeout bounds the wait for the tester's message; StatusTimeout the wait for the reply's status.
 	InboundTimeout time.Duration
 	StatusTimeout  time.Duration
+	// PhoneVerificationTimeout bounds the wait for the customer's phone verification code.
+	PhoneVerificationTimeout time.Duration
 	// GraphRetryBudget bounds the in-process retries of the exchange and debug_token (the code lives 30 s and
 	// the partner's frontend is waiting).
 	GraphRetryBudget time.Duration
@@ -40,9 +42,11 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultInboundTimeout   = 24 * time.Hour
-	DefaultStatusTimeout    = time.Hour
-	DefaultGraphRetryBudget = 5 * time.Second
+	DefaultInboundTimeout = 24 * time.Hour
+	DefaultStatusTimeout  = time.Hour
+	// DefaultPhoneVerificationTimeout is how long an onboarding waits for the verification code.
+	DefaultPhoneVerificationTimeout = 7 * 24 * time.Hour
+	DefaultGraphRetryBudget         = 5 * time.Second
 )
 
 // Required scopes of the business token.
@@ -59,6 +63,10 @@ type Service struct {
 	config    Config
 	clock     onboarding.Clock
 	log       *slog.Logger
+	// phoneGraph, waits and isTaskGone serve the phone verification routes.
+	phoneGraph PhoneGraphAPI
+	waits      WaitStore
+	isTaskGone func(error) bool
 }
 
 // Options are the optional settings of New.
@@ -70,6 +78,13 @@ type Options struct {
 	Clock onboarding.Clock
 	// Logger discards when nil.
 	Logger *slog.Logger
+	// PhoneGraph and Waits serve the phone verification routes (nil: those routes fail with an internal
+	// error): the Graph calls request_code, verify_code and the phone number read, and the workflow's
+	// pending task tokens.
+	PhoneGraph PhoneGraphAPI
+	Waits      WaitStore
+	// IsTaskGone recognises the Workflow's error for a task token that is no longer waiting.
+	IsTaskGone func(error) bool
 }
 
 // New returns the signup service over the record store, the vault, the Graph API client and the workflow
@@ -78,13 +93,18 @@ func New(store onboarding.Store, vault onboarding.Vault, graph GraphAPI, workflo
 	return &Service{
 		store: store, vault: vault, graph: graph, workflow: workflow,
 		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: opts.Logger,
+		phoneGraph: opts.PhoneGraph, waits: opts.Waits, isTaskGone: opts.IsTaskGone,
 	}
 }
 
 // Request is a validated signup request.
 type Request struct {
-	Code          onboarding.Secret
-	WABAID        string
+	Code onboarding.Secret
+	// WABAID is the session event's waba_id; empty when it had none (the grant then names the WABA).
+	WABAID string
+	// WABAIDs are the session event's waba_ids of a multi-WABA signup: one onboarding each.
+	WABAIDs []string
+	// PhoneNumberID is empty when the session event had none (the WABA's numbers then decide).
 	PhoneNumberID string
 	BusinessID    string
 	Event         onboarding.Event
@@ -155,21 +175,33 @@ func (s *Service) signupRetry(o *graph.Options) {
 }
 
 // Signup finishes the synchronous part of an onboarding and starts its workflow. It returns the new record
-// (RUNNING, or FAILED when the workflow could not be started: POST /onboardings/{id}/retry resumes it).
-//
-// A signup proves control before it learns or changes anything: the code is exchanged and the grant
-// checked first, so that an onboarding already running for the WABA and phone is named (409) only to a
-// caller holding a token for that WABA. Then the record is created, and Store.Create's WABA+phone guard
-// decides the winner of concurrent signups; only the winner writes the business token and the PIN. The
-// alternative, staging the secrets under the onboarding id and promoting them after the create, would
-// still write a loser's token and PIN somewhere. The price of creating first is a record that exists
-// before its secrets: if they cannot be stored, the record is ended FAILED (AbortSignup), which releases
-// the guard and tells the partner to restart Embedded Signup, since the code is spent.
+// (RUNNING, or FAILED when the workflow could not be started: POST /onboardings/{id}/retry resumes it). A
+// multi-WABA signup starts one onboarding per WABA; Signup returns the first, SignupAll all of them.
 func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, error) {
-	id := onboarding.NewID()
-	ctx = logging.WithOnboardingID(ctx, id)
+	recs, err := s.SignupAll(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return recs[0], nil
+}
+
+// target is one WABA of a signup, with the phone number resolved for it.
+type target struct {
+	id, waba, phone string
+	// display is the phone number's display_phone_number, as the WABA's numbers list it.
+	display string
+	// ambiguous counts the WABA's numbers when the signup named none and several exist.
+	ambiguous int
+}
+
+// SignupAll finishes the synchronous part of a signup: the code is exchanged and the grant checked once,
+// then one onboarding per WABA is created and started, in the order of the request's WABAs. Ids the session
+// event left out are resolved from the grant: the WABA when the token names exactly one, the phone number
+// when the WABA has exactly one (none: the phone steps are skipped; several: the onboarding is created
+// FAILED with phone_number_ambiguous, and a retry that names the number resumes it).
+func (s *Service) SignupAll(ctx context.Context, req Request) ([]*onboarding.Record, error) {
 	log := s.logger()
-	log.InfoContext(ctx, "signup received", "waba_id", req.WABAID, "phone_number_id", req.PhoneNumberID, "event", req.Event)
+	log.InfoContext(ctx, "signup received", "waba_id", req.WABAID, "waba_ids", req.WABAIDs, "phone_number_id", req.PhoneNumberID, "event", req.Event)
 
 	cfg, err := s.vault.AppConfig(ctx)
 	if err != nil {
@@ -183,26 +215,61 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 	token := exch.AccessToken
 	log.InfoContext(ctx, "code exchanged")
 
-	expiresAt, display, err := s.verifyGrant(ctx, cfg, token, req)
+	targets, expiresAt, err := s.verifyGrant(ctx, cfg, token, req)
 	if err != nil {
 		return nil, err
 	}
-	log.InfoContext(ctx, "grant verified")
+	log.InfoContext(ctx, "grant verified", "onboardings", len(targets))
 
 	currency := req.Currency
 	if currency == "" {
 		currency = s.config.DefaultCurrency
 	}
-	in := onboarding.NewRecordInput{
-		ID: id, WABAID: req.WABAID, PhoneNumberID: req.PhoneNumberID, BusinessID: req.BusinessID,
-		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient,
-		DisplayPhoneNumber: display, DataLocalizationRegion: req.DataLocalizationRegion, Now: s.now(),
+	recs := make([]*onboarding.Record, 0, len(targets))
+	for _, t := range targets {
+		rec, err := s.create(ctx, cfg, req, t, token, expiresAt, currency)
+		if err != nil {
+			if len(recs) == 0 {
+				return nil, err
+			}
+			// The code is spent and earlier WABAs are onboarding: report those that were started.
+			log.ErrorContext(ctx, "creating an onboarding of a multi-WABA signup failed", "waba_id", t.waba, "error", err.Error())
+			continue
+		}
+		recs = append(recs, rec)
 	}
-	if (req.TestMessage || req.TestRecipient != "") && req.PhoneNumberID != "" {
+	return recs, nil
+}
+
+// create creates the record of one target (taking the WABA+phone guard: a running onboarding is a 409 and
+// nothing is written), then stores its token and PIN and starts its workflow.
+//
+// A signup proves control before it learns or changes anything: the code is exchanged and the grant
+// checked first, so a 409 names the running onboarding only to a caller who controls the WABA. The record
+// is created before the token and PIN are stored, so that of two racing signups only the winner (the one
+// whose Create took the guard) writes them. The price of creating first is a record that exists before its
+// secrets: if they cannot be stored, the record is ended FAILED (AbortSignup), which releases the guard and
+// tells the partner to restart Embedded Signup, since the code is spent.
+func (s *Service) create(ctx context.Context, cfg onboarding.AppConfig, req Request, t target, token onboarding.Secret,
+	expiresAt time.Time, currency string) (*onboarding.Record, error) {
+	id := t.id
+	ctx = logging.WithOnboardingID(ctx, id)
+	log := s.logger()
+	in := onboarding.NewRecordInput{
+		ID: id, WABAID: t.waba, PhoneNumberID: t.phone, BusinessID: req.BusinessID,
+		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient,
+		DisplayPhoneNumber: t.display, DataLocalizationRegion: req.DataLocalizationRegion, Now: s.now(),
+	}
+	// The test message needs a business number: a signup whose WABA has none runs no test (an ambiguous one
+	// keeps the request for the retry that names its number).
+	if (req.TestMessage || req.TestRecipient != "") && (t.phone != "" || t.ambiguous > 0) {
 		in.TestMessage, in.TestPhrase = true, onboarding.NewTestPhrase()
 	}
 	rec := onboarding.NewRecord(in)
 	rec.Executions = 1
+	if t.ambiguous > 0 {
+		rec.FailPhoneAmbiguous(t.ambiguous, s.now())
+	}
 	if err := s.store.Create(ctx, rec); err != nil {
 		var active *onboarding.ActiveOnboardingError
 		if errors.As(err, &active) {
@@ -211,14 +278,18 @@ func (s *Service) Signup(ctx context.Context, req Request) (*onboarding.Record, 
 		}
 		return nil, &UnavailableError{Reason: "the onboarding could not be saved; restart Embedded Signup", Err: err}
 	}
-	log.InfoContext(ctx, "onboarding created")
+	log.InfoContext(ctx, "onboarding created", "waba_id", t.waba, "phone_number_id", t.phone)
 
-	// This signup holds the WABA+phone guard now: its token and PIN are the ones the workflow will use.
-	if err := s.vault.PutBusinessToken(ctx, req.WABAID, token, expiresAt, id); err != nil {
+	// This signup holds the WABA+phone guard now: its token and PIN are the ones the workflow will use. An
+	// ambiguous record holds no guard (it is not active); its token serves the retry that names the number.
+	if err := s.vault.PutBusinessToken(ctx, t.waba, token, expiresAt, id); err != nil {
 		return nil, s.abortSignup(ctx, rec.ID, "the business token could not be stored; restart Embedded Signup", err)
 	}
-	if req.Event.HasPhone() && req.Event != onboarding.EventFinishBusinessApp {
-		if err := s.storePIN(ctx, req, id); err != nil {
+	if t.ambiguous > 0 {
+		return rec, nil
+	}
+	if t.phone != "" && !req.Event.Coexistence() {
+		if err := s.storePIN(ctx, t.waba, t.phone, req.PIN, id); err != nil {
 			return nil, s.abortSignup(ctx, rec.ID, "the two-step verification PIN could not be stored; restart Embedded Signup", err)
 		}
 	}
@@ -296,51 +367,115 @@ func graphDetail(ge *graph.Error) string {
 	return s
 }
 
-// verifyGrant proves the token is valid, belongs to our app, carries both WhatsApp scopes for the claimed
-// WABA, and reaches the claimed phone number. It returns the token's expiry (zero: never) and the claimed
-// number's display_phone_number.
-func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) (time.Time, string, error) {
+// verifyGrant proves the token is valid, belongs to our app, carries both WhatsApp scopes for every WABA of
+// the signup, and reaches the claimed phone number. It resolves the ids the session event left out and
+// returns one target per WABA with the token's expiry (zero: never).
+func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, token onboarding.Secret, req Request) ([]target, time.Time, error) {
 	appToken := onboarding.NewSecret(cfg.AppID + "|" + cfg.AppSecret.Reveal())
 	dbg, err := s.graph.DebugToken(ctx, &graph.DebugTokenInput{InputToken: token, AccessToken: appToken}, s.signupRetry)
 	if err != nil {
-		return time.Time{}, "", upstream("debug_token", err)
+		return nil, time.Time{}, upstream("debug_token", err)
 	}
 	switch {
 	case !dbg.IsValid:
-		return time.Time{}, "", &GrantError{Field: "code", Reason: "Meta reports the exchanged token as invalid"}
+		return nil, time.Time{}, &GrantError{Field: "code", Reason: "Meta reports the exchanged token as invalid"}
 	case dbg.AppID != cfg.AppID:
-		return time.Time{}, "", &GrantError{Field: "code", Reason: "the token was issued to another app"}
+		return nil, time.Time{}, &GrantError{Field: "code", Reason: "the token was issued to another app"}
 	}
+	// targets[scope] are the WABAs a granular scope is limited to; nil: every WABA the user granted.
+	targets := map[string][]string{}
 	for _, scope := range requiredScopes {
 		if !slices.Contains(dbg.Scopes, scope) {
-			return time.Time{}, "", &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+			return nil, time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
 		}
 		i := slices.IndexFunc(dbg.GranularScopes, func(g graph.GranularScope) bool { return g.Scope == scope })
 		if i < 0 {
-			return time.Time{}, "", &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
+			return nil, time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
 		}
-		// target_ids limit a granular scope to those objects; absent, it covers every object the user granted,
-		// and reachability is proved by reading the WABA's phone numbers below.
-		if t := dbg.GranularScopes[i].TargetIDs; len(t) > 0 && !slices.Contains(t, req.WABAID) {
-			return time.Time{}, "", &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + req.WABAID}
-		}
+		targets[scope] = dbg.GranularScopes[i].TargetIDs
 	}
-	phones, err := s.graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: req.WABAID, AccessToken: token}, s.signupRetry)
+	wabas, err := signupWABAs(req, targets[requiredScopes[0]])
 	if err != nil {
-		if ge, ok := graph.AsError(err); ok && ge.Class == graph.ClassPermanent {
-			return time.Time{}, "", &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + req.WABAID + " (" + graphDetail(ge) + ")"}
+		return nil, time.Time{}, err
+	}
+	for _, waba := range wabas {
+		for _, scope := range requiredScopes {
+			// target_ids limit a granular scope to those objects; absent, it covers every object the user
+			// granted, and reachability is proved by reading the WABA's phone numbers below.
+			if t := targets[scope]; len(t) > 0 && !slices.Contains(t, waba) {
+				return nil, time.Time{}, &GrantError{Field: "waba_id", Reason: "the token's " + scope + " permission does not cover WABA " + waba}
+			}
 		}
-		return time.Time{}, "", upstream("phone_numbers", err)
 	}
-	if req.PhoneNumberID == "" {
-		return dbg.ExpiresAt, "", nil
+	out := make([]target, 0, len(wabas))
+	phoneFound := false
+	for _, waba := range wabas {
+		phones, err := s.graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: waba, AccessToken: token}, s.signupRetry)
+		if err != nil {
+			if ge, ok := graph.AsError(err); ok && ge.Class == graph.ClassPermanent {
+				return nil, time.Time{}, &GrantError{Field: "waba_id", Reason: "the token cannot read WABA " + waba + " (" + graphDetail(ge) + ")"}
+			}
+			return nil, time.Time{}, upstream("phone_numbers", err)
+		}
+		t := target{id: onboarding.NewID(), waba: waba}
+		has := func(id string) bool {
+			return slices.ContainsFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == id })
+		}
+		switch n := len(phones.PhoneNumbers); {
+		case !req.Event.HasPhone():
+			// FINISH_ONLY_WABA: the customer shared no number; the partner adds one later.
+		case req.PhoneNumberID != "" && has(req.PhoneNumberID):
+			t.phone, phoneFound = req.PhoneNumberID, true
+		case req.PhoneNumberID != "" && len(wabas) == 1:
+			return nil, time.Time{}, &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + waba}
+		case n == 1:
+			t.phone = phones.PhoneNumbers[0].ID
+		case n > 1:
+			t.ambiguous = n
+		}
+		if i := slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == t.phone }); t.phone != "" && i >= 0 {
+			t.display = phones.PhoneNumbers[i].DisplayPhoneNumber
+		}
+		out = append(out, t)
 	}
-	i := slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == req.PhoneNumberID })
-	if i < 0 {
-		return time.Time{}, "", &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + req.WABAID}
+	if req.PhoneNumberID != "" && !phoneFound && len(wabas) > 1 {
+		return nil, time.Time{}, &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of the signup's WABAs"}
 	}
-	return dbg.ExpiresAt, phones.PhoneNumbers[i].DisplayPhoneNumber, nil
+	return out, dbg.ExpiresAt, nil
 }
+
+// signupWABAs lists the WABAs of a signup: the request's waba_ids (with waba_id first when both are given),
+// its waba_id, or, when it names none, the one WABA the grant is limited to.
+func signupWABAs(req Request, granted []string) ([]string, error) {
+	var wabas []string
+	if req.WABAID != "" {
+		wabas = append(wabas, req.WABAID)
+	}
+	for _, w := range req.WABAIDs {
+		if !slices.Contains(wabas, w) {
+			wabas = append(wabas, w)
+		}
+	}
+	if len(wabas) > 0 {
+		return wabas, nil
+	}
+	if len(granted) == 1 {
+		return granted, nil
+	}
+	reason := "waba_id is required: the grant does not name the WABA"
+	if len(granted) > 1 {
+		reason = fmt.Sprintf("waba_id is required: the grant names %d WABAs", len(granted))
+	}
+	return nil, &MissingIDError{Field: "waba_id", Reason: reason}
+}
+
+// MissingIDError: the signup names no id and the grant does not settle it.
+type MissingIDError struct {
+	Field  string
+	Reason string
+}
+
+func (e *MissingIDError) Error() string { return e.Reason }
 
 func upstream(call string, err error) error {
 	if ge, ok := graph.AsError(err); ok {
@@ -353,15 +488,15 @@ func upstream(call string, err error) error {
 // (the partner knows the number's two-step verification PIN, for example after a pin_mismatch failure);
 // without one, a stored PIN is kept (Meta may know it from an earlier registration) and otherwise a random
 // one is generated.
-func (s *Service) storePIN(ctx context.Context, req Request, id string) error {
-	if !req.PIN.IsZero() {
-		if err := s.vault.SetPIN(ctx, req.WABAID, req.PhoneNumberID, req.PIN, id); err != nil {
+func (s *Service) storePIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, id string) error {
+	if !pin.IsZero() {
+		if err := s.vault.SetPIN(ctx, wabaID, phoneNumberID, pin, id); err != nil {
 			return fmt.Errorf("storing the two-step verification PIN: %w", err)
 		}
 		s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", "partner")
 		return nil
 	}
-	if _, err := s.vault.EnsurePIN(ctx, req.WABAID, req.PhoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
+	if _, err := s.vault.EnsurePIN(ctx, wabaID, phoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
 		return fmt.Errorf("storing the two-step verification PIN: %w", err)
 	}
 	s.logger().InfoContext(ctx, "two-step verification PIN ready", "pin_source", "generated or kept")
@@ -377,14 +512,19 @@ func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboard
 	if status <= 0 {
 		status = DefaultStatusTimeout
 	}
+	verify := s.config.PhoneVerificationTimeout
+	if verify <= 0 {
+		verify = DefaultPhoneVerificationTimeout
+	}
 	name := onboarding.ExecutionName(rec.ID, rec.Executions)
 	arn, err := s.workflow.Start(ctx, onboarding.StartInput{
 		OnboardingID: rec.ID,
 		Name:         name,
 		Input: onboarding.WorkflowInput{
 			OnboardingID: rec.ID, WABAID: rec.WABAID, PhoneNumberID: rec.PhoneNumberID, Event: rec.Event,
-			ShareCreditLine: cfg.CreditLineID != "", ResumeFrom: resumeFrom, TestMessage: rec.WantsTest(),
+			ShareCreditLine: cfg.CreditLineID != "", ResumeFrom: resumeFrom, TestMessage: rec.WantsTest() && rec.PhoneNumberID != "",
 			InboundTimeoutSeconds: int(inbound / time.Second), StatusTimeoutSeconds: int(status / time.Second),
+			PhoneVerificationTimeoutSeconds: int(verify / time.Second),
 		},
 	})
 	if err != nil {
@@ -442,13 +582,29 @@ func (s *Service) List(ctx context.Context, customerRef string, status onboardin
 
 // Retry resumes a FAILED onboarding from its failed step with a new workflow execution.
 func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, error) {
+	return s.RetryWith(ctx, id, RetryOptions{})
+}
+
+// RetryOptions are the optional inputs of a retry.
+type RetryOptions struct {
+	// PhoneNumberID names the phone number of an onboarding that failed with phone_number_ambiguous.
+	PhoneNumberID string
+}
+
+// RetryWith resumes a FAILED onboarding like Retry; with opts.PhoneNumberID it resumes one that failed with
+// phone_number_ambiguous on that number, after checking with the business token that the WABA holds it.
+func (s *Service) RetryWith(ctx context.Context, id string, opts RetryOptions) (*onboarding.Record, error) {
 	ctx = logging.WithOnboardingID(ctx, id)
 	rec, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	from, err := rec.Resume(s.now())
-	if err != nil {
+	var from onboarding.StepName
+	if opts.PhoneNumberID != "" {
+		if err := s.choosePhone(ctx, rec, opts.PhoneNumberID); err != nil {
+			return nil, err
+		}
+	} else if from, err = rec.Resume(s.now()); err != nil {
 		return nil, err
 	}
 	rec.Executions++
@@ -468,4 +624,31 @@ func (s *Service) Retry(ctx context.Context, id string) (*onboarding.Record, err
 	s.logger().InfoContext(ctx, "onboarding resumed", "resume_from", from, "execution_number", rec.Executions)
 	s.publishRunning(ctx, rec)
 	return rec, nil
+}
+
+// choosePhone checks that the WABA holds the phone number a retry named, stores its PIN and marks the record
+// to start over with it. Nothing is written when the check fails.
+func (s *Service) choosePhone(ctx context.Context, rec *onboarding.Record, phoneNumberID string) error {
+	if !rec.PhoneAmbiguous() {
+		return rec.ChoosePhone(phoneNumberID, s.now()) // the refusal, typed
+	}
+	sec, err := s.vault.WABASecret(ctx, rec.WABAID)
+	if err != nil {
+		return &UnavailableError{Reason: "the business token could not be read", Err: err}
+	}
+	phones, err := s.graph.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: rec.WABAID, AccessToken: sec.BusinessToken}, s.signupRetry)
+	if err != nil {
+		return upstream("phone_numbers", err)
+	}
+	i := slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == phoneNumberID })
+	if i < 0 {
+		return &GrantError{Field: "phone_number_id", Reason: "phone number " + phoneNumberID + " is not a number of WABA " + rec.WABAID}
+	}
+	rec.DisplayPhoneNumber = phones.PhoneNumbers[i].DisplayPhoneNumber
+	if !rec.Event.Coexistence() {
+		if err := s.storePIN(ctx, rec.WABAID, phoneNumberID, onboarding.Secret{}, rec.ID); err != nil {
+			return &UnavailableError{Reason: "the two-step verification PIN could not be stored", Err: err}
+		}
+	}
+	return rec.ChoosePhone(phoneNumberID, s.now())
 }

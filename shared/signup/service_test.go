@@ -183,6 +183,7 @@ func TestSignupHappyPath(t *testing.T) {
 	wantInput := onboarding.WorkflowInput{
 		OnboardingID: rec.ID, WABAID: testWABA, PhoneNumberID: testPhone, Event: onboarding.EventFinish,
 		ShareCreditLine: true, TestMessage: true, InboundTimeoutSeconds: 7200, StatusTimeoutSeconds: 1800,
+		PhoneVerificationTimeoutSeconds: int(DefaultPhoneVerificationTimeout / time.Second),
 	}
 	if got := in.Input; got != wantInput {
 		t.Errorf("execution input:\n got %+v\nwant %+v", got, wantInput)

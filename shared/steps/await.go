@@ -40,6 +40,8 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	switch {
 	case !onboarding.ValidID(in.OnboardingID):
 		return Output{}, permanent(onboarding.CodeInvalidField, "await_webhook input has no valid onboarding_id")
+	case in.Kind == onboarding.WaitPhoneVerification && in.TaskToken != "":
+		return s.awaitPhoneVerification(ctx, in)
 	case !in.Kind.Valid():
 		return Output{}, permanent(onboarding.CodeInvalidField, fmt.Sprintf("await_webhook: unknown kind %q", in.Kind))
 	case in.TaskToken == "":
@@ -76,4 +78,28 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	}
 	s.logger().InfoContext(ctx, "waiting for webhook", "kind", in.Kind)
 	return Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning}, nil
+}
+
+// awaitPhoneVerification stores the task token, then shows the onboarding as AWAITING_PHONE_VERIFICATION:
+// in that order, so that the API never sees the status without a token to resume.
+func (s *Service) awaitPhoneVerification(ctx context.Context, in AwaitInput) (Output, error) {
+	if err := s.waits.PutWait(ctx, onboarding.Wait{
+		OnboardingID: in.OnboardingID, Kind: string(in.Kind), TaskToken: in.TaskToken, ExpiresAt: s.now().Add(WaitTTL),
+	}); err != nil {
+		return Output{}, classify(onboarding.StepVerifyPhone, fmt.Errorf("storing the task token: %w", err))
+	}
+	_, err := s.update(ctx, in.OnboardingID, func(r *onboarding.Record) error {
+		switch {
+		case !r.Status.Active():
+			return permanent(onboarding.CodeNotRetryable, "onboarding is "+string(r.Status)+"; nothing to wait for")
+		case r.Status == onboarding.StatusAwaitingPhoneVerification, r.Progress.PhoneVerified:
+			return errSkipWrite
+		}
+		return r.SetStatus(onboarding.StatusAwaitingPhoneVerification, s.now())
+	})
+	if err != nil && err != errSkipWrite {
+		return Output{}, classify(onboarding.StepVerifyPhone, err)
+	}
+	s.logger().InfoContext(ctx, "waiting for the phone verification code")
+	return Output{OnboardingID: in.OnboardingID, Step: onboarding.StepVerifyPhone, Status: onboarding.StepRunning}, nil
 }

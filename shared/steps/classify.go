@@ -70,6 +70,10 @@ func classifyGraph(step onboarding.StepName, ge *graph.Error) onboarding.StepFai
 		d.Code = onboarding.CodePINMismatch
 		d.Message += ". The number already has a different two-step verification PIN: pass that PIN as `pin` in a new signup, or reset two-step verification in WhatsApp Manager, then retry."
 		return &onboarding.PermanentError{StepError: d}
+	case graph.CodePhoneNotVerified:
+		d.Code = onboarding.CodePhoneNotVerified
+		d.Message += ". The number's ownership is not verified: POST /onboardings/{id}/retry resumes from verify_phone, which waits for the customer's code."
+		return &onboarding.PermanentError{StepError: d}
 	case graph.CodeReengagementRequired:
 		d.Code = onboarding.CodeOutsideWindow
 		d.Message += ". The tester must send a message to the business number first (it opens the 24-hour window)."

@@ -78,6 +78,9 @@ func TestDefinitionSkipReasonsAreTheSteps(t *testing.T) {
 		reason string
 	}{
 		"skip_share_credit_line":          {onboarding.StepShareCreditLine, NoteNoCreditLine},
+		"skip_sync_business_app":          {onboarding.StepSyncBusinessApp, NoteSyncNotCoexistence},
+		"skip_verify_phone_no_phone":      {onboarding.StepVerifyPhone, NoteVerifyNoPhone},
+		"skip_verify_phone_coexistence":   {onboarding.StepVerifyPhone, NoteVerifyCoexistence},
 		"skip_register_phone_no_phone":    {onboarding.StepRegisterPhone, NoteNoPhone},
 		"skip_register_phone_coexistence": {onboarding.StepRegisterPhone, NoteCoexistence},
 		"skip_send_test_message":          {onboarding.StepSendTestMessage, NoteNoTestRecipient},
@@ -115,12 +118,24 @@ func TestDefinitionChoicesAreTheStepRules(t *testing.T) {
 		wantDefault string
 	}{
 		{
-			// registerPhone checks the phone number first, then the coexistence event: the same order.
+			// verifyPhone and registerPhone check the phone number first, then the coexistence event: the same
+			// order.
 			state: "has_phone",
 			want: []aslChoice{
-				{Variable: "$.phone_number_id", StringEquals: str(""), Next: "skip_register_phone_no_phone"},
-				{Variable: "$.event", StringEquals: str(string(onboarding.EventFinishBusinessApp)), Next: "skip_register_phone_coexistence"},
+				{Variable: "$.phone_number_id", StringEquals: str(""), Next: "skip_verify_phone_no_phone"},
+				{Variable: "$.event", StringEquals: str(string(onboarding.EventFinishBusinessApp)), Next: "skip_verify_phone_coexistence"},
 			},
+			wantDefault: "verify_phone",
+		},
+		{
+			state:       "is_business_app",
+			want:        []aslChoice{{Variable: "$.event", StringEquals: str(string(onboarding.EventFinishBusinessApp)), Next: "sync_business_app"}},
+			wantDefault: "skip_sync_business_app",
+		},
+		{
+			// verify_phone leaves the step RUNNING exactly when the number waits for its code.
+			state:       "needs_phone_verification",
+			want:        []aslChoice{{Variable: "$.results.verify_phone.status", StringEquals: str(string(onboarding.StepRunning)), Next: "await_phone_verification"}},
 			wantDefault: "register_phone",
 		},
 		{
@@ -229,8 +244,8 @@ func TestDefinitionChoicesReadTheWorkflowInput(t *testing.T) {
 	for name, s := range definitionStates(t) {
 		for _, c := range s.Choices {
 			field, isInput := strings.CutPrefix(c.Variable, "$.")
-			if strings.HasPrefix(field, "counters.") {
-				continue // kept by the workflow itself (init)
+			if strings.HasPrefix(field, "counters.") || strings.HasPrefix(field, "results.") {
+				continue // kept by the workflow itself (init, and the steps' outputs)
 			}
 			if !isInput || !fields[field] {
 				t.Errorf("state %s reads %s, which is not a field of onboarding.WorkflowInput", name, c.Variable)

@@ -14,7 +14,7 @@ const DefaultRegisterCallLimit = 6
 
 // Skip reasons of register_phone, shown in the step's note.
 const (
-	NoteNoPhone           = "no phone number: the signup finished with FINISH_ONLY_WABA"
+	NoteNoPhone           = "no phone number: the signup finished without one (FINISH_ONLY_WABA, or none on the WABA); the number must still be added, verified and registered"
 	NoteCoexistence       = "WhatsApp Business app number (coexistence): registered by the app"
 	NoteAlreadyRegistered = "already registered for Cloud API"
 )

@@ -34,6 +34,7 @@ type GraphAPI interface {
 	RegisterPhone(ctx context.Context, in *graph.RegisterPhoneInput, optFns ...func(*graph.Options)) error
 	SendTextMessage(ctx context.Context, in *graph.SendTextMessageInput, optFns ...func(*graph.Options)) (*graph.SendMessageOutput, error)
 	RevokeCreditLine(ctx context.Context, in *graph.RevokeCreditLineInput, optFns ...func(*graph.Options)) error
+	SMBAppData(ctx context.Context, in *graph.SMBAppDataInput, optFns ...func(*graph.Options)) (*graph.SMBAppDataOutput, error)
 }
 
 // Config is the non-secret stage configuration the steps need (read from the environment in main).

@@ -176,6 +176,32 @@ func TestEachStepTwiceCausesOneSideEffect(t *testing.T) {
 			},
 		},
 		{
+			name: "sync_business_app", opts: fixtureOpts{phone: "106540352242222", event: onboarding.EventFinishBusinessApp},
+			run:  func(s *Service) func(context.Context, Input) (Output, error) { return s.SyncBusinessApp },
+			step: onboarding.StepSyncBusinessApp, wantStatus: onboarding.StepSucceeded,
+			sideEffects: map[string]int{graph.CallSMBAppData: 2}, // contacts, then history: once each
+			check: func(t *testing.T, f *fixture) {
+				if p := f.record(t).Progress; !p.StateSynced || !p.HistorySynced || p.StateSyncStarted == nil || p.HistorySyncStarted == nil {
+					t.Errorf("progress: %+v", p)
+				}
+				if n := f.record(t).Step(onboarding.StepSyncBusinessApp).Note; !strings.Contains(n, "request_id") {
+					t.Errorf("note %q lacks Meta's request ids", n)
+				}
+			},
+		},
+		{
+			name: "sync_business_app not coexistence",
+			run:  func(s *Service) func(context.Context, Input) (Output, error) { return s.SyncBusinessApp },
+			step: onboarding.StepSyncBusinessApp, wantStatus: onboarding.StepSkipped,
+			sideEffects: map[string]int{graph.CallSMBAppData: 0},
+		},
+		{
+			name: "verify_phone verified number", // reads only
+			run:  func(s *Service) func(context.Context, Input) (Output, error) { return verifyPhone(s) },
+			step: onboarding.StepVerifyPhone, wantStatus: onboarding.StepSkipped,
+			sideEffects: map[string]int{graph.CallVerifyCode: 0, graph.CallRequestCode: 0},
+		},
+		{
 			name: "register_phone already connected", opts: fixtureOpts{phone: "106540352241111"},
 			run:  func(s *Service) func(context.Context, Input) (Output, error) { return s.RegisterPhone },
 			step: onboarding.StepRegisterPhone, wantStatus: onboarding.StepSkipped,
@@ -557,7 +583,7 @@ func TestRecordOutcome(t *testing.T) {
 	t.Run("complete verified", func(t *testing.T) {
 		f := newFixture(t, fixtureOpts{recipient: testerNumber})
 		r := f.record(t)
-		for _, s := range []onboarding.StepName{onboarding.StepSubscribeWebhooks, onboarding.StepShareCreditLine, onboarding.StepRegisterPhone} {
+		for _, s := range []onboarding.StepName{onboarding.StepSubscribeWebhooks, onboarding.StepSyncBusinessApp, onboarding.StepShareCreditLine, onboarding.StepVerifyPhone, onboarding.StepRegisterPhone} {
 			_ = r.SucceedStep(s, "", time.Now())
 		}
 		_ = r.StartStep(onboarding.StepSendTestMessage, time.Now())
@@ -625,4 +651,82 @@ func TestAwaitWebhook(t *testing.T) {
 			t.Errorf("%+v: got %v, want PermanentError", bad, err)
 		}
 	}
+}
+
+// verifyPhone adapts VerifyPhone to the steps' Input signature.
+func verifyPhone(s *Service) func(context.Context, Input) (Output, error) {
+	return func(ctx context.Context, in Input) (Output, error) {
+		return s.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: in.OnboardingID})
+	}
+}
+
+func TestVerifyPhone(t *testing.T) {
+	ctx := context.Background()
+	const unverified = "106540352243333"
+	t.Run("an unverified number leaves the step RUNNING for the wait", func(t *testing.T) {
+		f := newFixture(t, fixtureOpts{phone: unverified})
+		out, err := f.svc.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: f.rec.ID})
+		if err != nil || out.Status != onboarding.StepRunning {
+			t.Fatalf("got %+v, %v, want RUNNING", out, err)
+		}
+		if st := f.record(t).Step(onboarding.StepVerifyPhone); st.Status != onboarding.StepRunning || st.Attempts != 1 {
+			t.Errorf("step: %+v", st)
+		}
+		// The wait times out with the code never accepted: phone_verification_timeout, permanent.
+		_, err = f.svc.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: f.rec.ID, AfterWait: true})
+		var pe *onboarding.PermanentError
+		if !errors.As(err, &pe) || pe.Code != onboarding.CodePhoneVerificationTimeout {
+			t.Errorf("after the wait: got %v, want phone_verification_timeout", err)
+		}
+	})
+	t.Run("after the wait, a code accepted meanwhile succeeds", func(t *testing.T) {
+		f := newFixture(t, fixtureOpts{phone: unverified})
+		if _, err := f.svc.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: f.rec.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := onboarding.Mutate(ctx, f.store, f.rec.ID, func(r *onboarding.Record) error { r.Progress.PhoneVerified = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		out, err := f.svc.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: f.rec.ID, AfterWait: true})
+		if err != nil || out.Status != onboarding.StepSucceeded {
+			t.Errorf("got %+v, %v, want SUCCEEDED", out, err)
+		}
+	})
+	t.Run("no number and coexistence numbers skip", func(t *testing.T) {
+		for _, o := range []fixtureOpts{{event: onboarding.EventFinishOnlyWABA}, {event: onboarding.EventFinishBusinessApp, phone: "106540352242222"}} {
+			f := newFixture(t, o)
+			out, err := f.svc.VerifyPhone(ctx, VerifyPhoneInput{OnboardingID: f.rec.ID})
+			if err != nil || out.Status != onboarding.StepSkipped || f.sim.Calls(graph.CallPhoneInfo) != 0 {
+				t.Errorf("%s: got %+v, %v, %d phone reads", o.event, out, err, f.sim.Calls(graph.CallPhoneInfo))
+			}
+		}
+	})
+}
+
+func TestSyncBusinessAppWindowAndRepeats(t *testing.T) {
+	ctx := context.Background()
+	opts := fixtureOpts{phone: "106540352242222", event: onboarding.EventFinishBusinessApp}
+	t.Run("outside 24 hours nothing is sent", func(t *testing.T) {
+		f := newFixture(t, opts)
+		// The onboarding began more than 24 hours ago (a retry the next day).
+		if _, err := onboarding.Mutate(ctx, f.store, f.rec.ID, func(r *onboarding.Record) error {
+			r.CreatedAt = r.CreatedAt.Add(-SyncWindow - time.Minute)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.svc.SyncBusinessApp(ctx, Input{OnboardingID: f.rec.ID})
+		var pe *onboarding.PermanentError
+		if !errors.As(err, &pe) || pe.Code != onboarding.CodeBusinessAppSyncWindow || f.sim.Calls(graph.CallSMBAppData) != 0 {
+			t.Errorf("got %v after %d calls, want business_app_sync_window_expired and none", err, f.sim.Calls(graph.CallSMBAppData))
+		}
+	})
+	t.Run("a sync Meta already has counts as done", func(t *testing.T) {
+		f := newFixture(t, opts)
+		f.sim.InjectFault(graphsim.Fault{Call: graph.CallSMBAppData, Kind: graphsim.FaultGraphError, Code: graph.CodeSyncAlreadyDone, Count: 1})
+		out, err := f.svc.SyncBusinessApp(ctx, Input{OnboardingID: f.rec.ID})
+		if err != nil || out.Status != onboarding.StepSucceeded || !strings.Contains(out.Note, "contacts sync already requested") {
+			t.Errorf("got %+v, %v", out, err)
+		}
+	})
 }

@@ -417,11 +417,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, l *lease) ([]
 	return body, http.StatusOK, nil
 }
 
-// withoutOther returns the events that are not KindOther, reusing the slice when there are none to drop.
+func kept(ev Event) bool { return ev.Kind != KindOther || IsBusinessAppField(ev.Field) }
+
+// withoutOther returns the events that are not KindOther (the coexistence fields excepted: the worker reads
+// them), reusing the slice when there are none to drop.
 func withoutOther(events []Event) []Event {
 	n := 0
 	for i := range events {
-		if events[i].Kind != KindOther {
+		if kept(events[i]) {
 			n++
 		}
 	}
@@ -430,7 +433,7 @@ func withoutOther(events []Event) []Event {
 	}
 	out := make([]Event, 0, n)
 	for i := range events {
-		if events[i].Kind != KindOther {
+		if kept(events[i]) {
 			out = append(out, events[i])
 		}
 	}

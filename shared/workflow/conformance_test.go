@@ -142,7 +142,11 @@ type behaviour struct {
 	Callback string          `json:"callback,omitempty"` // await_webhook: success | failure | none
 	Output   json.RawMessage `json:"output,omitempty"`   // SendTaskSuccess output
 	Cause    string          `json:"cause,omitempty"`    // SendTaskFailure cause
+	Status   string          `json:"status,omitempty"`   // a successful answer's step status instead of SUCCEEDED (verify_phone: RUNNING)
 }
+
+// awaitsCode scripts verify_phone finding the number unverified: the step stays RUNNING and the workflow waits.
+var awaitsCode = behaviour{Status: string(onboarding.StepRunning)}
 
 // fails scripts a function error named as Step Functions sees it.
 func fails(name string) behaviour {
@@ -194,7 +198,7 @@ func input(edit func(in *onboarding.WorkflowInput)) onboarding.WorkflowInput {
 	in := onboarding.WorkflowInput{
 		OnboardingID: onboardingID, WABAID: "102290129340398", PhoneNumberID: "106540352242922",
 		Event: onboarding.EventFinish, ShareCreditLine: true, TestMessage: true,
-		InboundTimeoutSeconds: 86400, StatusTimeoutSeconds: 3600,
+		InboundTimeoutSeconds: 86400, StatusTimeoutSeconds: 3600, PhoneVerificationTimeoutSeconds: 604800,
 	}
 	if edit != nil {
 		edit(&in)
@@ -209,13 +213,17 @@ func path(parts ...[]string) []string { return slices.Concat(parts...) }
 // Paths through the definition.
 var (
 	start          = []string{"init", "route"}
-	subscribe      = []string{"subscribe_webhooks", "has_credit_line"}
+	subscribe      = []string{"subscribe_webhooks", "is_business_app", "skip_sync_business_app", "has_credit_line"}
+	subscribeCoex  = []string{"subscribe_webhooks", "is_business_app", "sync_business_app", "has_credit_line"}
 	credit         = []string{"share_credit_line", "has_phone"}
+	verify         = []string{"verify_phone", "needs_phone_verification"}
 	register       = []string{"register_phone", "has_test_recipient"}
+	coexPhone      = []string{"skip_verify_phone_coexistence", "skip_register_phone_coexistence", "has_test_recipient"}
 	testMessage    = []string{"await_test_message", "send_test_message", "await_test_status", "complete_verified", "verified"}
 	noTest         = []string{"skip_send_test_message", "complete", "completed"}
 	registerWait   = []string{"register_phone", "count_register_wait", "register_wait_allowed", "register_wait_time", "wait_before_register"}
 	registerFailed = []string{"register_phone_failed", "record_failure", "failed"}
+	verifyFailed   = []string{"verify_phone_failed", "record_failure", "failed"}
 	testFailed     = []string{"send_test_message_failed", "record_failure", "failed"}
 )
 
@@ -225,45 +233,109 @@ func scenarios() []scenario {
 			name:      "happy path: credit line, test message resumed by both task tokens",
 			input:     input(nil),
 			functions: map[string][]behaviour{"await_webhook": roundTrip},
-			states:    path(start, subscribe, credit, register, testMessage),
+			states:    path(start, subscribe, credit, verify, register, testMessage),
 		},
 		{
 			name:      "skip: no credit line",
 			input:     input(func(in *onboarding.WorkflowInput) { in.ShareCreditLine = false }),
 			functions: map[string][]behaviour{"await_webhook": roundTrip},
-			states:    path(start, subscribe, []string{"skip_share_credit_line", "has_phone"}, register, testMessage),
+			states:    path(start, subscribe, []string{"skip_share_credit_line", "has_phone"}, verify, register, testMessage),
 		},
 		{
 			name: "skip: no phone number (FINISH_ONLY_WABA)",
 			input: input(func(in *onboarding.WorkflowInput) {
 				in.PhoneNumberID, in.Event, in.TestMessage = "", onboarding.EventFinishOnlyWABA, false
 			}),
-			states: path(start, subscribe, credit, []string{"skip_register_phone_no_phone", "has_test_recipient"}, noTest),
+			states: path(start, subscribe, credit, []string{"skip_verify_phone_no_phone", "skip_register_phone_no_phone", "has_test_recipient"}, noTest),
 		},
 		{
 			name:      "skip: coexistence number (FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING)",
 			input:     input(func(in *onboarding.WorkflowInput) { in.Event = onboarding.EventFinishBusinessApp }),
 			functions: map[string][]behaviour{"await_webhook": roundTrip},
-			states:    path(start, subscribe, credit, []string{"skip_register_phone_coexistence", "has_test_recipient"}, testMessage),
+			states:    path(start, subscribeCoex, credit, coexPhone, testMessage),
 		},
 		{
 			name:   "skip: no test recipient",
 			input:  input(noTestMessage),
-			states: path(start, subscribe, credit, register, noTest),
+			states: path(start, subscribe, credit, verify, register, noTest),
 		},
 		{
 			name: "resume from share_credit_line",
 			input: input(func(in *onboarding.WorkflowInput) {
 				in.ResumeFrom, in.TestMessage = onboarding.StepShareCreditLine, false
 			}),
-			states: path(start, []string{"has_credit_line"}, credit, register, noTest),
+			states: path(start, []string{"has_credit_line"}, credit, verify, register, noTest),
 		},
 		{
 			name: "resume from register_phone",
 			input: input(func(in *onboarding.WorkflowInput) {
 				in.ResumeFrom, in.TestMessage = onboarding.StepRegisterPhone, false
 			}),
-			states: path(start, []string{"has_phone"}, register, noTest),
+			states: path(start, []string{"has_phone"}, verify, register, noTest),
+		},
+		{
+			name: "resume from verify_phone: the number still waits for its code",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.ResumeFrom, in.TestMessage = onboarding.StepVerifyPhone, false
+			}),
+			functions: map[string][]behaviour{"verify_phone": {awaitsCode}, "await_webhook": {callbackSuccess(`{"verified":true}`)}},
+			states:    path(start, []string{"has_phone"}, verify, []string{"await_phone_verification"}, register, noTest),
+		},
+		{
+			name: "resume from sync_business_app (coexistence)",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.ResumeFrom, in.Event, in.TestMessage = onboarding.StepSyncBusinessApp, onboarding.EventFinishBusinessApp, false
+			}),
+			states: path(start, []string{"is_business_app", "sync_business_app", "has_credit_line"}, credit, coexPhone, noTest),
+		},
+		{
+			name:      "phone verification: unverified number, the code accepted resumes the wait",
+			input:     input(noTestMessage),
+			functions: map[string][]behaviour{"verify_phone": {awaitsCode}, "await_webhook": {callbackSuccess(`{"verified":true}`)}},
+			states:    path(start, subscribe, credit, verify, []string{"await_phone_verification"}, register, noTest),
+		},
+		{
+			name: "phone verification: the wait times out and verify_phone fails it",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.TestMessage, in.PhoneVerificationTimeoutSeconds = false, 1
+			}),
+			functions: map[string][]behaviour{
+				"verify_phone":  {awaitsCode, fails(onboarding.ErrorNamePermanent)},
+				"await_webhook": {{Callback: "none"}},
+			},
+			states: path(start, subscribe, credit, verify, []string{"await_phone_verification", "verify_phone_after_wait"}, verifyFailed),
+			failed: true,
+		},
+		{
+			name: "phone verification: the wait times out after the code was accepted (lost resume)",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.TestMessage, in.PhoneVerificationTimeoutSeconds = false, 1
+			}),
+			functions: map[string][]behaviour{"verify_phone": {awaitsCode}, "await_webhook": {{Callback: "none"}}},
+			states:    path(start, subscribe, credit, verify, []string{"await_phone_verification", "verify_phone_after_wait"}, register, noTest),
+		},
+		{
+			name:      "phone verification: verify_phone's TransientError is retried",
+			input:     input(noTestMessage),
+			functions: map[string][]behaviour{"verify_phone": {fails(onboarding.ErrorNameTransient)}},
+			states:    path(start, subscribe, credit, verify, register, noTest),
+		},
+		{
+			name: "coexistence: sync_business_app's PermanentError is caught",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.Event, in.TestMessage = onboarding.EventFinishBusinessApp, false
+			}),
+			functions: map[string][]behaviour{"sync_business_app": {fails(onboarding.ErrorNamePermanent)}},
+			states:    path(start, []string{"subscribe_webhooks", "is_business_app", "sync_business_app", "sync_business_app_failed", "record_failure", "failed"}),
+			failed:    true,
+		},
+		{
+			name: "coexistence: sync_business_app's ThrottledError is retried",
+			input: input(func(in *onboarding.WorkflowInput) {
+				in.Event, in.TestMessage = onboarding.EventFinishBusinessApp, false
+			}),
+			functions: map[string][]behaviour{"sync_business_app": {fails(onboarding.ErrorNameThrottled)}},
+			states:    path(start, subscribeCoex, credit, coexPhone, noTest),
 		},
 		{
 			name:      "resume from send_test_message",
@@ -275,13 +347,13 @@ func scenarios() []scenario {
 			name:      "retry: TransientError twice on register_phone, then success",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"register_phone": times(2, fails(onboarding.ErrorNameTransient))},
-			states:    path(start, subscribe, credit, register, noTest),
+			states:    path(start, subscribe, credit, verify, register, noTest),
 		},
 		{
 			name:      "retry: Lambda.TooManyRequestsException once on subscribe_webhooks",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"subscribe_webhooks": {fails("Lambda.TooManyRequestsException")}},
-			states:    path(start, subscribe, credit, register, noTest),
+			states:    path(start, subscribe, credit, verify, register, noTest),
 		},
 		{
 			name:  "retry: ThrottledError on send_test_message",
@@ -290,13 +362,13 @@ func scenarios() []scenario {
 				"await_webhook":     roundTrip,
 				"send_test_message": {fails(onboarding.ErrorNameThrottled)},
 			},
-			states: path(start, subscribe, credit, register, testMessage),
+			states: path(start, subscribe, credit, verify, register, testMessage),
 		},
 		{
 			name:      "retry: record_outcome fails once (States.ALL retrier)",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"record_outcome": {fails(onboarding.ErrorNameTransient)}},
-			states:    path(start, subscribe, credit, register, noTest),
+			states:    path(start, subscribe, credit, verify, register, noTest),
 		},
 		{
 			name:      "retries exhausted: TransientError 7 times on share_credit_line is caught",
@@ -309,20 +381,20 @@ func scenarios() []scenario {
 			name:      "permanent failure: PermanentError on register_phone is caught",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"register_phone": {fails(onboarding.ErrorNamePermanent)}},
-			states:    path(start, subscribe, credit, []string{"register_phone"}, registerFailed),
+			states:    path(start, subscribe, credit, verify, []string{"register_phone"}, registerFailed),
 			failed:    true,
 		},
 		{
 			name:      "wait-fixed: WaitFixedError once, then registered",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"register_phone": {fails(onboarding.ErrorNameWaitFixed)}},
-			states:    path(start, subscribe, credit, registerWait, register, noTest),
+			states:    path(start, subscribe, credit, verify, registerWait, register, noTest),
 		},
 		{
 			name:      "wait-fixed: the 4th WaitFixedError fails register_phone",
 			input:     input(noTestMessage),
 			functions: map[string][]behaviour{"register_phone": times(4, fails(onboarding.ErrorNameWaitFixed))},
-			states: path(start, subscribe, credit, registerWait, registerWait, registerWait,
+			states: path(start, subscribe, credit, verify, registerWait, registerWait, registerWait,
 				[]string{"register_phone", "count_register_wait", "register_wait_allowed"}, registerFailed),
 			failed: true,
 		},
@@ -330,7 +402,7 @@ func scenarios() []scenario {
 			name:      "task token: await_test_message times out",
 			input:     input(func(in *onboarding.WorkflowInput) { in.InboundTimeoutSeconds = 1 }),
 			functions: map[string][]behaviour{"await_webhook": {{Callback: "none"}}},
-			states:    path(start, subscribe, credit, register, []string{"await_test_message"}, testFailed),
+			states:    path(start, subscribe, credit, verify, register, []string{"await_test_message"}, testFailed),
 			failed:    true,
 		},
 		{
@@ -339,7 +411,7 @@ func scenarios() []scenario {
 			functions: map[string][]behaviour{"await_webhook": {
 				callbackSuccess(`{"message_id":"wamid.inbound"}`), {Callback: "none"},
 			}},
-			states: path(start, subscribe, credit, register, []string{"await_test_message", "send_test_message", "await_test_status"}, testFailed),
+			states: path(start, subscribe, credit, verify, register, []string{"await_test_message", "send_test_message", "await_test_status"}, testFailed),
 			failed: true,
 		},
 		{
@@ -349,7 +421,7 @@ func scenarios() []scenario {
 				callbackSuccess(`{"message_id":"wamid.inbound"}`),
 				callbackFailure("TestMessageFailed", "the test reply wamid.reply failed to deliver"),
 			}},
-			states: path(start, subscribe, credit, register, []string{"await_test_message", "send_test_message", "await_test_status"}, testFailed),
+			states: path(start, subscribe, credit, verify, register, []string{"await_test_message", "send_test_message", "await_test_status"}, testFailed),
 			failed: true,
 		},
 		{
@@ -358,9 +430,10 @@ func scenarios() []scenario {
 			input: input(noTestMessage),
 			functions: map[string][]behaviour{
 				"register_phone": {fails(onboarding.ErrorNamePermanent)},
-				"record_outcome": times(9, fails(onboarding.ErrorNameTransient)),
+				// The first record_outcome call records the skip of sync_business_app; the recorder fails after.
+				"record_outcome": append([]behaviour{{}}, times(9, fails(onboarding.ErrorNameTransient))...),
 			},
-			states:    path(start, subscribe, credit, []string{"register_phone", "register_phone_failed", "record_failure", "failed_unrecorded"}),
+			states:    path(start, subscribe, credit, verify, []string{"register_phone", "register_phone_failed", "record_failure", "failed_unrecorded"}),
 			failed:    true,
 			failError: onboarding.ErrorNamePermanent,
 			failCause: lambdaCause(fails(onboarding.ErrorNamePermanent)),
@@ -588,6 +661,9 @@ func (s *scripted) handler(fn string) lambda.Handler {
 			s.t.Errorf("%s: the payload the definition sends is not what the function accepts: %v\n%s", fn, err, payload)
 			return steps.Output{}, err
 		}
+		if b.Status != "" {
+			out.Status = onboarding.StepStatus(b.Status)
+		}
 		if token != "" {
 			if b.Callback == "" {
 				s.t.Errorf("%s: the scenario scripts no callback for this wait", fn)
@@ -681,7 +757,20 @@ func respond(fn string, payload json.RawMessage) (steps.Output, string, error) {
 		if !in.Kind.Valid() || in.TaskToken == "" {
 			return steps.Output{}, "", fmt.Errorf("kind %q, task token %q", in.Kind, in.TaskToken)
 		}
-		return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning}, in.TaskToken, nil
+		step := onboarding.StepSendTestMessage
+		if in.Kind == onboarding.WaitPhoneVerification {
+			step = onboarding.StepVerifyPhone
+		}
+		return steps.Output{OnboardingID: in.OnboardingID, Step: step, Status: onboarding.StepRunning}, in.TaskToken, nil
+	case "verify_phone":
+		var in steps.VerifyPhoneInput
+		if err := decodeStrict(payload, &in); err != nil {
+			return steps.Output{}, "", err
+		}
+		if in.OnboardingID != onboardingID {
+			return steps.Output{}, "", fmt.Errorf("onboarding_id %q", in.OnboardingID)
+		}
+		return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepVerifyPhone, Status: onboarding.StepSucceeded}, "", nil
 	default:
 		var in steps.Input
 		if err := decodeStrict(payload, &in); err != nil {
@@ -752,8 +841,9 @@ func checkCallbackTimeouts(t *testing.T, eng *engine.Engine, arn string, in onbo
 		t.Fatal(err)
 	}
 	want := map[string]int64{
-		"await_test_message": int64(in.InboundTimeoutSeconds),
-		"await_test_status":  int64(in.StatusTimeoutSeconds),
+		"await_test_message":       int64(in.InboundTimeoutSeconds),
+		"await_test_status":        int64(in.StatusTimeoutSeconds),
+		"await_phone_verification": int64(in.PhoneVerificationTimeoutSeconds),
 	}
 	state := ""
 	for _, ev := range hist {

@@ -63,7 +63,8 @@
     if (!opts.config_id) { problems.push('config_id is missing'); }
     if (opts.response_type !== 'code') { problems.push('response_type must be \'code\' (Embedded Signup returns a code for your server)'); }
     if (opts.override_default_response_type !== true) { problems.push('override_default_response_type must be true'); }
-    if (!extras.sessionInfoVersion) { problems.push('extras.sessionInfoVersion is not set: no WA_EMBEDDED_SIGNUP session events will be sent'); }
+    // Embedded Signup v4 sends the WA_EMBEDDED_SIGNUP session event for every flow (v2 needed
+    // extras.sessionInfoVersion '3'); its extras are empty ({setup: {}}), the configuration holds the rest.
     problems.forEach(function (p) { console.warn('FB.login (local stand-in): ' + p); });
 
     var params = new URLSearchParams({
@@ -82,7 +83,7 @@
       return;
     }
     var l = {
-      popup: popup, cb: cb, sessionInfo: !!extras.sessionInfoVersion,
+      popup: popup, cb: cb, sessionInfo: true,
       codeFlow: opts.response_type === 'code', reported: false, finished: false, watch: 0
     };
     state.login = l;

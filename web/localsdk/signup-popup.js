@@ -19,11 +19,12 @@
     return s;
   }
 
-  // A fresh 15-digit phone number id; its last four digits follow the chosen kind.
+  // A fresh 15-digit phone number id; its last four digits follow the chosen kind ('' for no number).
   function phoneId(kind) {
+    if (kind === 'none') { return ''; }
     var id = '1065' + randomDigits(11);
-    if (kind === '1111' || kind === '2222') { return id.slice(0, -4) + kind; }
-    while (/(1111|2222)$/.test(id)) { id = '1065' + randomDigits(11); }
+    if (kind === '1111' || kind === '2222' || kind === '3333') { return id.slice(0, -4) + kind; }
+    while (/(1111|2222|3333)$/.test(id)) { id = '1065' + randomDigits(11); }
     return id;
   }
 
@@ -71,7 +72,7 @@
       return;
     }
     var data = { waba_id: waba };
-    if (phone) { data.phone_number_id = phone; }
+    if (phone && !$('omit-phone').checked) { data.phone_number_id = phone; }
     if (business) { data.business_id = business; }
     send({ code: code, session: { data: data, type: 'WA_EMBEDDED_SIGNUP', event: event } });
   }
@@ -107,7 +108,10 @@
   $('waba-id').value = DEFAULT_WABA;
   $('business-id').value = DEFAULT_BUSINESS;
   $('phone-id').value = phoneId('new');
-  $('phone-kind').addEventListener('change', function () { $('phone-id').value = phoneId($('phone-kind').value); });
+  $('phone-kind').addEventListener('change', function () {
+    $('phone-id').value = phoneId($('phone-kind').value);
+    $('phone-id').required = $('phone-kind').value !== 'none';
+  });
   $('new-phone').addEventListener('click', function () { $('phone-id').value = phoneId($('phone-kind').value); });
   Array.prototype.forEach.call(document.querySelectorAll('button[data-event]'), function (b) {
     b.addEventListener('click', function () { finish(b.getAttribute('data-event')); });

@@ -48,6 +48,10 @@ var Routes = []Route{
 	{Method: awsapigatewayv2.HttpMethod_GET, Path: "/onboardings", Function: "api", Partner: true, Class: RouteStatus, NoAuthorizerReason: reasonList},
 	{Method: awsapigatewayv2.HttpMethod_GET, Path: "/onboardings/{id}", Function: "api", Partner: true, Class: RouteStatus, NoAuthorizerReason: reasonOnboarding},
 	{Method: awsapigatewayv2.HttpMethod_POST, Path: "/onboardings/{id}/retry", Function: "api", Partner: true, Class: RouteRetry, NoAuthorizerReason: reasonOnboarding},
+	// The phone verification routes call Meta (request_code, verify_code) for a person typing a code: the
+	// retry class's low rate suits them.
+	{Method: awsapigatewayv2.HttpMethod_POST, Path: "/onboardings/{id}/phone-verification/code", Function: "api", Partner: true, Class: RouteRetry, NoAuthorizerReason: reasonOnboarding},
+	{Method: awsapigatewayv2.HttpMethod_POST, Path: "/onboardings/{id}/phone-verification", Function: "api", Partner: true, Class: RouteRetry, NoAuthorizerReason: reasonOnboarding},
 	{Method: awsapigatewayv2.HttpMethod_GET, Path: "/healthz", Function: "api", NoAuthorizerReason: reasonHealthz},
 	{Method: awsapigatewayv2.HttpMethod_GET, Path: "/webhooks", Function: "webhook", Class: RouteWebhooks, NoAuthorizerReason: reasonWebhookGet},
 	{Method: awsapigatewayv2.HttpMethod_POST, Path: "/webhooks", Function: "webhook", Class: RouteWebhooks, NoAuthorizerReason: reasonWebhookPost},

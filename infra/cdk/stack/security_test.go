@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -404,4 +405,33 @@ func TestAlarmDestination(t *testing.T) {
 			t.Errorf("no warning about the placeholder alarmEmail %s among %v", s.stage.AlarmEmail, s.messages)
 		}
 	})
+}
+
+// TestRoutesAreTheOpenAPIOperations: API Gateway serves exactly the operations docs/openapi.json documents
+// (it has no catch-all route, so an operation without a route would be unreachable when deployed).
+func TestRoutesAreTheOpenAPIOperations(t *testing.T) {
+	b, err := os.ReadFile("../../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented, routed []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	for _, r := range stack.Routes {
+		routed = append(routed, r.RouteKey())
+	}
+	slices.Sort(documented)
+	slices.Sort(routed)
+	if !slices.Equal(documented, routed) {
+		t.Errorf("routes:\n got %v\nwant the documented operations %v", routed, documented)
+	}
 }

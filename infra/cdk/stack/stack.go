@@ -290,6 +290,9 @@ func (b *builder) environment(f catalog.Function) *map[string]*string {
 	if s.WebhookOverrideURL != "" {
 		env[config.EnvWebhookOverrideURL] = jsii.String(s.WebhookOverrideURL)
 	}
+	if s.PhoneVerificationTimeoutSeconds != 0 {
+		env[config.EnvPhoneVerificationTimeout] = jsii.String(strconv.Itoa(s.PhoneVerificationTimeoutSeconds))
+	}
 	a := f.Needs
 	if a.Table {
 		env[config.EnvTableName] = b.table.TableName()
@@ -426,6 +429,9 @@ func (b *builder) grant(f catalog.Function) {
 	}
 	if a.SendTaskResult {
 		allow("ResumeWorkflow", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{b.stateMachine.StateMachineArn()}, nil)
+	}
+	if a.SendTaskSuccess {
+		allow("ResumePhoneVerification", []string{"states:SendTaskSuccess"}, []*string{b.stateMachine.StateMachineArn()}, nil)
 	}
 	if a.QueueSend {
 		allow("EnqueueWebhooks", []string{"sqs:SendMessage"}, []*string{b.queue.QueueArn()}, nil)

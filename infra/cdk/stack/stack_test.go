@@ -326,13 +326,15 @@ func TestRoutes(t *testing.T) {
 	s := dev(t)
 	integrations := s.resources("AWS::ApiGatewayV2::Integration")
 	want := map[string]string{
-		"POST /signup":                 "api",
-		"GET /onboardings":             "api",
-		"GET /onboardings/{id}":        "api",
-		"POST /onboardings/{id}/retry": "api",
-		"GET /healthz":                 "api",
-		"GET /webhooks":                "webhook",
-		"POST /webhooks":               "webhook",
+		"POST /signup":                                   "api",
+		"GET /onboardings":                               "api",
+		"GET /onboardings/{id}":                          "api",
+		"POST /onboardings/{id}/retry":                   "api",
+		"POST /onboardings/{id}/phone-verification/code": "api",
+		"POST /onboardings/{id}/phone-verification":      "api",
+		"GET /healthz":                                   "api",
+		"GET /webhooks":                                  "webhook",
+		"POST /webhooks":                                 "webhook",
 	}
 	got := map[string]string{}
 	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
@@ -602,6 +604,7 @@ func TestLeastPrivilege(t *testing.T) {
 		add(n.WABASecrets == catalog.WABADelete, []string{"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"})
 		add(n.StartExecution, []string{"states:StartExecution"})
 		add(n.SendTaskResult, []string{"states:SendTaskSuccess", "states:SendTaskFailure"})
+		add(n.SendTaskSuccess, []string{"states:SendTaskSuccess"})
 		add(n.QueueSend, []string{"sqs:SendMessage"})
 		add(n.QueueConsume, sqsConsume)
 		add(n.Events != catalog.EventsNone, []string{"events:PutEvents"})
@@ -706,14 +709,22 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		})
 	}
-	t.Run("only webhook_worker resumes task tokens, only api starts executions", func(t *testing.T) {
+	t.Run("only webhook_worker and api resume task tokens, only the worker fails them, only api starts executions", func(t *testing.T) {
 		for who, actions := range got {
-			if who != "webhook_worker" && (slices.Contains(actions, "states:SendTaskSuccess") || slices.Contains(actions, "states:SendTaskFailure")) {
+			if who != "webhook_worker" && who != "api" && slices.Contains(actions, "states:SendTaskSuccess") {
 				t.Errorf("%s may resume task tokens", who)
+			}
+			if who != "webhook_worker" && slices.Contains(actions, "states:SendTaskFailure") {
+				t.Errorf("%s may fail task tokens", who)
 			}
 			if who != "api" && slices.Contains(actions, "states:StartExecution") {
 				t.Errorf("%s may start executions", who)
 			}
+		}
+		// The API resumes the phone verification wait once Meta accepted the code: SendTaskSuccess on the
+		// state machine, and nothing else of the task token API.
+		if !slices.Contains(got["api"], "states:SendTaskSuccess") || slices.Contains(got["api"], "states:SendTaskFailure") {
+			t.Errorf("api task token actions: got %v, want states:SendTaskSuccess only", got["api"])
 		}
 	})
 }

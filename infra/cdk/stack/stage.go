@@ -61,6 +61,8 @@ type StageConfig struct {
 	// for the status webhooks of the reply.
 	InboundTimeoutSeconds int `json:"inboundTimeoutSeconds"`
 	StatusTimeoutSeconds  int `json:"statusTimeoutSeconds"`
+	// PhoneVerificationTimeoutSeconds bounds the wait for an unverified number's code (0: 7 days).
+	PhoneVerificationTimeoutSeconds int `json:"phoneVerificationTimeoutSeconds,omitempty"`
 	// GraphAPIVersion is the Graph API version the functions call (vNN.N).
 	GraphAPIVersion string `json:"graphApiVersion"`
 }
@@ -84,7 +86,8 @@ const (
 	RouteWebhooks RouteClass = "webhooks"
 	// RouteSignup: POST /signup, one call per Embedded Signup a person completes.
 	RouteSignup RouteClass = "signup"
-	// RouteRetry: POST /onboardings/{id}/retry, which starts a workflow execution.
+	// RouteRetry: POST /onboardings/{id}/retry, which starts a workflow execution, and the phone
+	// verification routes, which call Meta.
 	RouteRetry RouteClass = "retry"
 	// RouteStatus: the status reads a frontend polls (GET /onboardings...).
 	RouteStatus RouteClass = "status"
@@ -257,6 +260,9 @@ func (s StageConfig) Validate() error {
 		bad("defaultCurrency must be one of %s", strings.Join(onboarding.Currencies, ", "))
 	}
 	maxWait := int(config.MaxWait / time.Second)
+	if v := s.PhoneVerificationTimeoutSeconds; v != 0 && (v < 1 || v > maxWait) {
+		bad("phoneVerificationTimeoutSeconds must be between 1 and %d", maxWait)
+	}
 	for name, v := range map[string]int{"inboundTimeoutSeconds": s.InboundTimeoutSeconds, "statusTimeoutSeconds": s.StatusTimeoutSeconds} {
 		if v < 1 || v > maxWait {
 			bad("%s must be between 1 and %d", name, maxWait)

@@ -32,6 +32,8 @@ const (
 	// Local defaults of the test-message waits (production: 24 h and 1 h).
 	DefaultInboundTimeout = 5 * time.Minute
 	DefaultStatusTimeout  = 2 * time.Minute
+	// DefaultPhoneVerificationTimeout is the local wait for the phone verification code (production: 7 days).
+	DefaultPhoneVerificationTimeout = 10 * time.Minute
 	// DefaultStateDir is where disk state lives, relative to the working directory (the checkout, for
 	// `make run`); it is git-ignored.
 	DefaultStateDir = ".local"
@@ -60,8 +62,10 @@ type Config struct {
 	DefaultCurrency string
 	InboundTimeout  time.Duration
 	StatusTimeout   time.Duration
-	WebhookOverride string
-	TestMessageBody string
+	// PhoneVerificationTimeout bounds the wait for the phone verification code.
+	PhoneVerificationTimeout time.Duration
+	WebhookOverride          string
+	TestMessageBody          string
 	// State is StateDisk or StateMemory; empty means StateMemory.
 	State string
 	// StateDir is the state directory of StateDisk.
@@ -79,28 +83,29 @@ type Config struct {
 
 // Environment variables of the local runner.
 const (
-	EnvAddr            = "ADDR"
-	EnvAppID           = "WA_APP_ID"
-	EnvAppSecret       = "WA_APP_SECRET"
-	EnvVerifyToken     = "WA_VERIFY_TOKEN"
-	EnvSystemToken     = "WA_SYSTEM_TOKEN"
-	EnvSystemUserID    = "WA_SYSTEM_USER_ID"
-	EnvCreditLineID    = "WA_CREDIT_LINE_ID"
-	EnvGraphBaseURL    = "GRAPH_BASE_URL"
-	EnvGraphAPIVersion = "GRAPH_API_VERSION"
-	EnvSimFaults       = "GRAPH_SIM_FAULTS"
-	EnvSimLatency      = "GRAPH_SIM_LATENCY_MS"
-	EnvSimTester       = "GRAPH_SIM_TESTER"
-	EnvTimeScale       = "LOCAL_TIME_SCALE"
-	EnvDefaultCurrency = "DEFAULT_CURRENCY"
-	EnvInboundTimeout  = "INBOUND_TIMEOUT_SECONDS"
-	EnvStatusTimeout   = "STATUS_TIMEOUT_SECONDS"
-	EnvWebhookOverride = "WEBHOOK_OVERRIDE_URL"
-	EnvTestMessageBody = "TEST_MESSAGE_BODY"
-	EnvAuthIssuer      = "AUTH_ISSUER"
-	EnvAuthAudience    = "AUTH_AUDIENCE"
-	EnvState           = "LOCAL_STATE"
-	EnvStateDir        = "LOCAL_STATE_DIR"
+	EnvAddr                     = "ADDR"
+	EnvAppID                    = "WA_APP_ID"
+	EnvAppSecret                = "WA_APP_SECRET"
+	EnvVerifyToken              = "WA_VERIFY_TOKEN"
+	EnvSystemToken              = "WA_SYSTEM_TOKEN"
+	EnvSystemUserID             = "WA_SYSTEM_USER_ID"
+	EnvCreditLineID             = "WA_CREDIT_LINE_ID"
+	EnvGraphBaseURL             = "GRAPH_BASE_URL"
+	EnvGraphAPIVersion          = "GRAPH_API_VERSION"
+	EnvSimFaults                = "GRAPH_SIM_FAULTS"
+	EnvSimLatency               = "GRAPH_SIM_LATENCY_MS"
+	EnvSimTester                = "GRAPH_SIM_TESTER"
+	EnvTimeScale                = "LOCAL_TIME_SCALE"
+	EnvDefaultCurrency          = "DEFAULT_CURRENCY"
+	EnvInboundTimeout           = "INBOUND_TIMEOUT_SECONDS"
+	EnvStatusTimeout            = "STATUS_TIMEOUT_SECONDS"
+	EnvPhoneVerificationTimeout = "PHONE_VERIFICATION_TIMEOUT_SECONDS"
+	EnvWebhookOverride          = "WEBHOOK_OVERRIDE_URL"
+	EnvTestMessageBody          = "TEST_MESSAGE_BODY"
+	EnvAuthIssuer               = "AUTH_ISSUER"
+	EnvAuthAudience             = "AUTH_AUDIENCE"
+	EnvState                    = "LOCAL_STATE"
+	EnvStateDir                 = "LOCAL_STATE_DIR"
 )
 
 // ConfigFromEnv reads the configuration. lookup is os.LookupEnv: a variable set to "" differs from an unset
@@ -200,6 +205,9 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		problems = append(problems, err.Error())
 	}
 	if c.StatusTimeout, err = seconds(lookup, EnvStatusTimeout, DefaultStatusTimeout); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.PhoneVerificationTimeout, err = seconds(lookup, EnvPhoneVerificationTimeout, DefaultPhoneVerificationTimeout); err != nil {
 		problems = append(problems, err.Error())
 	}
 	c.WebhookOverride, _ = get(EnvWebhookOverride, "")

@@ -209,7 +209,7 @@ var faultPoints = []faultPoint{
 	{"assigned_users", onboarding.StepShareCreditLine, false},
 	{"credit_check", onboarding.StepShareCreditLine, false},
 	{"credit_sharing", onboarding.StepShareCreditLine, false},
-	{"phone_info", onboarding.StepRegisterPhone, false},
+	{"phone_info", onboarding.StepVerifyPhone, false}, // verify_phone reads the number first
 	{"register", onboarding.StepRegisterPhone, false},
 	{"messages", onboarding.StepSendTestMessage, true},
 }

@@ -200,7 +200,9 @@ func (r *Runner) build() error {
 	offboarder.svc = stepSvc
 	handlers := map[string]any{
 		"subscribe_webhooks": withRequestID(stepSvc.SubscribeWebhooks),
+		"sync_business_app":  withRequestID(stepSvc.SyncBusinessApp),
 		"share_credit_line":  withRequestID(stepSvc.ShareCreditLine),
+		"verify_phone":       withRequestID(stepSvc.VerifyPhone),
 		"register_phone":     withRequestID(stepSvc.RegisterPhone),
 		"send_test_message":  withRequestID(stepSvc.SendTestMessage),
 		"await_webhook":      withRequestID(stepSvc.AwaitWebhook),
@@ -243,8 +245,11 @@ func (r *Runner) build() error {
 	}
 
 	signupSvc := signup.New(st.records, st.vault, client, wf, signup.Options{
-		Config:    signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout},
+		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout,
+			PhoneVerificationTimeout: cfg.PhoneVerificationTimeout},
 		Publisher: r.Events, Logger: r.log,
+		PhoneGraph: client, Waits: st.webhooks,
+		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
 	})
 	apiOpts := httpapi.Options{Logger: r.log}
 	if cfg.AuthIssuer != "" {

@@ -285,7 +285,8 @@ func TestConflictAndBadRequests(t *testing.T) {
 	}{
 		{`{"code":"expired-code","waba_id":"` + waba + `","phone_number_id":"106540352249999"}`, 400},
 		{`{"code":"sim:1:2:x","waba_id":"` + waba + `","phone_number_id":"106540352249999"}`, 403},
-		{`{"code":"c"}`, 400},
+		{`{"code":"c","waba_ids":[]}`, 400},
+		{`{"code":"c","phone_number_id":"x"}`, 400},
 	} {
 		if status, m := h.do("POST", "/signup", tt.body); status != tt.want {
 			t.Errorf("%s: got %d %v, want %d", tt.body, status, m, tt.want)

@@ -172,8 +172,8 @@ func putRecord(tx *bbolt.Tx, r *onboarding.Record) error {
 func putIndexes(tx *bbolt.Tx, r, old *onboarding.Record) error {
 	byPhone, byWABA := tx.Bucket(bucketByPhone), tx.Bucket(bucketByWABA)
 	if old != nil {
-		if old.CreatedAt.Equal(r.CreatedAt) {
-			return nil
+		if old.CreatedAt.Equal(r.CreatedAt) && old.PhoneNumberID == r.PhoneNumberID {
+			return nil // the keys are unchanged (a phone number id is set once, by PhoneAssignable)
 		}
 		if old.PhoneNumberID != "" {
 			if err := byPhone.Delete(indexKey(old.PhoneNumberID, old)); err != nil {
@@ -312,7 +312,7 @@ func (s *Store) Update(ctx context.Context, r *onboarding.Record) error {
 		if old.Version != r.Version {
 			return fmt.Errorf("bolt store: update %s: stored version %d, caller has %d: %w", r.ID, old.Version, r.Version, onboarding.ErrVersionConflict)
 		}
-		if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
+		if old.WABAID != r.WABAID || (old.PhoneNumberID != r.PhoneNumberID && !onboarding.PhoneAssignable(old, r)) {
 			return fmt.Errorf("bolt store: update %s: %w", r.ID, &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"})
 		}
 		if old.CustomerRef != r.CustomerRef {

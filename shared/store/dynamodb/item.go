@@ -143,6 +143,13 @@ type progressItem struct {
 	TestFailureTitle    string `dynamodbav:"test_failure_title,omitempty"`
 	CreditRevoked       bool   `dynamodbav:"credit_revoked,omitempty"`
 	SecretDeleted       bool   `dynamodbav:"secret_deleted,omitempty"`
+	StateSyncStarted    string `dynamodbav:"state_sync_started,omitempty"`
+	StateSynced         bool   `dynamodbav:"state_synced,omitempty"`
+	HistorySyncStarted  string `dynamodbav:"history_sync_started,omitempty"`
+	HistorySynced       bool   `dynamodbav:"history_synced,omitempty"`
+	PhoneVerified       bool   `dynamodbav:"phone_verified,omitempty"`
+	CodeRequestedAt     string `dynamodbav:"code_requested_at,omitempty"`
+	CodeRequests        int    `dynamodbav:"code_requests,omitempty"`
 }
 
 // marshalRecord returns the item of r stored at version.
@@ -184,6 +191,13 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 			TestFailureTitle:    r.Progress.TestFailureTitle,
 			CreditRevoked:       r.Progress.CreditRevoked,
 			SecretDeleted:       r.Progress.SecretDeleted,
+			StateSyncStarted:    formatTimePtr(r.Progress.StateSyncStarted),
+			StateSynced:         r.Progress.StateSynced,
+			HistorySyncStarted:  formatTimePtr(r.Progress.HistorySyncStarted),
+			HistorySynced:       r.Progress.HistorySynced,
+			PhoneVerified:       r.Progress.PhoneVerified,
+			CodeRequestedAt:     formatTimePtr(r.Progress.CodeRequestedAt),
+			CodeRequests:        r.Progress.CodeRequests,
 		},
 		TestMessageID:     r.TestMessageID,
 		TestMessageStatus: r.TestMessageStatus,
@@ -264,6 +278,10 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 			TestFailureTitle:   it.Progress.TestFailureTitle,
 			CreditRevoked:      it.Progress.CreditRevoked,
 			SecretDeleted:      it.Progress.SecretDeleted,
+			StateSynced:        it.Progress.StateSynced,
+			HistorySynced:      it.Progress.HistorySynced,
+			PhoneVerified:      it.Progress.PhoneVerified,
+			CodeRequests:       it.Progress.CodeRequests,
 		},
 		TestMessageID:     it.TestMessageID,
 		TestMessageStatus: it.TestMessageStatus,
@@ -290,6 +308,15 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 		return fail(err)
 	}
 	if r.Progress.TestSendStarted, err = parseTimePtr("progress.test_send_started", it.Progress.TestSendStarted); err != nil {
+		return fail(err)
+	}
+	if r.Progress.StateSyncStarted, err = parseTimePtr("progress.state_sync_started", it.Progress.StateSyncStarted); err != nil {
+		return fail(err)
+	}
+	if r.Progress.HistorySyncStarted, err = parseTimePtr("progress.history_sync_started", it.Progress.HistorySyncStarted); err != nil {
+		return fail(err)
+	}
+	if r.Progress.CodeRequestedAt, err = parseTimePtr("progress.code_requested_at", it.Progress.CodeRequestedAt); err != nil {
 		return fail(err)
 	}
 	for i, si := range it.Steps {

@@ -387,7 +387,7 @@ func (s *Store) errorf(op, subject string, err error) error {
 
 // immutable refuses a change of the fields the guard key and the indexes are derived from.
 func immutable(old, r *onboarding.Record) error {
-	if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
+	if old.WABAID != r.WABAID || (old.PhoneNumberID != r.PhoneNumberID && !onboarding.PhoneAssignable(old, r)) {
 		return &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"}
 	}
 	if old.CustomerRef != r.CustomerRef {

@@ -169,7 +169,7 @@ func (s *Store) Update(_ context.Context, r *onboarding.Record) error {
 	if old.Version != r.Version {
 		return fmt.Errorf("memory store: update %s: stored version %d, caller has %d: %w", r.ID, old.Version, r.Version, onboarding.ErrVersionConflict)
 	}
-	if old.WABAID != r.WABAID || old.PhoneNumberID != r.PhoneNumberID {
+	if old.WABAID != r.WABAID || (old.PhoneNumberID != r.PhoneNumberID && !onboarding.PhoneAssignable(old, r)) {
 		return fmt.Errorf("memory store: update %s: %w", r.ID, &onboarding.InvalidTransitionError{Reason: "waba_id and phone_number_id cannot change"})
 	}
 	if old.CustomerRef != r.CustomerRef {

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"UpdateStaleVersion", testUpdateStale},
 		{"UpdateUnknown", testUpdateUnknown},
 		{"UpdateKeysImmutable", testUpdateKeysImmutable},
+		{"PhoneAssignedOnce", testPhoneAssignedOnce},
 		{"Guard", testGuard},
 		{"GuardReleasedWhenEnded", testGuardReleased},
 		{"RetryReacquiresGuard", testRetryReacquires},
@@ -439,6 +440,50 @@ func testUpdateKeysImmutable(t *testing.T, s onboarding.Store) {
 			}
 			assertRecord(t, mustGet(t, s, r.ID), want)
 		})
+	}
+}
+
+// testPhoneAssignedOnce: a record without a phone number that is not active (FAILED with
+// phone_number_ambiguous) gets one when a retry names it; the phone index and the WABA+phone guard follow the
+// new id. An active record, or one that has a number, cannot change it.
+func testPhoneAssignedOnce(t *testing.T, s onboarding.Store) {
+	ctx := context.Background()
+	const waba, phone = "600000000000001", "106540352247777"
+	r := newRecord(waba, "", at(0))
+	r.Event = onboarding.EventFinish
+	r.FailPhoneAmbiguous(2, at(time.Second))
+	mustCreate(t, s, r)
+	var invalid *onboarding.InvalidTransitionError
+
+	if err := r.ChoosePhone(phone, at(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, s, r)
+	got := mustGet(t, s, r.ID)
+	if got.PhoneNumberID != phone || got.Status != onboarding.StatusRunning {
+		t.Fatalf("after the phone was named: got %q %s", got.PhoneNumberID, got.Status)
+	}
+	byPhone, err := s.FindByPhone(ctx, phone)
+	if err != nil || byPhone.ID != r.ID {
+		t.Errorf("FindByPhone(%s): got %v, %v, want the record", phone, byPhone, err)
+	}
+	// The guard is held for the new WABA+phone pair.
+	other := newRecord(waba, phone, at(3*time.Second))
+	var active *onboarding.ActiveOnboardingError
+	if err := s.Create(ctx, other); !errors.As(err, &active) || active.ExistingID != r.ID {
+		t.Errorf("Create for the named phone: got %v, want ActiveOnboardingError naming %s", err, r.ID)
+	}
+	// Set once: changing it again is refused.
+	r.PhoneNumberID = "106540352248888"
+	if err := s.Update(ctx, r); !errors.As(err, &invalid) {
+		t.Errorf("a second change of the phone: got %v, want InvalidTransitionError", err)
+	}
+	// An active record without a number cannot get one either.
+	w := newRecord("600000000000002", "", at(0))
+	mustCreate(t, s, w)
+	w.PhoneNumberID = phone
+	if err := s.Update(ctx, w); !errors.As(err, &invalid) {
+		t.Errorf("an active record naming a phone: got %v, want InvalidTransitionError", err)
 	}
 }
 

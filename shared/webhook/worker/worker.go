@@ -165,6 +165,10 @@ func (p *Processor) apply(ctx context.Context, ev webhook.Event, retry bool) err
 		return p.publish(ctx, p.messageEvent(partnerevents.TypeMessagingError, ev, ""))
 	case webhook.KindAccountUpdate:
 		return p.accountUpdate(ctx, ev, retry)
+	case webhook.KindOther:
+		if webhook.IsBusinessAppField(ev.Field) {
+			return p.businessApp(ctx, ev)
+		}
 	}
 	p.log().InfoContext(ctx, "webhook event of an unknown kind ignored", "field", ev.Field)
 	return nil

@@ -91,7 +91,7 @@ function respond(fn, payload) {
           throw lambdaError('PermanentError', `record_outcome: unknown action "${payload.action}"`);
       }
     case 'await_webhook':
-      return { ...out, step: 'send_test_message', status: 'RUNNING' };
+      return { ...out, step: payload.kind === 'phone_verification' ? 'verify_phone' : 'send_test_message', status: 'RUNNING' };
     case 'send_test_message':
       return { ...out, step: fn, status: 'RUNNING', message_id: 'wamid.reply' };
     default:
@@ -112,7 +112,9 @@ async function runScenario(definition, machine, sc) {
     counts[fn] = n + 1;
     const b = sc.functions?.[fn]?.[n] ?? {};
     if (b.error && !b.callback) throw lambdaError(b.error, b.message ?? '');
-    return { response: respond(fn, payload), behaviour: b };
+    const response = respond(fn, payload);
+    if (b.status) response.status = b.status; // verify_phone finding the number unverified: RUNNING
+    return { response, behaviour: b };
   };
 
   const taskResourceLocalHandlers = {};
