@@ -61,6 +61,9 @@ type (
 		RegisterCalls    []time.Time          `json:"register_calls,omitempty"`
 		BlockedUntil     time.Time            `json:"blocked_until,omitzero"`
 		Windows          map[string]time.Time `json:"windows,omitempty"`
+		CodeRequested    time.Time            `json:"code_requested,omitzero"`
+		Onboarded        time.Time            `json:"onboarded,omitzero"`
+		Synced           map[string]bool      `json:"synced,omitempty"`
 	}
 	allocationDoc struct {
 		ID         string `json:"id"`
@@ -97,7 +100,8 @@ func (s *Server) SaveWorld() ([]byte, error) {
 	for k, p := range s.phones {
 		d.Phones[k] = phoneDoc{ID: p.id, WABA: p.waba, Display: p.display, VerifiedName: p.verifiedName, Platform: p.platform,
 			Status: p.status, CodeVerification: p.codeVerification, Quality: p.quality, BizApp: p.bizApp, PIN: p.pin, Region: p.region,
-			RegisterCalls: p.registerCalls, BlockedUntil: p.blockedUntil, Windows: p.windows}
+			RegisterCalls: p.registerCalls, BlockedUntil: p.blockedUntil, Windows: p.windows,
+			CodeRequested: p.codeRequested, Onboarded: p.onboarded, Synced: p.synced}
 	}
 	for k, a := range s.allocations {
 		d.Allocations[k] = allocationDoc{ID: a.id, Line: a.line, WABA: a.waba, Credential: a.credential, Business: a.business, Deleted: a.deleted, Seq: a.seq}
@@ -150,7 +154,8 @@ func (s *Server) LoadWorld(b []byte) error {
 		}
 		s.phones[k] = &phoneRec{id: p.ID, waba: p.WABA, display: p.Display, verifiedName: p.VerifiedName, platform: p.Platform,
 			status: p.Status, codeVerification: p.CodeVerification, quality: p.Quality, bizApp: p.BizApp, pin: p.PIN, region: p.Region,
-			registerCalls: p.RegisterCalls, blockedUntil: p.BlockedUntil, windows: windows}
+			registerCalls: p.RegisterCalls, blockedUntil: p.BlockedUntil, windows: windows,
+			codeRequested: p.CodeRequested, onboarded: p.Onboarded, synced: p.Synced}
 	}
 	for k, a := range d.Allocations {
 		s.allocations[k] = &allocationRec{id: a.ID, line: a.Line, waba: a.WABA, credential: a.Credential, business: a.Business, deleted: a.Deleted, seq: a.Seq}

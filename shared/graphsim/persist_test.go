@@ -76,3 +76,33 @@ func TestWorldDocCoversTheWorld(t *testing.T) {
 		t.Errorf("Server has %d fields, want %d: is the new one part of the world (SaveWorld)?", got, want)
 	}
 }
+
+// TestWorldKeepsVerificationAndSync: a requested verification code and the coexistence syncs survive a
+// save: after a restart the code still verifies, and a repeated sync is still refused with 2593107.
+func TestWorldKeepsVerificationAndSync(t *testing.T) {
+	const waba, unverified, bizApp = "102290129340398", "106540352243333", "106540352242222"
+	now := func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }
+	s := New(Config{Now: now})
+	s.IssueToken(waba, unverified)
+	s.IssueToken(waba, bizApp)
+	s.mu.Lock()
+	s.phones[unverified].codeRequested = now()
+	s.phones[bizApp].synced = map[string]bool{"smb_app_state_sync": true}
+	s.mu.Unlock()
+	saved, err := s.SaveWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := New(Config{Now: now})
+	if err := s2.LoadWorld(saved); err != nil {
+		t.Fatal(err)
+	}
+	s2.mu.Lock()
+	defer s2.mu.Unlock()
+	if p := s2.phones[unverified]; !p.codeRequested.Equal(now()) || p.codeVerification != CodeNotVerified || p.onboarded.IsZero() {
+		t.Errorf("unverified number after the round trip: %+v", p)
+	}
+	if p := s2.phones[bizApp]; !p.synced["smb_app_state_sync"] || p.synced["history"] {
+		t.Errorf("Business app number after the round trip: synced %v", p.synced)
+	}
+}
