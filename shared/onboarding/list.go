@@ -38,3 +38,24 @@ func ParseListCursor(cursor string) (createdAt time.Time, id string, err error) 
 	}
 	return t, id, nil
 }
+
+// maxCursorWABALength bounds the WABA id inside a WABA listing cursor.
+const maxCursorWABALength = 64
+
+// WABACursor returns the opaque cursor that continues a WABA listing (Store.ListWABAs) after wabaID:
+// base64url, so that callers pass it unchanged.
+func WABACursor(wabaID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(wabaID))
+}
+
+// ParseWABACursor decodes a WABACursor; anything else is ErrInvalidCursor.
+func ParseWABACursor(cursor string) (wabaID string, err error) {
+	if cursor == "" || len(cursor) > maxCursorLength {
+		return "", ErrInvalidCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) == 0 || len(b) > maxCursorWABALength || strings.ContainsAny(string(b), "#$") {
+		return "", ErrInvalidCursor
+	}
+	return string(b), nil
+}

@@ -31,6 +31,13 @@ type Store interface {
 	// last one. A cursor the store did not issue for this customer is ErrInvalidCursor. Index reads are
 	// eventually consistent: a record created a moment ago may be missing from the first page.
 	ListByCustomer(ctx context.Context, customerRef string, status Status, limit int, cursor string) (recs []*Record, next string, err error)
+	// ListWABAs returns a page of the ids of the WABAs that have at least one record, in an order of the
+	// store's choosing: at most limit (1 to MaxListLimit), starting after the cursor of the previous page
+	// ("" for the first). next is the cursor of the following page, "" on the last one. A full listing
+	// names every WABA that had a record when it started exactly once (a WABA whose first record is created
+	// meanwhile may be missed). A cursor the store did not issue is ErrInvalidCursor. It serves periodic
+	// jobs over all customers (the token health check), not requests.
+	ListWABAs(ctx context.Context, limit int, cursor string) (wabaIDs []string, next string, err error)
 }
 
 // Bounds of ListByCustomer's limit.

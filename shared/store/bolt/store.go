@@ -475,3 +475,48 @@ func (s *Store) walkBack(ctx context.Context, bucket []byte, value string, start
 		return nil
 	})
 }
+
+// ListWABAs returns a page of the ids of the WABAs that have records, in ascending byte order of id: a walk
+// of the WABA index that jumps over each WABA's entries.
+func (s *Store) ListWABAs(ctx context.Context, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 || limit > onboarding.MaxListLimit {
+		return nil, "", fmt.Errorf("bolt store: list wabas: limit %d outside 1..%d", limit, onboarding.MaxListLimit)
+	}
+	var start []byte
+	if cursor != "" {
+		after, err := onboarding.ParseWABACursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("bolt store: list wabas: %w", err)
+		}
+		start = []byte(after + "$") // '$' follows '#': the first key after that WABA's range
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	ids := []string{}
+	next := ""
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketByWABA).Cursor()
+		k, _ := c.First()
+		if start != nil {
+			k, _ = c.Seek(start)
+		}
+		for k != nil {
+			waba, _, ok := bytes.Cut(k, []byte("#"))
+			if !ok {
+				return fmt.Errorf("index entry %q has no WABA id", k)
+			}
+			if len(ids) == limit {
+				next = onboarding.WABACursor(ids[limit-1])
+				return nil
+			}
+			ids = append(ids, string(waba))
+			k, _ = c.Seek(append(append([]byte{}, waba...), '$'))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("bolt store: list wabas: %w", err)
+	}
+	return ids, next, nil
+}

@@ -16,6 +16,7 @@ const (
 	OpUpdateItem = "UpdateItem"
 	OpDeleteItem = "DeleteItem"
 	OpQuery      = "Query"
+	OpScan       = "Scan"
 )
 
 // FaultAPI wraps an API for reliability tests: before each call it calls Fail (if set) with the operation's
@@ -77,6 +78,14 @@ func (f *FaultAPI) Query(ctx context.Context, in *ddb.QueryInput, optFns ...func
 		return nil, err
 	}
 	return f.API.Query(ctx, in, optFns...)
+}
+
+// Scan fails with Fail(OpScan) or calls the wrapped API.
+func (f *FaultAPI) Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error) {
+	if err := f.fail(OpScan); err != nil {
+		return nil, err
+	}
+	return f.API.Scan(ctx, in, optFns...)
 }
 
 // ThrottleError returns the error DynamoDB throttles op with: a *types.ProvisionedThroughputExceededException,

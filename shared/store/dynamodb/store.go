@@ -2,11 +2,13 @@ package dynamodb
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +27,7 @@ type API interface {
 	UpdateItem(ctx context.Context, in *ddb.UpdateItemInput, optFns ...func(*ddb.Options)) (*ddb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput, optFns ...func(*ddb.Options)) (*ddb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *ddb.QueryInput, optFns ...func(*ddb.Options)) (*ddb.QueryOutput, error)
+	Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error)
 }
 
 // Options tune a Store.
@@ -352,6 +355,75 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return recs, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// ListWABAs returns a page of the ids of the WABAs that have records, in the order of a Scan of the WABA
+// index (gsi2). Only record items carry gsi2 keys, so the index holds nothing else, and a Scan returns the
+// items of one partition key (one WABA) together, in sort-key order: each WABA is taken at its first item
+// and its further items are passed over. The Scan projects keys only; it reads the whole index over a full
+// listing, which suits a daily job (a WABA has a handful of records). The cursor names the last WABA taken
+// and the index key of its last item seen; the next page's Scan starts after that key, and items of that
+// WABA found first (its records beyond the page end) are passed over too.
+func (s *Store) ListWABAs(ctx context.Context, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 || limit > onboarding.MaxListLimit {
+		return nil, "", s.errorf("list wabas", "", fmt.Errorf("limit %d outside 1..%d", limit, onboarding.MaxListLimit))
+	}
+	in := &ddb.ScanInput{
+		TableName:            aws.String(s.table),
+		IndexName:            aws.String(schema.IndexGSI2),
+		ProjectionExpression: aws.String("#pk, #sk, #gpk, #gsk"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": schema.AttrPK, "#sk": schema.AttrSK, "#gpk": schema.AttrGSI2PK, "#gsk": schema.AttrGSI2SK,
+		},
+	}
+	last := ""
+	if cursor != "" {
+		wabaPart, keyPart, _ := strings.Cut(cursor, ".")
+		waba, err := onboarding.ParseWABACursor(wabaPart)
+		if err != nil {
+			return nil, "", s.errorf("list wabas", "", err)
+		}
+		created, id, err := onboarding.ParseListCursor(keyPart)
+		if err != nil {
+			return nil, "", s.errorf("list wabas", "", err)
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			schema.AttrPK:     &types.AttributeValueMemberS{Value: recordPK(id)},
+			schema.AttrSK:     &types.AttributeValueMemberS{Value: recordSK},
+			schema.AttrGSI2PK: &types.AttributeValueMemberS{Value: wabaPrefix + waba},
+			schema.AttrGSI2SK: &types.AttributeValueMemberS{Value: formatTime(created) + "#" + id},
+		}
+		last = waba
+	}
+	ids := []string{}
+	lastSK := ""
+	for {
+		out, err := s.api.Scan(ctx, in)
+		if err != nil {
+			return nil, "", s.errorf("Scan "+schema.IndexGSI2, "", err)
+		}
+		for _, it := range out.Items {
+			pk, _ := it[schema.AttrGSI2PK].(*types.AttributeValueMemberS)
+			sk, _ := it[schema.AttrGSI2SK].(*types.AttributeValueMemberS)
+			if pk == nil || sk == nil || !strings.HasPrefix(pk.Value, wabaPrefix) {
+				return nil, "", s.errorf("Scan "+schema.IndexGSI2, "", errors.New("index item without string gsi2 keys"))
+			}
+			waba := strings.TrimPrefix(pk.Value, wabaPrefix)
+			if waba == last {
+				lastSK = sk.Value
+				continue
+			}
+			if len(ids) == limit {
+				return ids, onboarding.WABACursor(last) + "." + base64.RawURLEncoding.EncodeToString([]byte(lastSK)), nil
+			}
+			ids = append(ids, waba)
+			last, lastSK = waba, sk.Value
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return ids, "", nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}

@@ -651,6 +651,9 @@ func (e errAPI) DeleteItem(context.Context, *ddb.DeleteItemInput, ...func(*ddb.O
 func (e errAPI) Query(context.Context, *ddb.QueryInput, ...func(*ddb.Options)) (*ddb.QueryOutput, error) {
 	return nil, e.err
 }
+func (e errAPI) Scan(context.Context, *ddb.ScanInput, ...func(*ddb.Options)) (*ddb.ScanOutput, error) {
+	return nil, e.err
+}
 
 func TestErrors(t *testing.T) {
 	tests := []struct {
@@ -678,6 +681,7 @@ func TestErrors(t *testing.T) {
 		}},
 		{"Query gsi1", func(st *store.Store) error { _, err := st.FindByPhone(context.Background(), "2"); return err }},
 		{"Query gsi2", func(st *store.Store) error { _, err := st.FindByWABA(context.Background(), "1", 0); return err }},
+		{"Scan gsi2", func(st *store.Store) error { _, _, err := st.ListWABAs(context.Background(), 10, ""); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func (s *Store) SetClock(c onboarding.Clock) {
 func (s *Store) now() time.Time { return s.clock() }
 
 // SetFault installs a fault hook for reliability tests: every operation first calls fn with its name (the
-// method's: "Create", "Get", "Update", "FindByPhone", "FindByWABA", "ListByCustomer", "ClaimEvent", "CompleteEvent",
+// method's: "Create", "Get", "Update", "FindByPhone", "FindByWABA", "ListByCustomer", "ListWABAs", "ClaimEvent", "CompleteEvent",
 // "AdvanceMessageStatus", "PutWait", "TakeWait", "RecordPartnerEvent"), and a non-nil error fails the
 // operation, wrapped, before it changes anything; for example dynamodb.ThrottleError(op) to exercise the
 // callers' throttling path. nil removes the hook. The inspection methods are not hooked.
@@ -276,6 +276,41 @@ func (s *Store) ListByCustomer(_ context.Context, customerRef string, status onb
 		recs[i] = rec.Clone()
 	}
 	return recs, next, nil
+}
+
+// ListWABAs returns a page of the ids of the WABAs that have records, in ascending order of id.
+func (s *Store) ListWABAs(_ context.Context, limit int, cursor string) ([]string, string, error) {
+	if limit < 1 || limit > onboarding.MaxListLimit {
+		return nil, "", fmt.Errorf("memory store: list wabas: limit %d outside 1..%d", limit, onboarding.MaxListLimit)
+	}
+	after := ""
+	if cursor != "" {
+		w, err := onboarding.ParseWABACursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("memory store: list wabas: %w", err)
+		}
+		after = w
+	}
+	if err := s.injected("ListWABAs"); err != nil {
+		return nil, "", fmt.Errorf("memory store: list wabas: %w", err)
+	}
+	s.mu.Lock()
+	seen := map[string]bool{}
+	ids := []string{}
+	for _, rec := range s.records {
+		if !seen[rec.WABAID] && rec.WABAID > after {
+			seen[rec.WABAID] = true
+			ids = append(ids, rec.WABAID)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = onboarding.WABACursor(ids[limit-1])
+	}
+	return ids, next, nil
 }
 
 // checkGuard returns *onboarding.ActiveOnboardingError if an active onboarding other than id holds the guard.

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"FindByWABA", testFindByWABA},
 		{"ListByCustomer", testListByCustomer},
 		{"ListByCustomerCursor", testListByCustomerCursor},
+		{"ListWABAs", testListWABAs},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentRetryAndCreates", testConcurrentRetryAndCreates},
