@@ -18,6 +18,7 @@ import (
 	"github.com/waes/onboarding/shared/apigw"
 	"github.com/waes/onboarding/shared/httpapi"
 	"github.com/waes/onboarding/shared/onboarding"
+	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/steps"
 )
 
@@ -146,6 +147,41 @@ func TestStepSamplesRoundTrip(t *testing.T) {
 				t.Fatalf("no decoder for sample %s: add one", name)
 			}
 			dec(t, b)
+		})
+	}
+}
+
+// TestPartnerEventSamplesRoundTrip checks the partner event samples (docs/events.md) against the published
+// type, and that each token event's id is the one TokenEvent derives from its facts.
+func TestPartnerEventSamplesRoundTrip(t *testing.T) {
+	for name, b := range readSamples(t, "partner") {
+		t.Run(name, func(t *testing.T) {
+			ev := roundTrip[partnerevents.Event](t, b)
+			if got, want := ev.Version, partnerevents.Version; got != want {
+				t.Errorf("version: got %q, want %q", got, want)
+			}
+			switch ev.Type {
+			case partnerevents.TypeTokenInvalid, partnerevents.TypeTokenExpiring:
+				f := partnerevents.TokenFacts{
+					Type: ev.Type, TokenType: ev.TokenType, OnboardingID: ev.OnboardingID, WABAID: ev.WABAID,
+					PhoneNumberID: ev.PhoneNumberID, Reason: ev.Reason, Errors: ev.Errors, At: ev.Time,
+				}
+				if ev.ExpiresAt != nil {
+					f.ExpiresAt = *ev.ExpiresAt
+				}
+				if ev.DataAccessExpiresAt != nil {
+					f.DataAccessExpiresAt = *ev.DataAccessExpiresAt
+				}
+				if got, want := partnerevents.TokenEvent(f), ev; !reflect.DeepEqual(got, want) {
+					t.Errorf("TokenEvent of the sample's facts:\n got %+v\nwant %+v", got, want)
+				}
+			case partnerevents.TypeOnboardingStatusChanged:
+				if got, want := partnerevents.StatusChanged(ev.OnboardingID, ev.WABAID, ev.PhoneNumberID, ev.Status, ev.Time), ev; !reflect.DeepEqual(got, want) {
+					t.Errorf("StatusChanged of the sample's facts:\n got %+v\nwant %+v", got, want)
+				}
+			default:
+				t.Errorf("sample of type %q: add a check for it", ev.Type)
+			}
 		})
 	}
 }

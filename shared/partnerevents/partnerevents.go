@@ -33,6 +33,16 @@ const (
 	TypeBusinessAppContactsSynced = "business_app.contacts_synced"
 	TypeBusinessAppHistory        = "business_app.history"
 	TypeMessageEcho               = "message.echo"
+	// TypeTokenInvalid and TypeTokenExpiring: the daily token health check found a customer's business token
+	// (or the partner's system token) invalid, or ending within its warning window.
+	TypeTokenInvalid  = "token.invalid"
+	TypeTokenExpiring = "token.expiring"
+)
+
+// Token types of the token events.
+const (
+	TokenBusiness = "business"
+	TokenSystem   = "system"
 )
 
 // Event is one partner event. Detail fields other than the common ones depend on Type (docs/events.md).
@@ -71,7 +81,8 @@ type Event struct {
 	NewWAID              string `json:"new_wa_id,omitempty"`
 	// AccountEvent is the account_update event (PARTNER_ADDED, PARTNER_REMOVED, ...).
 	AccountEvent string `json:"account_event,omitempty"`
-	// Errors are Meta's errors attached to a failed status or a messaging error.
+	// Errors are Meta's errors attached to a failed status or a messaging error, or Meta's reason for an
+	// invalid token.
 	Errors []Error `json:"errors,omitempty"`
 	// To is the user a message echo went to (message.echo).
 	To string `json:"to,omitempty"`
@@ -79,6 +90,13 @@ type Event struct {
 	Contacts []Contact `json:"contacts,omitempty"`
 	// History describes one chunk of the shared message history (business_app.history).
 	History *History `json:"history,omitempty"`
+	// TokenType, Reason, ExpiresAt and DataAccessExpiresAt describe token.invalid and token.expiring: which
+	// token (business or system), why (expired, invalid, other_app, expires_soon, data_access_expiring,
+	// data_access_expired) and when it or its data access ends (absent: never).
+	TokenType           string     `json:"token_type,omitempty"`
+	Reason              string     `json:"reason,omitempty"`
+	ExpiresAt           *time.Time `json:"expires_at,omitempty"`
+	DataAccessExpiresAt *time.Time `json:"data_access_expires_at,omitempty"`
 }
 
 // Contact is one contact change of the WhatsApp Business app.
@@ -122,6 +140,50 @@ func StatusChanged(onboardingID, wabaID, phoneNumberID, status string, at time.T
 		ID: "onboarding:" + onboardingID + ":" + status, Version: Version, Type: TypeOnboardingStatusChanged, Time: at.UTC(),
 		OnboardingID: onboardingID, WABAID: wabaID, PhoneNumberID: phoneNumberID, Status: status,
 	}
+}
+
+// TokenFacts is what the token health check found about one token.
+type TokenFacts struct {
+	// Type is TypeTokenInvalid or TypeTokenExpiring; TokenType is TokenBusiness or TokenSystem.
+	Type      string
+	TokenType string
+	// OnboardingID, WABAID and PhoneNumberID name the WABA's newest onboarding (business tokens only).
+	OnboardingID, WABAID, PhoneNumberID string
+	Reason                              string
+	// ExpiresAt and DataAccessExpiresAt are zero when they never end.
+	ExpiresAt, DataAccessExpiresAt time.Time
+	Errors                         []Error
+	// At is when the check ran; its UTC date is part of the id.
+	At time.Time
+}
+
+// TokenEvent builds a token.invalid or token.expiring event. Its id is
+// "token:<waba_id or system>:<invalid|expiring>:<date of At, UTC>": one fact per token, state and day, so a
+// check repeated the same day publishes the same id.
+func TokenEvent(f TokenFacts) Event {
+	subject := f.WABAID
+	if f.TokenType == TokenSystem {
+		subject = TokenSystem
+	}
+	state := "expiring"
+	if f.Type == TypeTokenInvalid {
+		state = "invalid"
+	}
+	at := f.At.UTC()
+	return Event{
+		ID: "token:" + subject + ":" + state + ":" + at.Format(time.DateOnly), Version: Version, Type: f.Type, Time: at,
+		OnboardingID: f.OnboardingID, WABAID: f.WABAID, PhoneNumberID: f.PhoneNumberID,
+		TokenType: f.TokenType, Reason: f.Reason, ExpiresAt: utcPtr(f.ExpiresAt), DataAccessExpiresAt: utcPtr(f.DataAccessExpiresAt),
+		Errors: f.Errors,
+	}
+}
+
+func utcPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // Discard publishes nothing.

@@ -264,3 +264,48 @@ func ExampleStatusChanged() {
 	fmt.Println(detail)
 	// Output: {"id":"onboarding:3q2-7wEjRuW3bFq0DqRU1A:COMPLETED","version":"1","type":"onboarding.status_changed","time":"2026-03-14T15:09:26Z","onboarding_id":"3q2-7wEjRuW3bFq0DqRU1A","waba_id":"102290129340398","phone_number_id":"106540352242922","status":"COMPLETED"}
 }
+
+func TestTokenEvent(t *testing.T) {
+	local := time.FixedZone("CET", 3600)
+	expires := at.Add(72 * time.Hour)
+	tests := []struct {
+		name   string
+		facts  partnerevents.TokenFacts
+		wantID string
+	}{
+		{"business expiring", partnerevents.TokenFacts{Type: partnerevents.TypeTokenExpiring, TokenType: partnerevents.TokenBusiness,
+			WABAID: "102290129340398", ExpiresAt: expires.In(local), At: at.In(local)}, "token:102290129340398:expiring:2026-03-14"},
+		{"business invalid", partnerevents.TokenFacts{Type: partnerevents.TypeTokenInvalid, TokenType: partnerevents.TokenBusiness,
+			WABAID: "102290129340398", At: at}, "token:102290129340398:invalid:2026-03-14"},
+		{"system invalid", partnerevents.TokenFacts{Type: partnerevents.TypeTokenInvalid, TokenType: partnerevents.TokenSystem, At: at}, "token:system:invalid:2026-03-14"},
+		// The date is UTC's: 23:30 in UTC-2 is the next day.
+		{"date in UTC", partnerevents.TokenFacts{Type: partnerevents.TypeTokenInvalid, TokenType: partnerevents.TokenBusiness,
+			WABAID: "1", At: time.Date(2026, 3, 14, 23, 30, 0, 0, time.FixedZone("UTC-2", -7200))}, "token:1:invalid:2026-03-15"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := partnerevents.TokenEvent(tc.facts)
+			if got.ID != tc.wantID {
+				t.Errorf("ID: got %q, want %q", got.ID, tc.wantID)
+			}
+			if got.Type != tc.facts.Type || got.TokenType != tc.facts.TokenType || got.Version != partnerevents.Version {
+				t.Errorf("type %q token_type %q version %q: want %q %q %q", got.Type, got.TokenType, got.Version, tc.facts.Type, tc.facts.TokenType, partnerevents.Version)
+			}
+			if got.Time.Location() != time.UTC {
+				t.Errorf("Time location: got %v, want UTC", got.Time.Location())
+			}
+			if tc.facts.ExpiresAt.IsZero() != (got.ExpiresAt == nil) {
+				t.Errorf("ExpiresAt: got %v for facts %v", got.ExpiresAt, tc.facts.ExpiresAt)
+			}
+			if got.ExpiresAt != nil && (!got.ExpiresAt.Equal(expires) || got.ExpiresAt.Location() != time.UTC) {
+				t.Errorf("ExpiresAt: got %v, want %v in UTC", got.ExpiresAt, expires)
+			}
+			// A later check the same day is the same fact.
+			later := tc.facts
+			later.At = tc.facts.At.Add(time.Minute)
+			if again := partnerevents.TokenEvent(later); again.ID != got.ID {
+				t.Errorf("ID a minute later: got %q, want %q", again.ID, got.ID)
+			}
+		})
+	}
+}
