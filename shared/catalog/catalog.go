@@ -39,6 +39,8 @@ const (
 type Needs struct {
 	// Table: read and write items of the stage table and query its indexes.
 	Table bool
+	// TableScan: also scan the WABA index (gsi2), to list every onboarded WABA (the token health check).
+	TableScan bool
 	// StageSecret: read the stage secret (the Meta app configuration).
 	StageSecret bool
 	// WABASecrets: read, or read and write, the per-WABA secrets.
@@ -120,6 +122,9 @@ var Functions = []Function{
 	{Name: "record_outcome", Description: "Workflow bookkeeping: record a skipped, failed or completed step",
 		TimeoutSeconds: 25, MemoryMB: 128, Placeholder: "RecordOutcomeFunctionArn",
 		Needs: Needs{Table: true, Events: EventsIfConfigured}},
+	{Name: "token_health", Description: "Scheduled: debug_token on every business token and the system token; token events, reauth_required",
+		TimeoutSeconds: 900, MemoryMB: 256,
+		Needs: Needs{Table: true, TableScan: true, StageSecret: true, WABASecrets: WABARead, Events: EventsRequired}},
 }
 
 // Find returns the function named name.

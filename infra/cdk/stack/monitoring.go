@@ -86,6 +86,7 @@ func (b *builder) monitoring() {
 
 	b.addAlarm("GraphAPIVersionEndingAlarm", b.graphVersionMetric(), 1,
 		"A function started with a Graph API version that ends within 90 days (or has ended): set graphApiVersion in cdk.json to a newer version and deploy (docs/deploy.md)")
+	b.tokenHealthAlarm()
 
 	b.dashboard(b.alarms)
 }

@@ -133,6 +133,7 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 		b.grantDataKey(f)
 	}
 	b.dataKeyPolicy()
+	b.tokenHealthSchedule()
 	b.httpAPI()
 	b.monitoring()
 	b.outputs()
@@ -390,6 +391,10 @@ func (b *builder) grant(f catalog.Function) {
 			resources = append(resources, jsii.String(*b.table.TableArn()+"/index/"+ix.Name))
 		}
 		allow("Table", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, resources, nil)
+	}
+	if a.TableScan {
+		// ListWABAs scans the WABA index only, never the table.
+		allow("ScanWABAIndex", []string{"dynamodb:Scan"}, []*string{jsii.String(*b.table.TableArn() + "/index/" + ddbschema.IndexGSI2)}, nil)
 	}
 	// Secrets Manager calls KMS on the function's behalf, with the secret's ARN as encryption context: the
 	// key may be used only through Secrets Manager, and only for the secrets this function may read.

@@ -494,18 +494,22 @@ func TestAlarms(t *testing.T) {
 		"AWS/SQS/ApproximateNumberOfMessagesVisible": 1,
 		"AWS/SQS/ApproximateAgeOfOldestMessage":      1,
 		"wa-onboarding/dev/GraphAPIVersionEnding":    1,
+		"wa-onboarding/dev/TokenUnhealthy":           1,
 	}
 	if g, w := render(got), render(want); g != w {
 		t.Errorf("alarms by metric:\n got %s\nwant %s", g, w)
 	}
 	filters := s.resources("AWS::Logs::MetricFilter")
-	if got, want := len(filters), len(catalog.Functions); got != want {
-		t.Errorf("metric filters: got %d, want one per function (%d)", got, want)
+	patterns := map[any]int{}
+	for _, f := range filters {
+		patterns[props(f)["FilterPattern"]]++
 	}
-	for id, f := range filters {
-		if got, want := props(f)["FilterPattern"], `{ $.metric = "GraphAPIVersionEnding" }`; got != want {
-			t.Errorf("metric filter %s pattern: got %v, want %s", id, got, want)
-		}
+	wantPatterns := map[any]int{
+		`{ $.metric = "GraphAPIVersionEnding" }`: len(catalog.Functions), // one per function
+		`{ $.metric = "TokenUnhealthy" }`:        1,                       // token_health's log group
+	}
+	if g, w := render(patterns), render(wantPatterns); g != w {
+		t.Errorf("metric filters by pattern:\n got %s\nwant %s", g, w)
 	}
 	mustNotPanic(t, "dashboard", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
@@ -567,6 +571,8 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	_, sm := s.only(t, "AWS::StepFunctions::StateMachine")
 	principal[getAtt(props(sm)["RoleArn"], "Arn")] = "state machine"
+	_, sched := s.only(t, "AWS::Scheduler::Schedule")
+	principal[getAtt(obj(props(sched)["Target"])["RoleArn"], "Arn")] = "scheduler"
 
 	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 	xray := []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
@@ -598,6 +604,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 		add(n.Table, table)
+		add(n.TableScan, []string{"dynamodb:Scan"})
 		add(n.StageSecret, secretRead, decrypt)
 		add(n.WABASecrets == catalog.WABARead, secretRead, decrypt)
 		add(n.WABASecrets == catalog.WABAWrite, secretRead, secretWrite, decrypt, encrypt)
@@ -620,6 +627,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 			"xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}),
+		"scheduler": {"lambda:InvokeFunction"},
 	}
 	for _, f := range catalog.Functions {
 		want[f.Name] = granted(f.Needs)

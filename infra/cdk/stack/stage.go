@@ -65,6 +65,23 @@ type StageConfig struct {
 	PhoneVerificationTimeoutSeconds int `json:"phoneVerificationTimeoutSeconds,omitempty"`
 	// GraphAPIVersion is the Graph API version the functions call (vNN.N).
 	GraphAPIVersion string `json:"graphApiVersion"`
+	// TokenHealthSchedule is the EventBridge Scheduler expression of the token health check: rate(...) or
+	// cron(...) (DefaultTokenHealthSchedule when empty).
+	TokenHealthSchedule string `json:"tokenHealthSchedule,omitempty"`
+}
+
+// DefaultTokenHealthSchedule runs the token health check once a day.
+const DefaultTokenHealthSchedule = "rate(1 day)"
+
+// scheduleExpression accepts EventBridge Scheduler's recurring expressions: rate(n unit) and cron(six fields).
+var scheduleExpression = regexp.MustCompile(`^(rate\([1-9][0-9]{0,4} (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$`)
+
+// TokenHealthScheduleOrDefault is the stage's schedule of the token health check.
+func (s StageConfig) TokenHealthScheduleOrDefault() string {
+	if s.TokenHealthSchedule == "" {
+		return DefaultTokenHealthSchedule
+	}
+	return s.TokenHealthSchedule
 }
 
 // AuthConfig is a stage's partner authentication: the OpenID provider whose RS256 access tokens the partner
@@ -270,6 +287,9 @@ func (s StageConfig) Validate() error {
 	}
 	if !graphVersion.MatchString(s.GraphAPIVersion) {
 		bad("graphApiVersion must have the form vNN.N (for example v25.0)")
+	}
+	if s.TokenHealthSchedule != "" && !scheduleExpression.MatchString(s.TokenHealthSchedule) {
+		bad("tokenHealthSchedule must be rate(<n> minutes|hours|days) or cron(<6 fields>), for example %s", DefaultTokenHealthSchedule)
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)

@@ -80,6 +80,11 @@ func TestDecodeStages(t *testing.T) {
 		{"inbound timeout", func(m map[string]any) { m["inboundTimeoutSeconds"] = 0 }, "inboundTimeoutSeconds must be between"},
 		{"status timeout over the workflow's", func(m map[string]any) { m["statusTimeoutSeconds"] = 8 * 24 * 3600 }, "statusTimeoutSeconds must be between"},
 		{"graph version", func(m map[string]any) { m["graphApiVersion"] = "21.0" }, "graphApiVersion must have the form"},
+		{"token health rate", func(m map[string]any) { m["tokenHealthSchedule"] = "rate(12 hours)" }, ""},
+		{"token health cron", func(m map[string]any) { m["tokenHealthSchedule"] = "cron(0 6 * * ? *)" }, ""},
+		{"token health every 0 days", func(m map[string]any) { m["tokenHealthSchedule"] = "rate(0 days)" }, "tokenHealthSchedule must be"},
+		{"token health one-off", func(m map[string]any) { m["tokenHealthSchedule"] = "at(2026-12-04T03:00:00)" }, "tokenHealthSchedule must be"},
+		{"token health short cron", func(m map[string]any) { m["tokenHealthSchedule"] = "cron(0 6 * * ?)" }, "tokenHealthSchedule must be"},
 		{"string where a number belongs", func(m map[string]any) { m["throttleBurstLimit"] = "20" }, "cannot unmarshal string"},
 		{"partner authentication", func(m map[string]any) {
 			m["auth"] = map[string]any{"issuer": "https://login.partner.example/", "audience": "https://onboarding.partner.example/api"}
