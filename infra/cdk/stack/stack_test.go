@@ -506,7 +506,7 @@ func TestAlarms(t *testing.T) {
 	}
 	wantPatterns := map[any]int{
 		`{ $.metric = "GraphAPIVersionEnding" }`: len(catalog.Functions), // one per function
-		`{ $.metric = "TokenUnhealthy" }`:        1,                       // token_health's log group
+		`{ $.metric = "TokenUnhealthy" }`:        1,                      // token_health's log group
 	}
 	if g, w := render(patterns), render(wantPatterns); g != w {
 		t.Errorf("metric filters by pattern:\n got %s\nwant %s", g, w)
