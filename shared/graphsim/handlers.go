@@ -183,11 +183,24 @@ func (s *Server) exchange(q *request) *result {
 		return s.gerr(100, withMessage("Invalid verification code format."))
 	}
 	rec.used = true
-	return ok(map[string]any{"access_token": s.grant(rec.waba, rec.phoneID, q.now), "token_type": "bearer"})
+	tok := s.grant(rec.waba, rec.phoneID, q.now)
+	answer := map[string]any{"access_token": tok, "token_type": "bearer"}
+	if expiringNonce(code) {
+		s.tokens[tok].expires = q.now.Add(ExpiringTokenLifetime)
+		answer["expires_in"] = int(ExpiringTokenLifetime / time.Second)
+	}
+	return ok(answer)
 }
 
 func (s *Server) codeExpired() *result {
 	return s.gerr(100, withSubcode(36007), withMessage("This authorization code has expired."))
+}
+
+// expiringNonce reports whether code is sim:<waba_id>:<phone_number_id>:<nonce> with a nonce starting with
+// "expiring": its token ends ExpiringTokenLifetime after the exchange.
+func expiringNonce(code string) bool {
+	parts := strings.SplitN(code, ":", 4)
+	return len(parts) == 4 && parts[0] == "sim" && strings.HasPrefix(parts[3], "expiring")
 }
 
 // parseSimCode reads sim:<waba_id>:<phone_number_id>:<nonce>; any other code grants the documents' ids.
@@ -229,8 +242,14 @@ func (s *Server) debugToken(q *request, p principal) *result {
 		data["granular_scopes"] = granular(ids)
 	case in == s.cfg.AppID+"|"+s.cfg.AppSecret.Reveal():
 		data["type"], data["is_valid"] = "APP", true
+	case t != nil && !t.revoked && t.expired(q.now):
+		data["type"], data["is_valid"], data["expires_at"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.expires.Unix(), t.userID, []string{}
+		data["error"] = map[string]any{"code": 190, "subcode": 463, "message": "Error validating access token: Session has expired."}
 	case t != nil && !t.revoked:
 		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, t.userID
+		if !t.expires.IsZero() {
+			data["expires_at"] = t.expires.Unix()
+		}
 		data["data_access_expires_at"] = t.issued.Add(90 * 24 * time.Hour).Unix()
 		data["scopes"] = allScopes
 		data["granular_scopes"] = granular([]string{t.waba})

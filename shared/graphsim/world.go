@@ -46,7 +46,17 @@ type tokenRec struct {
 	userID  string
 	issued  time.Time
 	revoked bool
+	// expires is when the token ends (zero: never; ExpiringTokenLifetime for an "expiring" code).
+	expires time.Time
 }
+
+// ExpiringTokenLifetime is the life of the business token granted for a code whose nonce starts with
+// "expiring" (sim:<waba_id>:<phone_number_id>:expiring-<nonce>): inside the token health check's warning
+// window.
+const ExpiringTokenLifetime = 72 * time.Hour
+
+// expired reports whether the token has ended at now.
+func (t *tokenRec) expired(now time.Time) bool { return !t.expires.IsZero() && !now.Before(t.expires) }
 
 type wabaRec struct {
 	id, name, currency, fundingID string
@@ -344,6 +354,9 @@ func (s *Server) auth(q *request) (principal, *result) {
 	t := s.tokens[q.token]
 	if t == nil {
 		return principal{}, s.gerr(190)
+	}
+	if t.expired(q.now) {
+		return principal{}, s.gerr(190, withSubcode(463), withMessage("Error validating access token: Session has expired."))
 	}
 	if t.revoked {
 		return principal{}, s.gerr(190, withSubcode(460), withMessage("Error validating access token: The session has been invalidated "+

@@ -764,3 +764,44 @@ func TestSimulatorLogsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiringCode: a code whose nonce starts with "expiring" grants a token that ends
+// ExpiringTokenLifetime after the exchange; debug_token shows the end, and after it the token is refused
+// as expired (190/463), by debug_token and by every call made with it.
+func TestExpiringCode(t *testing.T) {
+	e := newEnv(t)
+	out, err := e.exchange("sim:" + wabaA + ":" + phoneA + ":expiring-1")
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if got, want := out.ExpiresIn, int(graphsim.ExpiringTokenLifetime/time.Second); got != want {
+		t.Errorf("expires_in: got %d, want %d", got, want)
+	}
+	appToken := secret(appID + "|" + appSecret)
+	ends := e.clock.Now().Add(graphsim.ExpiringTokenLifetime).Truncate(time.Second)
+	d, err := e.client.DebugToken(ctx, &graph.DebugTokenInput{InputToken: out.AccessToken, AccessToken: appToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.IsValid || !d.ExpiresAt.Equal(ends) {
+		t.Errorf("before its end: is_valid %t, expires_at %v; want true, %v", d.IsValid, d.ExpiresAt, ends)
+	}
+	e.clock.Advance(graphsim.ExpiringTokenLifetime)
+	d, err = e.client.DebugToken(ctx, &graph.DebugTokenInput{InputToken: out.AccessToken, AccessToken: appToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.IsValid || d.ErrorCode != 190 || d.ErrorSubcode != 463 {
+		t.Errorf("after its end: is_valid %t, error %d/%d; want false, 190/463", d.IsValid, d.ErrorCode, d.ErrorSubcode)
+	}
+	_, err = e.client.ListPhoneNumbers(ctx, &graph.ListPhoneNumbersInput{WABAID: wabaA, AccessToken: out.AccessToken})
+	graphErr(t, err, 190, 463)
+	// Any other nonce grants a token that never ends.
+	other, err := e.exchange("sim:" + wabaA + ":" + phoneA + ":not-expiring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.ExpiresIn != 0 {
+		t.Errorf("expires_in of an ordinary code: got %d, want 0", other.ExpiresIn)
+	}
+}
