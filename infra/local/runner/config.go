@@ -79,6 +79,8 @@ type Config struct {
 	AuthAudience string
 	// afterCheckpoint, when set (the kill tests), is called after each workflow checkpoint is committed.
 	afterCheckpoint func(engine.ExecutionSnapshot)
+	// TokenHealthInterval is how often the token health check runs (EnvTokenHealthInterval); 0 is off.
+	TokenHealthInterval time.Duration
 }
 
 // Environment variables of the local runner.
@@ -232,6 +234,14 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.StateDir, _ = get(EnvStateDir, DefaultStateDir)
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
+	}
+	c.TokenHealthInterval = DefaultTokenHealthInterval
+	if v, ok := lookup(EnvTokenHealthInterval); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, EnvTokenHealthInterval+" must be a duration such as 1m or 30s, or 0 to turn the token health check off")
+		}
+		c.TokenHealthInterval = d
 	}
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("local configuration: %s", strings.Join(problems, "; "))

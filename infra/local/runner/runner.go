@@ -37,6 +37,7 @@ import (
 	"github.com/waes/onboarding/shared/store/memory"
 	boltvault "github.com/waes/onboarding/shared/vault/bolt"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
+	"github.com/waes/onboarding/shared/tokenhealth"
 	"github.com/waes/onboarding/shared/webhook"
 	"github.com/waes/onboarding/shared/webhook/worker"
 	"github.com/waes/onboarding/shared/workflow"
@@ -79,6 +80,9 @@ type Runner struct {
 	sweepDone chan struct{}
 	// localRoutes says whether /_local/* is served (localRoutesAllowed).
 	localRoutes bool
+	// TokenHealth is the token health check, run every TOKEN_HEALTH_INTERVAL (tokenhealth.go).
+	TokenHealth     *tokenhealth.Checker
+	stopTokenHealth func()
 }
 
 // authDiscoveryTimeout bounds reading the partner authentication issuer's discovery document at start.
@@ -281,6 +285,7 @@ func (r *Runner) build() error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	r.startTokenHealth(st, client)
 	return nil
 }
 
@@ -297,6 +302,7 @@ func (r *Runner) Serve() error {
 // running and the next start resumes them; in memory they are aborted (an ExecutionAborted event). Last it
 // stops the simulator and its webhook deliveries.
 func (r *Runner) Shutdown(ctx context.Context) error {
+	r.stopTokenHealthLoop()
 	httpErr := r.server.Shutdown(ctx)
 	running := r.Engine.ListExecutions(engine.StatusRunning)
 	engineErr := r.Engine.Shutdown(ctx)
