@@ -17,12 +17,10 @@ import (
 
 func main() {
 	d := awswire.MustLoad(catalog.Lookup("token_health").Needs)
-	g, err := d.Graph()
+	checker, err := d.TokenHealth()
 	if err != nil {
-		d.Fatal("building the Graph client", err)
+		d.Fatal("building the token health check", err)
 	}
-	store := d.Store()
-	checker := tokenhealth.New(store, store, d.Vault(), g, d.Publisher(), d.Logger, nil, tokenhealth.Config{})
 	lambda.Start(awswire.Handler(func(ctx context.Context, _ json.RawMessage) (tokenhealth.Report, error) {
 		return checker.Run(ctx)
 	}))

@@ -32,6 +32,7 @@ import (
 	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/steps"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
+	"github.com/waes/onboarding/shared/tokenhealth"
 	smvault "github.com/waes/onboarding/shared/vault/secretsmanager"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
 	"github.com/waes/onboarding/shared/webhook/worker"
@@ -206,6 +207,17 @@ func (d *Deps) signupOptions() signup.Options {
 			PhoneVerificationTimeout: d.Stage.PhoneVerificationTimeout},
 		Publisher: d.Publisher(), Logger: d.Logger, IsTaskGone: isTaskGone,
 	}
+}
+
+// TokenHealth returns the token health check of the stage: the table (WABA listing, records, publish
+// claims), the vault, the Graph client and the event bus.
+func (d *Deps) TokenHealth() (*tokenhealth.Checker, error) {
+	g, err := d.Graph()
+	if err != nil {
+		return nil, err
+	}
+	store := d.Store()
+	return tokenhealth.New(store, store, d.Vault(), g, d.Publisher(), d.Logger, nil, tokenhealth.Config{}), nil
 }
 
 // Handler wraps a Lambda handler so that its context carries the Lambda request id for the logs and every

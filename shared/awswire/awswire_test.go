@@ -90,6 +90,14 @@ var functions = []struct {
 	{"subscribe_webhooks", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
 	{"sync_business_app", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
 	{"verify_phone", func(t *testing.T, d *Deps) { buildSteps(t, d) }},
+	{"token_health", func(t *testing.T, d *Deps) {
+		if c, err := d.TokenHealth(); err != nil || c == nil {
+			t.Fatalf("TokenHealth: got %v, %v; want a checker", c, err)
+		}
+		if _, ok := d.Publisher().(*eventbridge.Publisher); !ok {
+			t.Errorf("token_health publisher: got %T, want the EventBridge bus", d.Publisher())
+		}
+	}},
 	{"webhook", func(t *testing.T, d *Deps) {
 		if d.Vault() == nil || d.Queue() == nil {
 			t.Error("Vault and Queue: want both built")
