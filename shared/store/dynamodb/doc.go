@@ -29,7 +29,8 @@
 // optimistic-concurrency version: Create writes 1, each Update writes version+1 conditioned on the old value.
 //
 // Indexes: gsi1 (gsi1pk "PHONE#<phone_number_id>", gsi1sk "<created_at>#<id>") serves FindByPhone, newest
-// first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA; gsi3 (gsi3pk
+// first; gsi2 (gsi2pk "WABA#<waba_id>", gsi2sk "<created_at>#<id>") serves FindByWABA, and a keys-only Scan
+// of it serves ListWABAs (the daily token health check: gsi2 holds record items only); gsi3 (gsi3pk
 // "CUST#<customer_ref>", gsi3sk "<created_at>#<id>") serves ListByCustomer. A record without a phone number
 // (FINISH_ONLY_WABA) has no gsi1 keys, one without a customer_ref (partner authentication off) no gsi3
 // keys. Records, guards and partner items never carry expires_at; event claims, message statuses and waits
