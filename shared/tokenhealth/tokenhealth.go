@@ -59,12 +59,20 @@ const (
 // subcodeExpired is Meta's error_subcode of an expired session.
 const subcodeExpired = 463
 
+// tokenTypeSystemUser is debug_token's type of system user tokens, the kind Embedded Signup grants.
+const tokenTypeSystemUser = "SYSTEM_USER"
+
 // Assess judges a debug_token answer at now: invalid when Meta says so, when it ended (expires_at passed)
-// or when it belongs to another app than appID; expiring when it, or its data access, ends within warnWithin
-// (a passed data access date only warns: Meta alone decides validity); valid otherwise. expires_at zero
-// means the token never expires.
+// or when it belongs to another app than appID; expiring when it ends within warnWithin, or when its data
+// access does (a passed data access date only warns: Meta alone decides validity); valid otherwise.
+// expires_at zero means the token never expires. Meta's data access expiry applies to user access tokens,
+// not to system user tokens, so data_access_expires_at is not judged for those.
 func Assess(d *graph.DebugTokenOutput, appID string, now time.Time, warnWithin time.Duration) (State, string) {
 	horizon := now.Add(warnWithin)
+	dataAccess := d.DataAccessExpiresAt
+	if d.Type == tokenTypeSystemUser {
+		dataAccess = time.Time{}
+	}
 	switch {
 	case !d.IsValid && d.ErrorSubcode == subcodeExpired:
 		return StateInvalid, ReasonExpired
@@ -76,9 +84,9 @@ func Assess(d *graph.DebugTokenOutput, appID string, now time.Time, warnWithin t
 		return StateInvalid, ReasonOtherApp
 	case !d.ExpiresAt.IsZero() && d.ExpiresAt.Before(horizon):
 		return StateExpiring, ReasonExpiresSoon
-	case !d.DataAccessExpiresAt.IsZero() && !d.DataAccessExpiresAt.After(now):
+	case !dataAccess.IsZero() && !dataAccess.After(now):
 		return StateExpiring, ReasonDataAccessExpired
-	case !d.DataAccessExpiresAt.IsZero() && d.DataAccessExpiresAt.Before(horizon):
+	case !dataAccess.IsZero() && dataAccess.Before(horizon):
 		return StateExpiring, ReasonDataAccessExpiring
 	}
 	return StateValid, ""

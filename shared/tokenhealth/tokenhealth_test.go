@@ -53,6 +53,9 @@ func TestAssess(t *testing.T) {
 		{"data access ended", graph.DebugTokenOutput{IsValid: true, DataAccessExpiresAt: now.Add(-time.Hour)}, tokenhealth.StateExpiring, tokenhealth.ReasonDataAccessExpired},
 		{"data access in 90 days", graph.DebugTokenOutput{IsValid: true, DataAccessExpiresAt: now.Add(90 * 24 * time.Hour)}, tokenhealth.StateValid, ""},
 		{"token end wins over data access", graph.DebugTokenOutput{IsValid: true, ExpiresAt: now.Add(time.Hour), DataAccessExpiresAt: now.Add(-time.Hour)}, tokenhealth.StateExpiring, tokenhealth.ReasonExpiresSoon},
+		{"user token's data access ends in 2 days", graph.DebugTokenOutput{Type: "USER", IsValid: true, DataAccessExpiresAt: now.Add(48 * time.Hour)}, tokenhealth.StateExpiring, tokenhealth.ReasonDataAccessExpiring},
+		{"system user token: data access not judged", graph.DebugTokenOutput{Type: "SYSTEM_USER", IsValid: true, DataAccessExpiresAt: now.Add(-time.Hour)}, tokenhealth.StateValid, ""},
+		{"system user token: its own end is", graph.DebugTokenOutput{Type: "SYSTEM_USER", IsValid: true, ExpiresAt: now.Add(time.Hour)}, tokenhealth.StateExpiring, tokenhealth.ReasonExpiresSoon},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
