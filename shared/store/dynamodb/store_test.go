@@ -709,3 +709,64 @@ func TestErrors(t *testing.T) {
 		t.Error("IsThrottled(ConditionalCheckFailedException): got true, want false")
 	}
 }
+
+// smallScanPages makes every Scan page hold at most two items, so that DynamoDB's own pages end in the middle
+// of a WABA's records, as they do on a large table (1 MB pages).
+type smallScanPages struct{ store.API }
+
+func (s smallScanPages) Scan(ctx context.Context, in *ddb.ScanInput, optFns ...func(*ddb.Options)) (*ddb.ScanOutput, error) {
+	cp := *in
+	cp.Limit = aws.Int32(2)
+	return s.API.Scan(ctx, &cp, optFns...)
+}
+
+// TestListWABAsAcrossScanPages: with Scan pages ending inside a WABA's records, every WABA is still listed
+// exactly once, whatever the page limit.
+func TestListWABAsAcrossScanPages(t *testing.T) {
+	client := dynalitetest.Client(t)
+	table := dynalitetest.NewTable(t, client)
+	st := store.New(smallScanPages{client}, table)
+	ctx := context.Background()
+	var want []string
+	for i := range 5 {
+		waba := fmt.Sprintf("1022901293405%02d", i)
+		want = append(want, waba)
+		for j := range 1 + i%4 {
+			r := newRecord(waba, fmt.Sprintf("1065403522430%d%d", i, j))
+			r.CreatedAt = r.CreatedAt.Add(time.Duration(j) * time.Second)
+			if err := st.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, limit := range []int{1, 2, 3, 100} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			seen := map[string]int{}
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > 50 {
+					t.Fatal("more than 50 pages")
+				}
+				ids, next, err := st.ListWABAs(ctx, limit, cursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, id := range ids {
+					seen[id]++
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			for _, w := range want {
+				if seen[w] != 1 {
+					t.Errorf("WABA %s listed %d times, want once (all: %v)", w, seen[w], seen)
+				}
+			}
+			if len(seen) != len(want) {
+				t.Errorf("listed %v, want %v", seen, want)
+			}
+		})
+	}
+}
