@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -103,5 +104,32 @@ func TestTokenHealthIntervalConfig(t *testing.T) {
 				t.Errorf("interval: got %v, want %v", cfg.TokenHealthInterval, tc.want)
 			}
 		})
+	}
+}
+
+// TestTokenHealthRevokedToken: a business token Meta has invalidated gives token.invalid, with Meta's
+// reason, and reauth_required on the onboarding.
+func TestTokenHealthRevokedToken(t *testing.T) {
+	h := start(t, map[string]string{EnvTokenHealthInterval: "50ms"})
+	id := h.signup(phone, "")
+	h.await(id, onboarding.StatusCompleted)
+	sec, err := h.r.Vault.WABASecret(context.Background(), waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.r.Sim.RevokeToken(sec.BusinessToken.Reveal())
+	ev := h.awaitEvent(func(e partnerevents.Event) bool { return e.Type == partnerevents.TypeTokenInvalid })
+	if ev.WABAID != waba || ev.OnboardingID != id || ev.Reason != "invalid" || len(ev.Errors) != 1 || ev.Errors[0].Code != 190 {
+		t.Errorf("token.invalid: got %+v, want WABA %s, onboarding %s, reason invalid, Meta's 190", ev, waba, id)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, rec := h.do("GET", "/onboardings/"+id, ""); rec["reauth_required"] == true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("onboarding %s: reauth_required not set", id)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
