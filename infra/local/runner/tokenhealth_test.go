@@ -117,6 +117,9 @@ func TestTokenHealthRevokedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.mu.Lock()
+	h.secrets = append(h.secrets, sec.BusinessToken.Reveal()) // the cleanup's scan: in no log, response or record
+	h.mu.Unlock()
 	h.r.Sim.RevokeToken(sec.BusinessToken.Reveal())
 	ev := h.awaitEvent(func(e partnerevents.Event) bool { return e.Type == partnerevents.TypeTokenInvalid })
 	if ev.WABAID != waba || ev.OnboardingID != id || ev.Reason != "invalid" || len(ev.Errors) != 1 || ev.Errors[0].Code != 190 {
