@@ -33,6 +33,8 @@ type (
 		UserID  string    `json:"user_id,omitempty"`
 		Issued  time.Time `json:"issued"`
 		Revoked bool      `json:"revoked,omitempty"`
+		// Expires is when an expiring token ends (absent: never).
+		Expires *time.Time `json:"expires,omitempty"`
 	}
 	wabaDoc struct {
 		ID         string              `json:"id"`
@@ -91,7 +93,12 @@ func (s *Server) SaveWorld() ([]byte, error) {
 		d.Codes[k] = codeDoc{Issued: c.issued, Used: c.used, WABA: c.waba, PhoneID: c.phoneID}
 	}
 	for k, t := range s.tokens {
-		d.Tokens[k] = tokenDoc{WABA: t.waba, Phones: t.phones, UserID: t.userID, Issued: t.issued, Revoked: t.revoked}
+		td := tokenDoc{WABA: t.waba, Phones: t.phones, UserID: t.userID, Issued: t.issued, Revoked: t.revoked}
+		if !t.expires.IsZero() {
+			e := t.expires
+			td.Expires = &e
+		}
+		d.Tokens[k] = td
 	}
 	for k, w := range s.wabas {
 		d.WABAs[k] = wabaDoc{ID: w.id, Name: w.name, Currency: w.currency, FundingID: w.fundingID, Owner: w.owner, Subscribed: w.subscribed,
@@ -138,6 +145,9 @@ func (s *Server) LoadWorld(b []byte) error {
 	}
 	for k, t := range d.Tokens {
 		s.tokens[k] = &tokenRec{waba: t.WABA, phones: t.Phones, userID: t.UserID, issued: t.Issued, revoked: t.Revoked}
+		if t.Expires != nil {
+			s.tokens[k].expires = *t.Expires
+		}
 	}
 	for k, w := range d.WABAs {
 		assigned := w.Assigned

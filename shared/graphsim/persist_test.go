@@ -16,6 +16,8 @@ func TestWorldRoundTrip(t *testing.T) {
 	now := func() time.Time { return time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC) }
 	s := New(Config{Now: now})
 	token := s.IssueToken(waba, phone)
+	expiring := s.IssueToken(waba, phone)
+	s.tokens[expiring].expires = now().Add(ExpiringTokenLifetime)
 	s.SetPhone(phone, PhoneState{WABAID: waba, PlatformType: PlatformCloudAPI, Status: StatusConnected, PIN: onboarding.NewSecret("123456"), RegisterCalls: 2})
 	s.IssueCode(waba, phone)
 	if _, err := s.SendUserMessage(UserMessage{From: "+15550001111", PhoneNumberID: phone, Text: "hi"}); err != nil {
@@ -53,6 +55,12 @@ func TestWorldRoundTrip(t *testing.T) {
 	s2.mu.Unlock()
 	if !ok || tok.waba != waba {
 		t.Errorf("the token issued before the save: got %+v, %v", tok, ok)
+	}
+	s2.mu.Lock()
+	exp, ok := s2.tokens[expiring]
+	s2.mu.Unlock()
+	if !ok || !exp.expires.Equal(now().Add(ExpiringTokenLifetime)) || !tok.expires.IsZero() {
+		t.Errorf("token ends after the round trip: expiring %+v, %v; ordinary %v", exp, ok, tok.expires)
 	}
 	if err := s2.LoadWorld([]byte(`{"version":99}`)); err == nil {
 		t.Error("a world of another version was loaded")
