@@ -241,7 +241,7 @@ func (c *Checker) checkWABA(ctx context.Context, cfg onboarding.AppConfig, appTo
 		return
 	}
 	secret, err := c.vault.WABASecret(ctx, waba)
-	if errors.Is(err, onboarding.ErrNotFound) || (err == nil && secret.BusinessToken.IsZero()) {
+	if errors.Is(err, onboarding.ErrNotFound) || (err == nil && (secret == nil || secret.BusinessToken.IsZero())) {
 		rep.Skipped++
 		return
 	}
