@@ -145,17 +145,22 @@ func New(store onboarding.Store, claims Claimer, vault onboarding.Vault, g Graph
 	return &Checker{store: store, claims: claims, vault: vault, graph: g, publisher: publisher, log: log, clock: clock, config: cfg}
 }
 
-// Report counts what one run found.
+// Report counts what one run found (the token_health function's result).
 type Report struct {
 	// Checked counts the tokens Meta answered for (the system token included); Valid, Expiring and Invalid
 	// split them.
-	Checked, Valid, Expiring, Invalid int
+	Checked  int `json:"checked"`
+	Valid    int `json:"valid"`
+	Expiring int `json:"expiring"`
+	Invalid  int `json:"invalid"`
 	// Skipped counts WABAs not checked: newest onboarding OFFBOARDED, or no token stored.
-	Skipped int
-	// Failed counts tokens that could not be checked (Graph, vault or store errors): left to the next run.
-	Failed int
+	Skipped int `json:"skipped"`
+	// Failed counts checks that could not be made or finished (Graph, vault, store or bus errors): left to
+	// the next run.
+	Failed int `json:"failed"`
 	// Published counts the events published; Marked the onboardings newly marked reauth_required.
-	Published, Marked int
+	Published int `json:"published"`
+	Marked    int `json:"marked"`
 }
 
 // ErrIncomplete says that a run could not check every token (Report.Failed); the others were handled.
