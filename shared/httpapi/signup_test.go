@@ -220,6 +220,8 @@ func FuzzParseSignup(f *testing.F) {
 	f.Add(`{"Code":"c"}`)
 	f.Add(`{"code":1}`)
 	f.Add(`{} {}`)
+	f.Add(`{"code":"0"}`)
+	f.Add(`{"code":"c","waba_ids":["1","2"]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		req, rerr := ParseSignup([]byte(body))
 		if rerr != nil {
@@ -228,9 +230,15 @@ func FuzzParseSignup(f *testing.F) {
 			}
 			return
 		}
-		// Whatever is accepted must satisfy every rule the Graph paths rely on.
-		if !onboarding.ValidGraphID(req.WABAID) {
+		// Whatever is accepted must satisfy every rule the Graph paths rely on. waba_id may be absent (the
+		// grant names the WABA), but what is given is an id.
+		if req.WABAID != "" && !onboarding.ValidGraphID(req.WABAID) {
 			t.Fatalf("accepted waba_id %q", req.WABAID)
+		}
+		for _, id := range req.WABAIDs {
+			if !onboarding.ValidGraphID(id) {
+				t.Fatalf("accepted waba_ids entry %q", id)
+			}
 		}
 		if req.PhoneNumberID != "" && !onboarding.ValidGraphID(req.PhoneNumberID) {
 			t.Fatalf("accepted phone_number_id %q", req.PhoneNumberID)

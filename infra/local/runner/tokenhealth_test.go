@@ -37,7 +37,7 @@ func TestTokenHealthExpiringToken(t *testing.T) {
 	if ev.WABAID != waba || ev.OnboardingID != expiring || ev.TokenType != partnerevents.TokenBusiness || ev.Reason != "expires_soon" {
 		t.Errorf("token.expiring: got %+v, want WABA %s, onboarding %s, business, expires_soon", ev, waba, expiring)
 	}
-	if ev.ExpiresAt == nil || ev.ExpiresAt.Sub(time.Now()) > 72*time.Hour || ev.ExpiresAt.Sub(time.Now()) < 71*time.Hour {
+	if ev.ExpiresAt == nil || time.Until(*ev.ExpiresAt) > 72*time.Hour || time.Until(*ev.ExpiresAt) < 71*time.Hour {
 		t.Errorf("expires_at: got %v, want about 3 days from now", ev.ExpiresAt)
 	}
 	deadline := time.Now().Add(10 * time.Second)
