@@ -19,7 +19,7 @@ import (
 	"github.com/waes/onboarding/shared/httpapi"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 )
 
 func readSamples(t *testing.T, dir string) map[string][]byte {
@@ -130,15 +130,15 @@ func TestAPIGatewaySamplesRoundTrip(t *testing.T) {
 func TestStepSamplesRoundTrip(t *testing.T) {
 	samples := readSamples(t, "steps")
 	decoders := map[string]func(*testing.T, []byte){
-		"step_input.json":               func(t *testing.T, b []byte) { roundTrip[steps.Input](t, b) },
+		"step_input.json":               func(t *testing.T, b []byte) { roundTrip[stephandlers.Input](t, b) },
 		"execution_input.json":          func(t *testing.T, b []byte) { roundTrip[onboarding.WorkflowInput](t, b) },
 		"execution_input_resume.json":   func(t *testing.T, b []byte) { roundTrip[onboarding.WorkflowInput](t, b) },
-		"record_outcome_skip.json":      func(t *testing.T, b []byte) { roundTrip[steps.OutcomeInput](t, b) },
-		"record_outcome_fail.json":      func(t *testing.T, b []byte) { roundTrip[steps.OutcomeInput](t, b) },
-		"record_outcome_complete.json":  func(t *testing.T, b []byte) { roundTrip[steps.OutcomeInput](t, b) },
-		"await_webhook.json":            func(t *testing.T, b []byte) { roundTrip[steps.AwaitInput](t, b) },
-		"await_phone_verification.json": func(t *testing.T, b []byte) { roundTrip[steps.AwaitInput](t, b) },
-		"verify_phone_after_wait.json":  func(t *testing.T, b []byte) { roundTrip[steps.VerifyPhoneInput](t, b) },
+		"record_outcome_skip.json":      func(t *testing.T, b []byte) { roundTrip[stephandlers.OutcomeInput](t, b) },
+		"record_outcome_fail.json":      func(t *testing.T, b []byte) { roundTrip[stephandlers.OutcomeInput](t, b) },
+		"record_outcome_complete.json":  func(t *testing.T, b []byte) { roundTrip[stephandlers.OutcomeInput](t, b) },
+		"await_webhook.json":            func(t *testing.T, b []byte) { roundTrip[stephandlers.AwaitInput](t, b) },
+		"await_phone_verification.json": func(t *testing.T, b []byte) { roundTrip[stephandlers.AwaitInput](t, b) },
+		"verify_phone_after_wait.json":  func(t *testing.T, b []byte) { roundTrip[stephandlers.VerifyPhoneInput](t, b) },
 	}
 	for name, b := range samples {
 		t.Run(name, func(t *testing.T) {

@@ -30,7 +30,7 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/stepfunctions"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	"github.com/waes/onboarding/shared/tokenhealth"
 	smvault "github.com/waes/onboarding/shared/vault/secretsmanager"
@@ -143,26 +143,26 @@ func (d *Deps) Publisher() partnerevents.Publisher {
 
 // Steps returns the workflow steps' service. The store is shared by the record and the waits; the webhook
 // queue correlates the waits of the functions given one (await_webhook).
-func (d *Deps) Steps() (*steps.Service, error) {
+func (d *Deps) Steps() (*stephandlers.Service, error) {
 	g, err := d.Graph()
 	if err != nil {
 		return nil, err
 	}
 	store := d.Store()
-	return steps.New(store, d.Vault(), g, store, d.correlator(), d.stepsOptions()), nil
+	return stephandlers.New(store, d.Vault(), g, store, d.correlator(), d.stepsOptions()), nil
 }
 
 // correlator is the webhook queue when the function has one, and nil otherwise (it never runs AwaitWebhook).
-func (d *Deps) correlator() steps.Correlator {
+func (d *Deps) correlator() stephandlers.Correlator {
 	if d.Stage.WebhookQueueURL == "" {
 		return nil
 	}
 	return d.Queue()
 }
 
-func (d *Deps) stepsOptions() steps.Options {
-	return steps.Options{
-		Config:    steps.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
+func (d *Deps) stepsOptions() stephandlers.Options {
+	return stephandlers.Options{
+		Config:    stephandlers.Config{WebhookOverrideURL: d.Stage.WebhookOverrideURL, TestMessageBody: d.Stage.TestMessageBody},
 		Publisher: d.Publisher(), Logger: d.Logger,
 	}
 }

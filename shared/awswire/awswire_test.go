@@ -20,7 +20,7 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/stepfunctions"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	"github.com/waes/onboarding/shared/webhook/sqsqueue"
 )
 
@@ -117,13 +117,13 @@ var functions = []struct {
 		if o.IsTaskGone == nil || !o.IsTaskGone(fmt.Errorf("SendTaskSuccess: %w", stepfunctions.ErrTaskGone)) || o.IsTaskGone(errors.New("throttled")) {
 			t.Error("IsTaskGone: want it true for sfn.ErrTaskGone only")
 		}
-		if _, ok := o.Offboarder.(*steps.Service); !ok {
+		if _, ok := o.Offboarder.(*stephandlers.Service); !ok {
 			t.Errorf("Worker offboarder: got %T, want the steps service (revoke the credit line, delete the secret)", o.Offboarder)
 		}
 	}},
 }
 
-func buildSteps(t *testing.T, d *Deps) *steps.Service {
+func buildSteps(t *testing.T, d *Deps) *stephandlers.Service {
 	t.Helper()
 	svc, err := d.Steps()
 	if err != nil || svc == nil {

@@ -11,7 +11,7 @@ package workflow_test
 //     also states the path it expects, so that both engines agreeing on a wrong path fails too.
 //
 // The step functions are scripted, in both engines alike: a successful invocation answers like the real
-// function (steps.Output), a failing one fails with the error name Lambda reports for a Go function (the Go
+// function (stephandlers.Output), a failing one fails with the error name Lambda reports for a Go function (the Go
 // type name of the returned error: the step handlers' *onboarding.TransientError and so on), and the Go
 // handlers decode every payload strictly into the real function's input type. Nothing sleeps: the Go
 // interpreter runs on a FakeClock, the Node harness overrides every retry interval and Wait to 0 ms.
@@ -68,7 +68,7 @@ import (
 	"github.com/waes/onboarding/shared/asl/engine"
 	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	"github.com/waes/onboarding/shared/workflow"
 )
 
@@ -651,15 +651,15 @@ func (s *scripted) next(fn string, payload json.RawMessage) behaviour {
 }
 
 func (s *scripted) handler(fn string) lambda.Handler {
-	return lambda.NewHandler(func(_ context.Context, payload json.RawMessage) (steps.Output, error) {
+	return lambda.NewHandler(func(_ context.Context, payload json.RawMessage) (stephandlers.Output, error) {
 		b := s.next(fn, payload)
 		if b.err != nil && b.Callback == "" {
-			return steps.Output{}, b.err
+			return stephandlers.Output{}, b.err
 		}
 		out, token, err := respond(fn, payload)
 		if err != nil {
 			s.t.Errorf("%s: the payload the definition sends is not what the function accepts: %v\n%s", fn, err, payload)
-			return steps.Output{}, err
+			return stephandlers.Output{}, err
 		}
 		if b.Status != "" {
 			out.Status = onboarding.StepStatus(b.Status)
@@ -717,72 +717,72 @@ func decodeStrict(payload json.RawMessage, v any) error {
 	return dec.Decode(v)
 }
 
-// respond answers like the real function does (steps.Output) and returns the task token of a wait. The
+// respond answers like the real function does (stephandlers.Output) and returns the task token of a wait. The
 // Node harness's respond mirrors it.
-func respond(fn string, payload json.RawMessage) (steps.Output, string, error) {
+func respond(fn string, payload json.RawMessage) (stephandlers.Output, string, error) {
 	switch fn {
 	case "record_outcome":
-		var in steps.OutcomeInput
+		var in stephandlers.OutcomeInput
 		if err := decodeStrict(payload, &in); err != nil {
-			return steps.Output{}, "", err
+			return stephandlers.Output{}, "", err
 		}
-		out := steps.Output{OnboardingID: in.OnboardingID, Step: in.Step}
+		out := stephandlers.Output{OnboardingID: in.OnboardingID, Step: in.Step}
 		switch in.Action {
-		case steps.ActionSkip:
+		case stephandlers.ActionSkip:
 			out.Status, out.Note = onboarding.StepSkipped, in.Reason
-		case steps.ActionFail:
+		case stephandlers.ActionFail:
 			out.Status = onboarding.StepFailed
 			if in.Error == nil || in.Error.Error == "" {
-				return steps.Output{}, "", errors.New("fail without the caught error")
+				return stephandlers.Output{}, "", errors.New("fail without the caught error")
 			}
-		case steps.ActionComplete:
+		case stephandlers.ActionComplete:
 			out.Step, out.Status = onboarding.StepSendTestMessage, onboarding.StepSkipped
 			if in.Verified {
 				out.Status = onboarding.StepSucceeded
 			}
-		case steps.ActionWait:
+		case stephandlers.ActionWait:
 			out.Status, out.WaitSeconds = onboarding.StepRunning, 420
 		default:
-			return steps.Output{}, "", fmt.Errorf("unknown action %q", in.Action)
+			return stephandlers.Output{}, "", fmt.Errorf("unknown action %q", in.Action)
 		}
-		if in.Action != steps.ActionComplete && !in.Step.Valid() {
-			return steps.Output{}, "", fmt.Errorf("unknown step %q", in.Step)
+		if in.Action != stephandlers.ActionComplete && !in.Step.Valid() {
+			return stephandlers.Output{}, "", fmt.Errorf("unknown step %q", in.Step)
 		}
 		return out, "", nil
 	case "await_webhook":
-		var in steps.AwaitInput
+		var in stephandlers.AwaitInput
 		if err := decodeStrict(payload, &in); err != nil {
-			return steps.Output{}, "", err
+			return stephandlers.Output{}, "", err
 		}
 		if !in.Kind.Valid() || in.TaskToken == "" {
-			return steps.Output{}, "", fmt.Errorf("kind %q, task token %q", in.Kind, in.TaskToken)
+			return stephandlers.Output{}, "", fmt.Errorf("kind %q, task token %q", in.Kind, in.TaskToken)
 		}
 		step := onboarding.StepSendTestMessage
 		if in.Kind == onboarding.WaitPhoneVerification {
 			step = onboarding.StepVerifyPhone
 		}
-		return steps.Output{OnboardingID: in.OnboardingID, Step: step, Status: onboarding.StepRunning}, in.TaskToken, nil
+		return stephandlers.Output{OnboardingID: in.OnboardingID, Step: step, Status: onboarding.StepRunning}, in.TaskToken, nil
 	case "verify_phone":
-		var in steps.VerifyPhoneInput
+		var in stephandlers.VerifyPhoneInput
 		if err := decodeStrict(payload, &in); err != nil {
-			return steps.Output{}, "", err
+			return stephandlers.Output{}, "", err
 		}
 		if in.OnboardingID != onboardingID {
-			return steps.Output{}, "", fmt.Errorf("onboarding_id %q", in.OnboardingID)
+			return stephandlers.Output{}, "", fmt.Errorf("onboarding_id %q", in.OnboardingID)
 		}
-		return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepVerifyPhone, Status: onboarding.StepSucceeded}, "", nil
+		return stephandlers.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepVerifyPhone, Status: onboarding.StepSucceeded}, "", nil
 	default:
-		var in steps.Input
+		var in stephandlers.Input
 		if err := decodeStrict(payload, &in); err != nil {
-			return steps.Output{}, "", err
+			return stephandlers.Output{}, "", err
 		}
 		if in.OnboardingID != onboardingID {
-			return steps.Output{}, "", fmt.Errorf("onboarding_id %q", in.OnboardingID)
+			return stephandlers.Output{}, "", fmt.Errorf("onboarding_id %q", in.OnboardingID)
 		}
 		if fn == string(onboarding.StepSendTestMessage) {
-			return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning, MessageID: "wamid.reply"}, "", nil
+			return stephandlers.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning, MessageID: "wamid.reply"}, "", nil
 		}
-		return steps.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepName(fn), Status: onboarding.StepSucceeded}, "", nil
+		return stephandlers.Output{OnboardingID: in.OnboardingID, Step: onboarding.StepName(fn), Status: onboarding.StepSucceeded}, "", nil
 	}
 }
 

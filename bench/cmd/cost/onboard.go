@@ -36,7 +36,7 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/stepfunctions"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
@@ -270,8 +270,8 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	proc := worker.New(store, store, wf, worker.Options{Publisher: pub, Logger: log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }})
 	queue := countingQueue{in: worker.Inline{P: proc}, events: &events, correlations: &correlations}
-	stepSvc := steps.New(store, vault, client, store, queue, steps.Options{Publisher: pub, Logger: log,
-		Config: steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
+	stepSvc := stephandlers.New(store, vault, client, store, queue, stephandlers.Options{Publisher: pub, Logger: log,
+		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
 	handlers := map[string]any{
 		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
 		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),

@@ -27,7 +27,7 @@ import (
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	"github.com/waes/onboarding/shared/store/dynamodb"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
@@ -293,7 +293,7 @@ func TestGraphFaultLimits(t *testing.T) {
 		// Transient register errors: the seventh attempt would make a seventh register call; the budget of
 		// steps.DefaultRegisterCallLimit calls per onboarding stops it, leaving Meta's 10 per 72 h some room.
 		{"register budget", "register:131000x7", onboarding.StepRegisterPhone, onboarding.CodeRegisterBlocked, 0, 7,
-			map[string]int{graph.CallRegister: steps.DefaultRegisterCallLimit}},
+			map[string]int{graph.CallRegister: stephandlers.DefaultRegisterCallLimit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

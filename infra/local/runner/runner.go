@@ -32,7 +32,7 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/signup"
 	"github.com/waes/onboarding/shared/stepfunctions"
-	"github.com/waes/onboarding/shared/steps"
+	"github.com/waes/onboarding/shared/stephandlers"
 	boltstore "github.com/waes/onboarding/shared/store/bolt"
 	"github.com/waes/onboarding/shared/store/memory"
 	"github.com/waes/onboarding/shared/tokenhealth"
@@ -197,8 +197,8 @@ func (r *Runner) build() error {
 		Offboarder: offboarder,
 	})
 	queue := worker.Inline{P: proc}
-	stepSvc := steps.New(st.records, st.vault, client, st.webhooks, queue, steps.Options{
-		Config:    steps.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
+	stepSvc := stephandlers.New(st.records, st.vault, client, st.webhooks, queue, stephandlers.Options{
+		Config:    stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
 		Publisher: r.Events, Logger: r.log,
 	})
 	offboarder.svc = stepSvc
@@ -434,7 +434,7 @@ func (r *Runner) localHandler() http.Handler {
 
 // lateOffboarder lets the worker, built before the steps service (which needs the worker as its
 // correlator), offboard through it.
-type lateOffboarder struct{ svc *steps.Service }
+type lateOffboarder struct{ svc *stephandlers.Service }
 
 // Offboard cleans up through the steps service.
 func (l *lateOffboarder) Offboard(ctx context.Context, onboardingID string) error {

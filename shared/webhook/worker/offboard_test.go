@@ -13,7 +13,7 @@ import (
 	"github.com/waes/onboarding/shared/webhook"
 )
 
-// fakeOffboarder records clean-ups and marks them done on the record, as steps.Service does.
+// fakeOffboarder records clean-ups and marks them done on the record, as stephandlers.Service does.
 type fakeOffboarder struct {
 	mu       sync.Mutex
 	store    *memory.Store

@@ -79,7 +79,7 @@ type Options struct {
 	Offboarder Offboarder
 }
 
-// Offboarder cleans up an OFFBOARDED onboarding; steps.Service implements it. It must be idempotent.
+// Offboarder cleans up an OFFBOARDED onboarding; stephandlers.Service implements it. It must be idempotent.
 type Offboarder interface {
 	Offboard(ctx context.Context, onboardingID string) error
 }

@@ -1,4 +1,4 @@
-// Package steps holds the logic of the onboarding workflow's Lambda handlers: one method per step
+// Package stephandlers holds the logic of the onboarding workflow's Lambda handlers: one method per step
 // (subscribe_webhooks, share_credit_line, register_phone, send_test_message) and the bookkeeping the workflow
 // needs (skip a step, record a failure, complete). Each step reads the record first and is safe to run twice:
 // the second run finds the work done and causes no second side effect at Meta.
@@ -6,7 +6,7 @@
 // A step method returns exactly one of the domain's step failure types (onboarding.TransientError,
 // ThrottledError, WaitFixedError, PermanentError), unwrapped, so that Lambda reports the Go type name as the
 // error name and the state machine's Retry and Catch rules match it.
-package steps
+package stephandlers
 
 import (
 	"context"
