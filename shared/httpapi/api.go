@@ -164,9 +164,8 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !onboarding.ValidID(id) {
-		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	if rerr := refuseBody(r, "", "GET /onboardings/{id}"); rerr != nil {
@@ -181,10 +180,20 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, rec.ForAPI())
 }
 
-func (a *API) retry(w http.ResponseWriter, r *http.Request) {
+// pathID returns the onboarding id of the path, answering 404 (and false) when it cannot be one: nothing
+// that is not an id reaches the store.
+func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
 	if !onboarding.ValidID(id) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+		return "", false
+	}
+	return id, true
+}
+
+func (a *API) retry(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	opts, rerr := ParseRetry(r)

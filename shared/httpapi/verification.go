@@ -141,9 +141,8 @@ func smallJSONBody(r *http.Request) ([]byte, *requestError) {
 }
 
 func (a *API) requestCode(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !onboarding.ValidID(id) {
-		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	body, rerr := smallJSONBody(r)
@@ -165,9 +164,8 @@ func (a *API) requestCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) submitCode(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !onboarding.ValidID(id) {
-		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	body, rerr := smallJSONBody(r)
@@ -185,5 +183,5 @@ func (a *API) submitCode(w http.ResponseWriter, r *http.Request) {
 		a.writeServiceError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, rec)
+	WriteJSON(w, http.StatusAccepted, rec.ForAPI())
 }
