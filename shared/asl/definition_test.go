@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/waes/onboarding/internal/corpustest"
 )
 
 // invalidCase is one file of testdata/invalid: a definition Parse must reject, and substrings
@@ -17,10 +19,10 @@ type invalidCase struct {
 }
 
 func TestParseRejectsInvalidCorpus(t *testing.T) {
-	for name, b := range loadCases(t, "invalid") {
+	for name, b := range corpustest.Load(t, "invalid") {
 		t.Run(name, func(t *testing.T) {
 			var c invalidCase
-			decodeCase(t, b, &c)
+			corpustest.Decode(t, b, &c)
 			def := []byte(c.Definition)
 			var text string
 			if json.Unmarshal(c.Definition, &text) == nil {

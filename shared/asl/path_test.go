@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/waes/onboarding/internal/corpustest"
 )
 
 func mustJSON(t testing.TB, s string) any {
@@ -91,7 +93,7 @@ func TestPathGet(t *testing.T) {
 			if found != tt.found {
 				t.Fatalf("found = %v, want %v", found, tt.found)
 			}
-			if found && !jsonEqual(got, mustJSON(t, tt.want)) {
+			if found && !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
 				t.Errorf("got %s, want %s", jsonString(got), tt.want)
 			}
 		})
@@ -129,7 +131,7 @@ func TestPathSet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !jsonEqual(got, mustJSON(t, tt.want)) {
+			if !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
 				t.Errorf("got %s, want %s", jsonString(got), tt.want)
 			}
 			if after := jsonString(input); after != before {
@@ -160,7 +162,7 @@ func TestApplyResultPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !jsonEqual(got, mustJSON(t, tt.want)) {
+			if !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
 				t.Errorf("got %s, want %s", jsonString(got), tt.want)
 			}
 		})
@@ -176,7 +178,7 @@ func TestApplyResultPath(t *testing.T) {
 func TestIOPathNullAndMissing(t *testing.T) {
 	in := mustJSON(t, `{"a":1}`)
 	got, err := ioPath{set: true, null: true}.apply(in, nil, "InputPath")
-	if err != nil || !jsonEqual(got, map[string]any{}) {
+	if err != nil || !corpustest.JSONEqual(got, map[string]any{}) {
 		t.Errorf("null path: got %v, %v; want {}", jsonString(got), err)
 	}
 	p, _ := parsePath("$.b")

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/waes/onboarding/shared/asl"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/waes/onboarding/shared/asl"
 )
 
 // chainDefinition builds n states of one kind, each passing to the next.

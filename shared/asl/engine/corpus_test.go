@@ -1,19 +1,18 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/waes/onboarding/shared/asl"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/waes/onboarding/internal/corpustest"
+	"github.com/waes/onboarding/shared/asl"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -72,38 +71,12 @@ func (e *TransientError) Error() string { return e.Msg }
 
 var corpusStart = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func loadCases(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus files in testdata/%s: %v", dir, err)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".json")] = b
-	}
-	return out
-}
-
-func decodeCase(t *testing.T, b []byte, v any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("bad corpus file: %v", err)
-	}
-}
-
 func TestCorpus(t *testing.T) {
-	for name, b := range loadCases(t, "cases") {
+	for name, b := range corpustest.Load(t, "cases") {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var c corpusCase
-			decodeCase(t, b, &c)
+			corpustest.Decode(t, b, &c)
 			runCase(t, &c)
 		})
 	}
@@ -386,16 +359,16 @@ func assertJSONEqual(t *testing.T, what string, got, want []byte) {
 		t.Errorf("%s: cannot compare %q with %q: %v %v", what, got, want, err1, err2)
 		return
 	}
-	if !jsonEqual(g, w) {
+	if !corpustest.JSONEqual(g, w) {
 		t.Errorf("%s:\n got %s\nwant %s", what, jsonString(g), jsonString(w))
 	}
 }
 func TestParseAcceptsCorpusDefinitions(t *testing.T) {
 	// Every execution case's definition is valid; Parse must also be deterministic.
-	for name, b := range loadCases(t, "cases") {
+	for name, b := range corpustest.Load(t, "cases") {
 		t.Run(name, func(t *testing.T) {
 			var c corpusCase
-			decodeCase(t, b, &c)
+			corpustest.Decode(t, b, &c)
 			d, err := asl.Parse(c.Definition)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/waes/onboarding/shared/asl"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/waes/onboarding/internal/testlog"
+
+	"github.com/waes/onboarding/shared/asl"
 )
 
 // callbackDef waits for a task token (HeartbeatSeconds 10, TimeoutSeconds 100).

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -91,22 +90,4 @@ func checkNoGoroutineLeak(t testing.TB, baseline int) {
 		case <-time.After(time.Millisecond):
 		}
 	}
-}
-
-// jsonEqual compares two JSON values structurally; numbers compare by value (1 equals 1.0): both sides
-// are re-encoded and decoded with numbers as float64.
-func jsonEqual(a, b any) bool {
-	na, errA := normalizeJSON(a)
-	nb, errB := normalizeJSON(b)
-	return errA == nil && errB == nil && reflect.DeepEqual(na, nb)
-}
-
-func normalizeJSON(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out any
-	err = json.Unmarshal(b, &out)
-	return out, err
 }
