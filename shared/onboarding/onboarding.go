@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -70,16 +71,7 @@ var StepOrder = []StepName{
 }
 
 // Valid reports whether n is one of the defined steps.
-func (n StepName) Valid() bool { return n.index() >= 0 }
-
-func (n StepName) index() int {
-	for i, s := range StepOrder {
-		if s == n {
-			return i
-		}
-	}
-	return -1
-}
+func (n StepName) Valid() bool { return slices.Contains(StepOrder, n) }
 
 // StepStatus is the state of one step.
 type StepStatus string
@@ -121,14 +113,7 @@ const (
 var Events = []Event{EventFinish, EventFinishOnlyWABA, EventFinishBusinessApp, EventFinishOBOMigration, EventFinishGrantOnly}
 
 // Valid reports whether e is an accepted finish event.
-func (e Event) Valid() bool {
-	for _, v := range Events {
-		if v == e {
-			return true
-		}
-	}
-	return false
-}
+func (e Event) Valid() bool { return slices.Contains(Events, e) }
 
 // HasPhone reports whether a signup with this event may carry a business phone number.
 func (e Event) HasPhone() bool { return e != EventFinishOnlyWABA }
@@ -146,31 +131,16 @@ var Currencies = []string{"AUD", "EUR", "GBP", "IDR", "INR", "USD"}
 var DataLocalizationRegions = []string{"AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA"}
 
 // ValidDataLocalizationRegion reports whether r is one of DataLocalizationRegions.
-func ValidDataLocalizationRegion(r string) bool {
-	for _, v := range DataLocalizationRegions {
-		if v == r {
-			return true
-		}
-	}
-	return false
-}
+func ValidDataLocalizationRegion(r string) bool { return slices.Contains(DataLocalizationRegions, r) }
 
 // ValidCurrency reports whether c is one of Currencies.
-func ValidCurrency(c string) bool {
-	for _, v := range Currencies {
-		if v == c {
-			return true
-		}
-	}
-	return false
-}
+func ValidCurrency(c string) bool { return slices.Contains(Currencies, c) }
 
 var (
-	graphIDPattern   = regexp.MustCompile(`^[0-9]{1,20}$`)
-	pinPattern       = regexp.MustCompile(`^[0-9]{6}$`)
-	e164Pattern      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	idPattern        = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
-	errorCodePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	graphIDPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+	pinPattern     = regexp.MustCompile(`^[0-9]{6}$`)
+	e164Pattern    = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	idPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
 )
 
 // ValidGraphID reports whether s is a Graph API object id safe to put in a URL path: 1 to 20 ASCII digits.
@@ -709,6 +679,3 @@ func (r *Record) Offboard(now time.Time) {
 // ExecutionName returns the Step Functions execution name for the n-th execution of this onboarding
 // (1-based). Names are deterministic so that a repeated StartExecution is idempotent.
 func ExecutionName(id string, n int) string { return fmt.Sprintf("%s-%d", id, n) }
-
-// ValidErrorCode reports whether c is a snake_case error code.
-func ValidErrorCode(c string) bool { return errorCodePattern.MatchString(c) }
