@@ -4,5 +4,5 @@
 //
 // Parse accepts only the subset the workflow uses and refuses the rest, at a JSON pointer, instead
 // of running it differently. A State's methods are the ASL data flow (Input, Choose,
-// WaitDuration, Timeouts, Output, Fail, Retrier/RetryDelay, Catch).
+// WaitDuration, Timeout, Output, Fail, Retrier/RetryDelay, Catch).
 package asl

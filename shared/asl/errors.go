@@ -9,7 +9,6 @@ const (
 	ErrorAll                    = "States.ALL"
 	ErrorTaskFailed             = "States.TaskFailed"
 	ErrorTimeout                = "States.Timeout"
-	ErrorHeartbeatTimeout       = "States.HeartbeatTimeout"
 	ErrorRuntime                = "States.Runtime"
 	ErrorDataLimitExceeded      = "States.DataLimitExceeded"
 	ErrorNoChoiceMatched        = "States.NoChoiceMatched"
@@ -54,13 +53,10 @@ func (e *Error) Catchable() bool {
 	return e.Name != ErrorRuntime && e.Name != ErrorDataLimitExceeded
 }
 
-// matchesAny implements ErrorEquals. States.TaskFailed matches any error but States.Timeout
-// (and States.HeartbeatTimeout, a kind of timeout); States.Timeout also covers a missed heartbeat,
-// as the ASL defines it.
+// matchesAny implements ErrorEquals. States.TaskFailed matches any error but States.Timeout.
 func matchesAny(patterns []string, name string) bool {
-	timeout := name == ErrorTimeout || name == ErrorHeartbeatTimeout
 	for _, p := range patterns {
-		if p == name || p == ErrorAll || (p == ErrorTaskFailed && !timeout) || (p == ErrorTimeout && timeout) {
+		if p == name || p == ErrorAll || (p == ErrorTaskFailed && name != ErrorTimeout) {
 			return true
 		}
 	}

@@ -14,11 +14,8 @@ func TestErrorMatching(t *testing.T) {
 		{ErrorTaskFailed, "TransientError", true},
 		{ErrorTaskFailed, ErrorLambdaNotFound, true},
 		{ErrorTaskFailed, ErrorTimeout, false},
-		{ErrorTaskFailed, ErrorHeartbeatTimeout, false},
 		{ErrorTimeout, ErrorTimeout, true},
-		{ErrorTimeout, ErrorHeartbeatTimeout, true},
-		{ErrorHeartbeatTimeout, ErrorTimeout, false},
-		{ErrorHeartbeatTimeout, ErrorHeartbeatTimeout, true},
+		{ErrorTimeout, "TransientError", false},
 	}
 	for _, tt := range tests {
 		if got := matchesAny([]string{tt.pattern}, tt.name); got != tt.want {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 )
@@ -42,8 +41,8 @@ func MarshalJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// jsonString is marshalJSON for places that only display data (history, causes).
-func jsonString(v any) string {
+// JSONString renders v as MarshalJSON does, for places that only display data (history, causes).
+func JSONString(v any) string {
 	b, err := MarshalJSON(v)
 	if err != nil {
 		return fmt.Sprintf("%q", fmt.Sprint(v))
@@ -76,23 +75,6 @@ func toFloat(v any) (float64, bool) {
 	f, err := n.Float64()
 	return f, ok && (err == nil || errors.Is(err, strconv.ErrRange))
 }
-
-// toInt returns the value of a JSON number that is an integer (1, 1.0, 1e3) within int64 range.
-func toInt(v any) (int64, bool) {
-	if n, ok := v.(json.Number); ok {
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return i, true
-		}
-	}
-	f, ok := toFloat(v)
-	if !ok || math.IsInf(f, 0) || math.IsNaN(f) || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// IntNumber returns i as a JSON number.
-func IntNumber(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
 
 // escapePointer escapes a key for a JSON pointer.
 func escapePointer(key string) string { return pointerEscaper.Replace(key) }

@@ -12,7 +12,7 @@ import (
 // Limits from the Step Functions quotas and the ASL.
 const (
 	maxStateNameLen = 80
-	maxSeconds      = 99999999 // TimeoutSeconds, HeartbeatSeconds, IntervalSeconds, MaxAttempts, Wait Seconds
+	maxSeconds      = 99999999 // TimeoutSeconds, IntervalSeconds, MaxAttempts, Wait Seconds
 	maxDelaySeconds = 31622400 // MaxDelaySeconds must be below 31622401
 )
 
@@ -42,10 +42,10 @@ func (d *Definition) StateNames() []string { return slices.Clone(d.names) }
 type State struct {
 	name, typ, next string
 
-	inputPath, outputPath, resultPath ioPath
-	parameters, resultSelector        *tnode
-	result                            any
-	hasResult                         bool
+	resultPath                 resultPath
+	parameters, resultSelector *tnode
+	result                     any
+	hasResult                  bool
 
 	task        *Task
 	timeoutPath *path
@@ -64,17 +64,16 @@ type State struct {
 
 // Task describes a Task state's static configuration.
 type Task struct {
-	Callback         bool   // lambda:invoke.waitForTaskToken
-	Function         string // FunctionName
-	Resource         string
-	TimeoutSeconds   int64 // 0: none, or TimeoutSecondsPath (see Timeouts)
-	HeartbeatSeconds int64 // 0: none
+	Callback       bool   // lambda:invoke.waitForTaskToken
+	Function       string // FunctionName
+	Resource       string
+	TimeoutSeconds int64 // 0: none, or TimeoutSecondsPath (see Timeout)
 }
 
-// ioPath is an InputPath, OutputPath or ResultPath: unset means "$", null is explicit.
-type ioPath struct {
-	set, null bool
-	p         *path
+// resultPath is a ResultPath: unset (p nil) means "$", null discards the result.
+type resultPath struct {
+	null bool
+	p    *path
 }
 
 type retrier struct {
@@ -89,15 +88,15 @@ type retrier struct {
 type catcher struct {
 	errorEquals []string
 	next        string
-	resultPath  ioPath
+	resultPath  resultPath
 }
 
 // The JSON shapes Parse decodes. Fields are matched case-sensitively against allowedFields first,
 // because encoding/json alone would accept "next" for "Next".
 type rawDefinition struct {
-	Comment, StartAt, Version, QueryLanguage string
-	TimeoutSeconds                           *int64
-	States                                   map[string]json.RawMessage
+	Comment, StartAt string
+	TimeoutSeconds   *int64
+	States           map[string]json.RawMessage
 }
 
 type rawState struct {
@@ -105,9 +104,8 @@ type rawState struct {
 	Next, Default, SecondsPath, TimeoutSecondsPath *string
 	ErrorPath, CausePath                           *string
 	End                                            *bool
-	InputPath, OutputPath, ResultPath              json.RawMessage
-	Parameters, ResultSelector, Result             json.RawMessage
-	TimeoutSeconds, HeartbeatSeconds, Seconds      *int64
+	ResultPath, Parameters, ResultSelector, Result json.RawMessage
+	TimeoutSeconds, Seconds                        *int64
 	Retry, Catch, Choices                          []json.RawMessage
 }
 
@@ -125,14 +123,15 @@ type rawCatcher struct {
 }
 
 // allowedFields lists the fields each object may have. What is missing here (Map and Parallel
-// states, JSONata, Assign, Credentials, Wait timestamps, HeartbeatSecondsPath, ...) is refused.
+// states, JSONata and QueryLanguage, Version, Assign, Credentials, InputPath, OutputPath,
+// HeartbeatSeconds, Wait timestamps, ...) is refused.
 var allowedFields = map[string]string{
-	"definition": "Comment StartAt States TimeoutSeconds Version QueryLanguage",
-	"Task":       "Type Comment InputPath OutputPath Next End ResultPath Parameters ResultSelector Retry Catch Resource TimeoutSeconds TimeoutSecondsPath HeartbeatSeconds",
-	"Pass":       "Type Comment InputPath OutputPath Next End ResultPath Parameters Result",
-	"Wait":       "Type Comment InputPath OutputPath Next End Seconds SecondsPath",
-	"Choice":     "Type Comment InputPath OutputPath Choices Default",
-	"Succeed":    "Type Comment InputPath OutputPath",
+	"definition": "Comment StartAt States TimeoutSeconds",
+	"Task":       "Type Comment Next End ResultPath Parameters ResultSelector Retry Catch Resource TimeoutSeconds TimeoutSecondsPath",
+	"Pass":       "Type Comment Next End ResultPath Parameters Result",
+	"Wait":       "Type Comment Next End Seconds SecondsPath",
+	"Choice":     "Type Comment Choices Default",
+	"Succeed":    "Type Comment",
 	"Fail":       "Type Comment Error Cause ErrorPath CausePath",
 	"Retrier":    "ErrorEquals Comment IntervalSeconds MaxAttempts BackoffRate MaxDelaySeconds JitterStrategy",
 	"Catcher":    "ErrorEquals Comment Next ResultPath",
@@ -179,8 +178,8 @@ func (v *validator) decode(raw []byte, loc, what string, dst any) bool {
 
 // Parse parses and validates an Amazon States Language definition (JSONPath). It accepts Pass,
 // Task (lambda:invoke and .waitForTaskToken, static FunctionName, Payload), Choice (StringEquals,
-// BooleanEquals, Numeric*, IsPresent), Wait, Succeed, Fail, Retry, Catch, dot-notation paths and
-// States.MathAdd, and refuses the rest: a *ValidationError lists every problem at a JSON pointer.
+// BooleanEquals, NumericGreaterThan), Wait, Succeed, Fail, Retry, Catch, ResultPath, ResultSelector,
+// dot-notation paths, $$.Task.Token and States.MathAdd, and refuses the rest: a *ValidationError lists every problem at a JSON pointer.
 func Parse(definition []byte) (*Definition, error) {
 	v := &validator{}
 	d := v.definition(definition)
@@ -200,12 +199,6 @@ func (v *validator) definition(doc []byte) *Definition {
 		return nil
 	}
 	d := &Definition{startAt: raw.StartAt, states: map[string]*State{}}
-	if raw.Version != "" && raw.Version != "1.0" {
-		v.addf("/Version", "Version must be \"1.0\", got %q", raw.Version)
-	}
-	if raw.QueryLanguage != "" && raw.QueryLanguage != "JSONPath" {
-		v.addf("/QueryLanguage", "QueryLanguage %q is not supported: only JSONPath", raw.QueryLanguage)
-	}
 	d.timeoutSeconds = v.seconds("/TimeoutSeconds", raw.TimeoutSeconds, 1, maxSeconds, 0)
 	if raw.StartAt == "" {
 		v.addf("/StartAt", "StartAt must name a state")
@@ -247,9 +240,7 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 	if !v.decode(raw, loc, typ.Type, &r) {
 		return st
 	}
-	st.inputPath = v.ioPath(loc+"/InputPath", r.InputPath, true)
-	st.outputPath = v.ioPath(loc+"/OutputPath", r.OutputPath, true)
-	st.resultPath = v.ioPath(loc+"/ResultPath", r.ResultPath, false)
+	st.resultPath = v.resultPath(loc+"/ResultPath", r.ResultPath)
 	st.parameters = v.template(r.Parameters, loc+"/Parameters")
 	st.resultSelector = v.template(r.ResultSelector, loc+"/ResultSelector")
 	if st.resultSelector.usesToken() || (st.typ != "Task" && st.parameters.usesToken()) {
@@ -305,13 +296,9 @@ func (v *validator) task(st *State, r *rawState, loc string) {
 		v.addf(loc+"/Parameters", "a .waitForTaskToken task, and only such a task, passes $$.Task.Token in its Parameters")
 	}
 	t.TimeoutSeconds = v.seconds(loc+"/TimeoutSeconds", r.TimeoutSeconds, 1, maxSeconds, 0)
-	t.HeartbeatSeconds = v.seconds(loc+"/HeartbeatSeconds", r.HeartbeatSeconds, 1, maxSeconds, 0)
 	st.timeoutPath = v.optPath(loc+"/TimeoutSecondsPath", r.TimeoutSecondsPath)
 	if r.TimeoutSeconds != nil && r.TimeoutSecondsPath != nil {
 		v.addf(loc, "TimeoutSeconds and TimeoutSecondsPath are mutually exclusive")
-	}
-	if t.HeartbeatSeconds > 0 && t.TimeoutSeconds > 0 && t.HeartbeatSeconds >= t.TimeoutSeconds {
-		v.addf(loc+"/HeartbeatSeconds", "HeartbeatSeconds (%d) must be smaller than TimeoutSeconds (%d)", t.HeartbeatSeconds, t.TimeoutSeconds)
 	}
 	v.retryCatch(st, r, loc)
 }
@@ -350,7 +337,7 @@ func (v *validator) retryCatch(st *State, r *rawState, loc string) {
 		st.catch = append(st.catch, &catcher{
 			errorEquals: v.errorEquals(cloc, rc.ErrorEquals, i == len(r.Catch)-1),
 			next:        v.target(cloc+"/Next", rc.Next),
-			resultPath:  v.ioPath(cloc+"/ResultPath", rc.ResultPath, false),
+			resultPath:  v.resultPath(cloc+"/ResultPath", rc.ResultPath),
 		})
 	}
 }
@@ -396,38 +383,34 @@ func (v *validator) target(loc, name string) string {
 	return name
 }
 
+// optPath reads an optional path into the state input; only Parameters may read $$.Task.Token.
 func (v *validator) optPath(loc string, s *string) *path {
 	if s == nil {
 		return nil
 	}
 	p, err := parsePath(*s)
-	if err != nil {
+	switch {
+	case err != nil:
 		v.addf(loc, "%v", err)
+	case p.token:
+		v.addf(loc, "cannot refer to the context object ($$)")
 	}
 	return p
 }
 
-// ioPath reads InputPath, OutputPath or ResultPath: absent means "$", null is allowed.
-func (v *validator) ioPath(loc string, raw json.RawMessage, allowContext bool) ioPath {
-	if raw == nil {
-		return ioPath{}
-	}
-	if string(raw) == "null" {
-		return ioPath{set: true, null: true}
-	}
+// resultPath reads a ResultPath: absent means "$", null is allowed.
+func (v *validator) resultPath(loc string, raw json.RawMessage) resultPath {
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		v.addf(loc, "must be a path string or null")
-		return ioPath{}
-	}
-	p, err := parsePath(s)
 	switch {
-	case err != nil:
-		v.addf(loc, "%v", err)
-	case p.context && !allowContext:
-		v.addf(loc, "cannot refer to the context object ($$)")
+	case raw == nil:
+		return resultPath{}
+	case string(raw) == "null":
+		return resultPath{null: true}
+	case json.Unmarshal(raw, &s) != nil:
+		v.addf(loc, "must be a path string or null")
+		return resultPath{}
 	}
-	return ioPath{set: true, p: p}
+	return resultPath{p: v.optPath(loc, &s)}
 }
 
 // transitions verifies StartAt and every transition target, then reports unreachable states.

@@ -8,23 +8,31 @@ import (
 	"unicode"
 )
 
-// path is a reference path in dot notation: $ (the input) or $$ (the context object), then
-// .field segments ($.a.b, $$.Execution.Input.x, $$.Task.Token). Brackets, array indexes,
-// wildcards, filters and recursive descent are refused: the workflow does not use them.
+// taskToken is the one field of the context object the workflow reads: a callback task passes it
+// to its function.
+const taskToken = "$$.Task.Token"
+
+// path is a reference path in dot notation: $ (the input) then .field segments ($.a.b), or
+// $$.Task.Token. Brackets, array indexes, wildcards, filters, recursive descent and the rest of
+// the context object are refused: the workflow does not use them.
 type path struct {
-	src     string
-	context bool // starts with $$
-	segs    []string
+	src   string
+	token bool // $$.Task.Token
+	segs  []string
 }
 
 func parsePath(s string) (*path, error) {
-	p := &path{src: s}
-	rest, ok := strings.CutPrefix(s, "$$")
-	if p.context = ok; !ok {
-		if rest, ok = strings.CutPrefix(s, "$"); !ok {
-			return nil, fmt.Errorf("invalid path %q: a path must start with '$' (or '$$' for the context object)", s)
-		}
+	if s == taskToken {
+		return &path{src: s, token: true}, nil
 	}
+	if strings.HasPrefix(s, "$$") {
+		return nil, fmt.Errorf("invalid path %q: the only context object field supported is %s", s, taskToken)
+	}
+	rest, ok := strings.CutPrefix(s, "$")
+	if !ok {
+		return nil, fmt.Errorf("invalid path %q: a path must start with '$' (or be %s)", s, taskToken)
+	}
+	p := &path{src: s}
 	if rest == "" {
 		return p, nil
 	}
@@ -42,31 +50,16 @@ func badName(seg string) bool {
 	})
 }
 
-// String renders the path in canonical form.
-func (p *path) String() string {
-	root := "$"
-	if p.context {
-		root = "$$"
-	}
-	if len(p.segs) == 0 {
-		return root
-	}
-	return root + "." + strings.Join(p.segs, ".")
-}
+// String renders the path in canonical form: as written, since Parse accepts only canonical paths.
+func (p *path) String() string { return p.src }
 
-// isRoot reports whether the path is "$" itself.
-func (p *path) isRoot() bool { return !p.context && len(p.segs) == 0 }
-
-// get evaluates the path against the input, or against the context object for $$ paths, and
-// reports whether the node exists.
-func (p *path) get(input any, en Env) (any, bool) {
+// get evaluates the path against the input ($$.Task.Token: the task token, "" when there is none)
+// and reports whether the node exists.
+func (p *path) get(input any, token string) (any, bool) {
+	if p.token {
+		return token, token != ""
+	}
 	cur := input
-	if p.context {
-		if en == nil {
-			return nil, false
-		}
-		cur = en.ContextObject()
-	}
 	for _, s := range p.segs {
 		m, ok := cur.(map[string]any)
 		if !ok {
@@ -103,6 +96,3 @@ func setAt(cur any, segs []string, value any) (any, error) {
 	out[segs[0]] = child
 	return out, nil
 }
-
-// usesTaskToken reports whether the path reads $$.Task (only callback tasks have one).
-func (p *path) usesTaskToken() bool { return p.context && len(p.segs) > 0 && p.segs[0] == "Task" }

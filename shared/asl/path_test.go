@@ -19,18 +19,16 @@ func mustJSON(t testing.TB, s string) any {
 
 func TestParsePathCanonical(t *testing.T) {
 	tests := []struct {
-		in      string
-		context bool
-		segs    int
+		in    string
+		token bool
+		segs  int
 	}{
 		{"$", false, 0},
-		{"$$", true, 0},
 		{"$.a", false, 1},
 		{"$.a.b", false, 2},
 		{"$.my-field_1", false, 1},
 		{"$.ünïcode", false, 1},
-		{"$$.Execution.Id", true, 2},
-		{"$$.Task.Token", true, 2},
+		{"$$.Task.Token", true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -41,8 +39,8 @@ func TestParsePathCanonical(t *testing.T) {
 			if got := p.String(); got != tt.in {
 				t.Errorf("String() = %q, want %q", got, tt.in)
 			}
-			if p.context != tt.context || len(p.segs) != tt.segs {
-				t.Errorf("got context %v, %d segments; want %v, %d", p.context, len(p.segs), tt.context, tt.segs)
+			if p.token != tt.token || len(p.segs) != tt.segs {
+				t.Errorf("got token %v, %d segments; want %v, %d", p.token, len(p.segs), tt.token, tt.segs)
 			}
 		})
 	}
@@ -61,11 +59,15 @@ func TestParsePathRejects(t *testing.T) {
 			t.Errorf("parsePath(%q) error = %v, want it to ask for '$'", in, err)
 		}
 	}
+	for _, in := range []string{"$$", "$$.Execution.Id", "$$.Task", "$$.Task.Token.x"} {
+		if _, err := parsePath(in); err == nil || !strings.Contains(err.Error(), "the only context object field supported is $$.Task.Token") {
+			t.Errorf("parsePath(%q) error = %v, want a context object refusal", in, err)
+		}
+	}
 }
 
 func TestPathGet(t *testing.T) {
 	doc := `{"a":{"b":[10],"c":"deep","n":null},"s":"str"}`
-	ctx := map[string]any{"Execution": map[string]any{"Name": "exec"}}
 	tests := []struct {
 		path  string
 		want  string // JSON; "" means not found
@@ -78,23 +80,21 @@ func TestPathGet(t *testing.T) {
 		{"$.missing", "", false},
 		{"$.s.length", "", false},
 		{"$.a.b.x", "", false},
-		{"$$.Execution.Name", `"exec"`, true},
-		{"$$.Task.Token", "", false},
+		{"$$.Task.Token", `"tok-1"`, true},
 	}
 	input := mustJSON(t, doc)
-	en := staticEnv{ctx}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			p, err := parsePath(tt.path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, found := p.get(input, en)
+			got, found := p.get(input, "tok-1")
 			if found != tt.found {
 				t.Fatalf("found = %v, want %v", found, tt.found)
 			}
 			if found && !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
-				t.Errorf("got %s, want %s", jsonString(got), tt.want)
+				t.Errorf("got %s, want %s", JSONString(got), tt.want)
 			}
 		})
 	}
@@ -120,11 +120,11 @@ func TestPathSet(t *testing.T) {
 				t.Fatal(err)
 			}
 			input := mustJSON(t, tt.input)
-			before := jsonString(input)
+			before := JSONString(input)
 			got, err := p.set(input, mustJSON(t, tt.value))
 			if tt.wantErr {
 				if err == nil {
-					t.Fatalf("set succeeded with %s, want an error", jsonString(got))
+					t.Fatalf("set succeeded with %s, want an error", JSONString(got))
 				}
 				return
 			}
@@ -132,9 +132,9 @@ func TestPathSet(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
-				t.Errorf("got %s, want %s", jsonString(got), tt.want)
+				t.Errorf("got %s, want %s", JSONString(got), tt.want)
 			}
-			if after := jsonString(input); after != before {
+			if after := JSONString(input); after != before {
 				t.Errorf("set modified its input: %s became %s", before, after)
 			}
 		})
@@ -148,13 +148,13 @@ func TestApplyResultPath(t *testing.T) {
 	root, _ := parsePath("$")
 	tests := []struct {
 		name string
-		rp   ioPath
+		rp   resultPath
 		want string
 	}{
-		{"absent means $", ioPath{}, `{"r":2}`},
-		{"$ replaces", ioPath{set: true, p: root}, `{"r":2}`},
-		{"null discards the result", ioPath{set: true, null: true}, `{"in":1}`},
-		{"path merges into the input", ioPath{set: true, p: p}, `{"in":1,"out":{"r":2}}`},
+		{"absent means $", resultPath{}, `{"r":2}`},
+		{"$ replaces", resultPath{p: root}, `{"r":2}`},
+		{"null discards the result", resultPath{null: true}, `{"in":1}`},
+		{"path merges into the input", resultPath{p: p}, `{"in":1,"out":{"r":2}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,28 +163,14 @@ func TestApplyResultPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !corpustest.JSONEqual(got, mustJSON(t, tt.want)) {
-				t.Errorf("got %s, want %s", jsonString(got), tt.want)
+				t.Errorf("got %s, want %s", JSONString(got), tt.want)
 			}
 		})
 	}
 	bad, _ := parsePath("$.in.x")
-	_, err := applyResultPath(ioPath{set: true, p: bad}, raw, result)
+	_, err := applyResultPath(resultPath{p: bad}, raw, result)
 	var se *Error
 	if !errors.As(err, &se) || se.Name != ErrorResultPathMatchFailure {
 		t.Errorf("err = %v, want %s", err, ErrorResultPathMatchFailure)
-	}
-}
-
-func TestIOPathNullAndMissing(t *testing.T) {
-	in := mustJSON(t, `{"a":1}`)
-	got, err := ioPath{set: true, null: true}.apply(in, nil, "InputPath")
-	if err != nil || !corpustest.JSONEqual(got, map[string]any{}) {
-		t.Errorf("null path: got %v, %v; want {}", jsonString(got), err)
-	}
-	p, _ := parsePath("$.b")
-	_, err = ioPath{set: true, p: p}.apply(in, nil, "InputPath")
-	var se *Error
-	if !errors.As(err, &se) || se.Name != ErrorRuntime || !strings.Contains(se.Cause, "Invalid path '$.b'") {
-		t.Errorf("missing path: err = %v, want States.Runtime naming the path", err)
 	}
 }

@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// Env is what evaluating paths and intrinsics needs besides the state input: the context object
-// ($$), built by the engine for the state being run.
-type Env interface {
-	ContextObject() any
-}
-
 // Name returns the state's name.
 func (st *State) Name() string { return st.name }
 
@@ -24,18 +18,13 @@ func (st *State) Next() string { return st.next }
 // Task describes a Task state's resource and limits; it is nil for other states.
 func (st *State) Task() *Task { return st.task }
 
-// Input applies InputPath to the raw state input, then Parameters (Pass and Task). It returns the
-// effective input (after InputPath, what TimeoutSecondsPath, SecondsPath and Choice rules read)
-// and the parameters (the effective input when the state has no Parameters).
-func (st *State) Input(raw any, en Env) (eff, params any, err error) {
-	if eff, err = st.inputPath.apply(raw, en, "InputPath"); err != nil {
-		return nil, nil, err
-	}
+// Input applies Parameters (Pass and Task) to the state input; token is the task token of a
+// callback task ($$.Task.Token), else "". Without Parameters it returns the input.
+func (st *State) Input(raw any, token string) (any, error) {
 	if st.parameters == nil {
-		return eff, eff, nil
+		return raw, nil
 	}
-	params, err = st.parameters.eval(eff, en)
-	return eff, params, err
+	return st.parameters.eval(raw, token)
 }
 
 // PassResult returns what a Pass state passes on: its Result, or else its parameters.
@@ -46,27 +35,22 @@ func (st *State) PassResult(params any) any {
 	return params
 }
 
-// Output applies ResultSelector to a state's result, places it into the raw input as ResultPath
-// says, and applies OutputPath. States without ResultPath (Choice, Wait, Succeed) pass their
-// effective input as the result.
-func (st *State) Output(raw, result any, en Env) (any, error) {
-	var err error
+// Output applies ResultSelector to a state's result and places it into the raw input as ResultPath
+// says. States without ResultPath (Choice, Wait, Succeed) pass their input as the result.
+func (st *State) Output(raw, result any) (any, error) {
 	if st.resultSelector != nil {
-		if result, err = st.resultSelector.eval(result, en); err != nil {
+		var err error
+		if result, err = st.resultSelector.eval(result, ""); err != nil {
 			return nil, err
 		}
 	}
-	out, err := applyResultPath(st.resultPath, raw, result)
-	if err != nil {
-		return nil, err
-	}
-	return st.outputPath.apply(out, en, "OutputPath")
+	return applyResultPath(st.resultPath, raw, result)
 }
 
-// Choose evaluates a Choice state's rules against the effective input and returns the next state.
-func (st *State) Choose(eff any, en Env) (string, error) {
+// Choose evaluates a Choice state's rules against the state input and returns the next state.
+func (st *State) Choose(input any) (string, error) {
 	for _, r := range st.choices {
-		ok, err := r.eval(eff, en)
+		ok, err := r.eval(input)
 		if err != nil {
 			return "", err
 		}
@@ -80,27 +64,21 @@ func (st *State) Choose(eff any, en Env) (string, error) {
 	return st.defaultNext, nil
 }
 
-// WaitDuration resolves a Wait state's Seconds or SecondsPath against the effective input.
-func (st *State) WaitDuration(eff any, en Env) (time.Duration, error) {
-	if st.secondsPath == nil {
-		return time.Duration(st.waitSeconds) * time.Second, nil
+// WaitDuration resolves a Wait state's Seconds or SecondsPath against the state input.
+func (st *State) WaitDuration(input any) (time.Duration, error) {
+	n, err := st.waitSeconds, error(nil)
+	if st.secondsPath != nil {
+		n, err = intAt(st.secondsPath, input, "SecondsPath", 0)
 	}
-	n, err := intAt(st.secondsPath, eff, en, "SecondsPath", 0)
 	return time.Duration(n) * time.Second, err
 }
 
-// Timeouts resolves a Task state's TimeoutSeconds(Path) and HeartbeatSeconds, in seconds (0: none).
-func (st *State) Timeouts(eff any, en Env) (timeout, heartbeat int64, err error) {
-	timeout, heartbeat = st.task.TimeoutSeconds, st.task.HeartbeatSeconds
-	if p := st.timeoutPath; p != nil {
-		if timeout, err = intAt(p, eff, en, "TimeoutSecondsPath", 1); err != nil {
-			return 0, 0, err
-		}
+// Timeout resolves a Task state's TimeoutSeconds or TimeoutSecondsPath, in seconds (0: none).
+func (st *State) Timeout(input any) (int64, error) {
+	if st.timeoutPath == nil {
+		return st.task.TimeoutSeconds, nil
 	}
-	if heartbeat > 0 && timeout > 0 && heartbeat >= timeout {
-		return 0, 0, RuntimeError(fmt.Sprintf("The heartbeat (%d s) must be shorter than the timeout (%d s).", heartbeat, timeout))
-	}
-	return timeout, heartbeat, nil
+	return intAt(st.timeoutPath, input, "TimeoutSecondsPath", 1)
 }
 
 // Payload extracts the Lambda payload from a lambda:invoke task's parameters; Lambda hands an
@@ -123,7 +101,7 @@ func (st *State) Payload(params any) ([]byte, error) {
 
 // Fail returns the error a Fail state fails the execution with: its Error and Cause, or the
 // strings ErrorPath and CausePath select in the state input.
-func (st *State) Fail(input any, en Env) *Error {
+func (st *State) Fail(input any) *Error {
 	e := &Error{Name: st.failError, Cause: st.failCause}
 	for _, f := range []struct {
 		p   *path
@@ -132,7 +110,7 @@ func (st *State) Fail(input any, en Env) *Error {
 		if f.p == nil {
 			continue
 		}
-		v, ok := f.p.get(input, en)
+		v, ok := f.p.get(input, "")
 		s, isString := v.(string)
 		if !isString {
 			return RuntimeError(fmt.Sprintf("The path '%s' of the Fail state '%s' must resolve to a string, got %s.", f.p.src, st.name, describeValue(v, ok)))
@@ -198,26 +176,12 @@ func (st *State) Catch(raw any, e *Error) (out any, next string, ok bool, err er
 	return nil, "", false, nil
 }
 
-func (ip ioPath) apply(v any, en Env, field string) (any, error) {
-	switch {
-	case !ip.set:
-		return v, nil
-	case ip.null:
-		return map[string]any{}, nil
-	}
-	out, ok := ip.p.get(v, en)
-	if !ok {
-		return nil, RuntimeError(fmt.Sprintf("Invalid path '%s' in %s: no results for the path in the input.", ip.p.src, field))
-	}
-	return out, nil
-}
-
 // applyResultPath places result into the state's raw input as ResultPath (or a Catcher's) says.
-func applyResultPath(rp ioPath, raw, result any) (any, error) {
+func applyResultPath(rp resultPath, raw, result any) (any, error) {
 	switch {
 	case rp.null:
 		return raw, nil
-	case !rp.set || rp.p.isRoot():
+	case rp.p == nil || len(rp.p.segs) == 0:
 		return result, nil
 	}
 	out, err := rp.p.set(raw, result)
@@ -228,18 +192,18 @@ func applyResultPath(rp ioPath, raw, result any) (any, error) {
 }
 
 // intAt resolves a *SecondsPath to an integer from lo to maxSeconds.
-func intAt(p *path, eff any, en Env, field string, lo int64) (int64, error) {
-	v, ok := p.get(eff, en)
-	n, isInt := toInt(v)
-	if !ok || !isInt || n < lo || n > maxSeconds {
+func intAt(p *path, input any, field string, lo int64) (int64, error) {
+	v, ok := p.get(input, "")
+	f, isNum := toFloat(v)
+	if !ok || !isNum || f != math.Trunc(f) || f < float64(lo) || f > maxSeconds {
 		return 0, RuntimeError(fmt.Sprintf("The %s '%s' must resolve to an integer from %d to %d, got %s.", field, p.src, lo, maxSeconds, describeValue(v, ok)))
 	}
-	return n, nil
+	return int64(f), nil
 }
 
 func describeValue(v any, ok bool) string {
 	if !ok {
 		return "nothing (the path does not exist)"
 	}
-	return jsonString(v)
+	return JSONString(v)
 }

@@ -1,10 +1,10 @@
 package asl
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -72,20 +72,20 @@ func (v *validator) node(val any, loc string) *tnode {
 	return &tnode{lit: val}
 }
 
-func (n *tnode) eval(input any, en Env) (any, error) {
+func (n *tnode) eval(input any, token string) (any, error) {
 	switch {
 	case n.path != nil:
-		v, ok := n.path.get(input, en)
+		v, ok := n.path.get(input, token)
 		if !ok {
 			return nil, RuntimeError(fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input", n.path.src, n.key))
 		}
 		return v, nil
 	case n.add != nil:
-		return n.add.eval(input, en)
+		return n.add.eval(input)
 	case n.obj != nil:
 		out := make(map[string]any, len(n.obj))
 		for name, c := range n.obj {
-			v, err := c.eval(input, en)
+			v, err := c.eval(input, token)
 			if err != nil {
 				return nil, err
 			}
@@ -95,7 +95,7 @@ func (n *tnode) eval(input any, en Env) (any, error) {
 	case n.isArr:
 		out := make([]any, len(n.arr))
 		for i, c := range n.arr {
-			v, err := c.eval(input, en)
+			v, err := c.eval(input, token)
 			if err != nil {
 				return nil, err
 			}
@@ -106,12 +106,12 @@ func (n *tnode) eval(input any, en Env) (any, error) {
 	return n.lit, nil
 }
 
-// usesToken reports whether some path of the template reads $$.Task (only callback tasks may).
+// usesToken reports whether some path of the template reads $$.Task.Token (only callback tasks may).
 func (n *tnode) usesToken() bool {
 	if n == nil {
 		return false
 	}
-	uses := n.path != nil && n.path.usesTaskToken() // MathAdd has nothing to do with a token
+	uses := n.path != nil && n.path.token
 	for _, c := range n.obj {
 		uses = uses || c.usesToken()
 	}
@@ -157,27 +157,27 @@ func parseMathAdd(src string) (*mathAdd, error) {
 // eval adds the arguments. AWS documents the int32 range and rounds non-integers to the nearest
 // integer (half up, like Java's Math.round). A missing path raises States.Runtime (as for any
 // path); a bad value raises States.IntrinsicFailure.
-func (c *mathAdd) eval(input any, en Env) (any, error) {
+func (c *mathAdd) eval(input any) (any, error) {
 	var sum int64
 	for i, a := range c.args {
 		if p, ok := a.(*path); ok {
-			if a, ok = p.get(input, en); !ok {
+			if a, ok = p.get(input, ""); !ok {
 				return nil, RuntimeError(fmt.Sprintf("The JSONPath %s in the arguments of States.MathAdd could not be found in the input", p.src))
 			}
 		}
 		f, ok := toFloat(a)
 		n := math.Floor(f + 0.5)
 		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
-			return nil, &Error{Name: ErrorIntrinsicFailure, Cause: fmt.Sprintf("States.MathAdd: argument %d must be a number within the int32 range, got %s", i+1, jsonString(a))}
+			return nil, &Error{Name: ErrorIntrinsicFailure, Cause: fmt.Sprintf("States.MathAdd: argument %d must be a number within the int32 range, got %s", i+1, JSONString(a))}
 		}
 		sum += int64(n)
 	}
-	return IntNumber(sum), nil
+	return json.Number(strconv.FormatInt(sum, 10)), nil
 }
 
 // choiceRule is a top-level Choice rule: one comparison of Variable with a literal. A missing
-// Variable raises States.Runtime, as on AWS; only IsPresent tolerates it. A value of the wrong
-// type for the operator (a number for StringEquals) makes the comparison false.
+// Variable raises States.Runtime, as on AWS. A value of the wrong type for the operator (a number
+// for StringEquals) makes the comparison false.
 type choiceRule struct {
 	next     string
 	variable *path
@@ -185,38 +185,24 @@ type choiceRule struct {
 	literal  any
 }
 
-// comparisons are the supported operators besides IsPresent, with the literal type they take.
-var comparisons = map[string]struct {
-	lit  string
-	test func(v, lit any) bool
-}{
-	"StringEquals":             {"string", func(v, lit any) bool { s, ok := v.(string); return ok && s == lit }},
-	"BooleanEquals":            {"boolean", func(v, lit any) bool { b, ok := v.(bool); return ok && b == lit }},
-	"NumericEquals":            {"number", numeric(func(c int) bool { return c == 0 })},
-	"NumericLessThan":          {"number", numeric(func(c int) bool { return c < 0 })},
-	"NumericGreaterThan":       {"number", numeric(func(c int) bool { return c > 0 })},
-	"NumericLessThanEquals":    {"number", numeric(func(c int) bool { return c <= 0 })},
-	"NumericGreaterThanEquals": {"number", numeric(func(c int) bool { return c >= 0 })},
-	"IsPresent":                {"boolean", nil},
-}
+// comparisons are the supported operators, with the type of literal they take.
+var comparisons = map[string]string{"StringEquals": "string", "BooleanEquals": "boolean", "NumericGreaterThan": "number"}
 
-func numeric(holds func(int) bool) func(v, lit any) bool {
-	return func(v, lit any) bool {
-		a, ok1 := toFloat(v)
-		b, ok2 := toFloat(lit)
-		return ok1 && ok2 && holds(cmp.Compare(a, b))
-	}
-}
-
-func (r *choiceRule) eval(input any, en Env) (bool, error) {
-	v, ok := r.variable.get(input, en)
-	switch {
-	case r.op == "IsPresent":
-		return ok == r.literal, nil
-	case !ok:
+func (r *choiceRule) eval(input any) (bool, error) {
+	v, ok := r.variable.get(input, "")
+	if !ok {
 		return false, RuntimeError(fmt.Sprintf("Invalid path '%s': the choice state's condition path references an undefined value", r.variable.src))
 	}
-	return comparisons[r.op].test(v, r.literal), nil
+	if r.op == "NumericGreaterThan" {
+		a, isNum := toFloat(v)
+		b, _ := toFloat(r.literal)
+		return isNum && a > b, nil
+	}
+	switch v.(type) {
+	case string, bool: // StringEquals, BooleanEquals: a literal equals only a value of its type
+		return v == r.literal, nil
+	}
+	return false, nil
 }
 
 func (v *validator) choice(st *State, r *rawState, loc string) {
@@ -249,10 +235,10 @@ func (v *validator) choice(st *State, r *rawState, loc string) {
 			continue
 		}
 		rule.op, rule.literal = ops[0], m[ops[0]]
-		if c, ok := comparisons[rule.op]; !ok {
-			v.addf(rloc+"/"+rule.op, "the Choice operator %s is not supported (StringEquals, BooleanEquals, Numeric(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals), IsPresent)", rule.op)
-		} else if got := jsonType(rule.literal); got != c.lit {
-			v.addf(rloc+"/"+rule.op, "%s takes a %s, got %s", rule.op, c.lit, got)
+		if lit, ok := comparisons[rule.op]; !ok {
+			v.addf(rloc+"/"+rule.op, "the Choice operator %s is not supported (StringEquals, BooleanEquals, NumericGreaterThan)", rule.op)
+		} else if got := jsonType(rule.literal); got != lit {
+			v.addf(rloc+"/"+rule.op, "%s takes a %s, got %s", rule.op, lit, got)
 		}
 		st.choices = append(st.choices, rule)
 	}

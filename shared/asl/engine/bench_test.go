@@ -83,15 +83,14 @@ func BenchmarkTransition(b *testing.B) {
 func BenchmarkRetry(b *testing.B) {
 	const failures = 50
 	def, err := asl.Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
-	  "Parameters":{"FunctionName":"flaky","Payload":{"attempt.$":"$$.State.RetryCount"}},"OutputPath":"$.Payload",
+	  "Parameters":{"FunctionName":"flaky"},"ResultSelector":{"done.$":"$.Payload.done"},
 	  "Retry":[{"ErrorEquals":["Graph.TransientError"],"IntervalSeconds":1,"BackoffRate":1.5,"MaxAttempts":60,"MaxDelaySeconds":30,"JitterStrategy":"FULL"}],"End":true}}}`))
 	if err != nil {
 		b.Fatal(err)
 	}
-	flaky := lambda.NewHandler(func(_ context.Context, in struct {
-		Attempt int `json:"attempt"`
-	}) (json.RawMessage, error) {
-		if in.Attempt < failures {
+	calls := 0 // invocations of one function are serialised
+	flaky := lambda.NewHandler(func(context.Context) (json.RawMessage, error) {
+		if calls++; calls%(failures+1) != 0 {
 			return nil, messages.InvokeResponse_Error{Type: "Graph.TransientError", Message: "(#2) Service temporarily unavailable"}
 		}
 		return json.RawMessage(`{"done":true}`), nil

@@ -360,7 +360,7 @@ func assertJSONEqual(t *testing.T, what string, got, want []byte) {
 		return
 	}
 	if !corpustest.JSONEqual(g, w) {
-		t.Errorf("%s:\n got %s\nwant %s", what, jsonString(g), jsonString(w))
+		t.Errorf("%s:\n got %s\nwant %s", what, asl.JSONString(g), asl.JSONString(w))
 	}
 }
 func TestParseAcceptsCorpusDefinitions(t *testing.T) {

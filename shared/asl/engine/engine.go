@@ -39,7 +39,7 @@ type Options struct {
 	// timeouts): 1 (or 0, the default) is real time; the local runner uses e.g. 0.01, so that the
 	// definition keeps its production values. History and causes show the definition's values.
 	TimeScale float64
-	// TimeoutScale, when set, replaces TimeScale for task, heartbeat and execution timeouts (the
+	// TimeoutScale, when set, replaces TimeScale for task and execution timeouts (the
 	// local runner keeps them real: a step's Graph calls take real time whatever the scale).
 	TimeoutScale float64
 	// Clock defaults to the real clock; tests pass a *FakeClock.
@@ -373,12 +373,13 @@ func (e *Engine) mayStartTask(x *execution) bool {
 	return !e.closing
 }
 
-// taskToken is an open .waitForTaskToken task.
+// taskToken is an open .waitForTaskToken task. It expires when its attempt ends or its execution
+// closes (or is suspended): later SendTask* calls get ErrTaskTimedOut, as on AWS.
 type taskToken struct {
 	x      *execution
+	id     string
 	result chan tokenResult // buffered: the first SendTask* wins, later ones see closed
 	closed bool             // guarded by Engine.mu
-	onBeat func()           // restarts the heartbeat timer; nil without HeartbeatSeconds
 }
 
 type tokenResult struct {
@@ -397,26 +398,23 @@ func newTaskToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (e *Engine) registerToken(token string, x *execution, onBeat func()) *taskToken {
-	t := &taskToken{x: x, result: make(chan tokenResult, 1), onBeat: onBeat}
+func (e *Engine) registerToken(token string, x *execution) *taskToken {
+	t := &taskToken{x: x, id: token, result: make(chan tokenResult, 1)}
 	e.mu.Lock()
 	e.tokens[token] = t
-	x.tokens = append(x.tokens, t)
 	e.mu.Unlock()
 	return t
 }
 
-// closeTokens expires tokens: later SendTask* calls get ErrTaskTimedOut, as on AWS.
-func (e *Engine) closeTokens(ts ...*taskToken) {
+// closeTokens expires a token.
+func (e *Engine) closeTokens(t *taskToken) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, t := range ts {
-		t.closed = true
-	}
+	t.closed = true
+	e.mu.Unlock()
 }
 
-// claimToken finds an open token and, if close is set, closes it so that it is answered once.
-func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
+// claimToken finds an open token and closes it so that it is answered once.
+func (e *Engine) claimToken(op, token string) (*taskToken, error) {
 	if b, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(b) != tokenBytes {
 		return nil, fmt.Errorf("engine: %s: %w", op, ErrInvalidToken)
 	}
@@ -426,10 +424,10 @@ func (e *Engine) claimToken(op, token string, close bool) (*taskToken, error) {
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("engine: %s: %w", op, ErrTaskDoesNotExist)
-	case t.closed:
+	case t.closed || t.x.ctx.Err() != nil:
 		return nil, fmt.Errorf("engine: %s: %w", op, ErrTaskTimedOut)
 	}
-	t.closed = close
+	t.closed = true
 	return t, nil
 }
 
@@ -442,11 +440,11 @@ func (e *Engine) SendTaskSuccess(token string, output []byte) error {
 	if err != nil || len(output) > asl.MaxPayloadBytes {
 		return fmt.Errorf("engine: send task success: %d bytes, %v: %w", len(output), err, ErrInvalidOutput)
 	}
-	t, err := e.claimToken("send task success", token, true)
+	t, err := e.claimToken("send task success", token)
 	if err != nil {
 		return err
 	}
-	e.deliver(t, token, tokenResult{output: v, outJSON: jsonString(v)})
+	e.deliver(t, tokenResult{output: v, outJSON: asl.JSONString(v)})
 	return nil
 }
 
@@ -456,22 +454,12 @@ func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
 	if utf8.RuneCountInString(errorName) > 256 || utf8.RuneCountInString(cause) > 32768 {
 		return fmt.Errorf("engine: send task failure: error or cause too long: %w", ErrValidation)
 	}
-	t, err := e.claimToken("send task failure", token, true)
+	t, err := e.claimToken("send task failure", token)
 	if err != nil {
 		return err
 	}
-	e.deliver(t, token, tokenResult{failed: true, errName: errorName, cause: cause})
+	e.deliver(t, tokenResult{failed: true, errName: errorName, cause: cause})
 	return nil
-}
-
-// SendTaskHeartbeat tells a .waitForTaskToken task with HeartbeatSeconds that its worker is alive,
-// restarting the heartbeat timeout.
-func (e *Engine) SendTaskHeartbeat(token string) error {
-	t, err := e.claimToken("send task heartbeat", token, false)
-	if err == nil && t.onBeat != nil {
-		t.onBeat()
-	}
-	return err
 }
 
 // errClosed reports that the execution was closed (timed out, aborted) while a state ran.

@@ -22,11 +22,11 @@ import (
 	"github.com/waes/onboarding/shared/asl"
 )
 
-// callbackDef waits for a task token (HeartbeatSeconds 10, TimeoutSeconds 100).
+// callbackDef waits for a task token (TimeoutSeconds 100).
 const callbackDef = `{"StartAt":"Wait","States":{"Wait":{"Type":"Task",
   "Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
   "Parameters":{"FunctionName":"waiter","Payload":{"token.$":"$$.Task.Token"}},
-  "TimeoutSeconds":100,"HeartbeatSeconds":10,"End":true}}}`
+  "TimeoutSeconds":100,"End":true}}}`
 
 // tokenCatcher is a function that hands the task token it receives to the test.
 func tokenCatcher(tokens chan<- string) lambda.Handler {
@@ -102,7 +102,7 @@ func TestStartExecutionValidation(t *testing.T) {
 	}
 }
 
-func TestTaskTokenHeartbeatAndSuccess(t *testing.T) {
+func TestTaskTokenSuccess(t *testing.T) {
 	tokens := make(chan string, 1)
 	clock := NewFakeClock(corpusStart)
 	eng := New(mustParse(t, callbackDef), Options{Clock: clock, Functions: map[string]lambdaHandler{"waiter": tokenCatcher(tokens)}})
@@ -114,15 +114,9 @@ func TestTaskTokenHeartbeatAndSuccess(t *testing.T) {
 	token := <-tokens
 	waitForEvent(t, eng, arn, EventTaskSubmitted)
 
-	// Heartbeats every 8 s keep a task with HeartbeatSeconds 10 alive past 10 s.
-	for range 3 {
-		clock.Advance(8 * time.Second)
-		if err := eng.SendTaskHeartbeat(token); err != nil {
-			t.Fatalf("SendTaskHeartbeat: %v", err)
-		}
-	}
+	clock.Advance(99 * time.Second)
 	if d, _ := eng.DescribeExecution(arn); d.Status != StatusRunning {
-		t.Fatalf("after 24 s of heartbeats: status %s, want RUNNING", d.Status)
+		t.Fatalf("after 99 s: status %s, want RUNNING", d.Status)
 	}
 	if err := eng.SendTaskSuccess(token, []byte(`{"bad json`)); !errors.Is(err, ErrInvalidOutput) {
 		t.Errorf("invalid output: err = %v, want ErrInvalidOutput", err)
@@ -135,9 +129,8 @@ func TestTaskTokenHeartbeatAndSuccess(t *testing.T) {
 		t.Fatalf("got %s %s (%v), want SUCCEEDED {\"verified\":true}", d.Status, d.Output, err)
 	}
 	for name, send := range map[string]func() error{
-		"success":   func() error { return eng.SendTaskSuccess(token, []byte(`{}`)) },
-		"failure":   func() error { return eng.SendTaskFailure(token, "E", "c") },
-		"heartbeat": func() error { return eng.SendTaskHeartbeat(token) },
+		"success": func() error { return eng.SendTaskSuccess(token, []byte(`{}`)) },
+		"failure": func() error { return eng.SendTaskFailure(token, "E", "c") },
 	} {
 		if err := send(); !errors.Is(err, ErrTaskTimedOut) {
 			t.Errorf("%s after completion: err = %v, want ErrTaskTimedOut", name, err)
@@ -156,7 +149,6 @@ func TestTaskTokenErrors(t *testing.T) {
 		{"malformed token", eng.SendTaskSuccess("not-a-token!", []byte(`{}`)), ErrInvalidToken},
 		{"unknown token", eng.SendTaskSuccess(newTaskToken(), []byte(`{}`)), ErrTaskDoesNotExist},
 		{"unknown token failure", eng.SendTaskFailure(newTaskToken(), "E", "c"), ErrTaskDoesNotExist},
-		{"unknown token heartbeat", eng.SendTaskHeartbeat(newTaskToken()), ErrTaskDoesNotExist},
 		{"error too long", eng.SendTaskFailure(newTaskToken(), strings.Repeat("e", 257), ""), ErrValidation},
 		{"output too large", eng.SendTaskSuccess(newTaskToken(), []byte(`"`+strings.Repeat("x", asl.MaxPayloadBytes)+`"`)), ErrInvalidOutput},
 	}
@@ -166,26 +158,26 @@ func TestTaskTokenErrors(t *testing.T) {
 		}
 	}
 	var se *ServiceError
-	if !errors.As(eng.SendTaskHeartbeat(newTaskToken()), &se) || se.Code != "TaskDoesNotExist" {
+	if !errors.As(eng.SendTaskFailure(newTaskToken(), "E", "c"), &se) || se.Code != "TaskDoesNotExist" {
 		t.Errorf("errors.As ServiceError: got %v, want code TaskDoesNotExist", se)
 	}
 }
 
-func TestHeartbeatTimeoutExpiresToken(t *testing.T) {
+func TestTimeoutExpiresToken(t *testing.T) {
 	tokens := make(chan string, 1)
 	clock := NewFakeClock(corpusStart)
 	eng := New(mustParse(t, callbackDef), Options{Clock: clock, Functions: map[string]lambdaHandler{"waiter": tokenCatcher(tokens)}})
 	defer eng.Shutdown(context.Background())
-	arn, _ := eng.StartExecution(context.Background(), "hb", nil)
+	arn, _ := eng.StartExecution(context.Background(), "timeout", nil)
 	token := <-tokens
 	waitForEvent(t, eng, arn, EventTaskSubmitted)
-	clock.Advance(11 * time.Second)
+	clock.Advance(101 * time.Second)
 	d, _ := eng.Wait(testCtx(t), arn)
-	if d.Status != StatusFailed || d.Error != asl.ErrorHeartbeatTimeout {
-		t.Fatalf("got %s %s, want FAILED %s", d.Status, d.Error, asl.ErrorHeartbeatTimeout)
+	if d.Status != StatusFailed || d.Error != asl.ErrorTimeout {
+		t.Fatalf("got %s %s, want FAILED %s", d.Status, d.Error, asl.ErrorTimeout)
 	}
 	if err := eng.SendTaskSuccess(token, []byte(`{}`)); !errors.Is(err, ErrTaskTimedOut) {
-		t.Errorf("after heartbeat timeout: err = %v, want ErrTaskTimedOut", err)
+		t.Errorf("after the timeout: err = %v, want ErrTaskTimedOut", err)
 	}
 }
 
@@ -520,9 +512,9 @@ func TestConcurrentExecutions(t *testing.T) {
 	// Many executions share one handler: aws-lambda-go handlers reuse their response buffer,
 	// so the engine must serialise invocations per function (run with -race).
 	def := mustParse(t, `{"StartAt":"A","States":{
-	  "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"echo","Payload.$":"$"},"OutputPath":"$.Payload","Next":"B"},
+	  "A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"echo","Payload.$":"$"},"ResultSelector":{"n.$":"$.Payload.n","pad.$":"$.Payload.pad"},"Next":"B"},
 	  "B":{"Type":"Wait","Seconds":1,"Next":"C"},
-	  "C":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"echo","Payload.$":"$"},"OutputPath":"$.Payload","End":true}}}`)
+	  "C":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"echo","Payload.$":"$"},"ResultSelector":{"n.$":"$.Payload.n","pad.$":"$.Payload.pad"},"End":true}}}`)
 	eng := New(def, Options{TimeScale: 0.001, Functions: map[string]lambdaHandler{"echo": echoHandler()}})
 	defer eng.Shutdown(context.Background())
 	var wg sync.WaitGroup
@@ -582,7 +574,7 @@ func TestRealClockWithTimeScale(t *testing.T) {
 	})
 	def := mustParse(t, `{"StartAt":"W","States":{
 	  "W":{"Type":"Wait","Seconds":2,"Next":"T"},
-	  "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"flaky"},"OutputPath":"$.Payload",
+	  "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"flaky"},"ResultSelector":{"calls.$":"$.Payload.calls"},
 	       "TimeoutSeconds":600,"Retry":[{"ErrorEquals":["TransientError"],"IntervalSeconds":3,"MaxAttempts":5}],"End":true}}}`)
 	eng := New(def, Options{TimeScale: 0.001, Functions: map[string]lambdaHandler{"flaky": flaky}})
 	defer eng.Shutdown(context.Background())

@@ -62,17 +62,20 @@ type execution struct {
 	done   chan struct{} // closed when the execution closes
 
 	hookMu sync.Mutex // orders OnEvent calls like the history
-
-	tokens []*taskToken // open task tokens; guarded by Engine.mu
-	busy   bool         // see Engine.setBusy; guarded by Engine.mu
+	busy   bool       // see Engine.setBusy; guarded by Engine.mu
 
 	mu          sync.Mutex
 	p           Progress
 	stopTimeout func() bool
 
-	ckMu   sync.Mutex   // serialises checkpoints
-	saved  int          // events handed to a successful checkpoint; guarded by ckMu
-	resume *resumePoint // set by Restore; used by the run goroutine only
+	ckMu  sync.Mutex // serialises checkpoints
+	saved int        // events handed to a successful checkpoint; guarded by ckMu
+
+	// Set by Restore, used by the run goroutine only: resumed says that the entry of the state the
+	// execution is in is already in the history; resumeToken is the token a callback task whose
+	// function had returned waits on again.
+	resumed     bool
+	resumeToken *taskToken
 }
 
 func newExecution(e *Engine, parent context.Context, arn, name string, input []byte, val any) *execution {
@@ -169,15 +172,10 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	return ok
 }
 
-// closed releases what a closed execution holds: its context, tokens and execution timeout.
+// closed releases what a closed execution holds: its context (which expires its tokens) and its
+// execution timeout.
 func (x *execution) closed(fin *closing, stopTimeout func() bool) {
 	x.cancel(fmt.Errorf("%w: %s", errClosed, fin.status))
-	x.e.mu.Lock()
-	for _, t := range x.tokens {
-		t.closed = true // a worker calling back now gets ErrTaskTimedOut, as on AWS
-	}
-	x.tokens = nil
-	x.e.mu.Unlock()
 	if stopTimeout != nil {
 		stopTimeout()
 	}
@@ -303,20 +301,18 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 		return nil, "", serr
 	}
 	// A restored execution resumes inside the state it had entered, whose entry is in the history.
-	entered, resumed := x.resumedEntry()
-	defer func() { x.resume = nil }()
-	if !resumed {
+	if !x.resumed {
 		if !x.record(HistoryEvent{Type: EventType(st.Type() + "StateEntered"), StateEnteredEventDetails: &StateEventDetails{Name: st.Name(), Input: inJSON}}, nil) {
 			return nil, "", errClosed
 		}
 		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelDebug, "state entered", slog.String("execution_arn", x.arn), slog.String("state", st.Name()), slog.String("type", st.Type()))
-		entered = x.e.now()
-		x.update(func(p *Progress) { p.Entered = entered })
+		x.update(func(p *Progress) { p.Entered = x.e.now() })
 	}
+	x.resumed = false
 	if st.Type() == "Fail" {
-		return nil, "", st.Fail(input, &env{x: x, state: st.Name(), entered: entered})
+		return nil, "", st.Fail(input)
 	}
-	out, next, err := x.runStep(st, input, entered)
+	out, next, err := x.runStep(st, input)
 	if err != nil {
 		return nil, "", withStateContext(err, st.Name())
 	}
@@ -330,33 +326,32 @@ func (x *execution) runState(st *asl.State, input any) (any, string, error) {
 	return out, next, nil
 }
 
-// runStep runs every state but Fail through the same pipeline: input (InputPath, Parameters),
-// the state's own work (a task, a choice, a wait), output (ResultSelector, ResultPath, OutputPath).
-func (x *execution) runStep(st *asl.State, input any, entered time.Time) (any, string, error) {
+// runStep runs every state but Fail through the same pipeline: input (Parameters), the state's own
+// work (a task, a choice, a wait), output (ResultSelector, ResultPath).
+func (x *execution) runStep(st *asl.State, input any) (any, string, error) {
 	if st.Type() == "Task" {
-		return x.runTask(st, input, entered)
+		return x.runTask(st, input)
 	}
-	en := &env{x: x, state: st.Name(), entered: entered}
-	eff, params, err := st.Input(input, en)
+	params, err := st.Input(input, "")
 	if err != nil {
 		return nil, "", err
 	}
-	result, next := eff, st.Next()
+	result, next := input, st.Next()
 	switch st.Type() {
 	case "Pass":
 		result = st.PassResult(params)
 	case "Choice":
-		next, err = st.Choose(eff, en)
+		next, err = st.Choose(input)
 	case "Wait":
 		var d time.Duration
-		if d, err = st.WaitDuration(eff, en); err == nil && d > 0 && !x.sleep(d) {
+		if d, err = st.WaitDuration(input); err == nil && d > 0 && !x.sleep(d) {
 			err = errClosed
 		}
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := st.Output(input, result, en)
+	out, err := st.Output(input, result)
 	return out, next, err
 }
 
@@ -369,44 +364,21 @@ func withStateContext(err error, name string) error {
 	return err
 }
 
-// sleep waits d (scaled), idle for Shutdown, and reports whether the execution is still open.
+// sleep waits d (scaled), idle for Shutdown, and reports whether the execution is still open. A
+// restored Wait state or retry back-off sleeps only what it had left (until Progress.WakeAt).
 func (x *execution) sleep(d time.Duration) bool {
-	sd := x.resumedSleep(x.e.scaled(d))
-	x.update(func(p *Progress) { p.WakeAt = x.e.now().Add(sd) })
+	now := x.e.now()
+	x.mu.Lock()
+	sd := max(x.p.WakeAt.Sub(now), 0)
+	if x.p.WakeAt.IsZero() {
+		sd = x.e.scaled(d)
+		x.p.WakeAt = now.Add(sd)
+	}
+	x.mu.Unlock()
 	x.checkpoint()
 	x.e.setBusy(x, false)
 	err := x.e.opts.Clock.Sleep(x.ctx, sd)
 	x.e.setBusy(x, true)
 	x.update(func(p *Progress) { p.WakeAt = time.Time{} })
 	return err == nil && x.ctx.Err() == nil
-}
-
-// env is what path and intrinsic evaluation may need besides the input: the context object ($$).
-type env struct {
-	x          *execution
-	state      string
-	entered    time.Time
-	retryCount int
-	token      string
-}
-
-// contextTime formats times as the context object does (ISO 8601, milliseconds, UTC).
-func contextTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-// ContextObject returns $$ for the state being run.
-func (en *env) ContextObject() any {
-	x := en.x
-	c := map[string]any{
-		"Execution": map[string]any{
-			"Id": x.arn, "Input": x.inputVal, "Name": x.name, "StartTime": contextTime(x.start),
-		},
-		"State": map[string]any{
-			"EnteredTime": contextTime(en.entered), "Name": en.state, "RetryCount": asl.IntNumber(int64(en.retryCount)),
-		},
-		"StateMachine": map[string]any{"Id": x.e.smARN, "Name": x.e.opts.Name},
-	}
-	if en.token != "" {
-		c["Task"] = map[string]any{"Token": en.token}
-	}
-	return c
 }

@@ -72,7 +72,6 @@ type TaskEventDetails struct {
 	Region             string `json:"region,omitempty"`
 	Parameters         string `json:"parameters,omitempty"`
 	TimeoutInSeconds   *int64 `json:"timeoutInSeconds,omitempty"`
-	HeartbeatInSeconds *int64 `json:"heartbeatInSeconds,omitempty"`
 	Output             string `json:"output,omitempty"`
 	Error              string `json:"error,omitempty"`
 	Cause              string `json:"cause,omitempty"`

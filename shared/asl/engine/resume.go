@@ -65,9 +65,9 @@ type TaskOutcome struct {
 
 // deliver hands a callback's answer to its task. With Options.Checkpoint it is saved with the
 // execution first, so that an answer SendTask* accepted outlives a crash before the task records it.
-func (e *Engine) deliver(t *taskToken, token string, r tokenResult) {
+func (e *Engine) deliver(t *taskToken, r tokenResult) {
 	if e.opts.Checkpoint != nil {
-		o := &TaskOutcome{Token: token, Output: r.outJSON, Failed: r.failed, Error: r.errName, Cause: r.cause}
+		o := &TaskOutcome{Token: t.id, Output: r.outJSON, Failed: r.failed, Error: r.errName, Cause: r.cause}
 		t.x.update(func(p *Progress) { p.Outcome = o })
 		t.x.checkpoint()
 	}
@@ -76,17 +76,6 @@ func (e *Engine) deliver(t *taskToken, token string, r tokenResult) {
 
 // errSuspended cancels the executions that Shutdown leaves running for a later Restore.
 var errSuspended = errors.New("execution suspended by the engine's shutdown")
-
-// resumePoint is where a restored execution continues inside the state it was in: the run goroutine
-// consumes it while running that state again without recording its entry a second time.
-type resumePoint struct {
-	entered  time.Time
-	wakeAt   time.Time  // a Wait state or a retry back-off sleeps until then
-	token    *taskToken // a callback task waits for this token again (its function already returned)
-	tokenID  string
-	deadline time.Time    // the callback task's timeout (zero: none)
-	outcome  *tokenResult // the answer SendTask* had accepted for the token
-}
 
 // checkpoint hands the execution's progress and its new history events to Options.Checkpoint. Calls are
 // serialised per execution; a failed one is logged and its events go with the next one.
@@ -116,8 +105,9 @@ func (x *execution) checkpoint() {
 	x.saved = n
 }
 
-// suspend stops a running execution without closing it: its goroutine ends, its timers and tokens are
-// released, and its last checkpoint still says RUNNING, so that Restore resumes it in the next process.
+// suspend stops a running execution without closing it: its goroutine ends, its timers are released
+// and its tokens expire, and its last checkpoint still says RUNNING, so that Restore resumes it in the
+// next process.
 func (x *execution) suspend() {
 	x.cancel(errSuspended)
 	x.mu.Lock()
@@ -126,11 +116,6 @@ func (x *execution) suspend() {
 	if stop != nil {
 		stop()
 	}
-	x.e.mu.Lock()
-	tokens := x.tokens
-	x.tokens = nil
-	x.e.mu.Unlock()
-	x.e.closeTokens(tokens...)
 }
 
 // Restore adds an execution from a snapshot that Options.Checkpoint received, with its whole history in
@@ -140,8 +125,7 @@ func (x *execution) suspend() {
 // Wait state or a retry back-off sleeps only the time it had left, and a callback task whose function had
 // returned waits again for the same token, with the timeout it had left; a timeout that passed while the
 // engine was down fails the task with States.Timeout at once, into its Retry and Catch. The execution
-// timeout keeps counting from the execution's start; a callback task's heartbeat timeout is not armed
-// again. The token is registered before Restore returns, so that SendTaskSuccess may be called right
+// timeout keeps counting from the execution's start. The token is registered before Restore returns, so that SendTaskSuccess may be called right
 // after; an answer SendTask* had accepted before the crash (Progress.Outcome) is recorded at once. The
 // same name may not be restored or started twice.
 func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
@@ -154,40 +138,24 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		return fmt.Errorf("engine: restore %q: input: %v: %w", s.ExecutionARN, err, ErrInvalidExecutionInput)
 	}
 	p := s.Progress
-	if p.StateInput != nil {
-		// Numbers must be json.Number, as the interpreter decodes them, whoever decoded the snapshot.
-		b, err := asl.MarshalJSON(p.StateInput)
-		if err == nil {
-			p.StateInput, err = asl.DecodeJSON(b)
-		}
-		if err != nil {
-			return fmt.Errorf("engine: restore %q: state input: %w", s.ExecutionARN, err)
-		}
-	}
 	if len(p.Events) == 0 {
 		return fmt.Errorf("engine: restore %q: no history: %w", s.ExecutionARN, ErrValidation)
 	}
 	x := newExecution(e, ctx, s.ExecutionARN, s.Name, input, val)
-	x.start = s.StartDate
-	x.saved = len(p.Events)
+	x.start, x.saved, x.p = s.StartDate, len(p.Events), p
 	running := p.Status == StatusRunning
 	st := e.def.State(p.State)
-	if running && p.State != "" && !p.Entered.IsZero() && st != nil {
-		x.resume = &resumePoint{entered: p.Entered, wakeAt: p.WakeAt, deadline: p.Deadline}
-		if p.Submitted && p.Token != "" && st.Type() == "Task" && st.Task().Callback {
-			x.resume.tokenID = p.Token
-			if o := p.Outcome; o != nil && o.Token == p.Token {
-				tr := &tokenResult{failed: o.Failed, errName: o.Error, cause: o.Cause, outJSON: o.Output}
-				if !o.Failed {
-					if tr.output, err = asl.DecodeJSON([]byte(o.Output)); err != nil {
-						return fmt.Errorf("engine: restore %q: saved task output: %w", s.ExecutionARN, err)
-					}
-				}
-				x.resume.outcome = tr
+	x.resumed = running && p.State != "" && !p.Entered.IsZero() && st != nil
+	waiting := x.resumed && p.Submitted && p.Token != "" && st.Type() == "Task" && st.Task().Callback
+	var outcome *tokenResult
+	if o := p.Outcome; waiting && o != nil && o.Token == p.Token {
+		outcome = &tokenResult{failed: o.Failed, errName: o.Error, cause: o.Cause, outJSON: o.Output}
+		if !o.Failed {
+			if outcome.output, err = asl.DecodeJSON([]byte(o.Output)); err != nil {
+				return fmt.Errorf("engine: restore %q: saved task output: %w", s.ExecutionARN, err)
 			}
 		}
 	}
-	x.p = p
 
 	e.mu.Lock()
 	if e.closing {
@@ -210,16 +178,16 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 	e.setBusyLocked(x, true)
 	e.mu.Unlock()
 
-	if r := x.resume; r != nil && r.tokenID != "" {
-		r.token = e.registerToken(r.tokenID, x, nil)
-		if r.outcome != nil {
+	if waiting {
+		x.resumeToken = e.registerToken(p.Token, x)
+		if outcome != nil {
 			// Answered before the crash: the task records the saved answer as soon as it runs.
-			e.closeTokens(r.token)
-			r.token.result <- *r.outcome
+			e.closeTokens(x.resumeToken)
+			x.resumeToken.result <- *outcome
 		}
 	}
 	e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "execution resumed", slog.String("execution_arn", x.arn),
-		slog.String("state", p.State), slog.Bool("waiting_for_callback", x.resume != nil && x.resume.token != nil))
+		slog.String("state", p.State), slog.Bool("waiting_for_callback", waiting))
 	if sec := e.def.TimeoutSeconds(); sec > 0 {
 		left := e.scaledTimeout(sec) - e.now().Sub(x.start)
 		stop := e.opts.Clock.AfterFunc(max(left, 0), x.timedOut)
@@ -236,55 +204,5 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		return nil
 	}
 	go x.run()
-	return nil
-}
-
-// resumedEntry reports whether the state about to run is the one a restored execution resumes inside,
-// whose entry is already in the history, and when it was entered.
-func (x *execution) resumedEntry() (time.Time, bool) {
-	if x.resume == nil {
-		return time.Time{}, false
-	}
-	return x.resume.entered, true
-}
-
-// resumedSleep returns how long a sleep of d (scaled) lasts: the time a restored Wait state or retry
-// back-off had left, once.
-func (x *execution) resumedSleep(d time.Duration) time.Duration {
-	r := x.resume
-	if r == nil || r.wakeAt.IsZero() {
-		return d
-	}
-	left := max(r.wakeAt.Sub(x.e.now()), 0)
-	r.wakeAt = time.Time{}
-	return left
-}
-
-// resumedToken returns the token a restored callback task waits on again, once.
-func (x *execution) resumedToken() *resumePoint {
-	r := x.resume
-	if r == nil || r.token == nil {
-		return nil
-	}
-	x.resume = nil
-	return r
-}
-
-// rescheduleCallback is schedule for a restored callback task whose function had returned: nothing is
-// recorded or invoked again; the attempt waits for the same token until the deadline it had.
-func (x *execution) rescheduleCallback(a *taskAttempt, r *resumePoint) error {
-	a.fired = make(chan string, 2)
-	switch left := r.deadline.Sub(x.e.now()); {
-	case r.deadline.IsZero():
-	case left <= 0:
-		a.signal(asl.ErrorTimeout)() // it passed while the engine was down
-	default:
-		stop := x.e.opts.Clock.AfterFunc(left, a.signal(asl.ErrorTimeout))
-		a.stops = append(a.stops, func() { stop() })
-	}
-	a.tokCh = r.token.result
-	a.stops = append(a.stops, func() { x.e.closeTokens(r.token) })
-	a.cancel = func(error) {}
-	x.update(func(p *Progress) { p.Token, p.Deadline, p.Submitted = r.tokenID, r.deadline, true })
 	return nil
 }

@@ -206,7 +206,7 @@ func TestRestoreWaitSleepsWhatItHadLeft(t *testing.T) {
 	}
 	out, _ := asl.DecodeJSON([]byte(d.Output))
 	want, _ := asl.DecodeJSON([]byte(`{"k":12345678901234567890,"a":{"n":1}}`))
-	if d.Status != StatusSucceeded || d.Output != jsonString(want) || !corpustest.JSONEqual(out, want) {
+	if d.Status != StatusSucceeded || d.Output != asl.JSONString(want) || !corpustest.JSONEqual(out, want) {
 		t.Errorf("got %s %s, want SUCCEEDED with the input's number intact", d.Status, d.Output)
 	}
 	h, _ := eng2.GetExecutionHistory(arn)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,26 +17,30 @@ import (
 // A Task state runs attempts until one succeeds, Retry gives up or a Catcher handles the error.
 // Each attempt is a fixed pipeline of small steps:
 //
-//	input     InputPath, the task token, Parameters, timeouts, the Lambda call (prepare)
-//	schedule  TaskScheduled/TaskStarted, deadlines, the token, the invocation (schedule)
-//	await     the function's response, the callback, or a deadline (await, nextSignal, handle)
-//	output    ResultSelector, ResultPath, OutputPath (asl.State.Output, in runTask)
+//	input     the task token, Parameters, the timeout, the Lambda call (prepare)
+//	schedule  TaskScheduled/TaskStarted, the deadline, the token, the invocation (schedule)
+//	await     the function's response, then a callback task's token; the deadline ends either (await)
+//	output    ResultSelector, ResultPath (asl.State.Output, in runTask)
 
 // runTask runs a Task state: attempts, Retry and Catch. It returns the state output and the
 // next state (the catcher's Next when a Catcher handled the error).
-func (x *execution) runTask(st *asl.State, input any, entered time.Time) (any, string, error) {
-	if r := x.resume; r == nil {
-		x.update(func(p *Progress) { p.Attempts = make([]int64, st.NumRetriers()) })
-	} else if !r.wakeAt.IsZero() && !x.sleep(0) {
-		// Restored in a retry back-off: the retries done are kept, the back-off sleeps what it had left.
+func (x *execution) runTask(st *asl.State, input any) (any, string, error) {
+	x.mu.Lock()
+	if x.p.Attempts == nil { // nil after a transition; a restored state keeps the retries it did
+		x.p.Attempts = make([]int64, st.NumRetriers())
+	}
+	backingOff := !x.p.WakeAt.IsZero()
+	x.mu.Unlock()
+	// Restored in a retry back-off: the back-off sleeps what it had left.
+	if backingOff && !x.sleep(0) {
 		return nil, "", errClosed
 	}
 	for {
 		before := x.eventCount()
-		result, en, err := x.attempt(st, input, entered)
+		result, err := x.attempt(st, input)
 		if err == nil {
 			var out any
-			if out, err = st.Output(input, result, en); err == nil {
+			if out, err = st.Output(input, result); err == nil {
 				return out, st.Next(), nil
 			}
 		}
@@ -96,57 +99,51 @@ func (x *execution) retry(st *asl.State, se *asl.Error, silent bool) (bool, erro
 
 // taskAttempt is one attempt of a Task state on its way through the pipeline.
 type taskAttempt struct {
-	st                 *asl.State
-	task               *asl.Task
-	en                 *env
-	call               *lambdaCall
-	timeout, heartbeat int64
+	st       *asl.State
+	task     *asl.Task
+	token    string     // a callback task's token
+	restored *taskToken // the token a restored callback task waits on again
+	timeout  int64
+	call     *lambdaCall
 
-	fired  chan string // deadlines; buffered so that timer callbacks never block
-	tokCh  <-chan tokenResult
-	resCh  <-chan invokeResult // nil once the function has answered
+	fired  chan struct{}       // the deadline passed; buffered so that the timer never blocks
+	tokCh  <-chan tokenResult  // a callback task's answer
+	resCh  <-chan invokeResult // the function's response; nil for a restored callback task
 	cancel context.CancelCauseFunc
-	early  *tokenResult // a callback that arrived while the function was still running
 	stops  []func()
 }
 
 // attempt runs one attempt of a Task state through input, schedule and await.
-func (x *execution) attempt(st *asl.State, input any, entered time.Time) (any, *env, error) {
-	x.mu.Lock()
-	retries := x.p.Retries
-	x.mu.Unlock()
-	a := &taskAttempt{st: st, task: st.Task(), en: &env{x: x, state: st.Name(), entered: entered, retryCount: retries}}
+func (x *execution) attempt(st *asl.State, input any) (any, error) {
+	a := &taskAttempt{st: st, task: st.Task(), fired: make(chan struct{}, 1), cancel: func(error) {}}
 	if err := x.prepare(a, input); err != nil {
-		return nil, a.en, err
+		return nil, err
 	}
-	defer a.release()
+	defer func() {
+		for i := len(a.stops) - 1; i >= 0; i-- {
+			a.stops[i]()
+		}
+	}()
 	if err := x.schedule(a); err != nil {
-		return nil, a.en, err
+		return nil, err
 	}
-	result, err := x.await(a)
-	return result, a.en, err
+	return x.await(a)
 }
 
-func (a *taskAttempt) release() {
-	for i := len(a.stops) - 1; i >= 0; i-- {
-		a.stops[i]()
-	}
-}
-
-// prepare is the input step: InputPath, the task token, Parameters, the timeouts and the call.
+// prepare is the input step: the task token, Parameters, the timeout and the call.
 func (x *execution) prepare(a *taskAttempt, input any) error {
 	x.update(func(p *Progress) { p.Submitted, p.Outcome = false, nil })
-	if a.task.Callback {
-		a.en.token = newTaskToken()
-		if r := x.resume; r != nil && r.token != nil {
-			a.en.token = r.tokenID
-		}
+	a.restored, x.resumeToken = x.resumeToken, nil
+	if a.restored != nil {
+		a.token = a.restored.id
+	} else if a.task.Callback {
+		a.token = newTaskToken()
 	}
-	eff, params, err := a.st.Input(input, a.en)
+	params, err := a.st.Input(input, a.token)
 	if err != nil {
 		return err
 	}
-	if a.timeout, a.heartbeat, err = a.st.Timeouts(eff, a.en); err != nil {
+	if a.timeout, err = a.st.Timeout(input); err != nil {
 		return err
 	}
 	if a.call, err = x.e.prepareCall(a.st, a.task, params); err != nil {
@@ -158,204 +155,172 @@ func (x *execution) prepare(a *taskAttempt, input any) error {
 	return nil
 }
 
-// schedule records the task's scheduling, arms its deadlines, registers its token and invokes
-// the function.
+// schedule records the task's scheduling, arms its deadline, registers its token and invokes
+// the function. A restored callback task whose function had returned records and invokes nothing
+// again: it waits for the same token until the deadline it had.
 func (x *execution) schedule(a *taskAttempt) error {
-	if r := x.resumedToken(); r != nil {
-		return x.rescheduleCallback(a, r)
+	if a.restored != nil {
+		x.mu.Lock()
+		deadline := x.p.Deadline
+		x.p.Submitted = true
+		x.mu.Unlock()
+		if !deadline.IsZero() {
+			x.arm(a, deadline.Sub(x.e.now())) // fires at once if it passed while the engine was down
+		}
+		x.listen(a, a.restored)
+		return nil
 	}
 	// During Shutdown nothing new is scheduled: park until the execution is aborted.
 	if !x.e.mayStartTask(x) {
 		<-x.ctx.Done()
 		return errClosed
 	}
-	if !x.recordTask(a, EventTaskScheduled, TaskEventDetails{Region: x.e.opts.Region, Parameters: a.call.parameters,
-		TimeoutInSeconds: secondsPtr(a.timeout), HeartbeatInSeconds: secondsPtr(a.heartbeat)}) || !x.recordTask(a, EventTaskStarted, TaskEventDetails{}) {
-		return errClosed
+	if err := x.recordTask(a, EventTaskScheduled, TaskEventDetails{Region: x.e.opts.Region, Parameters: a.call.parameters,
+		TimeoutInSeconds: secondsPtr(a.timeout)}); err != nil {
+		return err
+	}
+	if err := x.recordTask(a, EventTaskStarted, TaskEventDetails{}); err != nil {
+		return err
 	}
 	if a.call.handler == nil {
 		cause := fmt.Sprintf("Function not found: %s (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: %s)", a.call.arn, newUUID())
 		return x.taskError(a, EventTaskFailed, asl.ErrorLambdaNotFound, cause)
 	}
-	a.fired = make(chan string, 2)
 	var deadline time.Time
 	if a.timeout > 0 {
 		d := x.e.scaledTimeout(a.timeout)
-		stop := x.e.opts.Clock.AfterFunc(d, a.signal(asl.ErrorTimeout))
-		a.stops = append(a.stops, func() { stop() })
+		x.arm(a, d)
 		deadline = x.e.now().Add(d)
 	}
-	var onBeat func()
-	if a.heartbeat > 0 {
-		// A heartbeat restarts the deadline until the attempt is over.
-		var mu sync.Mutex
-		d, fire := x.e.scaledTimeout(a.heartbeat), a.signal(asl.ErrorHeartbeatTimeout)
-		stop := x.e.opts.Clock.AfterFunc(d, fire)
-		onBeat = func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if stop != nil && stop() {
-				stop = x.e.opts.Clock.AfterFunc(d, fire)
-			}
-		}
-		a.stops = append(a.stops, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			stop()
-			stop = nil
-		})
-	}
 	if a.task.Callback {
-		tok := x.e.registerToken(a.en.token, x, onBeat)
-		a.tokCh = tok.result
-		a.stops = append(a.stops, func() { x.e.closeTokens(tok) })
+		x.listen(a, x.e.registerToken(a.token, x))
 	}
-	x.update(func(p *Progress) { p.Token, p.Deadline = a.en.token, deadline })
+	x.update(func(p *Progress) { p.Token, p.Deadline = a.token, deadline })
 	a.resCh, a.cancel = x.invoke(a.call)
 	a.stops = append(a.stops, func() { a.cancel(nil) })
 	return nil
 }
 
-// signal returns a timer callback that reports the named deadline.
-func (a *taskAttempt) signal(name string) func() {
-	return func() {
+// arm makes the attempt's deadline fire after d (at once if d <= 0).
+func (x *execution) arm(a *taskAttempt, d time.Duration) {
+	fire := func() {
 		select {
-		case a.fired <- name:
+		case a.fired <- struct{}{}:
 		default:
 		}
 	}
+	if d <= 0 {
+		fire()
+		return
+	}
+	stop := x.e.opts.Clock.AfterFunc(d, fire)
+	a.stops = append(a.stops, func() { stop() })
 }
 
-// taskSignal is what an attempt waits for: one of the function's response, the callback, or a
-// deadline (the error name States.Timeout or States.HeartbeatTimeout).
-type taskSignal struct {
-	r        *invokeResult
-	tr       *tokenResult
-	deadline string
+// listen makes the attempt wait for the answer to token t, which it expires when it ends.
+func (x *execution) listen(a *taskAttempt, t *taskToken) {
+	a.tokCh = t.result
+	a.stops = append(a.stops, func() { x.e.closeTokens(t) })
 }
 
-// await waits until the attempt has a result or an error.
+// answered returns the callback's answer if it has come.
+func (a *taskAttempt) answered() *tokenResult {
+	select {
+	case tr := <-a.tokCh:
+		return &tr
+	default:
+		return nil
+	}
+}
+
+// await waits for the function's response, then for a callback task's token; the deadline ends
+// either wait, unless what it waits for is already there. The worker usually calls back from
+// inside the function: its answer waits until the function's response is recorded, so that the
+// history reads the same every time (TaskSubmitted, then TaskSucceeded/TaskFailed).
 func (x *execution) await(a *taskAttempt) (any, error) {
-	for {
-		s, err := x.nextSignal(a)
-		if err != nil {
+	if a.resCh != nil {
+		var r invokeResult
+		select {
+		case r = <-a.resCh:
+		case <-a.fired:
+			select {
+			case r = <-a.resCh:
+				a.fired <- struct{}{} // keep the deadline for a callback task still waiting for its token
+			default:
+				return x.deadline(a)
+			}
+		case <-x.ctx.Done():
+			return nil, errClosed
+		}
+		tr := a.answered()
+		if r.err != nil && tr != nil {
+			// The callback already closed the task; the function's own failure no longer matters.
+			return x.finishCallback(a, tr)
+		}
+		if r.err != nil {
+			x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
+				slog.String("state", a.st.Name()), slog.String("error", r.err.Name))
+			return nil, x.taskError(a, EventTaskFailed, r.err.Name, r.err.Cause)
+		}
+		result := invokeOutput(&r)
+		outJSON, serr := x.dataJSON(result, fmt.Sprintf("the result of task %q", a.st.Name()))
+		if serr != nil {
+			return nil, serr
+		}
+		if !a.task.Callback {
+			return result, x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: outJSON})
+		}
+		// The function returned; the task now waits for SendTaskSuccess/Failure.
+		if err := x.recordTask(a, EventTaskSubmitted, TaskEventDetails{Output: outJSON}); err != nil {
 			return nil, err
 		}
-		if done, result, err := x.handle(a, s); done {
-			return result, err
+		if tr != nil {
+			return x.finishCallback(a, tr)
 		}
+		x.update(func(p *Progress) { p.Submitted = true })
+		x.checkpoint()
 	}
-}
-
-func (x *execution) nextSignal(a *taskAttempt) (taskSignal, error) {
-	var s taskSignal
 	// Waiting for a callback once the function has returned is idle time for Shutdown.
-	x.e.setBusy(x, a.resCh != nil)
+	x.e.setBusy(x, false)
 	select {
-	case v := <-a.resCh:
-		s.r = &v
-	case v := <-a.tokCh:
-		s.tr = &v
-	case s.deadline = <-a.fired:
-		// A result already available wins over a deadline observed at the same moment.
-		select {
-		case v := <-a.resCh:
-			s.r = &v
-		case v := <-a.tokCh:
-			s.tr = &v
-		default:
-		}
-		if s.r != nil || s.tr != nil {
-			a.signal(s.deadline)() // keep the deadline for a callback task still waiting for its token
-			s.deadline = ""
-		}
+	case tr := <-a.tokCh:
+		x.e.setBusy(x, true)
+		return x.finishCallback(a, &tr)
+	case <-a.fired:
+		x.e.setBusy(x, true)
+		return x.deadline(a)
 	case <-x.ctx.Done():
-		return s, errClosed
+		return nil, errClosed
 	}
-	x.e.setBusy(x, true)
-	return s, nil
 }
 
-// handle processes one signal and reports whether the attempt is over.
-func (x *execution) handle(a *taskAttempt, s taskSignal) (bool, any, error) {
-	switch {
-	case s.tr != nil && a.resCh != nil:
-		// The worker called back before the function returned (it usually calls back from
-		// inside the function). Record the function's response first so that the history
-		// reads the same every time: TaskSubmitted, then TaskSucceeded/TaskFailed.
-		a.early, a.tokCh = s.tr, nil
-		return false, nil, nil
-	case s.deadline != "" && a.early != nil:
-		// The callback came before the deadline; only the function was still running.
-		return x.finishCallback(a, a.early)
-	case s.deadline != "":
-		return true, nil, x.timeOut(a, s.deadline)
-	case s.tr != nil:
-		return x.finishCallback(a, s.tr)
-	case s.r == nil:
-		return false, nil, nil
-	}
-	a.resCh = nil // the invocation answered
-	return x.handleResponse(a, s.r)
-}
-
-// timeOut ends an attempt whose deadline passed.
-func (x *execution) timeOut(a *taskAttempt, deadline string) error {
-	cause := fmt.Sprintf("The task did not complete within its TimeoutSeconds (%d).", a.timeout)
-	if deadline == asl.ErrorHeartbeatTimeout {
-		cause = fmt.Sprintf("The task sent no heartbeat within its HeartbeatSeconds (%d).", a.heartbeat)
+// deadline ends an attempt whose deadline passed, unless its callback came first.
+func (x *execution) deadline(a *taskAttempt) (any, error) {
+	if tr := a.answered(); tr != nil {
+		return x.finishCallback(a, tr)
 	}
 	// On AWS the Lambda function would run on until its own timeout; locally its context is
 	// cancelled so that the goroutine ends.
-	a.cancel(errors.New(deadline))
+	a.cancel(errors.New(asl.ErrorTimeout))
 	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelWarn, "task timed out", slog.String("execution_arn", x.arn),
-		slog.String("state", a.st.Name()), slog.String("error", deadline))
-	return x.taskError(a, EventTaskTimedOut, deadline, cause)
+		slog.String("state", a.st.Name()), slog.String("error", asl.ErrorTimeout))
+	return nil, x.taskError(a, EventTaskTimedOut, asl.ErrorTimeout, fmt.Sprintf("The task did not complete within its TimeoutSeconds (%d).", a.timeout))
 }
 
 // taskError records a failed (or timed-out) attempt and returns its error.
 func (x *execution) taskError(a *taskAttempt, typ EventType, name, cause string) error {
-	if !x.recordTask(a, typ, TaskEventDetails{Error: name, Cause: cause}) {
-		return errClosed
+	if err := x.recordTask(a, typ, TaskEventDetails{Error: name, Cause: cause}); err != nil {
+		return err
 	}
 	return &asl.Error{Name: name, Cause: cause}
 }
 
-// handleResponse records the function's response. A callback task then goes on waiting for its
-// token (unless the callback came early); a plain invoke is done.
-func (x *execution) handleResponse(a *taskAttempt, r *invokeResult) (bool, any, error) {
-	if r.err != nil && a.early != nil {
-		// The callback already closed the task; the function's own failure no longer matters.
-		return x.finishCallback(a, a.early)
+// finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
+func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (any, error) {
+	if tr.failed {
+		return nil, x.taskError(a, EventTaskFailed, tr.errName, tr.cause)
 	}
-	if r.err != nil {
-		x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task failed", slog.String("execution_arn", x.arn),
-			slog.String("state", a.st.Name()), slog.String("error", r.err.Name))
-		return true, nil, x.taskError(a, EventTaskFailed, r.err.Name, r.err.Cause)
-	}
-	result := invokeOutput(r)
-	outJSON, serr := x.dataJSON(result, fmt.Sprintf("the result of task %q", a.st.Name()))
-	if serr != nil {
-		return true, nil, serr
-	}
-	if a.task.Callback {
-		// The function returned; the task now waits for SendTaskSuccess/Failure.
-		if !x.recordTask(a, EventTaskSubmitted, TaskEventDetails{Output: outJSON}) {
-			return true, nil, errClosed
-		}
-		if a.early == nil {
-			x.update(func(p *Progress) { p.Submitted = true })
-			x.checkpoint()
-		}
-		if a.early != nil {
-			return x.finishCallback(a, a.early)
-		}
-		return false, nil, nil
-	}
-	if !x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: outJSON}) {
-		return true, nil, errClosed
-	}
-	return true, result, nil
+	return tr.output, x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: tr.outJSON})
 }
 
 // invokeOutput is the result of the lambda:invoke integration: the function's response as
@@ -375,17 +340,6 @@ func invokeOutput(r *invokeResult) any {
 	}
 }
 
-// finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
-func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (bool, any, error) {
-	if tr.failed {
-		return true, nil, x.taskError(a, EventTaskFailed, tr.errName, tr.cause)
-	}
-	if !x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: tr.outJSON}) {
-		return true, nil, errClosed
-	}
-	return true, tr.output, nil
-}
-
 // lambdaCall is a resolved invocation.
 type lambdaCall struct {
 	handler    lambda.Handler // nil: no such function
@@ -401,7 +355,7 @@ func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCal
 	if err != nil {
 		return nil, err
 	}
-	c := &lambdaCall{function: t.Function, payload: payload, parameters: jsonString(params)}
+	c := &lambdaCall{function: t.Function, payload: payload, parameters: asl.JSONString(params)}
 	c.name = t.Function[strings.LastIndexByte(t.Function, ':')+1:]
 	c.arn = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", e.opts.Region, e.opts.AccountID, c.name)
 	if strings.HasPrefix(t.Function, "arn:") {
@@ -413,13 +367,16 @@ func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCal
 	return c, nil
 }
 
-// recordTask records an event of the attempt's task.
-func (x *execution) recordTask(a *taskAttempt, typ EventType, d TaskEventDetails) bool {
+// recordTask records an event of the attempt's task; it fails with errClosed when the execution is closed.
+func (x *execution) recordTask(a *taskAttempt, typ EventType, d TaskEventDetails) error {
 	d.ResourceType, d.Resource = "lambda", "invoke"
 	if a.task.Callback {
 		d.Resource = "invoke.waitForTaskToken"
 	}
-	return x.record(taskEvent(typ, &d), nil)
+	if !x.record(taskEvent(typ, &d), nil) {
+		return errClosed
+	}
+	return nil
 }
 
 func secondsPtr(n int64) *int64 {
@@ -427,13 +384,4 @@ func secondsPtr(n int64) *int64 {
 		return nil
 	}
 	return &n
-}
-
-// jsonString renders a value for display (history, causes).
-func jsonString(v any) string {
-	b, err := asl.MarshalJSON(v)
-	if err != nil {
-		return fmt.Sprintf("%q", fmt.Sprint(v))
-	}
-	return string(b)
 }
