@@ -67,14 +67,14 @@ type StateEventDetails struct {
 // to the integration (FunctionName, Payload); Output is the function's (TaskSubmitted) or the
 // task's (TaskSucceeded) result.
 type TaskEventDetails struct {
-	ResourceType       string `json:"resourceType"`
-	Resource           string `json:"resource"`
-	Region             string `json:"region,omitempty"`
-	Parameters         string `json:"parameters,omitempty"`
-	TimeoutInSeconds   *int64 `json:"timeoutInSeconds,omitempty"`
-	Output             string `json:"output,omitempty"`
-	Error              string `json:"error,omitempty"`
-	Cause              string `json:"cause,omitempty"`
+	ResourceType     string `json:"resourceType"`
+	Resource         string `json:"resource"`
+	Region           string `json:"region,omitempty"`
+	Parameters       string `json:"parameters,omitempty"`
+	TimeoutInSeconds *int64 `json:"timeoutInSeconds,omitempty"`
+	Output           string `json:"output,omitempty"`
+	Error            string `json:"error,omitempty"`
+	Cause            string `json:"cause,omitempty"`
 }
 
 // taskEvent returns a task event of the given type with its details.
