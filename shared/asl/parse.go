@@ -179,7 +179,8 @@ func (v *validator) decode(raw []byte, loc, what string, dst any) bool {
 // Parse parses and validates an Amazon States Language definition (JSONPath). It accepts Pass,
 // Task (lambda:invoke and .waitForTaskToken, static FunctionName, Payload), Choice (StringEquals,
 // BooleanEquals, NumericGreaterThan), Wait, Succeed, Fail, Retry, Catch, ResultPath, ResultSelector,
-// dot-notation paths, $$.Task.Token and States.MathAdd, and refuses the rest: a *ValidationError lists every problem at a JSON pointer.
+// dot-notation paths, $$.Task.Token and States.MathAdd, and refuses the rest: a *ValidationError
+// lists every problem at a JSON pointer.
 func Parse(definition []byte) (*Definition, error) {
 	v := &validator{}
 	d := v.definition(definition)

@@ -43,14 +43,12 @@ func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.
 type FakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
-	seq    int
-	timers []*fakeTimer
+	timers []*fakeTimer // in the order they were armed
 	sleeps []time.Duration
 }
 
 type fakeTimer struct {
 	when  time.Time
-	seq   int
 	f     func()
 	fired bool
 }
@@ -86,8 +84,7 @@ func (c *FakeClock) Sleep(ctx context.Context, d time.Duration) error {
 func (c *FakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seq++
-	t := &fakeTimer{when: c.now.Add(d), seq: c.seq, f: f}
+	t := &fakeTimer{when: c.now.Add(d), f: f}
 	c.timers = append(c.timers, t)
 	return func() bool {
 		c.mu.Lock()
@@ -116,10 +113,11 @@ func (c *FakeClock) AdvanceToNext() (time.Duration, bool) {
 	return max(next.when.Sub(from), 0), true
 }
 
+// earliestLocked returns the timer due first; of timers due at once, the one armed first.
 func (c *FakeClock) earliestLocked() *fakeTimer {
 	var best *fakeTimer
 	for _, t := range c.timers {
-		if best == nil || t.when.Before(best.when) || (t.when.Equal(best.when) && t.seq < best.seq) {
+		if best == nil || t.when.Before(best.when) {
 			best = t
 		}
 	}

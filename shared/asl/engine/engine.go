@@ -378,16 +378,8 @@ func (e *Engine) mayStartTask(x *execution) bool {
 type taskToken struct {
 	x      *execution
 	id     string
-	result chan tokenResult // buffered: the first SendTask* wins, later ones see closed
+	result chan TaskOutcome // buffered: the first SendTask* wins, later ones see closed
 	closed bool             // guarded by Engine.mu
-}
-
-type tokenResult struct {
-	output  any
-	outJSON string
-	failed  bool
-	errName string
-	cause   string
 }
 
 const tokenBytes = 48
@@ -399,7 +391,7 @@ func newTaskToken() string {
 }
 
 func (e *Engine) registerToken(token string, x *execution) *taskToken {
-	t := &taskToken{x: x, id: token, result: make(chan tokenResult, 1)}
+	t := &taskToken{x: x, id: token, result: make(chan TaskOutcome, 1)}
 	e.mu.Lock()
 	e.tokens[token] = t
 	e.mu.Unlock()
@@ -444,7 +436,7 @@ func (e *Engine) SendTaskSuccess(token string, output []byte) error {
 	if err != nil {
 		return err
 	}
-	e.deliver(t, tokenResult{output: v, outJSON: asl.JSONString(v)})
+	e.deliver(t, TaskOutcome{Token: t.id, Output: asl.JSONString(v), value: v})
 	return nil
 }
 
@@ -458,7 +450,7 @@ func (e *Engine) SendTaskFailure(token, errorName, cause string) error {
 	if err != nil {
 		return err
 	}
-	e.deliver(t, tokenResult{failed: true, errName: errorName, cause: cause})
+	e.deliver(t, TaskOutcome{Token: t.id, Failed: true, Error: errorName, Cause: cause})
 	return nil
 }
 

@@ -25,9 +25,8 @@ type Progress struct {
 	State      string    `json:"state,omitempty"` // the state being run (or last run, once closed)
 	StateInput any       `json:"stateInput,omitempty"`
 	Entered    time.Time `json:"entered,omitzero"`
-	// Attempts counts the retries done per retrier of State; Retries is their sum ($$.State.RetryCount).
+	// Attempts counts the retries done per retrier of State.
 	Attempts []int64 `json:"attempts,omitempty"`
-	Retries  int     `json:"retries,omitempty"`
 	// Token and Deadline describe the task attempt in progress (Deadline zero: no timeout).
 	Token    string    `json:"token,omitempty"`
 	Deadline time.Time `json:"deadline,omitzero"`
@@ -87,12 +86,6 @@ func newExecution(e *Engine, parent context.Context, arn, name string, input []b
 		e: e, arn: arn, name: name, input: input, inputVal: val, start: e.now(),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), p: Progress{Status: StatusRunning},
 	}
-}
-
-func (x *execution) currentState() string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.p.State
 }
 
 func (x *execution) describe() ExecutionDescription {
@@ -243,7 +236,7 @@ func (x *execution) fail(se *asl.Error) {
 func (x *execution) transition(name string, input any) {
 	x.update(func(p *Progress) {
 		p.State, p.StateInput, p.Entered = name, input, time.Time{}
-		p.Attempts, p.Retries, p.Token, p.Deadline = nil, 0, "", time.Time{}
+		p.Attempts, p.Token, p.Deadline = nil, "", time.Time{}
 		p.WakeAt, p.Submitted, p.Outcome = time.Time{}, false, nil
 	})
 	x.checkpoint()
@@ -254,7 +247,10 @@ func (x *execution) transition(name string, input any) {
 func (x *execution) run() {
 	defer x.e.wg.Done()
 	defer x.e.setBusy(x, false)
-	if x.currentState() == "" {
+	x.mu.Lock()
+	first := x.p.State == ""
+	x.mu.Unlock()
+	if first {
 		x.transition(x.e.def.StartAt(), x.inputVal)
 	}
 	for x.ctx.Err() == nil {

@@ -19,14 +19,6 @@ import (
 	"github.com/waes/onboarding/shared/asl"
 )
 
-// lambdaOutput decodes a function's response; a response that is not JSON becomes a string.
-func lambdaOutput(b []byte) any {
-	if v, err := asl.DecodeJSON(b); err == nil || len(bytes.TrimSpace(b)) == 0 {
-		return v
-	}
-	return string(b)
-}
-
 type invokeResult struct {
 	out       []byte
 	err       *asl.Error
@@ -43,7 +35,8 @@ func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCa
 	requestID := newUUID()
 	hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: c.arn})
 	ch := make(chan invokeResult, 1)
-	lock := x.e.functionLock(c.name)
+	l, _ := x.e.fnLocks.LoadOrStore(c.name, &sync.Mutex{})
+	lock := l.(*sync.Mutex)
 	x.e.handlers.Add(1)
 	go func() {
 		defer x.e.handlers.Done()
@@ -58,11 +51,6 @@ func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCa
 		ch <- x.callHandler(hctx, c, requestID)
 	}()
 	return ch, cancel
-}
-
-func (e *Engine) functionLock(name string) *sync.Mutex {
-	l, _ := e.fnLocks.LoadOrStore(name, &sync.Mutex{})
-	return l.(*sync.Mutex)
 }
 
 // callHandler invokes the handler, turning a returned error or a panic into the Error/Cause

@@ -61,17 +61,17 @@ type TaskOutcome struct {
 	Failed bool   `json:"failed,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
+	value  any    // Output decoded
 }
 
 // deliver hands a callback's answer to its task. With Options.Checkpoint it is saved with the
 // execution first, so that an answer SendTask* accepted outlives a crash before the task records it.
-func (e *Engine) deliver(t *taskToken, r tokenResult) {
+func (e *Engine) deliver(t *taskToken, o TaskOutcome) {
 	if e.opts.Checkpoint != nil {
-		o := &TaskOutcome{Token: t.id, Output: r.outJSON, Failed: r.failed, Error: r.errName, Cause: r.cause}
-		t.x.update(func(p *Progress) { p.Outcome = o })
+		t.x.update(func(p *Progress) { p.Outcome = &o })
 		t.x.checkpoint()
 	}
-	t.result <- r
+	t.result <- o
 }
 
 // errSuspended cancels the executions that Shutdown leaves running for a later Restore.
@@ -147,13 +147,11 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 	st := e.def.State(p.State)
 	x.resumed = running && p.State != "" && !p.Entered.IsZero() && st != nil
 	waiting := x.resumed && p.Submitted && p.Token != "" && st.Type() == "Task" && st.Task().Callback
-	var outcome *tokenResult
+	var outcome *TaskOutcome
 	if o := p.Outcome; waiting && o != nil && o.Token == p.Token {
-		outcome = &tokenResult{failed: o.Failed, errName: o.Error, cause: o.Cause, outJSON: o.Output}
-		if !o.Failed {
-			if outcome.output, err = asl.DecodeJSON([]byte(o.Output)); err != nil {
-				return fmt.Errorf("engine: restore %q: saved task output: %w", s.ExecutionARN, err)
-			}
+		outcome = &TaskOutcome{Token: o.Token, Output: o.Output, Failed: o.Failed, Error: o.Error, Cause: o.Cause}
+		if outcome.value, err = asl.DecodeJSON([]byte(o.Output)); err != nil && !o.Failed {
+			return fmt.Errorf("engine: restore %q: saved task output: %w", s.ExecutionARN, err)
 		}
 	}
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,24 +73,28 @@ func (x *execution) runTask(st *asl.State, input any) (any, string, error) {
 // true when the state should run another attempt.
 func (x *execution) retry(st *asl.State, se *asl.Error, silent bool) (bool, error) {
 	i, maxAttempts, ok := st.Retrier(se.Name)
-	x.mu.Lock()
-	ok = ok && x.p.Attempts[i] < maxAttempts
-	var n int64
-	if ok {
-		n = x.p.Attempts[i]
-	}
-	x.mu.Unlock()
 	if !ok {
+		return false, nil
+	}
+	x.mu.Lock()
+	n := x.p.Attempts[i]
+	x.mu.Unlock()
+	if n >= maxAttempts {
 		return false, nil
 	}
 	if silent && !x.chargeSilentRetry() {
 		return false, errClosed
 	}
 	delay := st.RetryDelay(i, n, x.e.random)
-	var retries int
-	x.update(func(p *Progress) { p.Attempts[i]++; p.Retries++; retries = p.Retries })
+	var retries int64 // of the state, by all its retriers
+	x.update(func(p *Progress) {
+		p.Attempts[i]++
+		for _, a := range p.Attempts {
+			retries += a
+		}
+	})
 	x.e.opts.Logger.LogAttrs(x.ctx, slog.LevelInfo, "task retry scheduled", slog.String("execution_arn", x.arn),
-		slog.String("state", st.Name()), slog.String("error", se.Name), slog.Int("retry", retries),
+		slog.String("state", st.Name()), slog.String("error", se.Name), slog.Int64("retry", retries),
 		slog.Duration("delay", delay), slog.Duration("scaled_delay", x.e.scaled(delay)))
 	if !x.sleep(delay) {
 		return false, errClosed
@@ -107,7 +112,7 @@ type taskAttempt struct {
 	call     *lambdaCall
 
 	fired  chan struct{}       // the deadline passed; buffered so that the timer never blocks
-	tokCh  <-chan tokenResult  // a callback task's answer
+	tokCh  <-chan TaskOutcome  // a callback task's answer
 	resCh  <-chan invokeResult // the function's response; nil for a restored callback task
 	cancel context.CancelCauseFunc
 	stops  []func()
@@ -224,7 +229,7 @@ func (x *execution) listen(a *taskAttempt, t *taskToken) {
 }
 
 // answered returns the callback's answer if it has come.
-func (a *taskAttempt) answered() *tokenResult {
+func (a *taskAttempt) answered() *TaskOutcome {
 	select {
 	case tr := <-a.tokCh:
 		return &tr
@@ -316,19 +321,23 @@ func (x *execution) taskError(a *taskAttempt, typ EventType, name, cause string)
 }
 
 // finishCallback records the outcome SendTaskSuccess/SendTaskFailure gave a callback task.
-func (x *execution) finishCallback(a *taskAttempt, tr *tokenResult) (any, error) {
-	if tr.failed {
-		return nil, x.taskError(a, EventTaskFailed, tr.errName, tr.cause)
+func (x *execution) finishCallback(a *taskAttempt, o *TaskOutcome) (any, error) {
+	if o.Failed {
+		return nil, x.taskError(a, EventTaskFailed, o.Error, o.Cause)
 	}
-	return tr.output, x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: tr.outJSON})
+	return o.value, x.recordTask(a, EventTaskSucceeded, TaskEventDetails{Output: o.Output})
 }
 
 // invokeOutput is the result of the lambda:invoke integration: the function's response as
-// Payload, with the Invoke API's metadata.
+// Payload (a response that is not JSON becomes a string), with the Invoke API's metadata.
 func invokeOutput(r *invokeResult) any {
+	payload, err := asl.DecodeJSON(r.out)
+	if err != nil && len(bytes.TrimSpace(r.out)) > 0 {
+		payload = string(r.out)
+	}
 	return map[string]any{
 		"ExecutedVersion": "$LATEST",
-		"Payload":         lambdaOutput(r.out),
+		"Payload":         payload,
 		"SdkHttpMetadata": map[string]any{
 			"HttpHeaders": map[string]any{
 				"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": r.requestID,
