@@ -43,7 +43,8 @@ type State struct {
 	name, typ, next string
 
 	resultPath                 resultPath
-	parameters, resultSelector *tnode
+	parameters, resultSelector template
+	usesToken                  bool // Parameters read $$.Task.Token
 	result                     any
 	hasResult                  bool
 
@@ -242,9 +243,10 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 		return st
 	}
 	st.resultPath = v.resultPath(loc+"/ResultPath", r.ResultPath)
-	st.parameters = v.template(r.Parameters, loc+"/Parameters")
-	st.resultSelector = v.template(r.ResultSelector, loc+"/ResultSelector")
-	if st.resultSelector.usesToken() || (st.typ != "Task" && st.parameters.usesToken()) {
+	var selectorToken bool
+	st.parameters = v.template(r.Parameters, loc+"/Parameters", &st.usesToken)
+	st.resultSelector = v.template(r.ResultSelector, loc+"/ResultSelector", &selectorToken)
+	if selectorToken || (st.typ != "Task" && st.usesToken) {
 		v.addf(loc, "$$.Task.Token exists only in the Parameters of .waitForTaskToken tasks")
 	}
 	st.result, _ = DecodeJSON(r.Result)
@@ -293,7 +295,7 @@ func (v *validator) task(st *State, r *rawState, loc string) {
 		t.Callback = m[1] != ""
 		v.invokeParameters(t, r.Parameters, loc+"/Parameters")
 	}
-	if st.parameters.usesToken() != t.Callback {
+	if st.usesToken != t.Callback {
 		v.addf(loc+"/Parameters", "a .waitForTaskToken task, and only such a task, passes $$.Task.Token in its Parameters")
 	}
 	t.TimeoutSeconds = v.seconds(loc+"/TimeoutSeconds", r.TimeoutSeconds, 1, maxSeconds, 0)

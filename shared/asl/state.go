@@ -24,7 +24,7 @@ func (st *State) Input(raw any, token string) (any, error) {
 	if st.parameters == nil {
 		return raw, nil
 	}
-	return st.parameters.eval(raw, token)
+	return st.parameters(raw, token)
 }
 
 // PassResult returns what a Pass state passes on: its Result, or else its parameters.
@@ -40,7 +40,7 @@ func (st *State) PassResult(params any) any {
 func (st *State) Output(raw, result any) (any, error) {
 	if st.resultSelector != nil {
 		var err error
-		if result, err = st.resultSelector.eval(result, ""); err != nil {
+		if result, err = st.resultSelector(result, ""); err != nil {
 			return nil, err
 		}
 	}

@@ -8,20 +8,14 @@ import (
 	"strings"
 )
 
-// tnode is a compiled Parameters or ResultSelector value: JSON in which every object field whose
-// name ends in ".$" is replaced by the value of its path or of its States.MathAdd invocation.
-type tnode struct {
-	lit   any
-	path  *path
-	add   *mathAdd
-	obj   map[string]*tnode // by output name (".$" removed)
-	arr   []*tnode
-	isArr bool
-	key   string // a dynamic field as written, for messages
-}
+// template is a compiled Parameters or ResultSelector value: JSON in which every object field
+// whose name ends in ".$" is replaced by the value of its path or of its States.MathAdd invocation.
+// token is the task token ($$.Task.Token), or "".
+type template func(input any, token string) (any, error)
 
-// template compiles a payload template; it returns nil for an absent one.
-func (v *validator) template(raw json.RawMessage, loc string) *tnode {
+// template compiles a payload template; it returns nil for an absent one. It sets *token when the
+// template reads $$.Task.Token (only callback tasks may).
+func (v *validator) template(raw json.RawMessage, loc string, token *bool) template {
 	if raw == nil {
 		return nil
 	}
@@ -29,96 +23,82 @@ func (v *validator) template(raw json.RawMessage, loc string) *tnode {
 	if err != nil {
 		v.addf(loc, "%v", err)
 	}
-	return v.node(val, loc)
+	return v.node(val, loc, token)
 }
 
-func (v *validator) node(val any, loc string) *tnode {
+func (v *validator) node(val any, loc string, token *bool) template {
 	switch x := val.(type) {
 	case map[string]any:
-		n := &tnode{obj: map[string]*tnode{}}
+		fields := map[string]template{} // by output name (".$" removed)
 		for _, key := range sortedKeys(x) {
 			floc := loc + "/" + escapePointer(key)
 			name, dynamic := strings.CutSuffix(key, ".$")
-			if _, dup := n.obj[name]; dup {
+			if _, dup := fields[name]; dup {
 				v.addf(floc, "field %q duplicates another field: both produce %q", key, name)
-				continue
+			} else if dynamic {
+				fields[name] = v.dynamic(key, x[key], floc, token)
+			} else {
+				fields[name] = v.node(x[key], floc, token)
 			}
-			if !dynamic {
-				n.obj[name] = v.node(x[key], floc)
-				continue
-			}
-			c, err := &tnode{key: key}, error(nil)
-			switch s, ok := x[key].(string); {
-			case !ok:
-				err = fmt.Errorf("the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(x[key]))
-			case strings.HasPrefix(s, "States."):
-				c.add, err = parseMathAdd(s)
-			default:
-				c.path, err = parsePath(s)
-			}
-			if err != nil {
-				v.addf(floc, "%v", err)
-			}
-			n.obj[name] = c
 		}
-		return n
+		return func(input any, tok string) (any, error) {
+			out := make(map[string]any, len(fields))
+			for name, f := range fields {
+				v, err := f(input, tok)
+				if err != nil {
+					return nil, err
+				}
+				out[name] = v
+			}
+			return out, nil
+		}
 	case []any:
-		n := &tnode{isArr: true}
+		items := make([]template, len(x))
 		for i, item := range x {
-			n.arr = append(n.arr, v.node(item, fmt.Sprintf("%s/%d", loc, i)))
+			items[i] = v.node(item, fmt.Sprintf("%s/%d", loc, i), token)
 		}
-		return n
+		return func(input any, tok string) (any, error) {
+			out := make([]any, len(items))
+			for i, f := range items {
+				v, err := f(input, tok)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = v
+			}
+			return out, nil
+		}
 	}
-	return &tnode{lit: val}
+	return func(any, string) (any, error) { return val, nil }
 }
 
-func (n *tnode) eval(input any, token string) (any, error) {
+// dynamic compiles the value of a field ending in ".$": a path or a States.MathAdd invocation.
+func (v *validator) dynamic(key string, val any, loc string, token *bool) template {
+	s, ok := val.(string)
 	switch {
-	case n.path != nil:
-		v, ok := n.path.get(input, token)
-		if !ok {
-			return nil, RuntimeError(fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input", n.path.src, n.key))
+	case !ok:
+		v.addf(loc, "the value of a field ending in \".$\" must be a string holding a path or an intrinsic function, got %s", jsonType(val))
+	case strings.HasPrefix(s, "States."):
+		add, err := parseMathAdd(s)
+		if err == nil {
+			return func(input any, _ string) (any, error) { return add.eval(input) }
 		}
-		return v, nil
-	case n.add != nil:
-		return n.add.eval(input)
-	case n.obj != nil:
-		out := make(map[string]any, len(n.obj))
-		for name, c := range n.obj {
-			v, err := c.eval(input, token)
-			if err != nil {
-				return nil, err
+		v.addf(loc, "%v", err)
+	default:
+		p, err := parsePath(s)
+		if err == nil {
+			*token = *token || p.token
+			return func(input any, tok string) (any, error) {
+				v, ok := p.get(input, tok)
+				if !ok {
+					return nil, RuntimeError(fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input", p.src, key))
+				}
+				return v, nil
 			}
-			out[name] = v
 		}
-		return out, nil
-	case n.isArr:
-		out := make([]any, len(n.arr))
-		for i, c := range n.arr {
-			v, err := c.eval(input, token)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
+		v.addf(loc, "%v", err)
 	}
-	return n.lit, nil
-}
-
-// usesToken reports whether some path of the template reads $$.Task.Token (only callback tasks may).
-func (n *tnode) usesToken() bool {
-	if n == nil {
-		return false
-	}
-	uses := n.path != nil && n.path.token
-	for _, c := range n.obj {
-		uses = uses || c.usesToken()
-	}
-	for _, c := range n.arr {
-		uses = uses || c.usesToken()
-	}
-	return uses
+	return nil
 }
 
 // mathAdd is States.MathAdd(a, b), the one intrinsic function the interpreter implements; each
