@@ -318,7 +318,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			x.suspend()
 			continue
 		}
-		x.finish(EventExecutionAborted, &closing{status: StatusAborted, cause: "The state machine engine was shut down."})
+		x.finish(EventExecutionAborted, &closing{StatusAborted, ExecutionEventDetails{Cause: "The state machine engine was shut down."}})
 	}
 	e.wg.Wait()
 

@@ -107,10 +107,8 @@ func (x *execution) update(f func(p *Progress)) {
 
 // closing describes the terminal transition recorded together with the last event.
 type closing struct {
-	status  ExecutionStatus
-	output  string
-	errName string
-	cause   string
+	status ExecutionStatus
+	ExecutionEventDetails
 }
 
 func (x *execution) quotaCause() string {
@@ -131,8 +129,8 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	ok := true
 	if fin == nil && len(x.p.Events)+x.p.SilentRetries+2 > x.e.opts.MaxHistoryEvents {
 		// Keep the last slot for the ExecutionFailed event.
-		fin = &closing{status: StatusFailed, errName: asl.ErrorRuntime, cause: x.quotaCause()}
-		ev = executionEvent(EventExecutionFailed, &ExecutionEventDetails{Error: fin.errName, Cause: fin.cause})
+		fin = &closing{StatusFailed, ExecutionEventDetails{Error: asl.ErrorRuntime, Cause: x.quotaCause()}}
+		ev = executionEvent(EventExecutionFailed, &fin.ExecutionEventDetails)
 		ok = false
 	}
 	now := x.e.now()
@@ -143,16 +141,14 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	if d := ev.StateEnteredEventDetails; d != nil {
 		x.p.Transitions = append(x.p.Transitions, d.Name)
 	}
-	var stopTimeout func() bool
 	if fin != nil {
-		x.p.Status, x.p.Output, x.p.Error, x.p.Cause, x.p.StopDate = fin.status, fin.output, fin.errName, fin.cause, now
+		x.p.Status, x.p.Output, x.p.Error, x.p.Cause, x.p.StopDate = fin.status, fin.Output, fin.Error, fin.Cause, now
 		x.p.Token, x.p.Deadline = "", time.Time{}
-		stopTimeout = x.stopTimeout
 	}
 	x.mu.Unlock()
 
 	if fin != nil {
-		x.closed(fin, stopTimeout)
+		x.closed(fin)
 		x.checkpoint()
 	}
 	if x.e.opts.OnEvent != nil {
@@ -165,25 +161,27 @@ func (x *execution) record(ev HistoryEvent, fin *closing) bool {
 	return ok
 }
 
-// closed releases what a closed execution holds: its context (which expires its tokens) and its
-// execution timeout.
-func (x *execution) closed(fin *closing, stopTimeout func() bool) {
-	x.cancel(fmt.Errorf("%w: %s", errClosed, fin.status))
-	if stopTimeout != nil {
-		stopTimeout()
-	}
+// closed releases what a closed execution holds and logs its end.
+func (x *execution) closed(fin *closing) {
+	x.release(fmt.Errorf("%w: %s", errClosed, fin.status))
 	level := slog.LevelInfo
 	if fin.status != StatusSucceeded {
 		level = slog.LevelWarn
 	}
 	x.e.opts.Logger.LogAttrs(x.ctx, level, "execution closed", slog.String("execution_arn", x.arn),
-		slog.String("status", string(fin.status)), slog.String("error", fin.errName), slog.String("cause", fin.cause))
+		slog.String("status", string(fin.status)), slog.String("error", fin.Error), slog.String("cause", fin.Cause))
 }
 
-func (x *execution) eventCount() int {
+// release cancels the execution's context, which ends its goroutine and expires its tokens, and
+// stops its execution timeout.
+func (x *execution) release(cause error) {
+	x.cancel(cause)
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.p.Events)
+	stop := x.stopTimeout
+	x.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 }
 
 // chargeSilentRetry books a retry that recorded no event against the history quota; it fails
@@ -219,16 +217,16 @@ func (x *execution) begin() {
 
 // finish closes the execution with the given status, recording its closing event.
 func (x *execution) finish(typ EventType, fin *closing) {
-	x.record(executionEvent(typ, &ExecutionEventDetails{Output: fin.output, Error: fin.errName, Cause: fin.cause}), fin)
+	x.record(executionEvent(typ, &fin.ExecutionEventDetails), fin)
 }
 
 func (x *execution) timedOut() {
 	cause := fmt.Sprintf("The execution ran longer than its TimeoutSeconds (%d).", x.e.def.TimeoutSeconds())
-	x.finish(EventExecutionTimedOut, &closing{status: StatusTimedOut, errName: asl.ErrorTimeout, cause: cause})
+	x.finish(EventExecutionTimedOut, &closing{StatusTimedOut, ExecutionEventDetails{Error: asl.ErrorTimeout, Cause: cause}})
 }
 
 func (x *execution) fail(se *asl.Error) {
-	x.finish(EventExecutionFailed, &closing{status: StatusFailed, errName: se.Name, cause: se.Cause})
+	x.finish(EventExecutionFailed, &closing{StatusFailed, ExecutionEventDetails{Error: se.Name, Cause: se.Cause}})
 }
 
 // transition moves the execution to the named state with its raw input, and checkpoints it: the
@@ -271,7 +269,7 @@ func (x *execution) run() {
 				x.fail(err)
 				return
 			}
-			x.finish(EventExecutionSucceeded, &closing{status: StatusSucceeded, output: outJSON})
+			x.finish(EventExecutionSucceeded, &closing{StatusSucceeded, ExecutionEventDetails{Output: outJSON}})
 			return
 		}
 		x.transition(next, out)

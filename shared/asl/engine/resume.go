@@ -108,15 +108,7 @@ func (x *execution) checkpoint() {
 // suspend stops a running execution without closing it: its goroutine ends, its timers are released
 // and its tokens expire, and its last checkpoint still says RUNNING, so that Restore resumes it in the
 // next process.
-func (x *execution) suspend() {
-	x.cancel(errSuspended)
-	x.mu.Lock()
-	stop := x.stopTimeout
-	x.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-}
+func (x *execution) suspend() { x.release(errSuspended) }
 
 // Restore adds an execution from a snapshot that Options.Checkpoint received, with its whole history in
 // Progress.Events. A closed execution is readable again (DescribeExecution, GetExecutionHistory,

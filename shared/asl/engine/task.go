@@ -37,8 +37,7 @@ func (x *execution) runTask(st *asl.State, input any) (any, string, error) {
 		return nil, "", errClosed
 	}
 	for {
-		before := x.eventCount()
-		result, err := x.attempt(st, input)
+		result, scheduled, err := x.attempt(st, input)
 		if err == nil {
 			var out any
 			if out, err = st.Output(input, result); err == nil {
@@ -49,7 +48,7 @@ func (x *execution) runTask(st *asl.State, input any) (any, string, error) {
 		if !errors.As(err, &se) || !se.Catchable() {
 			return nil, "", err
 		}
-		retry, err := x.retry(st, se, x.eventCount() == before)
+		retry, err := x.retry(st, se, !scheduled)
 		if err != nil {
 			return nil, "", err
 		}
@@ -118,11 +117,12 @@ type taskAttempt struct {
 	stops  []func()
 }
 
-// attempt runs one attempt of a Task state through input, schedule and await.
-func (x *execution) attempt(st *asl.State, input any) (any, error) {
+// attempt runs one attempt of a Task state through input, schedule and await. scheduled is false
+// when it failed before recording anything (in prepare).
+func (x *execution) attempt(st *asl.State, input any) (result any, scheduled bool, err error) {
 	a := &taskAttempt{st: st, task: st.Task(), fired: make(chan struct{}, 1), cancel: func(error) {}}
 	if err := x.prepare(a, input); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() {
 		for i := len(a.stops) - 1; i >= 0; i-- {
@@ -130,9 +130,10 @@ func (x *execution) attempt(st *asl.State, input any) (any, error) {
 		}
 	}()
 	if err := x.schedule(a); err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return x.await(a)
+	result, err = x.await(a)
+	return result, true, err
 }
 
 // prepare is the input step: the task token, Parameters, the timeout and the call.
