@@ -81,7 +81,7 @@ func (v *validator) dynamic(key string, val any, loc string, token *bool) templa
 	case strings.HasPrefix(s, "States."):
 		add, err := parseMathAdd(s)
 		if err == nil {
-			return func(input any, _ string) (any, error) { return add.eval(input) }
+			return add
 		}
 		v.addf(loc, "%v", err)
 	default:
@@ -101,11 +101,11 @@ func (v *validator) dynamic(key string, val any, loc string, token *bool) templa
 	return nil
 }
 
-// mathAdd is States.MathAdd(a, b), the one intrinsic function the interpreter implements; each
-// argument is a *path or a json.Number.
-type mathAdd struct{ args [2]any }
-
-func parseMathAdd(src string) (*mathAdd, error) {
+// parseMathAdd compiles States.MathAdd(a, b), the one intrinsic function the interpreter
+// implements; each argument is a path or a number. AWS documents the int32 range and rounds
+// non-integers to the nearest integer (half up, like Java's Math.round). A missing path raises
+// States.Runtime (as for any path); a bad value raises States.IntrinsicFailure.
+func parseMathAdd(src string) (template, error) {
 	name, rest, _ := strings.Cut(src, "(")
 	if name = strings.TrimSpace(name); name != "States.MathAdd" {
 		return nil, fmt.Errorf("intrinsic function %s is not supported (only States.MathAdd)", name)
@@ -114,7 +114,7 @@ func parseMathAdd(src string) (*mathAdd, error) {
 	if parts := strings.Split(body, ","); !ok || len(parts) != 2 {
 		return nil, fmt.Errorf("invalid intrinsic function %q: States.MathAdd takes 2 arguments, got %d (in parentheses)", src, len(parts))
 	}
-	c := &mathAdd{}
+	var args [2]any // *path or json.Number
 	for i, a := range strings.Split(body, ",") {
 		a = strings.TrimSpace(a)
 		if strings.HasPrefix(a, "$") {
@@ -122,37 +122,32 @@ func parseMathAdd(src string) (*mathAdd, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.args[i] = p
+			args[i] = p
 			continue
 		}
 		lit, err := DecodeJSON([]byte(a))
 		if _, isNum := lit.(json.Number); err != nil || !isNum {
 			return nil, fmt.Errorf("invalid intrinsic function %q: argument %d of States.MathAdd must be a number or a path", src, i+1)
 		}
-		c.args[i] = lit
+		args[i] = lit
 	}
-	return c, nil
-}
-
-// eval adds the arguments. AWS documents the int32 range and rounds non-integers to the nearest
-// integer (half up, like Java's Math.round). A missing path raises States.Runtime (as for any
-// path); a bad value raises States.IntrinsicFailure.
-func (c *mathAdd) eval(input any) (any, error) {
-	var sum int64
-	for i, a := range c.args {
-		if p, ok := a.(*path); ok {
-			if a, ok = p.get(input, ""); !ok {
-				return nil, RuntimeError(fmt.Sprintf("The JSONPath %s in the arguments of States.MathAdd could not be found in the input", p.src))
+	return func(input any, _ string) (any, error) {
+		var sum int64
+		for i, a := range args {
+			if p, ok := a.(*path); ok {
+				if a, ok = p.get(input, ""); !ok {
+					return nil, RuntimeError(fmt.Sprintf("The JSONPath %s in the arguments of States.MathAdd could not be found in the input", p.src))
+				}
 			}
+			f, ok := toFloat(a)
+			n := math.Floor(f + 0.5)
+			if !ok || n < math.MinInt32 || n > math.MaxInt32 {
+				return nil, &Error{Name: ErrorIntrinsicFailure, Cause: fmt.Sprintf("States.MathAdd: argument %d must be a number within the int32 range, got %s", i+1, JSONString(a))}
+			}
+			sum += int64(n)
 		}
-		f, ok := toFloat(a)
-		n := math.Floor(f + 0.5)
-		if !ok || n < math.MinInt32 || n > math.MaxInt32 {
-			return nil, &Error{Name: ErrorIntrinsicFailure, Cause: fmt.Sprintf("States.MathAdd: argument %d must be a number within the int32 range, got %s", i+1, JSONString(a))}
-		}
-		sum += int64(n)
-	}
-	return json.Number(strconv.FormatInt(sum, 10)), nil
+		return json.Number(strconv.FormatInt(sum, 10)), nil
+	}, nil
 }
 
 // choiceRule is a top-level Choice rule: one comparison of Variable with a literal. A missing

@@ -151,7 +151,7 @@ func (e *Engine) now() time.Time { return e.opts.Clock.Now() }
 
 func (e *Engine) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * e.scale) }
 
-// scaledTimeout scales a task, heartbeat or execution timeout.
+// scaledTimeout scales a task or execution timeout.
 func (e *Engine) scaledTimeout(seconds int64) time.Duration {
 	return time.Duration(float64(time.Duration(seconds)*time.Second) * e.timeoutScale)
 }

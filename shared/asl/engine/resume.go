@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,24 +34,10 @@ type ExecutionSnapshot struct {
 // UnmarshalJSON decodes a Progress as MarshalJSON encoded it, with the state input's numbers kept as the
 // interpreter reads them (json.Number, not float64).
 func (p *Progress) UnmarshalJSON(b []byte) error {
-	type plain Progress
-	var v struct {
-		plain
-		StateInput json.RawMessage `json:"stateInput,omitempty"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*p = Progress(v.plain)
-	p.StateInput = nil
-	if len(v.StateInput) > 0 {
-		in, err := asl.DecodeJSON(v.StateInput)
-		if err != nil {
-			return fmt.Errorf("engine: progress state input: %w", err)
-		}
-		p.StateInput = in
-	}
-	return nil
+	type plain Progress // without this method
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // StateInput is the only value of type any
+	return dec.Decode((*plain)(p))
 }
 
 // TaskOutcome is a callback task's answer: Output for SendTaskSuccess, Error and Cause for
