@@ -152,8 +152,18 @@ func (x *execution) prepare(a *taskAttempt, input any) error {
 	if a.timeout, err = a.st.Timeout(input); err != nil {
 		return err
 	}
-	if a.call, err = x.e.prepareCall(a.st, a.task, params); err != nil {
+	payload, err := a.st.Payload(params)
+	if err != nil {
 		return err
+	}
+	fn := a.task.Function
+	a.call = &lambdaCall{function: fn, payload: payload, parameters: asl.JSONString(params), name: fn[strings.LastIndexByte(fn, ':')+1:]}
+	a.call.arn = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", x.e.opts.Region, x.e.opts.AccountID, a.call.name)
+	if strings.HasPrefix(fn, "arn:") {
+		a.call.arn = fn
+	}
+	if a.call.handler = x.e.opts.Functions[fn]; a.call.handler == nil {
+		a.call.handler = x.e.opts.Functions[a.call.name]
 	}
 	if len(a.call.parameters) > asl.MaxPayloadBytes {
 		return &asl.Error{Name: asl.ErrorDataLimitExceeded, Cause: fmt.Sprintf("the input of task %q after Parameters has %d bytes, more than the quota of %d", a.st.Name(), len(a.call.parameters), asl.MaxPayloadBytes)}
@@ -181,8 +191,11 @@ func (x *execution) schedule(a *taskAttempt) error {
 		<-x.ctx.Done()
 		return errClosed
 	}
-	if err := x.recordTask(a, EventTaskScheduled, TaskEventDetails{Region: x.e.opts.Region, Parameters: a.call.parameters,
-		TimeoutInSeconds: secondsPtr(a.timeout)}); err != nil {
+	scheduled := TaskEventDetails{Region: x.e.opts.Region, Parameters: a.call.parameters}
+	if a.timeout > 0 {
+		scheduled.TimeoutInSeconds = &a.timeout
+	}
+	if err := x.recordTask(a, EventTaskScheduled, scheduled); err != nil {
 		return err
 	}
 	if err := x.recordTask(a, EventTaskStarted, TaskEventDetails{}); err != nil {
@@ -360,23 +373,6 @@ type lambdaCall struct {
 	parameters string // TaskScheduled parameters
 }
 
-func (e *Engine) prepareCall(st *asl.State, t *asl.Task, params any) (*lambdaCall, error) {
-	payload, err := st.Payload(params)
-	if err != nil {
-		return nil, err
-	}
-	c := &lambdaCall{function: t.Function, payload: payload, parameters: asl.JSONString(params)}
-	c.name = t.Function[strings.LastIndexByte(t.Function, ':')+1:]
-	c.arn = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", e.opts.Region, e.opts.AccountID, c.name)
-	if strings.HasPrefix(t.Function, "arn:") {
-		c.arn = t.Function
-	}
-	if c.handler = e.opts.Functions[c.function]; c.handler == nil {
-		c.handler = e.opts.Functions[c.name]
-	}
-	return c, nil
-}
-
 // recordTask records an event of the attempt's task; it fails with errClosed when the execution is closed.
 func (x *execution) recordTask(a *taskAttempt, typ EventType, d TaskEventDetails) error {
 	d.ResourceType, d.Resource = "lambda", "invoke"
@@ -387,11 +383,4 @@ func (x *execution) recordTask(a *taskAttempt, typ EventType, d TaskEventDetails
 		return errClosed
 	}
 	return nil
-}
-
-func secondsPtr(n int64) *int64 {
-	if n <= 0 {
-		return nil
-	}
-	return &n
 }
