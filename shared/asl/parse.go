@@ -168,8 +168,7 @@ func (v *validator) decode(raw []byte, loc, what string, dst any) bool {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
+	dec.UseNumber() // the keys are checked above
 	err := dec.Decode(dst)
 	if err != nil {
 		v.addf(loc, "%s: %v", what, strings.TrimPrefix(err.Error(), "json: "))

@@ -253,8 +253,13 @@ func (x *execution) run() {
 	}
 	for x.ctx.Err() == nil {
 		x.mu.Lock()
-		st, input := x.e.def.State(x.p.State), x.p.StateInput
+		name, input := x.p.State, x.p.StateInput
 		x.mu.Unlock()
+		st := x.e.def.State(name)
+		if st == nil { // restored by a process with another definition
+			x.fail(asl.RuntimeError(fmt.Sprintf("The execution cannot resume: its state %q is not in the definition.", name)))
+			return
+		}
 		out, next, err := x.runState(st, input)
 		if err != nil {
 			var se *asl.Error

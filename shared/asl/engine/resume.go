@@ -172,14 +172,6 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		x.stopTimeout = stop
 		x.mu.Unlock()
 	}
-	if st == nil && p.State != "" {
-		go func() {
-			defer e.wg.Done()
-			defer e.setBusy(x, false)
-			x.fail(asl.RuntimeError(fmt.Sprintf("The execution cannot resume: its state %q is not in the definition.", p.State)))
-		}()
-		return nil
-	}
 	go x.run()
 	return nil
 }
