@@ -185,30 +185,36 @@ func (e *Engine) StartExecution(ctx context.Context, name string, input []byte) 
 		return "", fmt.Errorf("engine: start execution %q: %d bytes, %v: %w", name, len(input), err, ErrInvalidExecutionInput)
 	}
 	arn := strings.Replace(e.smARN, ":stateMachine:", ":execution:", 1) + ":" + name
-
-	e.mu.Lock()
-	if e.closing {
-		e.mu.Unlock()
-		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrEngineShutdown)
-	}
-	if x, ok := e.executions[arn]; ok {
-		e.mu.Unlock()
-		if x.describe().Status == StatusRunning && bytes.Equal(x.input, input) {
-			return arn, nil
-		}
-		return "", fmt.Errorf("engine: start execution %q: %w", name, ErrExecutionAlreadyExists)
-	}
 	x := newExecution(e, ctx, arn, name, bytes.Clone(input), val)
-	e.executions[arn] = x
-	e.order = append(e.order, x)
-	e.wg.Add(1)
-	e.setBusyLocked(x, true)
-	e.mu.Unlock()
-
+	if old, err := e.add(x); old != nil && old.describe().Status == StatusRunning && bytes.Equal(old.input, input) {
+		return arn, nil
+	} else if err != nil {
+		return "", fmt.Errorf("engine: start execution %q: %w", name, err)
+	}
 	x.begin()
 	x.checkpoint()
 	go x.run()
 	return arn, nil
+}
+
+// add registers x, a running execution (whose goroutine the caller starts) or a closed one. It fails
+// during Shutdown, and when an execution has x's ARN already, which it returns.
+func (e *Engine) add(x *execution) (*execution, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return nil, ErrEngineShutdown
+	}
+	if old, ok := e.executions[x.arn]; ok {
+		return old, ErrExecutionAlreadyExists
+	}
+	e.executions[x.arn] = x
+	e.order = append(e.order, x)
+	if x.p.Status == StatusRunning {
+		e.wg.Add(1)
+		e.setBusyLocked(x, true)
+	}
+	return nil, nil
 }
 
 func (e *Engine) lookup(arn string) (*execution, error) {

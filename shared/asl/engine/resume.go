@@ -134,26 +134,14 @@ func (e *Engine) Restore(ctx context.Context, s ExecutionSnapshot) error {
 		}
 	}
 
-	e.mu.Lock()
-	if e.closing {
-		e.mu.Unlock()
-		return fmt.Errorf("engine: restore %q: %w", s.ExecutionARN, ErrEngineShutdown)
+	if _, err := e.add(x); err != nil {
+		return fmt.Errorf("engine: restore %q: %w", s.ExecutionARN, err)
 	}
-	if _, ok := e.executions[x.arn]; ok {
-		e.mu.Unlock()
-		return fmt.Errorf("engine: restore %q: %w", s.ExecutionARN, ErrExecutionAlreadyExists)
-	}
-	e.executions[x.arn] = x
-	e.order = append(e.order, x)
 	if !running {
-		e.mu.Unlock()
 		x.cancel(fmt.Errorf("%w: %s", errClosed, p.Status))
 		close(x.done)
 		return nil
 	}
-	e.wg.Add(1)
-	e.setBusyLocked(x, true)
-	e.mu.Unlock()
 
 	if waiting {
 		x.resumeToken = e.registerToken(p.Token, x)
