@@ -48,9 +48,8 @@ type FakeClock struct {
 }
 
 type fakeTimer struct {
-	when  time.Time
-	f     func()
-	fired bool
+	when time.Time
+	f    func()
 }
 
 // NewFakeClock returns a FakeClock set to start.
@@ -89,10 +88,9 @@ func (c *FakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		stopped := !t.fired
+		n := len(c.timers)
 		c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
-		t.fired = true
-		return stopped
+		return len(c.timers) < n // still pending: not fired
 	}
 }
 
@@ -115,13 +113,10 @@ func (c *FakeClock) AdvanceToNext() (time.Duration, bool) {
 
 // earliestLocked returns the timer due first; of timers due at once, the one armed first.
 func (c *FakeClock) earliestLocked() *fakeTimer {
-	var best *fakeTimer
-	for _, t := range c.timers {
-		if best == nil || t.when.Before(best.when) {
-			best = t
-		}
+	if len(c.timers) == 0 {
+		return nil
 	}
-	return best
+	return slices.MinFunc(c.timers, func(a, b *fakeTimer) int { return a.when.Compare(b.when) })
 }
 
 func (c *FakeClock) advanceTo(target time.Time) {
@@ -136,7 +131,6 @@ func (c *FakeClock) advanceTo(target time.Time) {
 			return
 		}
 		c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
-		t.fired = true
 		if t.when.After(c.now) {
 			c.now = t.when
 		}
