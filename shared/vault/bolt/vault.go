@@ -28,7 +28,6 @@
 package bolt
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -38,7 +37,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,16 +44,6 @@ import (
 
 	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
-)
-
-// Operation names, as they appear in errors.
-const (
-	OpAppConfig        = "AppConfig"
-	OpWABASecret       = "WABASecret"
-	OpPutBusinessToken = "PutBusinessToken"
-	OpEnsurePIN        = "EnsurePIN"
-	OpSetPIN           = "SetPIN"
-	OpDeleteWABASecret = "DeleteWABASecret"
 )
 
 var (
@@ -98,9 +86,14 @@ func (e *KeyError) Unwrap() error { return e.Err }
 
 // Vault is the bbolt onboarding.Vault, safe for concurrent use.
 type Vault struct {
+	vaultargs.Adapter
+	s *store
+}
+
+// store is the vaultargs.Store of a Vault.
+type store struct {
 	db     *bbolt.DB
 	aead   cipher.AEAD
-	mu     sync.Mutex
 	app    onboarding.AppConfig
 	writes atomic.Int64
 }
@@ -152,47 +145,35 @@ func Open(db *bbolt.DB, keyPath string, app onboarding.AppConfig) (*Vault, error
 			return nil, fmt.Errorf("local vault: creating buckets: %w", err)
 		}
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("local vault: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("local vault: %w", err)
-	}
-	v := &Vault{db: db, aead: aead, app: app}
-	if err := v.checkKey(keyPath); err != nil {
+	// Neither fails: the key has KeySize bytes, and GCM takes any AES block.
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	s := &store{db: db, aead: aead, app: app}
+	if err := s.checkKey(keyPath); err != nil {
 		return nil, err
 	}
-	return v, nil
+	return &Vault{Adapter: vaultargs.Adapter{Name: "local vault", Store: s}, s: s}, nil
 }
 
 // createKey writes a new random key to path (mode 0600) and returns it. The key is written to a temporary
-// file, synced, then linked into place, so a crash never leaves a partial key at path, and two starts that
-// race cannot both win.
+// file (which os.CreateTemp makes with mode 0600), synced, then linked into place, so a crash never leaves a
+// partial key at path, and two starts that race cannot both win.
 func createKey(path string) ([]byte, error) {
 	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("local vault: generating a key: %w", err)
-	}
+	rand.Read(key) // never fails
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("local vault: creating the key file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("local vault: creating the key file: %w", err)
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if _, err := tmp.Write(key); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("local vault: writing the key file: %w", err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("local vault: writing the key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("local vault: writing the key file: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
@@ -207,58 +188,53 @@ func createKey(path string) ([]byte, error) {
 
 // checkKey proves the key opens the stored secrets (the key-check value, or else the first entry, for a
 // database written before it had one), and writes the key-check value when there is none.
-func (v *Vault) checkKey(keyPath string) error {
+func (s *store) checkKey(keyPath string) error {
+	mismatch := &KeyError{KeyPath: keyPath, Err: ErrKeyMismatch}
+	// verify opens sealed under ad; no value at all proves nothing (ok is false).
+	verify := func(sealed, ad []byte) (ok bool, err error) {
+		if sealed == nil {
+			return false, nil
+		}
+		if _, err := s.open(sealed, ad); err != nil {
+			return true, mismatch
+		}
+		return true, nil
+	}
 	// The usual start: a key-check value to verify, read-only (no commit, no fsync).
 	checked := false
-	if err := v.db.View(func(tx *bbolt.Tx) error {
-		sealed := tx.Bucket(bucketMeta).Get(keyCheckKey)
-		if sealed == nil {
-			return nil
-		}
-		checked = true
-		if _, err := v.open(sealed, keyCheckKey); err != nil {
-			return &KeyError{KeyPath: keyPath, Err: ErrKeyMismatch}
-		}
-		return nil
+	if err := s.db.View(func(tx *bbolt.Tx) (err error) {
+		checked, err = verify(tx.Bucket(bucketMeta).Get(keyCheckKey), keyCheckKey)
+		return err
 	}); err != nil || checked {
 		return err
 	}
-	return v.db.Update(func(tx *bbolt.Tx) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if sealed := meta.Get(keyCheckKey); sealed != nil {
-			if _, err := v.open(sealed, keyCheckKey); err != nil {
-				return &KeyError{KeyPath: keyPath, Err: ErrKeyMismatch}
-			}
-			return nil
-		}
-		if k, sealed := tx.Bucket(bucketWABAs).Cursor().First(); k != nil {
-			if _, err := v.open(sealed, k); err != nil {
-				return &KeyError{KeyPath: keyPath, Err: ErrKeyMismatch}
-			}
-		}
-		sealed, err := v.seal(keyCheckText, keyCheckKey)
-		if err != nil {
+		if ok, err := verify(meta.Get(keyCheckKey), keyCheckKey); ok || err != nil { // a concurrent start wrote it
 			return err
 		}
-		return meta.Put(keyCheckKey, sealed)
+		k, sealed := tx.Bucket(bucketWABAs).Cursor().First()
+		if _, err := verify(sealed, k); err != nil {
+			return err
+		}
+		return meta.Put(keyCheckKey, s.seal(keyCheckText, keyCheckKey))
 	})
 }
 
-func (v *Vault) seal(plaintext, ad []byte) ([]byte, error) {
-	nonce := make([]byte, v.aead.NonceSize(), 1+v.aead.NonceSize()+len(plaintext)+v.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("generating a nonce: %w", err)
-	}
-	out := append([]byte{formatV1}, nonce...)
-	return v.aead.Seal(out, nonce, plaintext, ad), nil
+func (s *store) seal(plaintext, ad []byte) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	rand.Read(nonce) // never fails
+	out := make([]byte, 0, 1+len(nonce)+len(plaintext)+s.aead.Overhead())
+	out = append(append(out, formatV1), nonce...)
+	return s.aead.Seal(out, nonce, plaintext, ad)
 }
 
-func (v *Vault) open(sealed, ad []byte) ([]byte, error) {
-	n := v.aead.NonceSize()
-	if len(sealed) < 1+n+v.aead.Overhead() || sealed[0] != formatV1 {
+func (s *store) open(sealed, ad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != formatV1 {
 		return nil, errors.New("sealed value has an unknown format")
 	}
-	plain, err := v.aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
 	if err != nil {
 		// The GCM error says nothing about the content; keep it that way.
 		return nil, errors.New("sealed value does not open with this key")
@@ -269,204 +245,90 @@ func (v *Vault) open(sealed, ad []byte) ([]byte, error) {
 // entryDoc is the plaintext of a WABA's secret.
 type entryDoc struct {
 	BusinessToken  string            `json:"business_token,omitempty"`
-	TokenExpiresAt *time.Time        `json:"token_expires_at,omitempty"`
+	TokenExpiresAt time.Time         `json:"token_expires_at,omitzero"`
 	PINs           map[string]string `json:"pins,omitempty"`
 }
 
-type entry struct {
-	token     onboarding.Secret
-	expiresAt time.Time
-	pins      map[string]onboarding.Secret
-}
-
-// get reads and decrypts the WABA's entry; ok is false when there is none.
-func (v *Vault) get(tx *bbolt.Tx, wabaID string) (e entry, ok bool, err error) {
+// get reads and decrypts the WABA's entry; nil when there is none.
+func (s *store) get(tx *bbolt.Tx, wabaID string) (*onboarding.WABASecret, error) {
 	sealed := tx.Bucket(bucketWABAs).Get([]byte(wabaID))
 	if sealed == nil {
-		return entry{pins: map[string]onboarding.Secret{}}, false, nil
+		return nil, nil
 	}
-	plain, err := v.open(sealed, []byte(wabaID))
+	plain, err := s.open(sealed, []byte(wabaID))
 	if err != nil {
-		return entry{}, false, fmt.Errorf("waba %s: %w", wabaID, err)
+		return nil, fmt.Errorf("waba %s: %w", wabaID, err)
 	}
 	var doc entryDoc
 	if err := json.Unmarshal(plain, &doc); err != nil {
 		// json's error could quote the plaintext; say only that it is malformed.
-		return entry{}, false, fmt.Errorf("waba %s: the decrypted entry is not valid JSON", wabaID)
+		return nil, fmt.Errorf("waba %s: the decrypted entry is not valid JSON", wabaID)
 	}
-	e = entry{token: onboarding.NewSecret(doc.BusinessToken), pins: make(map[string]onboarding.Secret, len(doc.PINs))}
-	if doc.TokenExpiresAt != nil {
-		e.expiresAt = doc.TokenExpiresAt.UTC()
-	}
+	sec := &onboarding.WABASecret{BusinessToken: onboarding.NewSecret(doc.BusinessToken), TokenExpiresAt: doc.TokenExpiresAt.UTC(),
+		PINs: make(map[string]onboarding.Secret, len(doc.PINs))}
 	for phone, pin := range doc.PINs {
-		e.pins[phone] = onboarding.NewSecret(pin)
+		sec.PINs[phone] = onboarding.NewSecret(pin)
 	}
-	return e, true, nil
+	return sec, nil
 }
 
 // put encrypts and stores the WABA's entry, counting the write.
-func (v *Vault) put(tx *bbolt.Tx, wabaID string, e entry) error {
-	doc := entryDoc{BusinessToken: e.token.Reveal(), PINs: make(map[string]string, len(e.pins))}
-	if !e.expiresAt.IsZero() {
-		t := e.expiresAt
-		doc.TokenExpiresAt = &t
-	}
-	for phone, pin := range e.pins {
+func (s *store) put(tx *bbolt.Tx, wabaID string, sec *onboarding.WABASecret) error {
+	doc := entryDoc{BusinessToken: sec.BusinessToken.Reveal(), TokenExpiresAt: sec.TokenExpiresAt, PINs: make(map[string]string, len(sec.PINs))}
+	for phone, pin := range sec.PINs {
 		doc.PINs[phone] = pin.Reveal()
 	}
 	plain, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("waba %s: encoding the entry: %w", wabaID, err)
 	}
-	sealed, err := v.seal(plain, []byte(wabaID))
+	sealed := s.seal(plain, []byte(wabaID))
 	clear(plain)
-	if err != nil {
-		return fmt.Errorf("waba %s: %w", wabaID, err)
-	}
-	if err := tx.Bucket(bucketWABAs).Put([]byte(wabaID), sealed); err != nil {
-		return err
-	}
-	tx.OnCommit(func() { v.writes.Add(1) })
-	return nil
+	tx.OnCommit(func() { s.writes.Add(1) })
+	return tx.Bucket(bucketWABAs).Put([]byte(wabaID), sealed)
 }
 
 // Writes returns the number of state-changing writes since Open. A repeated write whose change is already
 // stored does not count.
-func (v *Vault) Writes() int { return int(v.writes.Load()) }
+func (v *Vault) Writes() int { return int(v.s.writes.Load()) }
 
-// AppConfig returns the stage configuration given to Open.
-func (v *Vault) AppConfig(ctx context.Context) (onboarding.AppConfig, error) {
-	if err := ctx.Err(); err != nil {
-		return onboarding.AppConfig{}, fmt.Errorf("local vault: %s: %w", OpAppConfig, err)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.app, nil
-}
+func (s *store) AppConfig() (onboarding.AppConfig, error) { return s.app, nil }
 
-// WABASecret returns the WABA's secret, or an error wrapping onboarding.ErrNotFound.
-func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABASecret, error) {
-	if err := vaultargs.WABAID(wabaID); err != nil {
-		return nil, fmt.Errorf("local vault: %s: %w", OpWABASecret, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("local vault: %s: %w", OpWABASecret, err)
-	}
-	var (
-		e  entry
-		ok bool
-	)
-	err := v.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		e, ok, err = v.get(tx, wabaID)
+func (s *store) Get(wabaID string) (sec *onboarding.WABASecret, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) (err error) {
+		sec, err = s.get(tx, wabaID)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("local vault: %s: %w", OpWABASecret, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("local vault: %s: waba %s: %w", OpWABASecret, wabaID, onboarding.ErrNotFound)
-	}
-	return &onboarding.WABASecret{BusinessToken: e.token, TokenExpiresAt: e.expiresAt, PINs: e.pins}, nil
+	return sec, err
 }
 
-// PutBusinessToken stores the business token and its expiry (zero: none), keeping the PINs. A call whose
-// token and expiry are already stored writes nothing.
-func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboarding.Secret, expiresAt time.Time, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.BusinessToken(token), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("local vault: %s: %w", OpPutBusinessToken, err)
-	}
-	var exp time.Time
-	if !expiresAt.IsZero() {
-		exp = expiresAt.Round(0).UTC()
-	}
-	return v.update(ctx, OpPutBusinessToken, wabaID, func(e *entry) bool {
-		if e.token.Equal(token) && e.expiresAt.Equal(exp) {
-			return false
+func (s *store) Update(wabaID string, c vaultargs.Change) (*onboarding.WABASecret, error) {
+	var sec *onboarding.WABASecret
+	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
+		if sec, err = s.get(tx, wabaID); err != nil {
+			return err
 		}
-		e.token, e.expiresAt = token, exp
-		return true
-	})
-}
-
-// EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN.
-func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate onboarding.Secret, idempotencyKey string) (onboarding.Secret, error) {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(candidate), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return onboarding.Secret{}, fmt.Errorf("local vault: %s: %w", OpEnsurePIN, err)
-	}
-	var stored onboarding.Secret
-	err := v.update(ctx, OpEnsurePIN, wabaID, func(e *entry) bool {
-		if pin, ok := e.pins[phoneNumberID]; ok {
-			stored = pin
-			return false
+		if sec == nil {
+			sec = &onboarding.WABASecret{PINs: map[string]onboarding.Secret{}}
 		}
-		e.pins[phoneNumberID] = candidate
-		stored = candidate
-		return true
+		if !c.Apply(sec) {
+			return nil
+		}
+		return s.put(tx, wabaID, sec)
 	})
 	if err != nil {
-		return onboarding.Secret{}, err
+		return nil, err
 	}
-	return stored, nil
+	return sec, nil
 }
 
-// SetPIN stores pin as the phone's PIN, replacing any stored one.
-func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(pin), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("local vault: %s: %w", OpSetPIN, err)
-	}
-	return v.update(ctx, OpSetPIN, wabaID, func(e *entry) bool {
-		if cur, ok := e.pins[phoneNumberID]; ok && cur.Equal(pin) {
-			return false
-		}
-		e.pins[phoneNumberID] = pin
-		return true
-	})
-}
-
-// DeleteWABASecret removes the WABA's entry (token and PINs); an unknown WABA is not an error.
-func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
-	if err := vaultargs.WABAID(wabaID); err != nil {
-		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
-	}
-	err := v.db.Update(func(tx *bbolt.Tx) error {
+func (s *store) Delete(wabaID string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketWABAs)
 		if b.Get([]byte(wabaID)) == nil {
 			return nil
 		}
-		if err := b.Delete([]byte(wabaID)); err != nil {
-			return err
-		}
-		tx.OnCommit(func() { v.writes.Add(1) })
-		return nil
+		tx.OnCommit(func() { s.writes.Add(1) })
+		return b.Delete([]byte(wabaID))
 	})
-	if err != nil {
-		return fmt.Errorf("local vault: %s: %w", OpDeleteWABASecret, err)
-	}
-	return nil
-}
-
-// update reads the WABA's entry, applies change and writes the entry back if change reports a change, all
-// in one transaction, so concurrent writers of one WABA never lose each other's changes.
-func (v *Vault) update(ctx context.Context, op, wabaID string, change func(*entry) bool) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("local vault: %s: %w", op, err)
-	}
-	err := v.db.Update(func(tx *bbolt.Tx) error {
-		e, _, err := v.get(tx, wabaID)
-		if err != nil {
-			return err
-		}
-		if !change(&e) {
-			return nil
-		}
-		return v.put(tx, wabaID, e)
-	})
-	if err != nil {
-		return fmt.Errorf("local vault: %s: %w", op, err)
-	}
-	return nil
 }

@@ -5,10 +5,8 @@
 package memory
 
 import (
-	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
@@ -16,29 +14,29 @@ import (
 
 // Operation names, for FailNext and FailNextAfterWrite.
 const (
-	OpAppConfig        = "AppConfig"
-	OpWABASecret       = "WABASecret"
-	OpPutBusinessToken = "PutBusinessToken"
-	OpEnsurePIN        = "EnsurePIN"
-	OpSetPIN           = "SetPIN"
-	OpDeleteWABASecret = "DeleteWABASecret"
+	OpAppConfig        = vaultargs.OpAppConfig
+	OpWABASecret       = vaultargs.OpWABASecret
+	OpPutBusinessToken = vaultargs.OpPutBusinessToken
+	OpEnsurePIN        = vaultargs.OpEnsurePIN
+	OpSetPIN           = vaultargs.OpSetPIN
+	OpDeleteWABASecret = vaultargs.OpDeleteWABASecret
 )
 
 // Vault is an in-memory onboarding.Vault. It is safe for concurrent use. The zero value is not usable; call New.
 type Vault struct {
-	mu     sync.Mutex
-	app    onboarding.AppConfig
-	wabas  map[string]*wabaEntry
-	writes int
-	faults map[string][]fault
+	vaultargs.Adapter
+	s *store
 }
 
 var _ onboarding.Vault = (*Vault)(nil)
 
-type wabaEntry struct {
-	token     onboarding.Secret
-	expiresAt time.Time
-	pins      map[string]onboarding.Secret
+// store is the vaultargs.Store of a Vault.
+type store struct {
+	mu     sync.Mutex
+	app    onboarding.AppConfig
+	wabas  map[string]*onboarding.WABASecret
+	writes int
+	faults map[string][]fault
 }
 
 type fault struct {
@@ -53,22 +51,23 @@ func (v *Vault) Format(f fmt.State, _ rune) { fmt.Fprint(f, "memory.Vault{values
 
 // New returns an empty vault whose stage configuration is app.
 func New(app onboarding.AppConfig) *Vault {
-	return &Vault{app: app, wabas: map[string]*wabaEntry{}, faults: map[string][]fault{}}
+	s := &store{app: app, wabas: map[string]*onboarding.WABASecret{}, faults: map[string][]fault{}}
+	return &Vault{Adapter: vaultargs.Adapter{Name: "memory vault", Store: s}, s: s}
 }
 
 // SetAppConfig replaces the stage configuration (to test a secret rotation, for example).
 func (v *Vault) SetAppConfig(app onboarding.AppConfig) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.app = app
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	v.s.app = app
 }
 
 // Writes returns the number of state-changing writes so far. A repeated write whose change is already
 // stored does not count, so a test can assert that re-running a step wrote nothing.
 func (v *Vault) Writes() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.writes
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	return v.s.writes
 }
 
 // FailNext makes the next call of op (one of the Op constants) return err without reading or changing
@@ -91,174 +90,70 @@ func (v *Vault) inject(op string, f fault) {
 	if f.err == nil {
 		panic("memory vault: injected error is nil")
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.faults[op] = append(v.faults[op], f)
+	v.s.mu.Lock()
+	defer v.s.mu.Unlock()
+	v.s.faults[op] = append(v.s.faults[op], f)
 }
 
-// takeFault pops the next injected fault of op. v.mu must be held.
-func (v *Vault) takeFault(op string) (fault, bool) {
-	q := v.faults[op]
+// fault pops the next injected fault of op: its error, and whether to return it only after making the
+// change. s.mu must be held.
+func (s *store) fault(op string) (afterWrite bool, err error) {
+	q := s.faults[op]
 	if len(q) == 0 {
-		return fault{}, false
+		return false, nil
 	}
-	v.faults[op] = q[1:]
-	return q[0], true
+	s.faults[op] = q[1:]
+	return q[0].afterWrite, q[0].err
 }
 
-// begin checks the context and pops an injected fault. failNow is the error to return before doing
-// anything; failAfter the error to return after making the change. v.mu must be held.
-func (v *Vault) begin(ctx context.Context, op string) (failNow, failAfter error) {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory vault: %s: %w", op, err), nil
+func (s *store) AppConfig() (onboarding.AppConfig, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.fault(OpAppConfig); err != nil {
+		return onboarding.AppConfig{}, err
 	}
-	f, ok := v.takeFault(op)
-	switch {
-	case !ok:
-		return nil, nil
-	case f.afterWrite:
-		return nil, fmt.Errorf("memory vault: %s: %w", op, f.err)
-	default:
-		return fmt.Errorf("memory vault: %s: %w", op, f.err), nil
-	}
+	return s.app, nil
 }
 
-// AppConfig returns the stage configuration.
-func (v *Vault) AppConfig(ctx context.Context) (onboarding.AppConfig, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpAppConfig)
-	if failNow != nil {
-		return onboarding.AppConfig{}, failNow
+func (s *store) Get(wabaID string) (*onboarding.WABASecret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.fault(OpWABASecret); err != nil {
+		return nil, err
 	}
-	if failAfter != nil {
-		return onboarding.AppConfig{}, failAfter
+	if e := s.wabas[wabaID]; e != nil {
+		return vaultargs.Copy(e), nil
 	}
-	return v.app, nil
+	return nil, nil
 }
 
-// WABASecret returns a copy of the WABA's secret, or an error wrapping onboarding.ErrNotFound.
-func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABASecret, error) {
-	if err := vaultargs.WABAID(wabaID); err != nil {
-		return nil, fmt.Errorf("memory vault: %s: %w", OpWABASecret, err)
+func (s *store) Update(wabaID string, c vaultargs.Change) (*onboarding.WABASecret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	afterWrite, err := s.fault(c.Op)
+	if err != nil && !afterWrite {
+		return nil, err
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpWABASecret)
-	if failNow != nil {
-		return nil, failNow
+	e := s.wabas[wabaID]
+	if e == nil {
+		e = &onboarding.WABASecret{PINs: map[string]onboarding.Secret{}}
+		s.wabas[wabaID] = e
 	}
-	if failAfter != nil {
-		return nil, failAfter
+	if c.Apply(e) {
+		s.writes++
 	}
-	e, ok := v.wabas[wabaID]
-	if !ok {
-		return nil, fmt.Errorf("memory vault: %s: waba %s: %w", OpWABASecret, wabaID, onboarding.ErrNotFound)
+	if err != nil {
+		return nil, err
 	}
-	s := &onboarding.WABASecret{
-		BusinessToken:  e.token,
-		TokenExpiresAt: e.expiresAt,
-		PINs:           make(map[string]onboarding.Secret, len(e.pins)),
-	}
-	for k, p := range e.pins {
-		s.PINs[k] = p
-	}
-	return s, nil
+	return vaultargs.Copy(e), nil
 }
 
-// PutBusinessToken stores the business token and its expiry (zero: none), keeping the PINs. A call whose
-// token and expiry are already stored writes nothing.
-func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboarding.Secret, expiresAt time.Time, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.BusinessToken(token), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("memory vault: %s: %w", OpPutBusinessToken, err)
+func (s *store) Delete(wabaID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.wabas[wabaID]; ok {
+		delete(s.wabas, wabaID)
+		s.writes++
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpPutBusinessToken)
-	if failNow != nil {
-		return failNow
-	}
-	// Store the expiry as a round trip through Secrets Manager's JSON would return it: UTC, no monotonic
-	// reading, so that tests see the same value from both adapters.
-	var exp time.Time
-	if !expiresAt.IsZero() {
-		exp = expiresAt.Round(0).UTC()
-	}
-	e := v.entry(wabaID)
-	if !e.token.Equal(token) || !e.expiresAt.Equal(exp) {
-		e.token, e.expiresAt = token, exp
-		v.writes++
-	}
-	return failAfter
-}
-
-// EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN.
-func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate onboarding.Secret, idempotencyKey string) (onboarding.Secret, error) {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(candidate), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return onboarding.Secret{}, fmt.Errorf("memory vault: %s: %w", OpEnsurePIN, err)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpEnsurePIN)
-	if failNow != nil {
-		return onboarding.Secret{}, failNow
-	}
-	e := v.entry(wabaID)
-	pin, ok := e.pins[phoneNumberID]
-	if !ok {
-		pin = candidate
-		e.pins[phoneNumberID] = pin
-		v.writes++
-	}
-	if failAfter != nil {
-		return onboarding.Secret{}, failAfter
-	}
-	return pin, nil
-}
-
-// SetPIN stores pin as the phone's PIN, replacing any stored one.
-func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(pin), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("memory vault: %s: %w", OpSetPIN, err)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpSetPIN)
-	if failNow != nil {
-		return failNow
-	}
-	e := v.entry(wabaID)
-	if cur, ok := e.pins[phoneNumberID]; !ok || !cur.Equal(pin) {
-		e.pins[phoneNumberID] = pin
-		v.writes++
-	}
-	return failAfter
-}
-
-// DeleteWABASecret forgets the WABA's token and PINs; an unknown WABA is not an error.
-func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
-	if err := vaultargs.WABAID(wabaID); err != nil {
-		return fmt.Errorf("memory vault: %s: %w", OpDeleteWABASecret, err)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	failNow, failAfter := v.begin(ctx, OpDeleteWABASecret)
-	if failNow != nil {
-		return failNow
-	}
-	if _, ok := v.wabas[wabaID]; ok {
-		delete(v.wabas, wabaID)
-		v.writes++
-	}
-	return failAfter
-}
-
-// entry returns the WABA's entry, creating an empty one. v.mu must be held.
-func (v *Vault) entry(wabaID string) *wabaEntry {
-	e, ok := v.wabas[wabaID]
-	if !ok {
-		e = &wabaEntry{pins: map[string]onboarding.Secret{}}
-		v.wabas[wabaID] = e
-	}
-	return e
+	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/waes/onboarding/internal/vaultargs"
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
@@ -118,22 +120,9 @@ func jsonString(raw json.RawMessage) (s string, ok bool) {
 	return s, true
 }
 
-// Stage secret keys.
-const (
-	keyAppID                  = "app_id"
-	keyAppSecret              = "app_secret"
-	keyPreviousAppSecret      = "previous_app_secret"
-	keyPreviousAppSecretUntil = "previous_app_secret_until"
-	keySystemToken            = "system_token"
-	keySystemUserID           = "system_user_id"
-	keyCreditLineID           = "credit_line_id"
-	keyWebhookVerifyToken     = "webhook_verify_token"
-)
-
-var stageKeys = map[string]bool{
-	keyAppID: true, keyAppSecret: true, keyPreviousAppSecret: true, keyPreviousAppSecretUntil: true,
-	keySystemToken: true, keySystemUserID: true, keyCreditLineID: true, keyWebhookVerifyToken: true,
-}
+// stageKeys are the keys of the stage secret.
+var stageKeys = []string{"app_id", "app_secret", "previous_app_secret", "previous_app_secret_until", "system_token",
+	"system_user_id", "credit_line_id", "webhook_verify_token"}
 
 // parseStageSecret parses the stage secret that the operator fills in. It is strict, so that a typo in a key
 // name fails the first call loudly instead of silently disabling a feature (a misspelt credit_line_id would
@@ -153,9 +142,9 @@ func parseStageSecret(secretID, value string) (onboarding.AppConfig, error) {
 	}
 	vals := map[string]string{}
 	for _, m := range members {
-		if !stageKeys[m.key] {
+		if !slices.Contains(stageKeys, m.key) {
 			if k := shownKey(m.key); k != "" {
-				return onboarding.AppConfig{}, fail(k, "is not a known key (known: app_id, app_secret, previous_app_secret, previous_app_secret_until, system_token, system_user_id, credit_line_id, webhook_verify_token)")
+				return onboarding.AppConfig{}, fail(k, "is not a known key (known: "+strings.Join(stageKeys, ", ")+")")
 			}
 			return onboarding.AppConfig{}, fail("", fmt.Sprintf("unknown key at byte %d (not shown: it is not a plain key name)", m.offset))
 		}
@@ -168,43 +157,43 @@ func parseStageSecret(secretID, value string) (onboarding.AppConfig, error) {
 		}
 		vals[m.key] = s
 	}
-	for _, k := range []string{keyAppID, keyAppSecret} {
+	for _, k := range []string{"app_id", "app_secret"} {
 		if vals[k] == "" {
 			return onboarding.AppConfig{}, fail(k, "is required")
 		}
 	}
-	for _, k := range []string{keyAppID, keySystemUserID, keyCreditLineID} {
+	for _, k := range []string{"app_id", "system_user_id", "credit_line_id"} {
 		if vals[k] != "" && !onboarding.ValidGraphID(vals[k]) {
 			return onboarding.AppConfig{}, fail(k, "must be a Graph id (1 to 20 ASCII digits)")
 		}
 	}
-	if vals[keyCreditLineID] != "" {
+	if vals["credit_line_id"] != "" {
 		// Credit sharing adds the system user to the WABA and attaches the line with the system token.
-		for _, k := range []string{keySystemUserID, keySystemToken} {
+		for _, k := range []string{"system_user_id", "system_token"} {
 			if vals[k] == "" {
 				return onboarding.AppConfig{}, fail(k, "is required when credit_line_id is set")
 			}
 		}
 	}
 	cfg := onboarding.AppConfig{
-		AppID:              vals[keyAppID],
-		AppSecret:          onboarding.NewSecret(vals[keyAppSecret]),
-		PreviousAppSecret:  onboarding.NewSecret(vals[keyPreviousAppSecret]),
-		SystemToken:        onboarding.NewSecret(vals[keySystemToken]),
-		SystemUserID:       vals[keySystemUserID],
-		CreditLineID:       vals[keyCreditLineID],
-		WebhookVerifyToken: onboarding.NewSecret(vals[keyWebhookVerifyToken]),
+		AppID:              vals["app_id"],
+		AppSecret:          onboarding.NewSecret(vals["app_secret"]),
+		PreviousAppSecret:  onboarding.NewSecret(vals["previous_app_secret"]),
+		SystemToken:        onboarding.NewSecret(vals["system_token"]),
+		SystemUserID:       vals["system_user_id"],
+		CreditLineID:       vals["credit_line_id"],
+		WebhookVerifyToken: onboarding.NewSecret(vals["webhook_verify_token"]),
 	}
 	// A previous secret is only ever accepted until a stated time, so the two come together or not at all.
-	switch prev, until := vals[keyPreviousAppSecret], vals[keyPreviousAppSecretUntil]; {
+	switch prev, until := vals["previous_app_secret"], vals["previous_app_secret_until"]; {
 	case prev != "" && until == "":
-		return onboarding.AppConfig{}, fail(keyPreviousAppSecretUntil, "is required when previous_app_secret is set")
+		return onboarding.AppConfig{}, fail("previous_app_secret_until", "is required when previous_app_secret is set")
 	case prev == "" && until != "":
-		return onboarding.AppConfig{}, fail(keyPreviousAppSecret, "is required when previous_app_secret_until is set")
+		return onboarding.AppConfig{}, fail("previous_app_secret", "is required when previous_app_secret_until is set")
 	case until != "":
 		t, err := time.Parse(time.RFC3339, until)
 		if err != nil {
-			return onboarding.AppConfig{}, fail(keyPreviousAppSecretUntil, "must be an RFC 3339 timestamp")
+			return onboarding.AppConfig{}, fail("previous_app_secret_until", "must be an RFC 3339 timestamp")
 		}
 		cfg.PreviousAppSecretUntil = t.UTC()
 	}
@@ -222,10 +211,8 @@ const (
 // wabaDoc is the per-WABA secret. Secret values stay in onboarding.Secret so that an accidental %v of a
 // document prints nothing sensitive.
 type wabaDoc struct {
-	businessToken  onboarding.Secret
-	tokenExpiresAt time.Time
-	pins           map[string]onboarding.Secret
-	updatedAt      time.Time
+	onboarding.WABASecret
+	updatedAt time.Time
 	// extra holds keys this version does not know, written back unchanged: a newer deployment may have added
 	// them, and a read-modify-write by an older Lambda must not drop them.
 	extra map[string]json.RawMessage
@@ -236,39 +223,23 @@ type wabaDoc struct {
 // Format keeps the values out of fmt output. onboarding.Secret redacts itself only where fmt can call its
 // methods: in an unexported field, as here, fmt prints the raw value by reflection.
 func (d wabaDoc) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "wabaDoc{version %q, %d pins, values redacted}", d.versionID, len(d.pins))
+	fmt.Fprintf(f, "wabaDoc{version %q, %d pins, values redacted}", d.versionID, len(d.PINs))
 }
 
-func newWABADoc() *wabaDoc { return &wabaDoc{pins: map[string]onboarding.Secret{}} }
+func newWABADoc() *wabaDoc {
+	return &wabaDoc{WABASecret: onboarding.WABASecret{PINs: map[string]onboarding.Secret{}}}
+}
 
 // clone returns a deep copy, so that a cached document is never changed by a write in progress.
 func (d *wabaDoc) clone() *wabaDoc {
 	c := *d
-	c.pins = make(map[string]onboarding.Secret, len(d.pins))
-	for k, v := range d.pins {
-		c.pins[k] = v
-	}
-	if d.extra != nil {
-		c.extra = make(map[string]json.RawMessage, len(d.extra))
-		for k, v := range d.extra {
-			c.extra[k] = v
-		}
-	}
+	c.PINs = maps.Clone(d.PINs)
+	c.extra = maps.Clone(d.extra)
 	return &c
 }
 
 // secret returns the document as the domain type (a copy).
-func (d *wabaDoc) secret() *onboarding.WABASecret {
-	s := &onboarding.WABASecret{
-		BusinessToken:  d.businessToken,
-		TokenExpiresAt: d.tokenExpiresAt,
-		PINs:           make(map[string]onboarding.Secret, len(d.pins)),
-	}
-	for k, v := range d.pins {
-		s.PINs[k] = v
-	}
-	return s
-}
+func (d *wabaDoc) secret() *onboarding.WABASecret { return vaultargs.Copy(&d.WABASecret) }
 
 // marshal renders the document. encoding/json sorts map keys, so the same document always renders to the
 // same bytes (Secrets Manager compares bytes when a version token is reused).
@@ -277,12 +248,12 @@ func (d *wabaDoc) marshal() (string, error) {
 	for k, v := range d.extra {
 		m[k] = v
 	}
-	pins := make(map[string]string, len(d.pins))
-	for k, v := range d.pins {
+	pins := make(map[string]string, len(d.PINs))
+	for k, v := range d.PINs {
 		pins[k] = v.Reveal()
 	}
-	m[keyBusinessToken] = d.businessToken.Reveal()
-	m[keyTokenExpiresAt] = formatTime(d.tokenExpiresAt)
+	m[keyBusinessToken] = d.BusinessToken.Reveal()
+	m[keyTokenExpiresAt] = formatTime(d.TokenExpiresAt)
 	m[keyPINs] = pins
 	m[keyUpdatedAt] = formatTime(d.updatedAt)
 	b, err := json.Marshal(m)
@@ -330,7 +301,7 @@ func parseWABASecret(secretID, value string) (*wabaDoc, error) {
 			if !ok {
 				return nil, fail(m.key, "must be a JSON string")
 			}
-			d.businessToken = onboarding.NewSecret(s)
+			d.BusinessToken = onboarding.NewSecret(s)
 		case keyTokenExpiresAt, keyUpdatedAt:
 			s, ok := jsonString(m.raw)
 			if !ok {
@@ -341,7 +312,7 @@ func parseWABASecret(secretID, value string) (*wabaDoc, error) {
 				return nil, fail(m.key, "must be an RFC 3339 timestamp or empty")
 			}
 			if m.key == keyTokenExpiresAt {
-				d.tokenExpiresAt = t
+				d.TokenExpiresAt = t
 			} else {
 				d.updatedAt = t
 			}
@@ -361,7 +332,7 @@ func parseWABASecret(secretID, value string) (*wabaDoc, error) {
 				if !ok || !onboarding.ValidPIN(s) {
 					return nil, fail(keyPINs+"."+p.key, "must be a 6-digit PIN string")
 				}
-				d.pins[p.key] = onboarding.NewSecret(s)
+				d.PINs[p.key] = onboarding.NewSecret(s)
 			}
 		default:
 			if d.extra == nil {
@@ -371,14 +342,4 @@ func parseWABASecret(secretID, value string) (*wabaDoc, error) {
 		}
 	}
 	return d, nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

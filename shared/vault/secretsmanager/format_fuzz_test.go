@@ -66,7 +66,7 @@ func FuzzParseSecret(f *testing.F) {
 			checkErr("WABA secret", err)
 			return
 		}
-		for phone, pin := range doc.pins {
+		for phone, pin := range doc.PINs {
 			if !onboarding.ValidGraphID(phone) || !onboarding.ValidPIN(pin.Reveal()) {
 				t.Fatalf("accepted PIN entry %q", phone)
 			}

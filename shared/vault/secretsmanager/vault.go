@@ -35,6 +35,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -112,9 +114,7 @@ var _ onboarding.Vault = (*Vault)(nil)
 func New(client API, opts Options, optFns ...func(*Options)) *Vault {
 	o := opts
 	o.Tags = make(map[string]string, len(opts.Tags))
-	for k, v := range opts.Tags {
-		o.Tags[k] = v
-	}
+	maps.Copy(o.Tags, opts.Tags)
 	for _, fn := range optFns {
 		fn(&o)
 	}
@@ -134,23 +134,13 @@ func New(client API, opts Options, optFns ...func(*Options)) *Vault {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	v := &Vault{client: client, opts: o}
-	for _, k := range sortedKeys(o.Tags) { // sorted: the same request every time
+	for _, k := range slices.Sorted(maps.Keys(o.Tags)) { // sorted: the same request every time
 		v.tags = append(v.tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(o.Tags[k])})
 	}
 	v.stage = newCache(o.AppConfigTTL, o.Clock, v.fetchAppConfig)
 	v.wabas = newCache(o.WABASecretTTL, o.Clock, v.fetchWABASecret)
 	return v
 }
-
-// Operation names used in errors.
-const (
-	opAppConfig        = "AppConfig"
-	opWABASecret       = "WABASecret"
-	opPutBusinessToken = "PutBusinessToken"
-	opEnsurePIN        = "EnsurePIN"
-	opSetPIN           = "SetPIN"
-	opDeleteWABASecret = "DeleteWABASecret"
-)
 
 func wrap(op, secretID string, err error) error {
 	return fmt.Errorf("secretsmanager vault: %s %s: %w", op, secretID, err)
@@ -166,7 +156,7 @@ var errScheduledForDeletion = errors.New("the secret is scheduled for deletion: 
 func (v *Vault) AppConfig(ctx context.Context) (onboarding.AppConfig, error) {
 	id := v.opts.StageSecretID
 	if id == "" {
-		return onboarding.AppConfig{}, fmt.Errorf("secretsmanager vault: %s: Options.StageSecretID is not set", opAppConfig)
+		return onboarding.AppConfig{}, fmt.Errorf("secretsmanager vault: %s: Options.StageSecretID is not set", vaultargs.OpAppConfig)
 	}
 	return v.stage.get(ctx, id)
 }
@@ -175,13 +165,13 @@ func (v *Vault) fetchAppConfig(ctx context.Context, id string) (onboarding.AppCo
 	value, _, state, err := v.readString(ctx, id)
 	switch {
 	case err != nil:
-		return onboarding.AppConfig{}, wrap(opAppConfig, id, err)
+		return onboarding.AppConfig{}, wrap(vaultargs.OpAppConfig, id, err)
 	case state != present:
-		return onboarding.AppConfig{}, wrap(opAppConfig, id, onboarding.ErrNotFound)
+		return onboarding.AppConfig{}, wrap(vaultargs.OpAppConfig, id, onboarding.ErrNotFound)
 	}
 	cfg, err := parseStageSecret(id, value)
 	if err != nil {
-		return onboarding.AppConfig{}, fmt.Errorf("secretsmanager vault: %s: %w", opAppConfig, err)
+		return onboarding.AppConfig{}, fmt.Errorf("secretsmanager vault: %s: %w", vaultargs.OpAppConfig, err)
 	}
 	return cfg, nil
 }
@@ -190,7 +180,7 @@ func (v *Vault) fetchAppConfig(ctx context.Context, id string) (onboarding.AppCo
 // when it does not exist or is scheduled for deletion.
 func (v *Vault) WABASecret(ctx context.Context, wabaID string) (*onboarding.WABASecret, error) {
 	if err := vaultargs.WABAID(wabaID); err != nil {
-		return nil, fmt.Errorf("secretsmanager vault: %s: %w", opWABASecret, err)
+		return nil, fmt.Errorf("secretsmanager vault: %s: %w", vaultargs.OpWABASecret, err)
 	}
 	d, err := v.wabas.get(ctx, v.secretName(wabaID))
 	if err != nil {
@@ -204,9 +194,9 @@ func (v *Vault) fetchWABASecret(ctx context.Context, name string) (*wabaDoc, err
 	d, state, err := v.readDoc(ctx, name)
 	switch {
 	case err != nil:
-		return nil, wrap(opWABASecret, name, err)
+		return nil, wrap(vaultargs.OpWABASecret, name, err)
 	case state != present:
-		return nil, wrap(opWABASecret, name, onboarding.ErrNotFound)
+		return nil, wrap(vaultargs.OpWABASecret, name, onboarding.ErrNotFound)
 	}
 	return d, nil
 }
@@ -214,88 +204,45 @@ func (v *Vault) fetchWABASecret(ctx context.Context, name string) (*wabaDoc, err
 // PutBusinessToken stores the business token and its expiry (zero: none), keeping the PINs. A call whose
 // token and expiry are already stored writes nothing.
 func (v *Vault) PutBusinessToken(ctx context.Context, wabaID string, token onboarding.Secret, expiresAt time.Time, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.BusinessToken(token), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("secretsmanager vault: %s: %w", opPutBusinessToken, err)
+	c, err := vaultargs.PutBusinessToken(wabaID, token, expiresAt, idempotencyKey)
+	if err != nil {
+		return fmt.Errorf("secretsmanager vault: %s: %w", vaultargs.OpPutBusinessToken, err)
 	}
-	var exp time.Time
-	if !expiresAt.IsZero() {
-		exp = expiresAt.Round(0).UTC() // as it reads back from JSON
-	}
-	_, err := v.update(ctx, wabaID, idempotencyKey, change{
-		op:      opPutBusinessToken,
-		purpose: "business_token",
-		apply: func(d *wabaDoc) bool {
-			if d.businessToken.Equal(token) && d.tokenExpiresAt.Equal(exp) {
-				return false
-			}
-			d.businessToken, d.tokenExpiresAt = token, exp
-			return true
-		},
-	})
+	_, err = v.update(ctx, wabaID, idempotencyKey, c, false)
 	return err
 }
 
 // EnsurePIN stores candidate as the phone's PIN unless one is stored already, and returns the stored PIN,
 // as read back from Secrets Manager after the write.
 func (v *Vault) EnsurePIN(ctx context.Context, wabaID, phoneNumberID string, candidate onboarding.Secret, idempotencyKey string) (onboarding.Secret, error) {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(candidate), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return onboarding.Secret{}, fmt.Errorf("secretsmanager vault: %s: %w", opEnsurePIN, err)
+	c, err := vaultargs.EnsurePIN(wabaID, phoneNumberID, candidate, idempotencyKey)
+	if err != nil {
+		return onboarding.Secret{}, fmt.Errorf("secretsmanager vault: %s: %w", vaultargs.OpEnsurePIN, err)
 	}
-	d, err := v.update(ctx, wabaID, idempotencyKey, change{
-		op:      opEnsurePIN,
-		purpose: "pin/" + phoneNumberID,
-		apply: func(d *wabaDoc) bool {
-			if _, ok := d.pins[phoneNumberID]; ok {
-				return false // any stored PIN wins over the candidate: register must reuse it
-			}
-			d.pins[phoneNumberID] = candidate
-			return true
-		},
-		verify: true,
-	})
+	d, err := v.update(ctx, wabaID, idempotencyKey, c, true)
 	if err != nil {
 		return onboarding.Secret{}, err
 	}
-	return d.pins[phoneNumberID], nil
+	return d.PINs[phoneNumberID], nil
 }
 
 // SetPIN stores pin as the phone's PIN, replacing any stored one (the partner gave it explicitly). Not
 // verified after writing: a later SetPIN may legitimately replace it.
 func (v *Vault) SetPIN(ctx context.Context, wabaID, phoneNumberID string, pin onboarding.Secret, idempotencyKey string) error {
-	if err := vaultargs.First(vaultargs.WABAID(wabaID), vaultargs.PhoneNumberID(phoneNumberID), vaultargs.PIN(pin), vaultargs.IdempotencyKey(idempotencyKey)); err != nil {
-		return fmt.Errorf("secretsmanager vault: %s: %w", opSetPIN, err)
+	c, err := vaultargs.SetPIN(wabaID, phoneNumberID, pin, idempotencyKey)
+	if err != nil {
+		return fmt.Errorf("secretsmanager vault: %s: %w", vaultargs.OpSetPIN, err)
 	}
-	_, err := v.update(ctx, wabaID, idempotencyKey, change{
-		op:      opSetPIN,
-		purpose: "set-pin/" + phoneNumberID,
-		apply: func(d *wabaDoc) bool {
-			if cur, ok := d.pins[phoneNumberID]; ok && cur.Equal(pin) {
-				return false
-			}
-			d.pins[phoneNumberID] = pin
-			return true
-		},
-	})
+	_, err = v.update(ctx, wabaID, idempotencyKey, c, false)
 	return err
-}
-
-// change is one intended change of a WABA secret.
-type change struct {
-	op string
-	// purpose tells writes with the same idempotency key apart in the request token.
-	purpose string
-	// apply makes the change on d and reports whether d changed; false means the change is already there.
-	apply func(d *wabaDoc) bool
-	// verify reads the secret back after writing and merges again if the change is missing. Only for
-	// changes that no later writer undoes (a PIN is never replaced); a token may legitimately be replaced by
-	// a newer one, and re-applying the older one would fight it.
-	verify bool
 }
 
 // update applies c to the WABA's secret: read (fresh), apply, write with a compare-and-swap on the version
 // read, and repeat on a conflict, at most MaxWriteAttempts times. It returns the document that holds the
-// change.
-func (v *Vault) update(ctx context.Context, wabaID, key string, c change) (*wabaDoc, error) {
+// change. verify reads the secret back after writing and merges again if the change is missing: only for
+// changes that no later writer undoes (a PIN is never replaced); a token may legitimately be replaced by a
+// newer one, and re-applying the older one would fight it.
+func (v *Vault) update(ctx context.Context, wabaID, key string, c vaultargs.Change, verify bool) (*wabaDoc, error) {
 	name := v.secretName(wabaID)
 	var (
 		cur         *wabaDoc
@@ -309,26 +256,26 @@ func (v *Vault) update(ctx context.Context, wabaID, key string, c change) (*waba
 	for attempt := range maxAttempts {
 		if !haveRead {
 			if cur, state, err = v.readDoc(ctx, name); err != nil {
-				return nil, wrap(c.op, name, err)
+				return nil, wrap(c.Op, name, err)
 			}
 		}
 		haveRead = false
 		if state == scheduledForDeletion {
-			return nil, wrap(c.op, name, errScheduledForDeletion)
+			return nil, wrap(c.Op, name, errScheduledForDeletion)
 		}
 		next := newWABADoc()
 		if state == present {
 			next = cur.clone()
 		}
-		if !c.apply(next) {
+		if !c.Apply(&next.WABASecret) {
 			return next, nil // already there: nothing to write
 		}
 		next.updatedAt = v.opts.Clock().UTC()
 		var body string
 		if body, err = next.marshal(); err != nil {
-			return nil, wrap(c.op, name, err)
+			return nil, wrap(c.Op, name, err)
 		}
-		token := requestToken(name, c.purpose, key, attempt)
+		token := requestToken(name, c.Purpose, key, attempt)
 
 		var reason string
 		switch {
@@ -336,20 +283,20 @@ func (v *Vault) update(ctx context.Context, wabaID, key string, c change) (*waba
 			reason, err = v.create(ctx, name, wabaID, body, token)
 			createLost = reason != ""
 		case state == absent:
-			reason, err = v.putFirst(ctx, name, body, token)
+			reason, err = v.put(ctx, name, body, token, "")
 		default:
-			reason, err = v.putAndPromote(ctx, name, body, token, cur.versionID)
+			reason, err = v.put(ctx, name, body, token, cur.versionID)
 		}
 		// Whatever happened, this instance's cached copy may be stale now.
 		v.wabas.invalidate(name)
 		if err != nil {
-			return nil, wrap(c.op, name, err)
+			return nil, wrap(c.Op, name, err)
 		}
-		if reason == "" && c.verify {
+		if reason == "" && verify {
 			if cur, state, err = v.readDoc(ctx, name); err != nil {
-				return nil, wrap(c.op, name, err)
+				return nil, wrap(c.Op, name, err)
 			}
-			if state == present && !c.apply(cur.clone()) {
+			if state == present && !c.Apply(&cur.clone().WABASecret) {
 				return cur, nil
 			}
 			haveRead = true // the next round starts from this read
@@ -360,10 +307,10 @@ func (v *Vault) update(ctx context.Context, wabaID, key string, c change) (*waba
 		}
 		lastReason = reason
 		v.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "vault write conflict; re-reading and merging",
-			slog.String("operation", c.op), slog.String("waba_id", wabaID),
+			slog.String("operation", c.Op), slog.String("waba_id", wabaID),
 			slog.Int("attempt", attempt+1), slog.String("conflict", reason))
 	}
-	return nil, wrap(c.op, name, fmt.Errorf("gave up after %d attempts, concurrent writers kept changing the secret (last: %s): %w",
+	return nil, wrap(c.Op, name, fmt.Errorf("gave up after %d attempts, concurrent writers kept changing the secret (last: %s): %w",
 		maxAttempts, lastReason, onboarding.ErrVersionConflict))
 }
 
@@ -382,54 +329,41 @@ func (v *Vault) create(ctx context.Context, name, wabaID, body, token string) (s
 		in.KmsKeyId = aws.String(v.opts.KMSKeyID)
 	}
 	_, err := v.client.CreateSecret(ctx, in)
-	var exists *smtypes.ResourceExistsException
-	var invalid *smtypes.InvalidRequestException
 	switch {
 	case err == nil:
 		return "", nil
-	case errors.As(err, &exists):
+	case is[*smtypes.ResourceExistsException](err):
 		return "secret exists", nil
-	case errors.As(err, &invalid):
+	case is[*smtypes.InvalidRequestException](err):
 		return "create refused (scheduled for deletion?)", nil
 	default:
 		return "", fmt.Errorf("create secret: %w", err)
 	}
 }
 
-// putFirst writes a version of a secret that exists without a current version (created empty by hand).
-// There is nothing to compare against, so the version becomes current directly.
-func (v *Vault) putFirst(ctx context.Context, name, body, token string) (string, error) {
-	_, err := v.client.PutSecretValue(ctx, &sm.PutSecretValueInput{
-		SecretId: aws.String(name), SecretString: aws.String(body), ClientRequestToken: aws.String(token),
-	})
-	if reason := putConflict(err); reason != "" {
-		return reason, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("put secret value: %w", err)
-	}
-	return "", nil
-}
-
-// putAndPromote writes a new version under PendingStage and moves AWSCURRENT to it from readVersion, the
-// version the change was computed from. If AWSCURRENT has moved on, the move fails and the caller re-reads.
-func (v *Vault) putAndPromote(ctx context.Context, name, body, token, readVersion string) (string, error) {
+// put writes a new version under PendingStage and moves AWSCURRENT to it from readVersion, the version the
+// change was computed from. If AWSCURRENT has moved on, the move fails and the caller re-reads. With no
+// readVersion (a secret that exists without a current version, created empty by hand) there is nothing to
+// compare against, so the version becomes current directly.
+func (v *Vault) put(ctx context.Context, name, body, token, readVersion string) (string, error) {
 	if token == readVersion {
 		// The current version carries this token yet lacks the change: a newer write reused it. Move on to
 		// the next attempt's token.
 		return "token already current", nil
 	}
-	_, err := v.client.PutSecretValue(ctx, &sm.PutSecretValueInput{
-		SecretId:           aws.String(name),
-		SecretString:       aws.String(body),
-		ClientRequestToken: aws.String(token),
-		VersionStages:      []string{PendingStage},
-	})
+	in := &sm.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(body), ClientRequestToken: aws.String(token)}
+	if readVersion != "" {
+		in.VersionStages = []string{PendingStage}
+	}
+	_, err := v.client.PutSecretValue(ctx, in)
 	if reason := putConflict(err); reason != "" {
 		return reason, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("put secret value: %w", err)
+	}
+	if readVersion == "" {
+		return "", nil
 	}
 	_, err = v.client.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
 		SecretId:            aws.String(name),
@@ -437,13 +371,10 @@ func (v *Vault) putAndPromote(ctx context.Context, name, body, token, readVersio
 		MoveToVersionId:     aws.String(token),
 		RemoveFromVersionId: aws.String(readVersion),
 	})
-	var badParam *smtypes.InvalidParameterException
-	var invalid *smtypes.InvalidRequestException
-	var notFound *smtypes.ResourceNotFoundException
 	switch {
 	case err == nil:
 		return "", nil
-	case errors.As(err, &badParam), errors.As(err, &invalid), errors.As(err, &notFound):
+	case is[*smtypes.InvalidParameterException](err), is[*smtypes.InvalidRequestException](err), is[*smtypes.ResourceNotFoundException](err):
 		return "AWSCURRENT moved since the read", nil
 	default:
 		return "", fmt.Errorf("update secret version stage: %w", err)
@@ -454,20 +385,21 @@ func (v *Vault) putAndPromote(ctx context.Context, name, body, token, readVersio
 // with other content (Secrets Manager answers ResourceExistsException, or InvalidRequestException), or the
 // secret was deleted or scheduled for deletion meanwhile.
 func putConflict(err error) string {
-	var exists *smtypes.ResourceExistsException
-	var invalid *smtypes.InvalidRequestException
-	var notFound *smtypes.ResourceNotFoundException
 	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &exists):
+	case is[*smtypes.ResourceExistsException](err):
 		return "version token exists with other content"
-	case errors.As(err, &invalid):
+	case is[*smtypes.InvalidRequestException](err):
 		return "put refused (token reused, or scheduled for deletion?)"
-	case errors.As(err, &notFound):
+	case is[*smtypes.ResourceNotFoundException](err):
 		return "secret deleted"
 	}
 	return ""
+}
+
+// is tells whether err wraps an E.
+func is[E error](err error) bool {
+	_, ok := errors.AsType[E](err)
+	return ok
 }
 
 type readState int
@@ -495,13 +427,11 @@ func (v *Vault) readDoc(ctx context.Context, name string) (*wabaDoc, readState, 
 // readString reads the current SecretString of a secret and its version id.
 func (v *Vault) readString(ctx context.Context, id string) (value, version string, state readState, err error) {
 	out, err := v.client.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(id)})
-	var notFound *smtypes.ResourceNotFoundException
-	var invalid *smtypes.InvalidRequestException
 	switch {
 	case err == nil:
-	case errors.As(err, &notFound):
+	case is[*smtypes.ResourceNotFoundException](err):
 		return "", "", absent, nil
-	case errors.As(err, &invalid) && v.deletionScheduled(ctx, id):
+	case is[*smtypes.InvalidRequestException](err) && v.deletionScheduled(ctx, id):
 		return "", "", scheduledForDeletion, nil
 	default:
 		return "", "", absent, fmt.Errorf("get secret value: %w", err)
@@ -530,17 +460,15 @@ func (v *Vault) secretName(wabaID string) string { return v.opts.WABASecretPrefi
 // deletion, is success.
 func (v *Vault) DeleteWABASecret(ctx context.Context, wabaID string) error {
 	if err := vaultargs.WABAID(wabaID); err != nil {
-		return wrap(opDeleteWABASecret, wabaID, err)
+		return wrap(vaultargs.OpDeleteWABASecret, wabaID, err)
 	}
 	name := v.secretName(wabaID)
 	_, err := v.client.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
-	var notFound *smtypes.ResourceNotFoundException
-	var invalid *smtypes.InvalidRequestException
 	switch {
-	case err == nil, errors.As(err, &notFound):
-	case errors.As(err, &invalid) && v.deletionScheduled(ctx, name):
+	case err == nil, is[*smtypes.ResourceNotFoundException](err):
+	case is[*smtypes.InvalidRequestException](err) && v.deletionScheduled(ctx, name):
 	default:
-		return wrap(opDeleteWABASecret, name, fmt.Errorf("delete secret: %w", err))
+		return wrap(vaultargs.OpDeleteWABASecret, name, fmt.Errorf("delete secret: %w", err))
 	}
 	v.wabas.invalidate(name)
 	return nil

@@ -78,300 +78,292 @@ var (
 	pinB = onboarding.NewSecret("271828")
 )
 
-// Run runs the contract against vaults from newVault.
+// Run runs the contract against vaults from newVault: every scenario, each on vaults of its own.
 func Run(t *testing.T, newVault Factory) {
-	ctx := context.Background()
+	fresh := func(t *testing.T) Subject { return newVault(t, AppConfig()) }
+	for _, sc := range []struct {
+		name string
+		run  func(t *testing.T, fresh func(*testing.T) Subject)
+	}{
+		{"AppConfig returns the stage configuration", appConfigReturned},
+		{"WABASecret of an unknown WABA is ErrNotFound", unknownWABA},
+		{"PutBusinessToken stores token and expiry", putStores},
+		{"PutBusinessToken repeated with the same key writes once", putRepeated},
+		{"PutBusinessToken with a new token replaces it and keeps the PINs", putReplaces},
+		{"EnsurePIN stores the first PIN and keeps it", ensureKeepsFirst},
+		{"SetPIN replaces a stored PIN, once per key, and keeps the other phones", setPINReplaces},
+		{"EnsurePIN for two phones keeps both, PutBusinessToken keeps them", twoPhones},
+		{"concurrent EnsurePIN for different phones of one WABA loses none", concurrentPhones},
+		{"concurrent EnsurePIN for one phone agrees on one PIN", concurrentOnePhone},
+		{"WABASecret returns a copy", readReturnsCopy},
+		{"DeleteWABASecret forgets token and PINs, is idempotent, and allows a new onboarding", deleteForgets},
+		{"invalid arguments are refused before any write", invalidArguments},
+	} {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, fresh) })
+	}
+}
 
-	t.Run("AppConfig returns the stage configuration", func(t *testing.T) {
-		want := AppConfig()
-		s := newVault(t, want)
-		got, err := s.Vault.AppConfig(ctx)
-		if err != nil {
-			t.Fatalf("AppConfig: %v", err)
-		}
-		if !sameConfig(got, want) {
-			t.Errorf("AppConfig: got %s, want %s", describeConfig(got), describeConfig(want))
-		}
-	})
+var ctx = context.Background()
 
-	t.Run("WABASecret of an unknown WABA is ErrNotFound", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		_, err := s.Vault.WABASecret(ctx, waba)
-		if !errors.Is(err, onboarding.ErrNotFound) {
-			t.Errorf("WABASecret: got %v, want ErrNotFound", err)
-		}
-	})
+func appConfigReturned(t *testing.T, fresh func(*testing.T) Subject) {
+	want := AppConfig()
+	got, err := fresh(t).Vault.AppConfig(ctx)
+	if err != nil {
+		t.Fatalf("AppConfig: %v", err)
+	}
+	if !sameConfig(got, want) {
+		t.Errorf("AppConfig: got %s, want %s", describeConfig(got), describeConfig(want))
+	}
+}
 
-	t.Run("PutBusinessToken stores token and expiry", func(t *testing.T) {
-		for _, tc := range []struct {
-			name      string
-			expiresAt time.Time
-		}{
-			{"expiring", time.Date(2031, 5, 6, 7, 8, 9, 123000000, time.FixedZone("CEST", 2*3600))},
-			{"never expiring", time.Time{}},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				s := newVault(t, AppConfig())
-				if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), tc.expiresAt, "key-1"); err != nil {
-					t.Fatalf("PutBusinessToken: %v", err)
-				}
-				got := mustRead(t, s.Vault)
-				if g := got.BusinessToken.Reveal(); g != TokenValue {
-					t.Errorf("business token: got %q, want %q", g, TokenValue)
-				}
-				if !got.TokenExpiresAt.Equal(tc.expiresAt) || got.TokenExpiresAt.IsZero() != tc.expiresAt.IsZero() {
-					t.Errorf("token expiry: got %v, want %v", got.TokenExpiresAt, tc.expiresAt)
-				}
-				if len(got.PINs) != 0 {
-					t.Errorf("pins: got %d, want 0", len(got.PINs))
-				}
-			})
-		}
-	})
+func unknownWABA(t *testing.T, fresh func(*testing.T) Subject) {
+	if _, err := fresh(t).Vault.WABASecret(ctx, waba); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Errorf("WABASecret: got %v, want ErrNotFound", err)
+	}
+}
 
-	t.Run("PutBusinessToken repeated with the same key writes once", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		exp := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-		for i := range 3 {
-			if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), exp, "key-1"); err != nil {
-				t.Fatalf("PutBusinessToken #%d: %v", i+1, err)
+func putStores(t *testing.T, fresh func(*testing.T) Subject) {
+	for _, tc := range []struct {
+		name      string
+		expiresAt time.Time
+	}{
+		{"expiring", time.Date(2031, 5, 6, 7, 8, 9, 123000000, time.FixedZone("CEST", 2*3600))},
+		{"never expiring", time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fresh(t)
+			if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), tc.expiresAt, "key-1"); err != nil {
+				t.Fatalf("PutBusinessToken: %v", err)
 			}
-		}
-		if s.Writes != nil {
-			if got, want := s.Writes(), 1; got != want {
-				t.Errorf("writes: got %d, want %d", got, want)
+			got := mustRead(t, s.Vault)
+			if g := got.BusinessToken.Reveal(); g != TokenValue {
+				t.Errorf("business token: got %q, want %q", g, TokenValue)
 			}
-		}
-	})
+			if !got.TokenExpiresAt.Equal(tc.expiresAt) || got.TokenExpiresAt.IsZero() != tc.expiresAt.IsZero() {
+				t.Errorf("token expiry: got %v, want %v", got.TokenExpiresAt, tc.expiresAt)
+			}
+			if len(got.PINs) != 0 {
+				t.Errorf("pins: got %d, want 0", len(got.PINs))
+			}
+		})
+	}
+}
 
-	t.Run("PutBusinessToken with a new token replaces it and keeps the PINs", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		mustPut(t, s.Vault, TokenValue, "key-1")
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-pin"); err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
+func putRepeated(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	exp := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		if err := s.Vault.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue), exp, "key-1"); err != nil {
+			t.Fatalf("PutBusinessToken #%d: %v", i+1, err)
 		}
-		// The same idempotency key with another token: the caller's latest intent wins.
-		mustPut(t, s.Vault, OtherTokenValue, "key-1")
-		got := mustRead(t, s.Vault)
-		if g := got.BusinessToken.Reveal(); g != OtherTokenValue {
-			t.Errorf("business token: got %q, want %q", g, OtherTokenValue)
-		}
-		if p := got.PINs[phone1]; !p.Equal(pinA) {
-			t.Errorf("pin of %s: got %q, want %q", phone1, p.Reveal(), pinA.Reveal())
-		}
-	})
+	}
+	if got, want := writes(s), 1; s.Writes != nil && got != want {
+		t.Errorf("writes: got %d, want %d", got, want)
+	}
+}
 
-	t.Run("EnsurePIN stores the first PIN and keeps it", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a")
-		if err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
-		}
-		if !got.Equal(pinA) {
-			t.Errorf("first EnsurePIN: got %q, want %q", got.Reveal(), pinA.Reveal())
-		}
-		before := writes(s)
-		for _, key := range []string{"key-a", "key-b"} {
-			got, err = s.Vault.EnsurePIN(ctx, waba, phone1, pinB, key)
-			if err != nil {
-				t.Fatalf("EnsurePIN again (%s): %v", key, err)
-			}
-			if !got.Equal(pinA) {
-				t.Errorf("EnsurePIN again (%s): got %q, want the stored %q", key, got.Reveal(), pinA.Reveal())
-			}
-		}
-		if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
-			t.Errorf("writes by repeated EnsurePIN: got %d, want %d", got, want)
-		}
-		sec := mustRead(t, s.Vault)
-		if !sec.BusinessToken.IsZero() {
-			t.Errorf("business token of a PIN-only secret: got set, want empty")
-		}
-	})
+func putReplaces(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	mustPut(t, s.Vault, TokenValue, "key-1")
+	mustEnsure(t, s.Vault, phone1, pinA, "key-pin")
+	// The same idempotency key with another token: the caller's latest intent wins.
+	mustPut(t, s.Vault, OtherTokenValue, "key-1")
+	got := mustRead(t, s.Vault)
+	if g := got.BusinessToken.Reveal(); g != OtherTokenValue {
+		t.Errorf("business token: got %q, want %q", g, OtherTokenValue)
+	}
+	if p := got.PINs[phone1]; !p.Equal(pinA) {
+		t.Errorf("pin of %s: got %q, want %q", phone1, p.Reveal(), pinA.Reveal())
+	}
+}
 
-	t.Run("SetPIN replaces a stored PIN, once per key, and keeps the other phones", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
+func ensureKeepsFirst(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	if got := mustEnsure(t, s.Vault, phone1, pinA, "key-a"); !got.Equal(pinA) {
+		t.Errorf("first EnsurePIN: got %q, want %q", got.Reveal(), pinA.Reveal())
+	}
+	before := writes(s)
+	for _, key := range []string{"key-a", "key-b"} {
+		if got := mustEnsure(t, s.Vault, phone1, pinB, key); !got.Equal(pinA) {
+			t.Errorf("EnsurePIN again (%s): got %q, want the stored %q", key, got.Reveal(), pinA.Reveal())
 		}
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone2, pinA, "key-a2"); err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
-		}
-		if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
-			t.Fatalf("SetPIN: %v", err)
-		}
-		before := writes(s)
-		if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
-			t.Fatalf("SetPIN again: %v", err)
-		}
-		if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
-			t.Errorf("writes by a repeated SetPIN: got %d, want %d", got, want)
-		}
-		sec := mustRead(t, s.Vault)
-		if got := sec.PINs[phone1]; !got.Equal(pinB) {
-			t.Errorf("PIN after SetPIN: got %q, want %q", got.Reveal(), pinB.Reveal())
-		}
-		if got := sec.PINs[phone2]; !got.Equal(pinA) {
-			t.Errorf("other phone's PIN: got %q, want %q", got.Reveal(), pinA.Reveal())
-		}
-		if got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-c"); err != nil || !got.Equal(pinB) {
-			t.Errorf("EnsurePIN after SetPIN: got %q, %v, want the set %q", got.Reveal(), err, pinB.Reveal())
-		}
-	})
+	}
+	if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
+		t.Errorf("writes by repeated EnsurePIN: got %d, want %d", got, want)
+	}
+	if !mustRead(t, s.Vault).BusinessToken.IsZero() {
+		t.Errorf("business token of a PIN-only secret: got set, want empty")
+	}
+}
 
-	t.Run("EnsurePIN for two phones keeps both, PutBusinessToken keeps them", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
-			t.Fatalf("EnsurePIN %s: %v", phone1, err)
-		}
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone2, pinB, "key-b"); err != nil {
-			t.Fatalf("EnsurePIN %s: %v", phone2, err)
-		}
-		mustPut(t, s.Vault, TokenValue, "key-t")
-		got := mustRead(t, s.Vault)
-		for ph, want := range map[string]onboarding.Secret{phone1: pinA, phone2: pinB} {
-			if p := got.PINs[ph]; !p.Equal(want) {
-				t.Errorf("pin of %s: got %q, want %q", ph, p.Reveal(), want.Reveal())
-			}
-		}
-	})
+func setPINReplaces(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	mustEnsure(t, s.Vault, phone1, pinA, "key-a")
+	mustEnsure(t, s.Vault, phone2, pinA, "key-a2")
+	if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
+		t.Fatalf("SetPIN: %v", err)
+	}
+	before := writes(s)
+	if err := s.Vault.SetPIN(ctx, waba, phone1, pinB, "key-b"); err != nil {
+		t.Fatalf("SetPIN again: %v", err)
+	}
+	if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
+		t.Errorf("writes by a repeated SetPIN: got %d, want %d", got, want)
+	}
+	sec := mustRead(t, s.Vault)
+	if got := sec.PINs[phone1]; !got.Equal(pinB) {
+		t.Errorf("PIN after SetPIN: got %q, want %q", got.Reveal(), pinB.Reveal())
+	}
+	if got := sec.PINs[phone2]; !got.Equal(pinA) {
+		t.Errorf("other phone's PIN: got %q, want %q", got.Reveal(), pinA.Reveal())
+	}
+	if got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-c"); err != nil || !got.Equal(pinB) {
+		t.Errorf("EnsurePIN after SetPIN: got %q, %v, want the set %q", got.Reveal(), err, pinB.Reveal())
+	}
+}
 
-	t.Run("concurrent EnsurePIN for different phones of one WABA loses none", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		const n = 5
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		got := make([]onboarding.Secret, n)
-		for i := range n {
-			wg.Go(func() {
-				got[i], errs[i] = s.Vault.EnsurePIN(ctx, waba, fmt.Sprint(1000+i), pinFor(i), fmt.Sprint("key-", i))
-			})
+func twoPhones(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	mustEnsure(t, s.Vault, phone1, pinA, "key-a")
+	mustEnsure(t, s.Vault, phone2, pinB, "key-b")
+	mustPut(t, s.Vault, TokenValue, "key-t")
+	got := mustRead(t, s.Vault)
+	for ph, want := range map[string]onboarding.Secret{phone1: pinA, phone2: pinB} {
+		if p := got.PINs[ph]; !p.Equal(want) {
+			t.Errorf("pin of %s: got %q, want %q", ph, p.Reveal(), want.Reveal())
 		}
-		wg.Wait()
-		sec := mustRead(t, s.Vault)
-		for i := range n {
-			if errs[i] != nil {
-				t.Errorf("EnsurePIN #%d: %v", i, errs[i])
-				continue
-			}
-			if !got[i].Equal(pinFor(i)) {
-				t.Errorf("EnsurePIN #%d: got %q, want %q", i, got[i].Reveal(), pinFor(i).Reveal())
-			}
-			if p := sec.PINs[fmt.Sprint(1000+i)]; !p.Equal(pinFor(i)) {
-				t.Errorf("stored pin #%d: got %q, want %q", i, p.Reveal(), pinFor(i).Reveal())
-			}
-		}
-	})
+	}
+}
 
-	t.Run("concurrent EnsurePIN for one phone agrees on one PIN", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		const n = 4
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		got := make([]onboarding.Secret, n)
-		for i := range n {
-			wg.Go(func() {
-				got[i], errs[i] = s.Vault.EnsurePIN(ctx, waba, phone1, pinFor(i), fmt.Sprint("key-", i))
-			})
+func concurrentPhones(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	phone := func(i int) string { return fmt.Sprint(1000 + i) }
+	got, errs := ensureConcurrently(s.Vault, 5, phone)
+	sec := mustRead(t, s.Vault)
+	for i := range got {
+		if errs[i] != nil {
+			t.Errorf("EnsurePIN #%d: %v", i, errs[i])
+			continue
 		}
-		wg.Wait()
-		stored := mustRead(t, s.Vault).PINs[phone1]
-		for i := range n {
-			if errs[i] != nil {
-				t.Fatalf("EnsurePIN #%d: %v", i, errs[i])
-			}
-			if !got[i].Equal(stored) {
-				t.Errorf("EnsurePIN #%d: got %q, want the stored %q", i, got[i].Reveal(), stored.Reveal())
-			}
+		if !got[i].Equal(pinFor(i)) {
+			t.Errorf("EnsurePIN #%d: got %q, want %q", i, got[i].Reveal(), pinFor(i).Reveal())
 		}
-		if !onboarding.ValidPIN(stored.Reveal()) {
-			t.Errorf("stored pin is not a PIN")
+		if p := sec.PINs[phone(i)]; !p.Equal(pinFor(i)) {
+			t.Errorf("stored pin #%d: got %q, want %q", i, p.Reveal(), pinFor(i).Reveal())
 		}
-	})
+	}
+}
 
-	t.Run("WABASecret returns a copy", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
+func concurrentOnePhone(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	got, errs := ensureConcurrently(s.Vault, 4, func(int) string { return phone1 })
+	stored := mustRead(t, s.Vault).PINs[phone1]
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatalf("EnsurePIN #%d: %v", i, errs[i])
 		}
-		sec := mustRead(t, s.Vault)
-		sec.PINs[phone1] = pinB
-		sec.PINs[phone2] = pinB
-		again := mustRead(t, s.Vault)
-		if p := again.PINs[phone1]; !p.Equal(pinA) || len(again.PINs) != 1 {
-			t.Errorf("after changing a returned secret: got pin %q and %d pins, want %q and 1", p.Reveal(), len(again.PINs), pinA.Reveal())
+		if !got[i].Equal(stored) {
+			t.Errorf("EnsurePIN #%d: got %q, want the stored %q", i, got[i].Reveal(), stored.Reveal())
 		}
-	})
+	}
+	if !onboarding.ValidPIN(stored.Reveal()) {
+		t.Errorf("stored pin is not a PIN")
+	}
+}
 
-	t.Run("DeleteWABASecret forgets token and PINs, is idempotent, and allows a new onboarding", func(t *testing.T) {
-		s := newVault(t, AppConfig())
-		mustPut(t, s.Vault, TokenValue, "signup-1")
-		if _, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-a"); err != nil {
-			t.Fatalf("EnsurePIN: %v", err)
+func readReturnsCopy(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	mustEnsure(t, s.Vault, phone1, pinA, "key-a")
+	sec := mustRead(t, s.Vault)
+	sec.PINs[phone1] = pinB
+	sec.PINs[phone2] = pinB
+	again := mustRead(t, s.Vault)
+	if p := again.PINs[phone1]; !p.Equal(pinA) || len(again.PINs) != 1 {
+		t.Errorf("after changing a returned secret: got pin %q and %d pins, want %q and 1", p.Reveal(), len(again.PINs), pinA.Reveal())
+	}
+}
+
+func deleteForgets(t *testing.T, fresh func(*testing.T) Subject) {
+	s := fresh(t)
+	mustPut(t, s.Vault, TokenValue, "signup-1")
+	mustEnsure(t, s.Vault, phone1, pinA, "key-a")
+	for i := range 2 {
+		if err := s.Vault.DeleteWABASecret(ctx, waba); err != nil {
+			t.Fatalf("DeleteWABASecret #%d: %v", i+1, err)
 		}
-		for i := range 2 {
-			if err := s.Vault.DeleteWABASecret(ctx, waba); err != nil {
-				t.Fatalf("DeleteWABASecret #%d: %v", i+1, err)
+	}
+	if _, err := s.Vault.WABASecret(ctx, waba); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Fatalf("WABASecret after delete: got %v, want ErrNotFound", err)
+	}
+	if err := s.Vault.DeleteWABASecret(ctx, "200000000000009"); err != nil {
+		t.Errorf("DeleteWABASecret of an unknown WABA: %v", err)
+	}
+	// The same customer onboards again: the secret can be created afresh.
+	mustPut(t, s.Vault, TokenValue, "signup-2")
+	if got := mustRead(t, s.Vault); got.BusinessToken.Reveal() != TokenValue || len(got.PINs) != 0 {
+		t.Errorf("after a new onboarding: got %d PINs, want the new token and no old PIN", len(got.PINs))
+	}
+	if err := s.Vault.DeleteWABASecret(ctx, "12/../34"); !errors.Is(err, vaultargs.ErrInvalidArgument) {
+		t.Errorf("bad waba id: got %v, want an invalid argument error", err)
+	}
+}
+
+func invalidArguments(t *testing.T, fresh func(*testing.T) Subject) {
+	tok := onboarding.NewSecret(TokenValue)
+	put := func(waba string, tok onboarding.Secret, key string) func(onboarding.Vault) error {
+		return func(v onboarding.Vault) error { return v.PutBusinessToken(ctx, waba, tok, time.Time{}, key) }
+	}
+	ensure := func(waba, phone string, pin onboarding.Secret, key string) func(onboarding.Vault) error {
+		return func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, waba, phone, pin, key); return err }
+	}
+	for _, tc := range []struct {
+		name string
+		call func(v onboarding.Vault) error
+	}{
+		{"WABASecret bad waba id", func(v onboarding.Vault) error { _, err := v.WABASecret(ctx, "12/../34"); return err }},
+		{"PutBusinessToken bad waba id", put("abc", tok, "k")},
+		{"PutBusinessToken empty token", put(waba, onboarding.Secret{}, "k")},
+		{"PutBusinessToken token with whitespace", put(waba, onboarding.NewSecret(TokenValue+"\n"), "k")},
+		{"PutBusinessToken empty key", put(waba, tok, "")},
+		{"EnsurePIN bad waba id", ensure("", phone1, pinA, "k")},
+		{"EnsurePIN bad phone id", ensure(waba, "+1650", pinA, "k")},
+		{"EnsurePIN 5-digit pin", ensure(waba, phone1, onboarding.NewSecret("31415"), "k")},
+		{"EnsurePIN non-digit pin", ensure(waba, phone1, onboarding.NewSecret(TokenValue), "k")},
+		{"EnsurePIN empty key", ensure(waba, phone1, pinA, "")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fresh(t)
+			err := tc.call(s.Vault)
+			if !errors.Is(err, vaultargs.ErrInvalidArgument) {
+				t.Fatalf("got %v, want an invalid argument error", err)
 			}
-		}
-		if _, err := s.Vault.WABASecret(ctx, waba); !errors.Is(err, onboarding.ErrNotFound) {
-			t.Fatalf("WABASecret after delete: got %v, want ErrNotFound", err)
-		}
-		if err := s.Vault.DeleteWABASecret(ctx, "200000000000009"); err != nil {
-			t.Errorf("DeleteWABASecret of an unknown WABA: %v", err)
-		}
-		// The same customer onboards again: the secret can be created afresh.
-		mustPut(t, s.Vault, TokenValue, "signup-2")
-		if got := mustRead(t, s.Vault); got.BusinessToken.Reveal() != TokenValue || len(got.PINs) != 0 {
-			t.Errorf("after a new onboarding: got %d PINs, want the new token and no old PIN", len(got.PINs))
-		}
-		if err := s.Vault.DeleteWABASecret(ctx, "12/../34"); !errors.Is(err, vaultargs.ErrInvalidArgument) {
-			t.Errorf("bad waba id: got %v, want an invalid argument error", err)
-		}
-	})
+			NoSecretIn(t, "error", err.Error())
+			if got := writes(s); got != 0 {
+				t.Errorf("writes: got %d, want 0", got)
+			}
+		})
+	}
+}
 
-	t.Run("invalid arguments are refused before any write", func(t *testing.T) {
-		tok := onboarding.NewSecret(TokenValue)
-		for _, tc := range []struct {
-			name string
-			call func(v onboarding.Vault) error
-		}{
-			{"WABASecret bad waba id", func(v onboarding.Vault) error { _, err := v.WABASecret(ctx, "12/../34"); return err }},
-			{"PutBusinessToken bad waba id", func(v onboarding.Vault) error {
-				return v.PutBusinessToken(ctx, "abc", tok, time.Time{}, "k")
-			}},
-			{"PutBusinessToken empty token", func(v onboarding.Vault) error {
-				return v.PutBusinessToken(ctx, waba, onboarding.Secret{}, time.Time{}, "k")
-			}},
-			{"PutBusinessToken token with whitespace", func(v onboarding.Vault) error {
-				return v.PutBusinessToken(ctx, waba, onboarding.NewSecret(TokenValue+"\n"), time.Time{}, "k")
-			}},
-			{"PutBusinessToken empty key", func(v onboarding.Vault) error { return v.PutBusinessToken(ctx, waba, tok, time.Time{}, "") }},
-			{"EnsurePIN bad waba id", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, "", phone1, pinA, "k"); return err }},
-			{"EnsurePIN bad phone id", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, waba, "+1650", pinA, "k"); return err }},
-			{"EnsurePIN 5-digit pin", func(v onboarding.Vault) error {
-				_, err := v.EnsurePIN(ctx, waba, phone1, onboarding.NewSecret("31415"), "k")
-				return err
-			}},
-			{"EnsurePIN non-digit pin", func(v onboarding.Vault) error {
-				_, err := v.EnsurePIN(ctx, waba, phone1, onboarding.NewSecret(TokenValue), "k")
-				return err
-			}},
-			{"EnsurePIN empty key", func(v onboarding.Vault) error { _, err := v.EnsurePIN(ctx, waba, phone1, pinA, ""); return err }},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				s := newVault(t, AppConfig())
-				err := tc.call(s.Vault)
-				if !errors.Is(err, vaultargs.ErrInvalidArgument) {
-					t.Fatalf("got %v, want an invalid argument error", err)
-				}
-				NoSecretIn(t, "error", err.Error())
-				if got := writes(s); got != 0 {
-					t.Errorf("writes: got %d, want 0", got)
-				}
-			})
-		}
-	})
+// ensureConcurrently runs n EnsurePIN calls at once, call i for phone(i) with pinFor(i).
+func ensureConcurrently(v onboarding.Vault, n int, phone func(i int) string) ([]onboarding.Secret, []error) {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	got := make([]onboarding.Secret, n)
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = v.EnsurePIN(ctx, waba, phone(i), pinFor(i), fmt.Sprint("key-", i)) })
+	}
+	wg.Wait()
+	return got, errs
+}
+
+func mustEnsure(t *testing.T, v onboarding.Vault, phone string, pin onboarding.Secret, key string) onboarding.Secret {
+	t.Helper()
+	got, err := v.EnsurePIN(ctx, waba, phone, pin, key)
+	if err != nil {
+		t.Fatalf("EnsurePIN %s (%s): %v", phone, key, err)
+	}
+	return got
 }
 
 func writes(s Subject) int {
@@ -385,14 +377,14 @@ func pinFor(i int) onboarding.Secret { return onboarding.NewSecret(fmt.Sprintf("
 
 func mustPut(t *testing.T, v onboarding.Vault, token, key string) {
 	t.Helper()
-	if err := v.PutBusinessToken(context.Background(), waba, onboarding.NewSecret(token), time.Time{}, key); err != nil {
+	if err := v.PutBusinessToken(ctx, waba, onboarding.NewSecret(token), time.Time{}, key); err != nil {
 		t.Fatalf("PutBusinessToken: %v", err)
 	}
 }
 
 func mustRead(t *testing.T, v onboarding.Vault) *onboarding.WABASecret {
 	t.Helper()
-	s, err := v.WABASecret(context.Background(), waba)
+	s, err := v.WABASecret(ctx, waba)
 	if err != nil {
 		t.Fatalf("WABASecret: %v", err)
 	}
