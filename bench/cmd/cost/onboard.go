@@ -274,7 +274,9 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
 	handlers := map[string]any{
 		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
+		"sync_business_app":  timed(rec, "sync_business_app", stepSvc.SyncBusinessApp),
 		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),
+		"verify_phone":       timed(rec, "verify_phone", stepSvc.VerifyPhone),
 		"register_phone":     timed(rec, "register_phone", stepSvc.RegisterPhone),
 		"send_test_message":  timed(rec, "send_test_message", stepSvc.SendTestMessage),
 		"await_webhook":      timed(rec, "await_webhook", stepSvc.AwaitWebhook),
