@@ -6,11 +6,14 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/waes/onboarding/bench/lambdaenv"
 )
 
 type model struct {
 	tpl          *Template
-	bench        *Bench
+	bench        *lambdaenv.Results
 	coldFraction float64
 	sampling     float64
 }
@@ -75,7 +78,7 @@ func usd(v float64) string {
 // webhookCost is the intake's cost of one webhook of phase size for target key (go-webhook or
 // node-webhook) at memory mb: API Gateway, the function, its cold starts, its SQS sends, its logs, X-Ray.
 func (m *model) webhookCost(key, phase string, mb int) ([]line, Measured, float64, bool) {
-	ms, ok := m.bench.measured(key, phase)
+	ms, ok := measured(m.bench, key, phase)
 	if !ok {
 		return nil, ms, 0, false
 	}
@@ -102,8 +105,8 @@ func (m *model) webhookCost(key, phase string, mb int) ([]line, Measured, float6
 // delete, DynamoDB units, EventBridge events, logs and traces. The measured batches of 1 and 10 give the
 // per-invocation and per-record parts of the CPU.
 func (m *model) workerCost(b float64, mb int) ([]line, float64, bool) {
-	one, ok1 := m.bench.measured("go-worker", "SQS batch of 1")
-	ten, ok10 := m.bench.measured("go-worker", "SQS batch of 10")
+	one, ok1 := measured(m.bench, "go-worker", "SQS batch of 1")
+	ten, ok10 := measured(m.bench, "go-worker", "SQS batch of 10")
 	if !ok1 || !ok10 {
 		return nil, 0, false
 	}
@@ -140,7 +143,7 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 	fmt.Fprintf(w, "- template: `%s` (%s state machine, SQS event source batch size %d, batching window %d s, API access log line ≈ %d bytes)\n",
 		m.tpl.File, m.tpl.StateMachineTyp, m.tpl.BatchSize, m.tpl.BatchWindowS, m.tpl.AccessLogBytes)
 	fmt.Fprintf(w, "- measurements: `make bench-lambda` of %s, %d rounds, load average %s before / %s after; Node peer on %s\n",
-		b.When, b.Rounds, b.LoadBefore, b.LoadAfter, b.NodeRuntime)
+		b.When.Format(time.RFC3339Nano), b.Rounds, b.LoadBefore, b.LoadAfter, b.NodeRuntime)
 	fmt.Fprintf(w, "- prices: us-east-1 list prices as of %s (from AWS's pricing pages as known; not fetched: re-check before quoting)\n", PricesAsOf)
 	fmt.Fprintf(w, "- cold starts: %.1f %% of invocations; X-Ray: %.0f %% of requests traced\n\n", m.coldFraction*100, m.sampling*100)
 	names := make([]string, 0, len(m.tpl.Functions))
@@ -202,8 +205,8 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 		fmt.Fprintf(w, "\n**Cost per million webhooks (1 KB, one event each, as deployed): %s** for the project; %s for the Node peer on the same design.\n\n",
 			usd(rows[0].goTotal*1e6), usd(rows[0].nodeTotal*1e6))
 		// What the delivery log line costs: the project's intake with the peer's log bytes per invocation.
-		if g, ok := m.bench.measured("go-webhook", "1 KB"); ok {
-			if n, ok := m.bench.measured("node-webhook", "1 KB"); ok {
+		if g, ok := measured(m.bench, "go-webhook", "1 KB"); ok {
+			if n, ok := measured(m.bench, "node-webhook", "1 KB"); ok {
 				ret := m.fn("webhook").RetentionDays
 				d := logCost(g.LogBytes+float64(m.tpl.AccessLogBytes), ret) - logCost(n.LogBytes+float64(m.tpl.AccessLogBytes), ret)
 				fmt.Fprintf(w, "The delivery log line: the project writes %.0f bytes per 1 KB webhook, the peer %.0f; that difference costs %s per million webhooks. With a line of the peer's size the project's intake would cost %s, its total %s.\n\n",
@@ -363,11 +366,11 @@ func find(opts []option, mb int) (option, bool) {
 
 // webhookSize is the memory size recommended for a webhook target from its 1 KB figures (and its 1 MB RSS).
 func (m *model) webhookSize(key string) int {
-	g, ok := m.bench.measured(key, "1 KB")
+	g, ok := measured(m.bench, key, "1 KB")
 	if !ok {
 		return m.fn("webhook").MemoryMB
 	}
-	big, _ := m.bench.measured(key, "1 MB")
+	big, _ := measured(m.bench, key, "1 MB")
 	opts := m.options(g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8)*LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB))
 	if len(opts) == 0 {
 		return m.fn("webhook").MemoryMB
@@ -385,14 +388,14 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 		cpu, wait, jitter, rss float64
 	}
 	var rows []basis
-	if g, ok := m.bench.measured("go-webhook", "1 KB"); ok {
-		big, _ := m.bench.measured("go-webhook", "1 MB")
+	if g, ok := measured(m.bench, "go-webhook", "1 KB"); ok {
+		big, _ := measured(m.bench, "go-webhook", "1 MB")
 		rows = append(rows, basis{"webhook", "1 KB webhooks (RSS: 1 MB ones)", g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8) * LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB)})
 	}
-	if a, ok := m.bench.measured("go-api", "signup 400"); ok {
+	if a, ok := measured(m.bench, "go-api", "signup 400"); ok {
 		rows = append(rows, basis{"api", "signup refused by validation", a.CPUms, 0, math.Max(0, a.P99ms-a.MeanMs), a.RSSMiB})
 	}
-	if wk, ok := m.bench.measured("go-worker", "SQS batch of 10"); ok {
+	if wk, ok := measured(m.bench, "go-worker", "SQS batch of 10"); ok {
 		waits := (wk.Calls["DynamoDB.GetItem"] + wk.Calls["DynamoDB.PutItem"] + wk.Calls["DynamoDB.UpdateItem"] + wk.Calls["DynamoDB.Query"]) * LatencyDynamoDBMs
 		waits += wk.Calls["EventBridge.PutEvents"] * LatencyEventBridgeMs
 		rows = append(rows, basis{"webhook_worker", "SQS batch of 10", wk.CPUms, waits, math.Max(0, wk.P99ms-wk.MeanMs), wk.RSSMiB})

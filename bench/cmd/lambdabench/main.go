@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/bench/internal/metahook"
+	"github.com/waes/onboarding/bench/internal/stats"
 	"github.com/waes/onboarding/bench/lambdaenv"
 )
 
@@ -73,50 +74,6 @@ type target struct {
 	phases    []phase
 	// purge empties the target's queue before it runs (messages from earlier rounds are not needed).
 	purge func() error
-}
-
-// PhaseResult is one round's figures of one phase.
-type PhaseResult struct {
-	N          int                `json:"n"`
-	P50ms      float64            `json:"p50_ms"`
-	P99ms      float64            `json:"p99_ms"`
-	MeanMs     float64            `json:"mean_ms"`
-	CPUus      float64            `json:"cpu_us"`       // /proc/<pid>/stat utime+stime per invocation
-	SchedCPUus float64            `json:"sched_cpu_us"` // /proc/<pid>/task/*/schedstat per invocation (finer clock)
-	PeakRSSKiB int64              `json:"peak_rss_kib"` // VmHWM after the phase (phases run in order, so it is cumulative)
-	LogBytes   float64            `json:"log_bytes"`    // bytes the function and the emulator wrote per invocation
-	BodyBytes  int                `json:"body_bytes"`   // webhook body size (first event)
-	Items      int                `json:"items"`        // events per invocation (SQS records, or webhook events)
-	AWS        lambdaenv.Snapshot `json:"aws"`          // AWS requests during the phase
-}
-
-// ColdResult is one cold start.
-type ColdResult struct {
-	ColdMs float64 `json:"cold_ms"`
-	// RuntimeInitMs is process start to first /next under a Runtime API stand-in (lambdaenv.MeasureInit).
-	RuntimeInitMs float64 `json:"runtime_init_ms"`
-	InitMs        float64 `json:"init_ms"`
-	RSSKiB        int64   `json:"rss_kib"`
-}
-
-// TargetResult gathers a target's rounds.
-type TargetResult struct {
-	Key     string                   `json:"key"`
-	Name    string                   `json:"name"`
-	Runtime string                   `json:"runtime"`
-	Colds   []ColdResult             `json:"colds"`
-	Phases  map[string][]PhaseResult `json:"phases"`
-	Order   []string                 `json:"phase_order"`
-}
-
-// Results is the JSON the cost model reads.
-type Results struct {
-	When        time.Time       `json:"when"`
-	LoadBefore  string          `json:"load_before"`
-	LoadAfter   string          `json:"load_after"`
-	Rounds      int             `json:"rounds"`
-	NodeRuntime string          `json:"node_runtime"`
-	Targets     []*TargetResult `json:"targets"`
 }
 
 func run() error {
@@ -292,10 +249,10 @@ func run() error {
 		}
 	}
 
-	res := &Results{When: time.Now().UTC(), LoadBefore: loadavg(), Rounds: *rounds, NodeRuntime: nodeRuntime}
-	byKey := map[string]*TargetResult{}
+	res := &lambdaenv.Results{When: time.Now().UTC(), LoadBefore: stats.LoadAvg(3), Rounds: *rounds, NodeRuntime: nodeRuntime}
+	byKey := map[string]*lambdaenv.TargetResult{}
 	for _, t := range targets {
-		tr := &TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]PhaseResult{}}
+		tr := &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
 		for _, p := range t.phases {
 			tr.Order = append(tr.Order, p.Name)
 		}
@@ -314,7 +271,7 @@ func run() error {
 			}
 		}
 	}
-	res.LoadAfter = loadavg()
+	res.LoadAfter = stats.LoadAvg(3)
 	if *jsonOut != "" {
 		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err == nil {
 			out, _ := json.MarshalIndent(res, "", "  ")
@@ -370,7 +327,7 @@ func minimalLoopCommand(dir string) []string {
 // logDir receives a sample of each target's output (next to the JSON figures).
 var logDir string
 
-func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *TargetResult) error {
+func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *lambdaenv.TargetResult) error {
 	if t.purge != nil {
 		if err := t.purge(); err != nil {
 			return err
@@ -399,7 +356,7 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 			if err := t.coldCheck(out); err != nil {
 				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
 			}
-			cr := ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
+			cr := lambdaenv.ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
 			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 				if v := rie.InitDuration(); v >= 0 {
 					cr.InitMs = v
@@ -435,22 +392,22 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 	return nil
 }
 
-func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (PhaseResult, error) {
+func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (lambdaenv.PhaseResult, error) {
 	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
 	for i := 0; i < 5; i++ {
 		ev, err := p.next(i)
 		if err != nil {
-			return PhaseResult{}, err
+			return lambdaenv.PhaseResult{}, err
 		}
 		if _, _, err := rie.Invoke(ev); err != nil {
-			return PhaseResult{}, err
+			return lambdaenv.PhaseResult{}, err
 		}
 	}
 	first, err := p.next(0)
 	if err != nil {
-		return PhaseResult{}, err
+		return lambdaenv.PhaseResult{}, err
 	}
-	pr := PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
+	pr := lambdaenv.PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
 	var lat []time.Duration
 	snap0 := count.Snapshot()
 	log0 := rie.OutputBytes()
@@ -511,86 +468,15 @@ func bodyLen(ev []byte) int {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func pick[T any](xs []T, f func(T) float64) []float64 {
-	out := make([]float64, len(xs))
-	for i, x := range xs {
-		out[i] = f(x)
-	}
-	return out
-}
-
-// Summary are a target's medians over rounds.
-type Summary struct {
-	ColdMs, ColdMin, ColdMax, InitMs, RuntimeInitMs, ColdRSSMiB float64
-	Phases                                                      map[string]PhaseSummary
-}
-
-// PhaseSummary are a phase's medians over rounds.
-type PhaseSummary struct {
-	N                                               int
-	BodyBytes, Items                                int
-	P50, P99, Mean, CPUus, SchedCPUus, RSSMiB, LogB float64
-	AWS                                             lambdaenv.Snapshot
-}
-
-// Summarize reduces a target's rounds to medians.
-func Summarize(tr *TargetResult) Summary {
-	s := Summary{Phases: map[string]PhaseSummary{}}
-	colds := pick(tr.Colds, func(c ColdResult) float64 { return c.ColdMs })
-	s.ColdMs = median(colds)
-	s.ColdMin, s.ColdMax = slices.Min(colds), slices.Max(colds)
-	s.InitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.InitMs }))
-	s.RuntimeInitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.RuntimeInitMs }))
-	s.ColdRSSMiB = median(pick(tr.Colds, func(c ColdResult) float64 { return float64(c.RSSKiB) / 1024 }))
-	for name, prs := range tr.Phases {
-		ps := PhaseSummary{BodyBytes: prs[0].BodyBytes, Items: prs[0].Items, AWS: prs[len(prs)-1].AWS}
-		for _, p := range prs {
-			ps.N += p.N
-		}
-		ps.P50 = median(pick(prs, func(p PhaseResult) float64 { return p.P50ms }))
-		ps.P99 = median(pick(prs, func(p PhaseResult) float64 { return p.P99ms }))
-		ps.Mean = median(pick(prs, func(p PhaseResult) float64 { return p.MeanMs }))
-		ps.CPUus = median(pick(prs, func(p PhaseResult) float64 { return p.CPUus }))
-		ps.SchedCPUus = median(pick(prs, func(p PhaseResult) float64 { return p.SchedCPUus }))
-		ps.RSSMiB = median(pick(prs, func(p PhaseResult) float64 { return float64(p.PeakRSSKiB) / 1024 }))
-		ps.LogB = median(pick(prs, func(p PhaseResult) float64 { return p.LogBytes }))
-		s.Phases[name] = ps
-	}
-	return s
-}
-
-func report(w io.Writer, res *Results) {
+func report(w io.Writer, res *lambdaenv.Results) {
 	fmt.Fprintf(w, "### Lambda functions under the Runtime Interface Emulator (`make bench-lambda`)\n\n")
 	fmt.Fprintf(w, "%s; %d interleaved rounds; 1-minute load average %s before, %s after. Node peer runtime: %s.\n\n",
 		res.When.Format("2006-01-02 15:04 UTC"), res.Rounds, res.LoadBefore, res.LoadAfter, res.NodeRuntime)
 	fmt.Fprintf(w, "| function | cold start ms (median, min–max) | init ms: process start → first /next | Init Duration ms (emulator's REPORT) | RSS after cold start MiB | cold starts |\n|---|---:|---:|---:|---:|---:|\n")
-	sums := map[string]Summary{}
+	sums := map[string]lambdaenv.Summary{}
 	for _, t := range res.Targets {
-		s := Summarize(t)
+		s := lambdaenv.Summarize(t)
 		sums[t.Key] = s
 		fmt.Fprintf(w, "| %s | %.2f (%.2f–%.2f) | %.2f | %.2f | %.1f | %d |\n", t.Name, s.ColdMs, s.ColdMin, s.ColdMax, s.RuntimeInitMs, s.InitMs, s.ColdRSSMiB, len(t.Colds))
 	}
@@ -623,7 +509,7 @@ func report(w io.Writer, res *Results) {
 }
 
 // perInvocation lists the AWS requests per invocation of the last round of a phase.
-func perInvocation(s lambdaenv.Snapshot, prs []PhaseResult) string {
+func perInvocation(s lambdaenv.Snapshot, prs []lambdaenv.PhaseResult) string {
 	if len(prs) == 0 || prs[len(prs)-1].N == 0 {
 		return ""
 	}
