@@ -295,8 +295,9 @@ func MeasureInit(cmd []string, dir string, env []string) (time.Duration, error) 
 	defer srv.Close()
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Dir = dir
-	c.Env = append(append([]string{}, env...), "AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1769", "PATH="+os.Getenv("PATH"))
+	// env's own memory size and PATH, if any, win (the last of a variable counts).
+	c.Env = append(append([]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1769", "PATH=" + os.Getenv("PATH")}, env...),
+		"AWS_LAMBDA_RUNTIME_API="+ln.Addr().String())
 	out := &syncBuffer{keep: 64 << 10}
 	c.Stdout, c.Stderr = out, out
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -468,7 +468,6 @@ func bodyLen(ev []byte) int {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-
 func report(w io.Writer, res *lambdaenv.Results) {
 	fmt.Fprintf(w, "### Lambda functions under the Runtime Interface Emulator (`make bench-lambda`)\n\n")
 	fmt.Fprintf(w, "%s; %d interleaved rounds; 1-minute load average %s before, %s after. Node peer runtime: %s.\n\n",
