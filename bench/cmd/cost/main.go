@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -60,75 +61,73 @@ func readTemplate(path string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The properties read, of every resource type read. A property of another shape (an intrinsic function
+	// where a value was expected) is left zero: Unmarshal goes on past it and reports it, which is ignored.
 	var doc struct {
 		Resources map[string]struct {
 			Type       string
-			Properties map[string]json.RawMessage
+			Properties struct {
+				FunctionName, StateMachineType string
+				MemorySize, RetentionInDays    int
+				BatchSize                      int
+				BatchWindowS                   int `json:"MaximumBatchingWindowInSeconds"`
+				Architectures                  []string
+				LoggingConfig                  struct {
+					ApplicationLogLevel string
+					LogGroup            struct{ Ref string }
+				}
+				TracingConfig        struct{ Mode string }
+				AccessLogSettings    struct{ Format string }
+				LoggingConfiguration struct {
+					Level        string
+					Destinations []struct {
+						CloudWatchLogsLogGroup struct {
+							LogGroupArn struct {
+								GetAtt []string `json:"Fn::GetAtt"`
+							}
+						}
+					}
+				}
+			}
 		}
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(b, &doc); err != nil && !errors.As(err, &typeErr) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	t := &Template{File: path, Functions: map[string]*Fn{}}
 	retention := map[string]int{}
 	for id, r := range doc.Resources {
 		if r.Type == "AWS::Logs::LogGroup" {
-			var d int
-			_ = json.Unmarshal(r.Properties["RetentionInDays"], &d)
-			retention[id] = d
+			retention[id] = r.Properties.RetentionInDays
 		}
 	}
 	for id, r := range doc.Resources {
 		p := r.Properties
 		switch r.Type {
 		case "AWS::Lambda::Function":
-			var name string
-			var mem int
-			var arch []string
-			var lc struct {
-				ApplicationLogLevel string
-				LogGroup            struct{ Ref string }
-			}
-			var tc struct{ Mode string }
-			_ = json.Unmarshal(p["FunctionName"], &name)
-			_ = json.Unmarshal(p["MemorySize"], &mem)
-			_ = json.Unmarshal(p["Architectures"], &arch)
-			_ = json.Unmarshal(p["LoggingConfig"], &lc)
-			_ = json.Unmarshal(p["TracingConfig"], &tc)
+			name := p.FunctionName
 			if i := strings.LastIndexByte(name, '-'); i >= 0 {
 				name = name[i+1:]
 			}
 			if name == "" {
 				name = id
 			}
-			f := &Fn{Name: name, MemoryMB: mem, Arch: "x86_64", RetentionDays: retention[lc.LogGroup.Ref], AppLogLevel: lc.ApplicationLogLevel, Tracing: tc.Mode == "Active"}
-			if len(arch) > 0 {
-				f.Arch = arch[0]
+			f := &Fn{Name: name, MemoryMB: p.MemorySize, Arch: "x86_64", RetentionDays: retention[p.LoggingConfig.LogGroup.Ref],
+				AppLogLevel: p.LoggingConfig.ApplicationLogLevel, Tracing: p.TracingConfig.Mode == "Active"}
+			if len(p.Architectures) > 0 {
+				f.Arch = p.Architectures[0]
 			}
 			t.Functions[name] = f
 		case "AWS::Lambda::EventSourceMapping":
-			_ = json.Unmarshal(p["BatchSize"], &t.BatchSize)
-			_ = json.Unmarshal(p["MaximumBatchingWindowInSeconds"], &t.BatchWindowS)
+			t.BatchSize, t.BatchWindowS = p.BatchSize, p.BatchWindowS
 		case "AWS::ApiGatewayV2::Stage":
-			var als struct{ Format string }
-			_ = json.Unmarshal(p["AccessLogSettings"], &als)
 			// Each $context variable becomes a value of about the same length, so the format's length is
 			// about the line's.
-			t.AccessLogBytes = len(als.Format)
+			t.AccessLogBytes = len(p.AccessLogSettings.Format)
 		case "AWS::StepFunctions::StateMachine":
-			var lc struct {
-				Level        string
-				Destinations []struct {
-					CloudWatchLogsLogGroup struct {
-						LogGroupArn struct {
-							GetAtt []string `json:"Fn::GetAtt"`
-						}
-					}
-				}
-			}
-			_ = json.Unmarshal(p["LoggingConfiguration"], &lc)
-			_ = json.Unmarshal(p["StateMachineType"], &t.StateMachineTyp)
-			t.SFNLogLevel = lc.Level
+			lc := p.LoggingConfiguration
+			t.SFNLogLevel, t.StateMachineTyp = lc.Level, p.StateMachineType
 			if len(lc.Destinations) > 0 && len(lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt) > 0 {
 				t.SFNRetention = retention[lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt[0]]
 			}
