@@ -13,10 +13,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,11 +74,7 @@ type Snapshot struct {
 func (c *Counter) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := make(map[string]int64, len(c.calls))
-	for k, v := range c.calls {
-		m[k] = v
-	}
-	return Snapshot{Calls: m, RCU: c.rcu, WCU: c.wcu, SQSBilled: c.sqsReq}
+	return Snapshot{Calls: maps.Clone(c.calls), RCU: c.rcu, WCU: c.wcu, SQSBilled: c.sqsReq}
 }
 
 // Sub returns s minus an earlier snapshot.
@@ -101,23 +97,6 @@ func (s Snapshot) Service(name string) int64 {
 		}
 	}
 	return n
-}
-
-// String lists the calls, sorted.
-func (s Snapshot) String() string {
-	keys := make([]string, 0, len(s.Calls))
-	for k := range s.Calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %d", k, s.Calls[k])
-	}
-	return b.String()
 }
 
 // Edge is the local stand-in at the network edge: an HTTP server speaking the AWS JSON protocol of SQS

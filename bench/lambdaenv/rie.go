@@ -53,11 +53,11 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 			if len(s.line) < 64 {
 				s.line = append(s.line, rest[:min(len(rest), 64)]...)
 			}
-			s.linePending(len(rest))
+			s.pending += int64(len(rest))
 			break
 		}
 		s.line = append(s.line, rest[:min(i+1, 64)]...)
-		s.linePending(i + 1)
+		s.pending += int64(i + 1)
 		if isPlatformLine(s.line) {
 			s.platform += s.pending
 		}
@@ -70,9 +70,6 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	}
 	return s.b.Write(p)
 }
-
-// linePending adds n bytes to the line being written.
-func (s *syncBuffer) linePending(n int) { s.pending += int64(n) }
 
 func isPlatformLine(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("START RequestId:")) || bytes.HasPrefix(b, []byte("END RequestId:")) ||
