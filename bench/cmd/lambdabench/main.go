@@ -18,12 +18,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -55,10 +55,9 @@ type phase struct {
 	// next returns the i-th event of the phase.
 	next cycleFunc
 	// check tells whether an answer is the one expected.
-	check  func([]byte) error
-	budget time.Duration
-	min    int
-	max    int
+	check func([]byte) error
+	// min and max bound the count of invocations, which run for -budget.
+	min, max int
 	// per scales a per-invocation figure to a per-item one (events per SQS batch) in the report; 0 = 1.
 	itemsPerInvocation int
 }
@@ -69,11 +68,13 @@ type target struct {
 	cmd       []string
 	dir       string
 	env       []string
-	cold      func() ([]byte, error)
-	coldCheck func([]byte) error
-	phases    []phase
+	// cold returns the cold invocation's event (nil: the first phase's first event); the first phase's
+	// check applies to its answer.
+	cold   cycleFunc
+	phases []phase
 	// purge empties the target's queue before it runs (messages from earlier rounds are not needed).
 	purge func() error
+	res   *lambdaenv.TargetResult
 }
 
 func run() error {
@@ -83,7 +84,7 @@ func run() error {
 	peerDir := flag.String("peer", "bench/peer/node-lambda", "the Node.js peer's directory")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	colds := flag.Int("colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
-	budget := flag.Duration("budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
+	flag.DurationVar(&budget, "budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
 	jsonOut := flag.String("json", "build/bench/lambda.json", "write the figures here")
 	only := flag.String("only", "", "comma-separated target keys (default: all)")
 	flag.Parse()
@@ -167,9 +168,9 @@ func run() error {
 	}
 	webhookPhases := func() []phase {
 		return []phase{
-			{Name: "1 KB", next: fresh("1 KB"), check: want(200), budget: *budget, min: 300, max: 20000},
-			{Name: "100 KB", next: fresh("100 KB"), check: want(200), budget: *budget, min: 40, max: 5000},
-			{Name: "1 MB", next: fresh("1 MB"), check: want(200), budget: *budget, min: 10, max: 1000},
+			{Name: "1 KB", next: fresh("1 KB"), check: want(200), min: 300, max: 20000},
+			{Name: "100 KB", next: fresh("100 KB"), check: want(200), min: 40, max: 5000},
+			{Name: "1 MB", next: fresh("1 MB"), check: want(200), min: 10, max: 1000},
 		}
 	}
 	signupTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_signup.json"))
@@ -203,38 +204,30 @@ func run() error {
 		return nil
 	}
 
-	nodeCmd, nodeRuntime := nodePeerCommand(*peerDir)
-	loopCmd := minimalLoopCommand(*peerDir)
-	noopCmd := append(append([]string{}, nodeCmd[:len(nodeCmd)-1]...), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
 	peerAbs, _ := filepath.Abs(*peerDir)
+	nodeCmd, loopCmd, nodeRuntime := nodeCommands(peerAbs)
+	noopCmd := append(slices.Clone(nodeCmd[:len(nodeCmd)-1]), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
+	peerEnv := append(slices.Clone(common), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules"))
 	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
 	targets := []*target{
 		{Key: "go-webhook", Name: "webhook (Go, provided.al2023)", Runtime: "go", cmd: []string{fn("webhook")}, env: common,
-			purge: func() error { return q.Purge(queueName) },
-			cold:  fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+			purge: func() error { return q.Purge(queueName) }, phases: webhookPhases()},
 		{Key: "node-webhook", Name: "webhook peer (Node.js 20, " + nodeRuntime + ")", Runtime: "node", cmd: nodeCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) },
-			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()},
 		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) },
-			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()[:1]},
 		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			phases: webhookPhases()[:1]},
 		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
-			env:  append(append([]string{}, common...), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			env: append(slices.Clone(common), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"), phases: webhookPhases()[:1]},
 		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
-			cold: func() ([]byte, error) { return signupBad, nil }, coldCheck: want(400),
-			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), budget: *budget, min: 300, max: 20000}}},
+			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), min: 300, max: 20000}}},
 		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
-			cold: workerBatch(10).call(0), coldCheck: noFailures,
+			cold: workerBatch(10),
 			phases: []phase{
-				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, budget: *budget, min: 20, max: 5000, itemsPerInvocation: 1},
-				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, budget: *budget, min: 10, max: 2000, itemsPerInvocation: 10},
+				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, min: 20, max: 5000, itemsPerInvocation: 1},
+				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, min: 10, max: 2000, itemsPerInvocation: 10},
 			}},
 	}
 	if *only != "" {
@@ -250,23 +243,23 @@ func run() error {
 	}
 
 	res := &lambdaenv.Results{When: time.Now().UTC(), LoadBefore: stats.LoadAvg(3), Rounds: *rounds, NodeRuntime: nodeRuntime}
-	byKey := map[string]*lambdaenv.TargetResult{}
 	for _, t := range targets {
-		tr := &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
+		t.res = &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
 		for _, p := range t.phases {
-			tr.Order = append(tr.Order, p.Name)
+			t.res.Order = append(t.res.Order, p.Name)
 		}
-		byKey[t.Key] = tr
-		res.Targets = append(res.Targets, tr)
+		res.Targets = append(res.Targets, t.res)
 	}
 	// The worker needs messages: one round of the Go webhook's phases enqueues tens of thousands.
 	fmt.Fprintf(os.Stderr, "lambdabench: %d rounds of %d targets, %d cold starts each per round; load average %s\n",
 		*rounds, len(targets), *colds, res.LoadBefore)
 	for r := 0; r < *rounds; r++ {
-		order := rotate(targets, r)
-		for _, t := range order {
+		// Round r's order is rotated by r. The first round keeps the listed order, so that the worker runs
+		// after the webhook functions filled the queue it consumes.
+		for i := range targets {
+			t := targets[(i+r)%len(targets)]
 			fmt.Fprintf(os.Stderr, "round %d: %s\n", r+1, t.Key)
-			if err := runTarget(*rieBin, t, *colds, count, byKey[t.Key]); err != nil {
+			if err := runTarget(*rieBin, t, *colds, count); err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, t.Key, err)
 			}
 		}
@@ -284,50 +277,33 @@ func run() error {
 	return nil
 }
 
-// call returns a function returning the i-th event.
-func (f cycleFunc) call(i int) func() ([]byte, error) { return func() ([]byte, error) { return f(i) } }
-
 type cycleFunc func(int) ([]byte, error)
 
-// rotate returns the targets in round r's order: rotated by r. The first round keeps the listed order, so
-// that the worker runs after the webhook functions filled the queue it consumes.
-func rotate(ts []*target, r int) []*target {
-	out := make([]*target, 0, len(ts))
-	for i := range ts {
-		out = append(out, ts[(i+r)%len(ts)])
-	}
-	return out
-}
-
-// nodePeerCommand runs the peer with the official Runtime Interface Client when it is installed in the
-// peer's directory (npm ci there builds its native part), else with the minimal Runtime API loop.
-func nodePeerCommand(dir string) ([]string, string) {
+// nodeCommands returns the commands that run the peer in dir: with the official Runtime Interface Client
+// when it is installed there (npm ci there builds its native part), else with the minimal Runtime API loop
+// (runtime.mjs), which is the second command; and the name of the one the first uses.
+func nodeCommands(dir string) (peer, loop []string, runtime string) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		node = "node"
 	}
-	ric := filepath.Join(dir, "node_modules", "aws-lambda-ric", "index.mjs")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-lambda-ric", "rapid-client.node")); err == nil {
-		p, _ := filepath.Abs(ric)
-		return []string{node, p, "index.handler"}, "aws-lambda-ric 4.0.2"
+	loop = []string{node, filepath.Join(dir, "runtime.mjs"), "./index.mjs"}
+	ric := filepath.Join(dir, "node_modules", "aws-lambda-ric")
+	if _, err := os.Stat(filepath.Join(ric, "rapid-client.node")); err == nil {
+		return []string{node, filepath.Join(ric, "index.mjs"), "index.handler"}, loop, "aws-lambda-ric 4.0.2"
 	}
-	return minimalLoopCommand(dir), "minimal Runtime API loop (runtime.mjs)"
+	return loop, loop, "minimal Runtime API loop (runtime.mjs)"
 }
 
-// minimalLoopCommand runs the peer on bench/peer/node-lambda/runtime.mjs.
-func minimalLoopCommand(dir string) []string {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		node = "node"
-	}
-	p, _ := filepath.Abs(filepath.Join(dir, "runtime.mjs"))
-	return []string{node, p, "./index.mjs"}
-}
+var (
+	// logDir receives a sample of each target's output (next to the JSON figures).
+	logDir string
+	// budget is the time each warm phase runs for.
+	budget time.Duration
+)
 
-// logDir receives a sample of each target's output (next to the JSON figures).
-var logDir string
-
-func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *lambdaenv.TargetResult) error {
+func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter) error {
+	tr := t.res
 	if t.purge != nil {
 		if err := t.purge(); err != nil {
 			return err
@@ -345,7 +321,11 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 				return err
 			}
 			defer rie.Close()
-			ev, err := t.cold()
+			cold := t.cold
+			if cold == nil {
+				cold = t.phases[0].next
+			}
+			ev, err := cold(0)
 			if err != nil {
 				return err
 			}
@@ -353,7 +333,7 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 			if err != nil {
 				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
 			}
-			if err := t.coldCheck(out); err != nil {
+			if err := t.phases[0].check(out); err != nil {
 				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
 			}
 			cr := lambdaenv.ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
@@ -417,7 +397,7 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (l
 	}
 	sc0, _ := lambdaenv.SchedCPU(pid)
 	start := time.Now()
-	for i := 0; i < p.max && (i < p.min || time.Since(start) < p.budget); i++ {
+	for i := 0; i < p.max && (i < p.min || time.Since(start) < budget); i++ {
 		ev, err := p.next(i + 5)
 		if err != nil {
 			return pr, err
@@ -513,13 +493,8 @@ func perInvocation(s lambdaenv.Snapshot, prs []lambdaenv.PhaseResult) string {
 		return ""
 	}
 	n := float64(prs[len(prs)-1].N)
-	keys := make([]string, 0, len(s.Calls))
-	for k := range s.Calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.Calls)) {
 		parts = append(parts, fmt.Sprintf("%s %.3g", k, float64(s.Calls[k])/n))
 	}
 	if s.WCU > 0 || s.RCU > 0 {
