@@ -293,7 +293,6 @@ func (m *model) onboardingCost(o *Onboarding) []line {
 	for _, n := range o.History {
 		history += n
 	}
-	hook, _, _, _ := m.webhookCost("go-webhook", "1 KB", m.fn("webhook").MemoryMB)
 	sfnLogs := 0.0
 	if m.tpl.SFNLogLevel == "ALL" {
 		sfnLogs = logCost(float64(history*sfnLogEventBytes), m.tpl.SFNRetention)
@@ -312,7 +311,6 @@ func (m *model) onboardingCost(o *Onboarding) []line {
 		{what: "CloudWatch Logs (600 bytes per invocation)", usd: []float64{logs}},
 		{what: "X-Ray (every invocation traced at this volume)", usd: []float64{requests * XRayTrace}},
 	}
-	_ = hook
 	return lines
 }
 
@@ -329,13 +327,17 @@ type option struct {
 func (m *model) options(cpuMs, waitMs, jitterMs, rssMiB float64) []option {
 	var out []option
 	for _, mb := range candidates {
-		if float64(mb) < 1.5*rssMiB {
-			continue // headroom over the peak RSS measured
+		if float64(mb) >= 1.5*rssMiB { // headroom over the peak RSS measured
+			out = append(out, optionAt(mb, cpuMs, waitMs, jitterMs))
 		}
-		mean := cpuMs*cpuScale(mb) + waitMs
-		out = append(out, option{mb: mb, meanMs: mean, p99Ms: mean + jitterMs, usdPerInv: lambdaGBs(mb, mean)*LambdaGBSecondARM + LambdaRequest})
 	}
 	return out
+}
+
+// optionAt models fn at mb MB (see options).
+func optionAt(mb int, cpuMs, waitMs, jitterMs float64) option {
+	mean := cpuMs*cpuScale(mb) + waitMs
+	return option{mb: mb, meanMs: mean, p99Ms: mean + jitterMs, usdPerInv: lambdaGBs(mb, mean)*LambdaGBSecondARM + LambdaRequest}
 }
 
 // choose is the cheapest option whose p99 is within 2x of the best p99.
@@ -355,24 +357,25 @@ func choose(opts []option) (option, option) {
 	return pick, best
 }
 
-func find(opts []option, mb int) (option, bool) {
-	for _, o := range opts {
-		if o.mb == mb {
-			return o, true
-		}
-	}
-	return option{}, false
+// basis is what a function's memory size is modelled from.
+type basis struct {
+	fn, what               string
+	cpu, wait, jitter, rss float64
 }
 
-// webhookSize is the memory size recommended for a webhook target from its 1 KB figures (and its 1 MB RSS).
-func (m *model) webhookSize(key string) int {
+// webhookBasis is a webhook target's basis: its 1 KB figures, and its 1 MB RSS.
+func (m *model) webhookBasis(key string) (basis, bool) {
 	g, ok := measured(m.bench, key, "1 KB")
-	if !ok {
-		return m.fn("webhook").MemoryMB
-	}
 	big, _ := measured(m.bench, key, "1 MB")
-	opts := m.options(g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8)*LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB))
-	if len(opts) == 0 {
+	return basis{"webhook", "1 KB webhooks (RSS: 1 MB ones)", g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8) * LatencySQSSendMs,
+		math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB)}, ok
+}
+
+// webhookSize is the memory size recommended for a webhook target (webhookBasis).
+func (m *model) webhookSize(key string) int {
+	b, ok := m.webhookBasis(key)
+	opts := m.options(b.cpu, b.wait, b.jitter, b.rss)
+	if !ok || len(opts) == 0 {
 		return m.fn("webhook").MemoryMB
 	}
 	pick, _ := choose(opts)
@@ -383,14 +386,9 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 	fmt.Fprintf(w, "### Recommended memory sizes\n\n")
 	fmt.Fprintf(w, "Lambda's CPU share is modelled as proportional to memory (1769 MB = 1 vCPU): billed ms = CPU ms measured here × max(1, 1769 / MB) + the deployed waits; p99 adds the measured p99's excess over the mean. Recommended: the cheapest size whose p99 is within 2x of the best p99, with at least 1.5x the peak RSS measured. Sizes considered: %v MB.\n\n", candidates)
 	fmt.Fprintf(w, "| function | basis | CPU ms / inv | waits ms | peak RSS MiB | now MB | now: mean / p99 ms, $ per M | **recommended MB** | then: mean / p99 ms, $ per M | best p99 (MB) |\n|---|---|---:|---:|---:|---:|---|---:|---|---|\n")
-	type basis struct {
-		fn, what               string
-		cpu, wait, jitter, rss float64
-	}
 	var rows []basis
-	if g, ok := measured(m.bench, "go-webhook", "1 KB"); ok {
-		big, _ := measured(m.bench, "go-webhook", "1 MB")
-		rows = append(rows, basis{"webhook", "1 KB webhooks (RSS: 1 MB ones)", g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8) * LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB)})
+	if b, ok := m.webhookBasis("go-webhook"); ok {
+		rows = append(rows, b)
 	}
 	if a, ok := measured(m.bench, "go-api", "signup 400"); ok {
 		rows = append(rows, basis{"api", "signup refused by validation", a.CPUms, 0, math.Max(0, a.P99ms-a.MeanMs), a.RSSMiB})
@@ -420,17 +418,9 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 			continue
 		}
 		pick, best := choose(opts)
-		nowMB := m.fn(r.fn).MemoryMB
-		now, ok := find(opts, nowMB)
-		nowS := "n/a"
-		if ok {
-			nowS = fmt.Sprintf("%.1f / %.1f, %s", now.meanMs, now.p99Ms, usd(now.usdPerInv*1e6))
-		} else {
-			mean := r.cpu*cpuScale(nowMB) + r.wait
-			nowS = fmt.Sprintf("%.1f / %.1f, %s", mean, mean+r.jitter, usd((lambdaGBs(nowMB, mean)*LambdaGBSecondARM+LambdaRequest)*1e6))
-		}
-		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.0f | %d | %s | **%d** | %.1f / %.1f, %s | %.1f (%d) |\n", r.fn, r.what, r.cpu, r.wait, r.rss, nowMB, nowS,
-			pick.mb, pick.meanMs, pick.p99Ms, usd(pick.usdPerInv*1e6), best.p99Ms, best.mb)
+		now := optionAt(m.fn(r.fn).MemoryMB, r.cpu, r.wait, r.jitter)
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.0f | %d | %.1f / %.1f, %s | **%d** | %.1f / %.1f, %s | %.1f (%d) |\n", r.fn, r.what, r.cpu, r.wait, r.rss,
+			now.mb, now.meanMs, now.p99Ms, usd(now.usdPerInv*1e6), pick.mb, pick.meanMs, pick.p99Ms, usd(pick.usdPerInv*1e6), best.p99Ms, best.mb)
 	}
 	fmt.Fprintln(w)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -349,14 +350,13 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	ob := &Onboarding{Status: string(d.Status), History: map[string]int{}}
-	scheduled, taskEntered := 0, 0
+	history, transitions, scheduled, taskEntered := map[string]int{}, 0, 0, 0
 	for _, ev := range hist {
 		t := string(ev.Type)
-		ob.History[t]++
+		history[t]++
 		switch {
 		case strings.HasSuffix(t, "StateEntered"):
-			ob.Transitions++
+			transitions++
 			if t == "TaskStateEntered" {
 				taskEntered++
 			}
@@ -365,19 +365,12 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		}
 	}
 	// A retried task is a transition per attempt.
-	if scheduled > taskEntered {
-		ob.Transitions += scheduled - taskEntered
-	}
+	transitions += max(0, scheduled-taskEntered)
 	rec.mu.Lock()
-	ob.Invocations = append([]Invocation(nil), rec.list...)
+	ob := &Onboarding{Status: string(d.Status), Transitions: transitions, History: history, Invocations: slices.Clone(rec.list),
+		AWS: count.Snapshot(), SecretsManager: vaultN.Load(), GraphCalls: graphN.Load(), WebhookDeliveries: deliveries.Load(),
+		WebhookEvents: events.Load(), Correlations: correlations.Load(), PartnerEvents: partner.Load()}
 	rec.mu.Unlock()
-	ob.AWS = count.Snapshot()
-	ob.SecretsManager = vaultN.Load()
-	ob.GraphCalls = graphN.Load()
-	ob.WebhookDeliveries = deliveries.Load()
-	ob.WebhookEvents = events.Load()
-	ob.Correlations = correlations.Load()
-	ob.PartnerEvents = partner.Load()
 	if rec, err := store.Get(ctx, m.ID); err == nil {
 		ob.Status = string(rec.Status)
 	}
