@@ -51,12 +51,8 @@ func (c *Counter) addCapacity(rcu, wcu float64) {
 }
 
 func (c *Counter) addSQSBilled(payloadBytes int) {
-	n := int64(1)
-	if payloadBytes > 64<<10 {
-		n = int64((payloadBytes + (64 << 10) - 1) / (64 << 10))
-	}
 	c.mu.Lock()
-	c.sqsReq += n
+	c.sqsReq += int64(max(1, (payloadBytes+(64<<10)-1)/(64<<10)))
 	c.mu.Unlock()
 }
 

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,16 +64,15 @@ func cmdPeer(args []string) error {
 	if *cfloor == "" {
 		*cfloor = filepath.Join(filepath.Dir(self), "cfloor")
 	}
-	var targets []string
-	for _, t := range strings.Split(*targetList, ",") {
-		if t == "cfloor" {
-			if _, err := os.Stat(*cfloor); err != nil {
-				fmt.Fprintf(os.Stderr, "%s not found (make bench-tools builds it with a C compiler): skipping the C floor\n", *cfloor)
-				continue
-			}
+	targets := slices.DeleteFunc(strings.Split(*targetList, ","), func(t string) bool {
+		if _, err := os.Stat(*cfloor); t == "cfloor" && err != nil {
+			fmt.Fprintf(os.Stderr, "%s not found (make bench-tools builds it with a C compiler): skipping the C floor\n", *cfloor)
+			return true
 		}
-		targets = append(targets, t)
-	}
+		return false
+	})
+	servers := map[string][]string{"peer": {*node, *peerJS}, "project": {self, "serve", "-target", *project},
+		"gofloor": {self, "serve", "-target", "gofloor"}, "cfloor": {*cfloor}}
 	load0 := stats.LoadAvg(1)
 
 	type size struct {
@@ -95,17 +95,8 @@ func cmdPeer(args []string) error {
 			best := map[string]row{}
 			for round := 0; round < *rounds; round++ {
 				for _, target := range targets {
-					var argv []string
-					switch target {
-					case "peer":
-						argv = []string{*node, *peerJS}
-					case "project":
-						argv = []string{self, "serve", "-target", *project}
-					case "gofloor":
-						argv = []string{self, "serve", "-target", "gofloor"}
-					case "cfloor":
-						argv = []string{*cfloor}
-					default:
+					argv, ok := servers[target]
+					if !ok {
 						return fmt.Errorf("unknown target %q", target)
 					}
 					if pinned {
