@@ -373,13 +373,16 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter) er
 }
 
 func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (lambdaenv.PhaseResult, error) {
-	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
-	for i := 0; i < 5; i++ {
+	invoke := func(i int) ([]byte, time.Duration, error) {
 		ev, err := p.next(i)
 		if err != nil {
-			return lambdaenv.PhaseResult{}, err
+			return nil, 0, err
 		}
-		if _, _, err := rie.Invoke(ev); err != nil {
+		return rie.Invoke(ev)
+	}
+	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
+	for i := 0; i < 5; i++ {
+		if _, _, err := invoke(i); err != nil {
 			return lambdaenv.PhaseResult{}, err
 		}
 	}
@@ -398,11 +401,7 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (l
 	sc0, _ := lambdaenv.SchedCPU(pid)
 	start := time.Now()
 	for i := 0; i < p.max && (i < p.min || time.Since(start) < budget); i++ {
-		ev, err := p.next(i + 5)
-		if err != nil {
-			return pr, err
-		}
-		out, d, err := rie.Invoke(ev)
+		out, d, err := invoke(i + 5)
 		if err != nil {
 			return pr, err
 		}
