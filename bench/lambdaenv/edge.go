@@ -13,10 +13,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,12 +51,8 @@ func (c *Counter) addCapacity(rcu, wcu float64) {
 }
 
 func (c *Counter) addSQSBilled(payloadBytes int) {
-	n := int64(1)
-	if payloadBytes > 64<<10 {
-		n = int64((payloadBytes + (64 << 10) - 1) / (64 << 10))
-	}
 	c.mu.Lock()
-	c.sqsReq += n
+	c.sqsReq += int64(max(1, (payloadBytes+(64<<10)-1)/(64<<10)))
 	c.mu.Unlock()
 }
 
@@ -74,11 +70,7 @@ type Snapshot struct {
 func (c *Counter) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := make(map[string]int64, len(c.calls))
-	for k, v := range c.calls {
-		m[k] = v
-	}
-	return Snapshot{Calls: m, RCU: c.rcu, WCU: c.wcu, SQSBilled: c.sqsReq}
+	return Snapshot{Calls: maps.Clone(c.calls), RCU: c.rcu, WCU: c.wcu, SQSBilled: c.sqsReq}
 }
 
 // Sub returns s minus an earlier snapshot.
@@ -101,23 +93,6 @@ func (s Snapshot) Service(name string) int64 {
 		}
 	}
 	return n
-}
-
-// String lists the calls, sorted.
-func (s Snapshot) String() string {
-	keys := make([]string, 0, len(s.Calls))
-	for k := range s.Calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %d", k, s.Calls[k])
-	}
-	return b.String()
 }
 
 // Edge is the local stand-in at the network edge: an HTTP server speaking the AWS JSON protocol of SQS

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,15 +32,11 @@ func LoadAPIGatewayEvent(file string) (*APIGatewayTemplate, error) {
 // With returns the event with body in place of its body, content-length set to match, and, when secret is
 // not empty, the X-Hub-Signature-256 of body under secret, as Meta signs a delivery.
 func (t *APIGatewayTemplate) With(body []byte, secret string) ([]byte, error) {
-	ev := make(map[string]any, len(t.ev))
-	for k, v := range t.ev {
-		ev[k] = v
-	}
-	headers := map[string]any{}
-	if h, ok := t.ev["headers"].(map[string]any); ok {
-		for k, v := range h {
-			headers[k] = v
-		}
+	ev := maps.Clone(t.ev)
+	headers, _ := t.ev["headers"].(map[string]any)
+	headers = maps.Clone(headers)
+	if headers == nil {
+		headers = map[string]any{}
 	}
 	ev["headers"] = headers
 	headers["content-length"] = strconv.Itoa(len(body))

@@ -53,11 +53,11 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 			if len(s.line) < 64 {
 				s.line = append(s.line, rest[:min(len(rest), 64)]...)
 			}
-			s.linePending(len(rest))
+			s.pending += int64(len(rest))
 			break
 		}
 		s.line = append(s.line, rest[:min(i+1, 64)]...)
-		s.linePending(i + 1)
+		s.pending += int64(i + 1)
 		if isPlatformLine(s.line) {
 			s.platform += s.pending
 		}
@@ -70,9 +70,6 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	}
 	return s.b.Write(p)
 }
-
-// linePending adds n bytes to the line being written.
-func (s *syncBuffer) linePending(n int) { s.pending += int64(n) }
 
 func isPlatformLine(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("START RequestId:")) || bytes.HasPrefix(b, []byte("END RequestId:")) ||
@@ -295,8 +292,9 @@ func MeasureInit(cmd []string, dir string, env []string) (time.Duration, error) 
 	defer srv.Close()
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Dir = dir
-	c.Env = append(append([]string{}, env...), "AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1769", "PATH="+os.Getenv("PATH"))
+	// env's own memory size and PATH, if any, win (the last of a variable counts).
+	c.Env = append(append([]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1769", "PATH=" + os.Getenv("PATH")}, env...),
+		"AWS_LAMBDA_RUNTIME_API="+ln.Addr().String())
 	out := &syncBuffer{keep: 64 << 10}
 	c.Stdout, c.Stderr = out, out
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

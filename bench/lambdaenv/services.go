@@ -148,11 +148,7 @@ func StartDynalite(ctx context.Context, table string, count *Counter) (*Dynalite
 	if err != nil {
 		return nil, err
 	}
-	client := ddb.New(ddb.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
-	})
-	if err := store.CreateTable(ctx, client, table); err != nil {
+	if err := store.CreateTable(ctx, dynamoClient(s.Endpoint), table); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("creating the table: %w", err)
 	}
@@ -276,16 +272,18 @@ func capacity(op string, body []byte) (rcu, wcu float64) {
 // partner's table holds one for every number it receives webhooks for (so that the worker's correlation
 // lookup finds a record, as it does in production).
 func SeedCompletedOnboarding(ctx context.Context, url, table, waba, phone string) error {
-	client := ddb.New(ddb.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
-	})
 	rec := onboarding.NewRecord(onboarding.NewRecordInput{
 		ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, Currency: "USD", Now: time.Now(),
 	})
 	rec.Status = onboarding.StatusCompleted
-	if err := store.New(client, table).Create(ctx, rec); err != nil {
+	if err := store.New(dynamoClient(url), table).Create(ctx, rec); err != nil {
 		return fmt.Errorf("seeding the onboarding of %s: %w", phone, err)
 	}
 	return nil
+}
+
+// dynamoClient is a DynamoDB client of endpoint, with dummy credentials.
+func dynamoClient(endpoint string) *ddb.Client {
+	return ddb.New(ddb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")})
 }

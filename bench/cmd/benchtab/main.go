@@ -15,9 +15,10 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/waes/onboarding/bench/internal/stats"
 )
 
 // bench is one benchmark's runs: per unit (ns/op, MB/s, B/op, allocs/op, custom), the values seen.
@@ -37,18 +38,6 @@ func (b *bench) best(unit string) (float64, bool) {
 		return slices.Max(v), true
 	}
 	return slices.Min(v), true
-}
-
-func (b *bench) median(unit string) (float64, bool) {
-	v := slices.Clone(b.values[unit])
-	if len(v) == 0 {
-		return 0, false
-	}
-	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2], true
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
 }
 
 var procSuffix = regexp.MustCompile(`-\d+$`)
@@ -108,8 +97,8 @@ func parse(r io.Reader) ([]*bench, map[string]string, []string) {
 }
 
 func find(all []*bench, pkgSuffix, name string) *bench {
-	for _, b := range all {
-		if strings.HasSuffix(b.pkg, pkgSuffix) && b.name == name {
+	for _, b := range withPrefix(all, pkgSuffix, name) {
+		if b.name == name {
 			return b
 		}
 	}
@@ -190,17 +179,10 @@ func main() {
 		for _, b := range rows {
 			ns, _ := b.best("ns/op")
 			line := fmt.Sprintf("| %s | %s |", b.name, dur(ns))
-			if extra != "" {
-				v, ok := b.best(extra)
-				cell := ""
-				if ok {
-					if strings.HasPrefix(extra, "ns/") {
-						cell = dur(v)
-					} else {
-						cell = num(b, extra)
-					}
-				}
-				line += " " + cell + " |"
+			if v, ok := b.best(extra); ok && strings.HasPrefix(extra, "ns/") {
+				line += " " + dur(v) + " |"
+			} else if extra != "" {
+				line += " " + num(b, extra) + " |"
 			}
 			fmt.Printf("%s %s | %s | %d |\n", line, num(b, "B/op"), num(b, "allocs/op"), runs(b))
 		}
@@ -216,7 +198,7 @@ func main() {
 	fmt.Println("|---|---|---:|---:|---|---:|---:|---:|")
 	for _, b := range all {
 		ns, _ := b.best("ns/op")
-		med, _ := b.median("ns/op")
+		med := stats.Median(b.values["ns/op"])
 		var other []string
 		for _, u := range b.units {
 			if u == "ns/op" || u == "B/op" || u == "allocs/op" {

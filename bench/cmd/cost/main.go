@@ -15,13 +15,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/waes/onboarding/bench/lambdaenv"
 )
 
 func main() {
@@ -58,75 +61,73 @@ func readTemplate(path string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The properties read, of every resource type read. A property of another shape (an intrinsic function
+	// where a value was expected) is left zero: Unmarshal goes on past it and reports it, which is ignored.
 	var doc struct {
 		Resources map[string]struct {
 			Type       string
-			Properties map[string]json.RawMessage
+			Properties struct {
+				FunctionName, StateMachineType string
+				MemorySize, RetentionInDays    int
+				BatchSize                      int
+				BatchWindowS                   int `json:"MaximumBatchingWindowInSeconds"`
+				Architectures                  []string
+				LoggingConfig                  struct {
+					ApplicationLogLevel string
+					LogGroup            struct{ Ref string }
+				}
+				TracingConfig        struct{ Mode string }
+				AccessLogSettings    struct{ Format string }
+				LoggingConfiguration struct {
+					Level        string
+					Destinations []struct {
+						CloudWatchLogsLogGroup struct {
+							LogGroupArn struct {
+								GetAtt []string `json:"Fn::GetAtt"`
+							}
+						}
+					}
+				}
+			}
 		}
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(b, &doc); err != nil && !errors.As(err, &typeErr) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	t := &Template{File: path, Functions: map[string]*Fn{}}
 	retention := map[string]int{}
 	for id, r := range doc.Resources {
 		if r.Type == "AWS::Logs::LogGroup" {
-			var d int
-			_ = json.Unmarshal(r.Properties["RetentionInDays"], &d)
-			retention[id] = d
+			retention[id] = r.Properties.RetentionInDays
 		}
 	}
 	for id, r := range doc.Resources {
 		p := r.Properties
 		switch r.Type {
 		case "AWS::Lambda::Function":
-			var name string
-			var mem int
-			var arch []string
-			var lc struct {
-				ApplicationLogLevel string
-				LogGroup            struct{ Ref string }
-			}
-			var tc struct{ Mode string }
-			_ = json.Unmarshal(p["FunctionName"], &name)
-			_ = json.Unmarshal(p["MemorySize"], &mem)
-			_ = json.Unmarshal(p["Architectures"], &arch)
-			_ = json.Unmarshal(p["LoggingConfig"], &lc)
-			_ = json.Unmarshal(p["TracingConfig"], &tc)
+			name := p.FunctionName
 			if i := strings.LastIndexByte(name, '-'); i >= 0 {
 				name = name[i+1:]
 			}
 			if name == "" {
 				name = id
 			}
-			f := &Fn{Name: name, MemoryMB: mem, Arch: "x86_64", RetentionDays: retention[lc.LogGroup.Ref], AppLogLevel: lc.ApplicationLogLevel, Tracing: tc.Mode == "Active"}
-			if len(arch) > 0 {
-				f.Arch = arch[0]
+			f := &Fn{Name: name, MemoryMB: p.MemorySize, Arch: "x86_64", RetentionDays: retention[p.LoggingConfig.LogGroup.Ref],
+				AppLogLevel: p.LoggingConfig.ApplicationLogLevel, Tracing: p.TracingConfig.Mode == "Active"}
+			if len(p.Architectures) > 0 {
+				f.Arch = p.Architectures[0]
 			}
 			t.Functions[name] = f
 		case "AWS::Lambda::EventSourceMapping":
-			_ = json.Unmarshal(p["BatchSize"], &t.BatchSize)
-			_ = json.Unmarshal(p["MaximumBatchingWindowInSeconds"], &t.BatchWindowS)
+			t.BatchSize, t.BatchWindowS = p.BatchSize, p.BatchWindowS
 		case "AWS::ApiGatewayV2::Stage":
-			var als struct{ Format string }
-			_ = json.Unmarshal(p["AccessLogSettings"], &als)
 			// Each $context variable becomes a value of about the same length, so the format's length is
 			// about the line's.
-			t.AccessLogBytes = len(als.Format)
+			t.AccessLogBytes = len(p.AccessLogSettings.Format)
 		case "AWS::StepFunctions::StateMachine":
-			var lc struct {
-				Level        string
-				Destinations []struct {
-					CloudWatchLogsLogGroup struct {
-						LogGroupArn struct {
-							GetAtt []string `json:"Fn::GetAtt"`
-						}
-					}
-				}
-			}
-			_ = json.Unmarshal(p["LoggingConfiguration"], &lc)
-			_ = json.Unmarshal(p["StateMachineType"], &t.StateMachineTyp)
-			t.SFNLogLevel = lc.Level
+			lc := p.LoggingConfiguration
+			t.SFNLogLevel, t.StateMachineTyp = lc.Level, p.StateMachineType
 			if len(lc.Destinations) > 0 && len(lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt) > 0 {
 				t.SFNRetention = retention[lc.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn.GetAtt[0]]
 			}
@@ -141,40 +142,6 @@ func readTemplate(path string) (*Template, error) {
 	return t, nil
 }
 
-// Bench is the part of lambdabench's JSON the model reads.
-type Bench struct {
-	When        string `json:"when"`
-	LoadBefore  string `json:"load_before"`
-	LoadAfter   string `json:"load_after"`
-	Rounds      int    `json:"rounds"`
-	NodeRuntime string `json:"node_runtime"`
-	Targets     []struct {
-		Key   string `json:"key"`
-		Name  string `json:"name"`
-		Colds []struct {
-			ColdMs        float64 `json:"cold_ms"`
-			RuntimeInitMs float64 `json:"runtime_init_ms"`
-		} `json:"colds"`
-		Phases map[string][]struct {
-			N          int     `json:"n"`
-			P50ms      float64 `json:"p50_ms"`
-			P99ms      float64 `json:"p99_ms"`
-			MeanMs     float64 `json:"mean_ms"`
-			CPUus      float64 `json:"cpu_us"`
-			PeakRSSKiB int64   `json:"peak_rss_kib"`
-			LogBytes   float64 `json:"log_bytes"`
-			BodyBytes  int     `json:"body_bytes"`
-			Items      int     `json:"items"`
-			AWS        struct {
-				Calls     map[string]int64 `json:"calls"`
-				RCU       float64          `json:"rcu"`
-				WCU       float64          `json:"wcu"`
-				SQSBilled int64            `json:"sqs_billed"`
-			} `json:"aws"`
-		} `json:"phases"`
-	} `json:"targets"`
-}
-
 // Measured is one phase of one target reduced to medians over the rounds, per invocation.
 type Measured struct {
 	CPUms, MeanMs, P50ms, P99ms, RSSMiB, LogBytes float64
@@ -184,50 +151,24 @@ type Measured struct {
 	RCU, WCU, SQSBilled                           float64
 }
 
-func med(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+// measured reduces phase of target key of lambdabench's figures; the AWS calls and the body size are the
+// last round's.
+func measured(b *lambdaenv.Results, key, phase string) (Measured, bool) {
+	i := slices.IndexFunc(b.Targets, func(t *lambdaenv.TargetResult) bool { return t.Key == key })
+	if i < 0 || len(b.Targets[i].Phases[phase]) == 0 {
+		return Measured{}, false
 	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	prs := b.Targets[i].Phases[phase]
+	s := lambdaenv.Summarize(b.Targets[i])
+	p, last := s.Phases[phase], prs[len(prs)-1]
+	n := float64(last.N)
+	m := Measured{CPUms: p.CPUus / 1000, MeanMs: p.Mean, P50ms: p.P50, P99ms: p.P99, RSSMiB: p.RSSMiB, LogBytes: p.LogB,
+		InitMs: s.RuntimeInitMs, BodyBytes: last.BodyBytes, Items: max(1, last.Items), Calls: map[string]float64{},
+		RCU: last.AWS.RCU / n, WCU: last.AWS.WCU / n, SQSBilled: float64(last.AWS.SQSBilled) / n}
+	for k, v := range last.AWS.Calls {
+		m.Calls[k] = float64(v) / n
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func (b *Bench) measured(key, phase string) (Measured, bool) {
-	for _, t := range b.Targets {
-		if t.Key != key {
-			continue
-		}
-		prs := t.Phases[phase]
-		if len(prs) == 0 {
-			return Measured{}, false
-		}
-		var cpu, mean, p50, p99, rss, logb, inits []float64
-		for _, p := range prs {
-			cpu = append(cpu, p.CPUus/1000)
-			mean = append(mean, p.MeanMs)
-			p50 = append(p50, p.P50ms)
-			p99 = append(p99, p.P99ms)
-			rss = append(rss, float64(p.PeakRSSKiB)/1024)
-			logb = append(logb, p.LogBytes)
-		}
-		for _, c := range t.Colds {
-			inits = append(inits, c.RuntimeInitMs)
-		}
-		last := prs[len(prs)-1]
-		m := Measured{CPUms: med(cpu), MeanMs: med(mean), P50ms: med(p50), P99ms: med(p99), RSSMiB: med(rss), LogBytes: med(logb),
-			InitMs: med(inits), BodyBytes: last.BodyBytes, Items: max(1, last.Items), Calls: map[string]float64{}}
-		n := float64(last.N)
-		for k, v := range last.AWS.Calls {
-			m.Calls[k] = float64(v) / n
-		}
-		m.RCU, m.WCU, m.SQSBilled = last.AWS.RCU/n, last.AWS.WCU/n, float64(last.AWS.SQSBilled)/n
-		return m, true
-	}
-	return Measured{}, false
+	return m, true
 }
 
 func run() error {
@@ -257,7 +198,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("%w (run `make bench-lambda` first)", err)
 	}
-	var bench Bench
+	var bench lambdaenv.Results
 	if err := json.Unmarshal(raw, &bench); err != nil {
 		return err
 	}
@@ -275,7 +216,8 @@ func run() error {
 		_ = os.WriteFile(*jsonOut, out, 0o644)
 	}
 	m := &model{tpl: tpl, bench: &bench, coldFraction: *coldFraction, sampling: *sampling}
-	return m.report(os.Stdout, completed, verified)
+	m.report(os.Stdout, completed, verified)
+	return nil
 }
 
 // lambdaGBs is the GB-seconds of an invocation of ms billed milliseconds at mb MB (Lambda bills in 1 ms

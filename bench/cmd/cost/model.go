@@ -3,14 +3,19 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/waes/onboarding/bench/lambdaenv"
 )
 
 type model struct {
 	tpl          *Template
-	bench        *Bench
+	bench        *lambdaenv.Results
 	coldFraction float64
 	sampling     float64
 }
@@ -41,18 +46,16 @@ func logCost(n float64, retentionDays int) float64 {
 	return n/(1<<30)*LogsIngestGB + stored*LogsStoreGBMo*float64(retentionDays)/30
 }
 
-// line is one row of a breakdown: what, then the dollars per unit of each column.
+// line is one row of a breakdown: what, and its dollars per unit.
 type line struct {
 	what string
-	usd  []float64
+	usd  float64
 }
 
-func total(lines []line, col int) float64 {
+func total(lines []line) float64 {
 	var s float64
 	for _, l := range lines {
-		if col < len(l.usd) {
-			s += l.usd[col]
-		}
+		s += l.usd
 	}
 	return s
 }
@@ -75,7 +78,7 @@ func usd(v float64) string {
 // webhookCost is the intake's cost of one webhook of phase size for target key (go-webhook or
 // node-webhook) at memory mb: API Gateway, the function, its cold starts, its SQS sends, its logs, X-Ray.
 func (m *model) webhookCost(key, phase string, mb int) ([]line, Measured, float64, bool) {
-	ms, ok := m.bench.measured(key, phase)
+	ms, ok := measured(m.bench, key, phase)
 	if !ok {
 		return nil, ms, 0, false
 	}
@@ -85,15 +88,15 @@ func (m *model) webhookCost(key, phase string, mb int) ([]line, Measured, float6
 	dur := ms.CPUms*cpuScale(mb) + math.Ceil(batches/8)*LatencySQSSendMs
 	apigw := math.Ceil(float64(max(1, ms.BodyBytes))/HTTPAPIMeteredBytes) * HTTPAPIRequest
 	lines := []line{
-		{what: "API Gateway HTTP API request (512 KB steps)", usd: []float64{apigw}},
-		{what: "Lambda request", usd: []float64{LambdaRequest}},
-		{what: fmt.Sprintf("Lambda duration (%d MB; billed ms = CPU × %.1f + SQS waits)", mb, cpuScale(mb)), usd: []float64{lambdaGBs(mb, dur) * m.gbSecond(f)}},
-		{what: fmt.Sprintf("cold starts: init billed, %.1f %% of invocations", m.coldFraction*100), usd: []float64{m.coldFraction * lambdaGBs(mb, ms.InitMs) * m.gbSecond(f)}},
-		{what: "SQS SendMessageBatch (64 KB steps)", usd: []float64{ms.SQSBilled * SQSRequest}},
-		{what: "CloudWatch Logs: the function's line and the API access log line", usd: []float64{logCost(ms.LogBytes+float64(m.tpl.AccessLogBytes), f.RetentionDays)}},
+		{what: "API Gateway HTTP API request (512 KB steps)", usd: apigw},
+		{what: "Lambda request", usd: LambdaRequest},
+		{what: fmt.Sprintf("Lambda duration (%d MB; billed ms = CPU × %.1f + SQS waits)", mb, cpuScale(mb)), usd: lambdaGBs(mb, dur) * m.gbSecond(f)},
+		{what: fmt.Sprintf("cold starts: init billed, %.1f %% of invocations", m.coldFraction*100), usd: m.coldFraction * lambdaGBs(mb, ms.InitMs) * m.gbSecond(f)},
+		{what: "SQS SendMessageBatch (64 KB steps)", usd: ms.SQSBilled * SQSRequest},
+		{what: "CloudWatch Logs: the function's line and the API access log line", usd: logCost(ms.LogBytes+float64(m.tpl.AccessLogBytes), f.RetentionDays)},
 	}
 	if f.Tracing {
-		lines = append(lines, line{what: fmt.Sprintf("X-Ray traces (%.0f %% sampled)", m.sampling*100), usd: []float64{m.sampling * XRayTrace}})
+		lines = append(lines, line{what: fmt.Sprintf("X-Ray traces (%.0f %% sampled)", m.sampling*100), usd: m.sampling * XRayTrace})
 	}
 	return lines, ms, dur, true
 }
@@ -102,8 +105,8 @@ func (m *model) webhookCost(key, phase string, mb int) ([]line, Measured, float6
 // delete, DynamoDB units, EventBridge events, logs and traces. The measured batches of 1 and 10 give the
 // per-invocation and per-record parts of the CPU.
 func (m *model) workerCost(b float64, mb int) ([]line, float64, bool) {
-	one, ok1 := m.bench.measured("go-worker", "SQS batch of 1")
-	ten, ok10 := m.bench.measured("go-worker", "SQS batch of 10")
+	one, ok1 := measured(m.bench, "go-worker", "SQS batch of 1")
+	ten, ok10 := measured(m.bench, "go-worker", "SQS batch of 10")
 	if !ok1 || !ok10 {
 		return nil, 0, false
 	}
@@ -120,41 +123,47 @@ func (m *model) workerCost(b float64, mb int) ([]line, float64, bool) {
 	durBatch := (fixed+b*perRecord)*cpuScale(mb) + b*waitMs
 	logBytes := one.LogBytes + (ten.LogBytes-one.LogBytes)/9*(b-1)
 	lines := []line{
-		{what: "Lambda request (per event: 1 / batch)", usd: []float64{LambdaRequest / b}},
+		{what: "Lambda request (per event: 1 / batch)", usd: LambdaRequest / b},
 		{what: fmt.Sprintf("Lambda duration (%d MB; CPU %.2f ms per invocation + %.2f ms per record, × %.1f, + %.0f ms of waits per record)", mb, fixed, perRecord, cpuScale(mb), waitMs),
-			usd: []float64{lambdaGBs(mb, durBatch) * m.gbSecond(f) / b}},
-		{what: "SQS ReceiveMessage + DeleteMessageBatch (per event: 2 / batch)", usd: []float64{esmRequestsPerBatch * SQSRequest / b}},
-		{what: "DynamoDB on-demand units", usd: []float64{ten.WCU/10*DynamoDBWRU + ten.RCU/10*DynamoDBRRU}},
-		{what: "EventBridge partner events", usd: []float64{perRecordCalls["EventBridge.PutEvents.entries"] * EventBridgeEvent}},
-		{what: "CloudWatch Logs", usd: []float64{logCost(logBytes, f.RetentionDays) / b}},
+			usd: lambdaGBs(mb, durBatch) * m.gbSecond(f) / b},
+		{what: "SQS ReceiveMessage + DeleteMessageBatch (per event: 2 / batch)", usd: esmRequestsPerBatch * SQSRequest / b},
+		{what: "DynamoDB on-demand units", usd: ten.WCU/10*DynamoDBWRU + ten.RCU/10*DynamoDBRRU},
+		{what: "EventBridge partner events", usd: perRecordCalls["EventBridge.PutEvents.entries"] * EventBridgeEvent},
+		{what: "CloudWatch Logs", usd: logCost(logBytes, f.RetentionDays) / b},
 	}
 	if f.Tracing {
-		lines = append(lines, line{what: fmt.Sprintf("X-Ray traces (%.0f %% sampled, one per invocation)", m.sampling*100), usd: []float64{m.sampling * XRayTrace / b}})
+		lines = append(lines, line{what: fmt.Sprintf("X-Ray traces (%.0f %% sampled, one per invocation)", m.sampling*100), usd: m.sampling * XRayTrace / b})
 	}
 	return lines, durBatch, true
 }
 
-func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
+// report prints the model: its inputs, the cost per million webhooks and per onboarding, the recommended
+// memory sizes and the worker's SQS batching.
+func (m *model) report(w io.Writer, completed, verified *Onboarding) {
+	m.inputs(w)
+	m.perMillionWebhooks(w)
+	m.perOnboarding(w, completed, verified)
+	m.recommend(w, verified)
+	m.batching(w)
+}
+
+func (m *model) inputs(w io.Writer) {
 	b := m.bench
 	fmt.Fprintf(w, "### Inputs\n\n")
 	fmt.Fprintf(w, "- template: `%s` (%s state machine, SQS event source batch size %d, batching window %d s, API access log line ≈ %d bytes)\n",
 		m.tpl.File, m.tpl.StateMachineTyp, m.tpl.BatchSize, m.tpl.BatchWindowS, m.tpl.AccessLogBytes)
 	fmt.Fprintf(w, "- measurements: `make bench-lambda` of %s, %d rounds, load average %s before / %s after; Node peer on %s\n",
-		b.When, b.Rounds, b.LoadBefore, b.LoadAfter, b.NodeRuntime)
+		b.When.Format(time.RFC3339Nano), b.Rounds, b.LoadBefore, b.LoadAfter, b.NodeRuntime)
 	fmt.Fprintf(w, "- prices: us-east-1 list prices as of %s (from AWS's pricing pages as known; not fetched: re-check before quoting)\n", PricesAsOf)
 	fmt.Fprintf(w, "- cold starts: %.1f %% of invocations; X-Ray: %.0f %% of requests traced\n\n", m.coldFraction*100, m.sampling*100)
-	names := make([]string, 0, len(m.tpl.Functions))
-	for n := range m.tpl.Functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	fmt.Fprintf(w, "| function | memory MB | architecture | log retention days | log level | tracing |\n|---|---:|---|---:|---|---|\n")
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(m.tpl.Functions)) {
 		f := m.tpl.Functions[n]
 		fmt.Fprintf(w, "| %s | %d | %s | %d | %s | %v |\n", n, f.MemoryMB, f.Arch, f.RetentionDays, f.AppLogLevel, f.Tracing)
 	}
+}
 
-	// Per million webhooks.
+func (m *model) perMillionWebhooks(w io.Writer) {
 	hookMB := m.fn("webhook").MemoryMB
 	workerMB := m.fn("webhook_worker").MemoryMB
 	fmt.Fprintf(w, "\n### Per million webhooks\n\n")
@@ -166,7 +175,7 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 	}
 	var rows []sizeRow
 	workerLines, _, okW := m.workerCost(1, workerMB)
-	perEventWorker := total(workerLines, 0)
+	perEventWorker := total(workerLines)
 	for _, phase := range []string{"1 KB", "100 KB", "1 MB"} {
 		gl, gm, gdur, ok := m.webhookCost("go-webhook", phase, hookMB)
 		nl, _, ndur, okN := m.webhookCost("node-webhook", phase, hookMB)
@@ -174,25 +183,23 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 			continue
 		}
 		events := math.Max(1, gm.Calls["SQS.SendMessageBatch.entries"])
+		gt := total(gl) + perEventWorker*events
+		nt := total(nl) + perEventWorker*events
 		if phase == "1 KB" {
 			fmt.Fprintf(w, "**1 KB webhooks** (%d bytes, %.0f event each), webhook function at %d MB: billed %.0f ms (project) and %.0f ms (peer)\n\n", gm.BodyBytes, events, hookMB, math.Ceil(gdur), math.Ceil(ndur))
 			fmt.Fprintf(w, "| per million webhooks | project (Go) | Node peer |\n|---|---:|---:|\n")
 			for i := range gl {
-				fmt.Fprintf(w, "| %s | %s | %s |\n", gl[i].what, usd(gl[i].usd[0]*1e6), usd(nl[i].usd[0]*1e6))
+				fmt.Fprintf(w, "| %s | %s | %s |\n", gl[i].what, usd(gl[i].usd*1e6), usd(nl[i].usd*1e6))
 			}
-			fmt.Fprintf(w, "| **intake** | **%s** | **%s** |\n", usd(total(gl, 0)*1e6), usd(total(nl, 0)*1e6))
+			fmt.Fprintf(w, "| **intake** | **%s** | **%s** |\n", usd(total(gl)*1e6), usd(total(nl)*1e6))
 			if okW {
 				for _, l := range workerLines {
-					fmt.Fprintf(w, "| worker: %s | %s | %s |\n", l.what, usd(l.usd[0]*1e6*events), usd(l.usd[0]*1e6*events))
+					fmt.Fprintf(w, "| worker: %s | %s | %s |\n", l.what, usd(l.usd*1e6*events), usd(l.usd*1e6*events))
 				}
 			}
-		}
-		gt := total(gl, 0) + perEventWorker*events
-		nt := total(nl, 0) + perEventWorker*events
-		if phase == "1 KB" {
 			fmt.Fprintf(w, "| **total** | **%s** | **%s** |\n\n", usd(gt*1e6), usd(nt*1e6))
 		}
-		rows = append(rows, sizeRow{phase, gt, nt, total(gl, 0), total(nl, 0)})
+		rows = append(rows, sizeRow{phase, gt, nt, total(gl), total(nl)})
 	}
 	if len(rows) > 0 {
 		fmt.Fprintf(w, "| webhook size | intake, project | intake, Node peer | total with the worker, project | total, Node peer | peer ÷ project (intake) |\n|---|---:|---:|---:|---:|---:|\n")
@@ -202,8 +209,8 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 		fmt.Fprintf(w, "\n**Cost per million webhooks (1 KB, one event each, as deployed): %s** for the project; %s for the Node peer on the same design.\n\n",
 			usd(rows[0].goTotal*1e6), usd(rows[0].nodeTotal*1e6))
 		// What the delivery log line costs: the project's intake with the peer's log bytes per invocation.
-		if g, ok := m.bench.measured("go-webhook", "1 KB"); ok {
-			if n, ok := m.bench.measured("node-webhook", "1 KB"); ok {
+		if g, ok := measured(m.bench, "go-webhook", "1 KB"); ok {
+			if n, ok := measured(m.bench, "node-webhook", "1 KB"); ok {
 				ret := m.fn("webhook").RetentionDays
 				d := logCost(g.LogBytes+float64(m.tpl.AccessLogBytes), ret) - logCost(n.LogBytes+float64(m.tpl.AccessLogBytes), ret)
 				fmt.Fprintf(w, "The delivery log line: the project writes %.0f bytes per 1 KB webhook, the peer %.0f; that difference costs %s per million webhooks. With a line of the peer's size the project's intake would cost %s, its total %s.\n\n",
@@ -216,11 +223,12 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 		nl, _, nd, ok2 := m.webhookCost("node-webhook", "1 KB", nmb)
 		if ok1 && ok2 {
 			fmt.Fprintf(w, "Each at its recommended memory size (project %d MB, billed %.0f ms; peer %d MB, billed %.0f ms): intake %s vs %s, total %s vs %s per million 1 KB webhooks.\n\n",
-				gmb, math.Ceil(gd), nmb, math.Ceil(nd), usd(total(gl, 0)*1e6), usd(total(nl, 0)*1e6), usd((total(gl, 0)+perEventWorker)*1e6), usd((total(nl, 0)+perEventWorker)*1e6))
+				gmb, math.Ceil(gd), nmb, math.Ceil(nd), usd(total(gl)*1e6), usd(total(nl)*1e6), usd((total(gl)+perEventWorker)*1e6), usd((total(nl)+perEventWorker)*1e6))
 		}
 	}
+}
 
-	// Per onboarding.
+func (m *model) perOnboarding(w io.Writer, completed, verified *Onboarding) {
 	for _, ob := range []struct {
 		name string
 		o    *Onboarding
@@ -232,15 +240,11 @@ func (m *model) report(w io.Writer, completed, verified *Onboarding) error {
 			ob.o.SecretsManager, ob.o.PartnerEvents, ob.o.WebhookDeliveries, ob.o.WebhookEvents, ob.o.Correlations)
 		fmt.Fprintf(w, "| per onboarding | USD |\n|---|---:|\n")
 		for _, l := range lines {
-			fmt.Fprintf(w, "| %s | %s |\n", l.what, usd(l.usd[0]))
+			fmt.Fprintf(w, "| %s | %s |\n", l.what, usd(l.usd))
 		}
-		fmt.Fprintf(w, "| **total** | **%s** |\n\n", usd(total(lines, 0)))
+		fmt.Fprintf(w, "| **total** | **%s** |\n\n", usd(total(lines)))
 	}
 	fmt.Fprintf(w, "Recurring, not per onboarding: the WABA's secret in Secrets Manager, %s per month per onboarded customer.\n\n", usd(SecretMonth))
-
-	m.recommend(w, verified)
-	m.batching(w)
-	return nil
 }
 
 func invocationList(o *Onboarding) string {
@@ -290,26 +294,24 @@ func (m *model) onboardingCost(o *Onboarding) []line {
 	for _, n := range o.History {
 		history += n
 	}
-	hook, _, _, _ := m.webhookCost("go-webhook", "1 KB", m.fn("webhook").MemoryMB)
 	sfnLogs := 0.0
 	if m.tpl.SFNLogLevel == "ALL" {
 		sfnLogs = logCost(float64(history*sfnLogEventBytes), m.tpl.SFNRetention)
 	}
 	lines := []line{
-		{what: fmt.Sprintf("Step Functions: %d state transitions", o.Transitions), usd: []float64{float64(o.Transitions) * StepFunctionsTransition}},
-		{what: fmt.Sprintf("Step Functions execution logs (level %s, %d events)", m.tpl.SFNLogLevel, history), usd: []float64{sfnLogs}},
-		{what: fmt.Sprintf("Lambda: %d requests", len(o.Invocations)), usd: []float64{requests * LambdaRequest}},
-		{what: fmt.Sprintf("Lambda duration (CPU measured × CPU share + %.0f ms per Graph call + AWS call waits)", LatencyGraphMs), usd: []float64{gbs}},
-		{what: "API Gateway: POST /signup and the webhook deliveries", usd: []float64{float64(1+o.WebhookDeliveries) * HTTPAPIRequest}},
-		{what: "SQS: the events' and correlations' messages, sent, received, deleted", usd: []float64{float64(o.WebhookEvents+o.Correlations) * 3 * SQSRequest}},
-		{what: "DynamoDB on-demand units", usd: []float64{o.AWS.WCU*DynamoDBWRU + o.AWS.RCU*DynamoDBRRU}},
-		{what: "Secrets Manager API calls", usd: []float64{float64(o.SecretsManager) * SecretCall}},
-		{what: "KMS requests (one per Secrets Manager call, the stage's customer key)", usd: []float64{float64(o.SecretsManager) * KMSRequest}},
-		{what: "EventBridge partner events", usd: []float64{float64(o.PartnerEvents) * EventBridgeEvent}},
-		{what: "CloudWatch Logs (600 bytes per invocation)", usd: []float64{logs}},
-		{what: "X-Ray (every invocation traced at this volume)", usd: []float64{requests * XRayTrace}},
+		{what: fmt.Sprintf("Step Functions: %d state transitions", o.Transitions), usd: float64(o.Transitions) * StepFunctionsTransition},
+		{what: fmt.Sprintf("Step Functions execution logs (level %s, %d events)", m.tpl.SFNLogLevel, history), usd: sfnLogs},
+		{what: fmt.Sprintf("Lambda: %d requests", len(o.Invocations)), usd: requests * LambdaRequest},
+		{what: fmt.Sprintf("Lambda duration (CPU measured × CPU share + %.0f ms per Graph call + AWS call waits)", LatencyGraphMs), usd: gbs},
+		{what: "API Gateway: POST /signup and the webhook deliveries", usd: float64(1+o.WebhookDeliveries) * HTTPAPIRequest},
+		{what: "SQS: the events' and correlations' messages, sent, received, deleted", usd: float64(o.WebhookEvents+o.Correlations) * 3 * SQSRequest},
+		{what: "DynamoDB on-demand units", usd: o.AWS.WCU*DynamoDBWRU + o.AWS.RCU*DynamoDBRRU},
+		{what: "Secrets Manager API calls", usd: float64(o.SecretsManager) * SecretCall},
+		{what: "KMS requests (one per Secrets Manager call, the stage's customer key)", usd: float64(o.SecretsManager) * KMSRequest},
+		{what: "EventBridge partner events", usd: float64(o.PartnerEvents) * EventBridgeEvent},
+		{what: "CloudWatch Logs (600 bytes per invocation)", usd: logs},
+		{what: "X-Ray (every invocation traced at this volume)", usd: requests * XRayTrace},
 	}
-	_ = hook
 	return lines
 }
 
@@ -326,13 +328,17 @@ type option struct {
 func (m *model) options(cpuMs, waitMs, jitterMs, rssMiB float64) []option {
 	var out []option
 	for _, mb := range candidates {
-		if float64(mb) < 1.5*rssMiB {
-			continue // headroom over the peak RSS measured
+		if float64(mb) >= 1.5*rssMiB { // headroom over the peak RSS measured
+			out = append(out, optionAt(mb, cpuMs, waitMs, jitterMs))
 		}
-		mean := cpuMs*cpuScale(mb) + waitMs
-		out = append(out, option{mb: mb, meanMs: mean, p99Ms: mean + jitterMs, usdPerInv: lambdaGBs(mb, mean)*LambdaGBSecondARM + LambdaRequest})
 	}
 	return out
+}
+
+// optionAt models fn at mb MB (see options).
+func optionAt(mb int, cpuMs, waitMs, jitterMs float64) option {
+	mean := cpuMs*cpuScale(mb) + waitMs
+	return option{mb: mb, meanMs: mean, p99Ms: mean + jitterMs, usdPerInv: lambdaGBs(mb, mean)*LambdaGBSecondARM + LambdaRequest}
 }
 
 // choose is the cheapest option whose p99 is within 2x of the best p99.
@@ -352,24 +358,25 @@ func choose(opts []option) (option, option) {
 	return pick, best
 }
 
-func find(opts []option, mb int) (option, bool) {
-	for _, o := range opts {
-		if o.mb == mb {
-			return o, true
-		}
-	}
-	return option{}, false
+// basis is what a function's memory size is modelled from.
+type basis struct {
+	fn, what               string
+	cpu, wait, jitter, rss float64
 }
 
-// webhookSize is the memory size recommended for a webhook target from its 1 KB figures (and its 1 MB RSS).
+// webhookBasis is a webhook target's basis: its 1 KB figures, and its 1 MB RSS.
+func (m *model) webhookBasis(key string) (basis, bool) {
+	g, ok := measured(m.bench, key, "1 KB")
+	big, _ := measured(m.bench, key, "1 MB")
+	return basis{"webhook", "1 KB webhooks (RSS: 1 MB ones)", g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8) * LatencySQSSendMs,
+		math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB)}, ok
+}
+
+// webhookSize is the memory size recommended for a webhook target (webhookBasis).
 func (m *model) webhookSize(key string) int {
-	g, ok := m.bench.measured(key, "1 KB")
-	if !ok {
-		return m.fn("webhook").MemoryMB
-	}
-	big, _ := m.bench.measured(key, "1 MB")
-	opts := m.options(g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8)*LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB))
-	if len(opts) == 0 {
+	b, ok := m.webhookBasis(key)
+	opts := m.options(b.cpu, b.wait, b.jitter, b.rss)
+	if !ok || len(opts) == 0 {
 		return m.fn("webhook").MemoryMB
 	}
 	pick, _ := choose(opts)
@@ -380,19 +387,14 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 	fmt.Fprintf(w, "### Recommended memory sizes\n\n")
 	fmt.Fprintf(w, "Lambda's CPU share is modelled as proportional to memory (1769 MB = 1 vCPU): billed ms = CPU ms measured here × max(1, 1769 / MB) + the deployed waits; p99 adds the measured p99's excess over the mean. Recommended: the cheapest size whose p99 is within 2x of the best p99, with at least 1.5x the peak RSS measured. Sizes considered: %v MB.\n\n", candidates)
 	fmt.Fprintf(w, "| function | basis | CPU ms / inv | waits ms | peak RSS MiB | now MB | now: mean / p99 ms, $ per M | **recommended MB** | then: mean / p99 ms, $ per M | best p99 (MB) |\n|---|---|---:|---:|---:|---:|---|---:|---|---|\n")
-	type basis struct {
-		fn, what               string
-		cpu, wait, jitter, rss float64
-	}
 	var rows []basis
-	if g, ok := m.bench.measured("go-webhook", "1 KB"); ok {
-		big, _ := m.bench.measured("go-webhook", "1 MB")
-		rows = append(rows, basis{"webhook", "1 KB webhooks (RSS: 1 MB ones)", g.CPUms, math.Ceil(g.Calls["SQS.SendMessageBatch"]/8) * LatencySQSSendMs, math.Max(0, g.P99ms-g.MeanMs), math.Max(g.RSSMiB, big.RSSMiB)})
+	if b, ok := m.webhookBasis("go-webhook"); ok {
+		rows = append(rows, b)
 	}
-	if a, ok := m.bench.measured("go-api", "signup 400"); ok {
+	if a, ok := measured(m.bench, "go-api", "signup 400"); ok {
 		rows = append(rows, basis{"api", "signup refused by validation", a.CPUms, 0, math.Max(0, a.P99ms-a.MeanMs), a.RSSMiB})
 	}
-	if wk, ok := m.bench.measured("go-worker", "SQS batch of 10"); ok {
+	if wk, ok := measured(m.bench, "go-worker", "SQS batch of 10"); ok {
 		waits := (wk.Calls["DynamoDB.GetItem"] + wk.Calls["DynamoDB.PutItem"] + wk.Calls["DynamoDB.UpdateItem"] + wk.Calls["DynamoDB.Query"]) * LatencyDynamoDBMs
 		waits += wk.Calls["EventBridge.PutEvents"] * LatencyEventBridgeMs
 		rows = append(rows, basis{"webhook_worker", "SQS batch of 10", wk.CPUms, waits, math.Max(0, wk.P99ms-wk.MeanMs), wk.RSSMiB})
@@ -417,17 +419,9 @@ func (m *model) recommend(w io.Writer, ob *Onboarding) {
 			continue
 		}
 		pick, best := choose(opts)
-		nowMB := m.fn(r.fn).MemoryMB
-		now, ok := find(opts, nowMB)
-		nowS := "n/a"
-		if ok {
-			nowS = fmt.Sprintf("%.1f / %.1f, %s", now.meanMs, now.p99Ms, usd(now.usdPerInv*1e6))
-		} else {
-			mean := r.cpu*cpuScale(nowMB) + r.wait
-			nowS = fmt.Sprintf("%.1f / %.1f, %s", mean, mean+r.jitter, usd((lambdaGBs(nowMB, mean)*LambdaGBSecondARM+LambdaRequest)*1e6))
-		}
-		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.0f | %d | %s | **%d** | %.1f / %.1f, %s | %.1f (%d) |\n", r.fn, r.what, r.cpu, r.wait, r.rss, nowMB, nowS,
-			pick.mb, pick.meanMs, pick.p99Ms, usd(pick.usdPerInv*1e6), best.p99Ms, best.mb)
+		now := optionAt(m.fn(r.fn).MemoryMB, r.cpu, r.wait, r.jitter)
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.0f | %d | %.1f / %.1f, %s | **%d** | %.1f / %.1f, %s | %.1f (%d) |\n", r.fn, r.what, r.cpu, r.wait, r.rss,
+			now.mb, now.meanMs, now.p99Ms, usd(now.usdPerInv*1e6), pick.mb, pick.meanMs, pick.p99Ms, usd(pick.usdPerInv*1e6), best.p99Ms, best.mb)
 	}
 	fmt.Fprintln(w)
 }
@@ -458,7 +452,7 @@ func (m *model) batching(w io.Writer) {
 			if s.window > 0 {
 				delay = fmt.Sprintf("up to %.0f s", s.window)
 			}
-			fmt.Fprintf(w, "| %s | %.1f events/s | %.1f | %s | %.0f | %s |\n", s.name, rate, b, usd(total(lines, 0)*1e6), dur, delay)
+			fmt.Fprintf(w, "| %s | %.1f events/s | %.1f | %s | %.0f | %s |\n", s.name, rate, b, usd(total(lines)*1e6), dur, delay)
 		}
 	}
 	fmt.Fprintln(w)

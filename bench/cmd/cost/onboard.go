@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,7 +275,9 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
 	handlers := map[string]any{
 		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
+		"sync_business_app":  timed(rec, "sync_business_app", stepSvc.SyncBusinessApp),
 		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),
+		"verify_phone":       timed(rec, "verify_phone", stepSvc.VerifyPhone),
 		"register_phone":     timed(rec, "register_phone", stepSvc.RegisterPhone),
 		"send_test_message":  timed(rec, "send_test_message", stepSvc.SendTestMessage),
 		"await_webhook":      timed(rec, "await_webhook", stepSvc.AwaitWebhook),
@@ -347,14 +350,13 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	ob := &Onboarding{Status: string(d.Status), History: map[string]int{}}
-	scheduled, taskEntered := 0, 0
+	history, transitions, scheduled, taskEntered := map[string]int{}, 0, 0, 0
 	for _, ev := range hist {
 		t := string(ev.Type)
-		ob.History[t]++
+		history[t]++
 		switch {
 		case strings.HasSuffix(t, "StateEntered"):
-			ob.Transitions++
+			transitions++
 			if t == "TaskStateEntered" {
 				taskEntered++
 			}
@@ -363,19 +365,12 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 		}
 	}
 	// A retried task is a transition per attempt.
-	if scheduled > taskEntered {
-		ob.Transitions += scheduled - taskEntered
-	}
+	transitions += max(0, scheduled-taskEntered)
 	rec.mu.Lock()
-	ob.Invocations = append([]Invocation(nil), rec.list...)
+	ob := &Onboarding{Status: string(d.Status), Transitions: transitions, History: history, Invocations: slices.Clone(rec.list),
+		AWS: count.Snapshot(), SecretsManager: vaultN.Load(), GraphCalls: graphN.Load(), WebhookDeliveries: deliveries.Load(),
+		WebhookEvents: events.Load(), Correlations: correlations.Load(), PartnerEvents: partner.Load()}
 	rec.mu.Unlock()
-	ob.AWS = count.Snapshot()
-	ob.SecretsManager = vaultN.Load()
-	ob.GraphCalls = graphN.Load()
-	ob.WebhookDeliveries = deliveries.Load()
-	ob.WebhookEvents = events.Load()
-	ob.Correlations = correlations.Load()
-	ob.PartnerEvents = partner.Load()
 	if rec, err := store.Get(ctx, m.ID); err == nil {
 		ob.Status = string(rec.Status)
 	}

@@ -11,21 +11,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/waes/onboarding/bench/lambdaenv"
 	"github.com/waes/onboarding/shared/config"
 )
 
@@ -69,7 +63,7 @@ func run(hostDir, armDir string, runs int) error {
 		}
 		var times []time.Duration
 		for i := 0; i <= runs; i++ {
-			d, err := coldStart(bin, e.Name())
+			d, err := lambdaenv.MeasureInit([]string{bin}, "", lambdaEnv(e.Name()))
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.Name(), err)
 			}
@@ -105,79 +99,10 @@ func run(hostDir, armDir string, runs int) error {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// coldStart starts the binary against a fresh emulated Runtime API and returns the time from just before
-// the process is started to the arrival of its first "next invocation" request.
-func coldStart(bin, name string) (time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	ready := make(chan time.Time, 1)
-	initErr := make(chan string, 1)
-	var once sync.Once
-	stop := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		at := time.Now()
-		once.Do(func() { ready <- at })
-		// Keep the runtime waiting for an invocation until it is stopped.
-		select {
-		case <-stop:
-		case <-r.Context().Done():
-		}
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		n, _ := r.Body.Read(buf)
-		b.Write(buf[:n])
-		select {
-		case initErr <- b.String():
-		default:
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() {
-		close(stop)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
-
-	cmd := exec.Command(bin)
-	cmd.Env = lambdaEnv(ln.Addr().String(), name)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	exited := make(chan error, 1)
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
-	select {
-	case at := <-ready:
-		return at.Sub(start), nil
-	case msg := <-initErr:
-		return 0, fmt.Errorf("init error reported: %s", msg)
-	case err := <-exited:
-		exited <- err
-		return 0, fmt.Errorf("exited before asking for an invocation (%v): %s", err, stderr.String())
-	case <-time.After(10 * time.Second):
-		return 0, errors.New("not ready within 10 s")
-	}
-}
-
 // lambdaEnv is what Lambda (provided.al2023) and the CDK stack set, with dummy values: no AWS call can
 // succeed and none is needed before the first invocation.
-func lambdaEnv(runtimeAPI, name string) []string {
+func lambdaEnv(name string) []string {
 	return []string{
-		"AWS_LAMBDA_RUNTIME_API=" + runtimeAPI,
 		"AWS_LAMBDA_FUNCTION_NAME=wa-onboarding-bench-" + name,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",

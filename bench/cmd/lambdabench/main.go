@@ -18,16 +18,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/waes/onboarding/bench/internal/metahook"
+	"github.com/waes/onboarding/bench/internal/stats"
 	"github.com/waes/onboarding/bench/lambdaenv"
 )
 
@@ -54,10 +55,9 @@ type phase struct {
 	// next returns the i-th event of the phase.
 	next cycleFunc
 	// check tells whether an answer is the one expected.
-	check  func([]byte) error
-	budget time.Duration
-	min    int
-	max    int
+	check func([]byte) error
+	// min and max bound the count of invocations, which run for -budget.
+	min, max int
 	// per scales a per-invocation figure to a per-item one (events per SQS batch) in the report; 0 = 1.
 	itemsPerInvocation int
 }
@@ -68,55 +68,13 @@ type target struct {
 	cmd       []string
 	dir       string
 	env       []string
-	cold      func() ([]byte, error)
-	coldCheck func([]byte) error
-	phases    []phase
+	// cold returns the cold invocation's event (nil: the first phase's first event); the first phase's
+	// check applies to its answer.
+	cold   cycleFunc
+	phases []phase
 	// purge empties the target's queue before it runs (messages from earlier rounds are not needed).
 	purge func() error
-}
-
-// PhaseResult is one round's figures of one phase.
-type PhaseResult struct {
-	N          int                `json:"n"`
-	P50ms      float64            `json:"p50_ms"`
-	P99ms      float64            `json:"p99_ms"`
-	MeanMs     float64            `json:"mean_ms"`
-	CPUus      float64            `json:"cpu_us"`       // /proc/<pid>/stat utime+stime per invocation
-	SchedCPUus float64            `json:"sched_cpu_us"` // /proc/<pid>/task/*/schedstat per invocation (finer clock)
-	PeakRSSKiB int64              `json:"peak_rss_kib"` // VmHWM after the phase (phases run in order, so it is cumulative)
-	LogBytes   float64            `json:"log_bytes"`    // bytes the function and the emulator wrote per invocation
-	BodyBytes  int                `json:"body_bytes"`   // webhook body size (first event)
-	Items      int                `json:"items"`        // events per invocation (SQS records, or webhook events)
-	AWS        lambdaenv.Snapshot `json:"aws"`          // AWS requests during the phase
-}
-
-// ColdResult is one cold start.
-type ColdResult struct {
-	ColdMs float64 `json:"cold_ms"`
-	// RuntimeInitMs is process start to first /next under a Runtime API stand-in (lambdaenv.MeasureInit).
-	RuntimeInitMs float64 `json:"runtime_init_ms"`
-	InitMs        float64 `json:"init_ms"`
-	RSSKiB        int64   `json:"rss_kib"`
-}
-
-// TargetResult gathers a target's rounds.
-type TargetResult struct {
-	Key     string                   `json:"key"`
-	Name    string                   `json:"name"`
-	Runtime string                   `json:"runtime"`
-	Colds   []ColdResult             `json:"colds"`
-	Phases  map[string][]PhaseResult `json:"phases"`
-	Order   []string                 `json:"phase_order"`
-}
-
-// Results is the JSON the cost model reads.
-type Results struct {
-	When        time.Time       `json:"when"`
-	LoadBefore  string          `json:"load_before"`
-	LoadAfter   string          `json:"load_after"`
-	Rounds      int             `json:"rounds"`
-	NodeRuntime string          `json:"node_runtime"`
-	Targets     []*TargetResult `json:"targets"`
+	res   *lambdaenv.TargetResult
 }
 
 func run() error {
@@ -126,7 +84,7 @@ func run() error {
 	peerDir := flag.String("peer", "bench/peer/node-lambda", "the Node.js peer's directory")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
 	colds := flag.Int("colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
-	budget := flag.Duration("budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
+	flag.DurationVar(&budget, "budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
 	jsonOut := flag.String("json", "build/bench/lambda.json", "write the figures here")
 	only := flag.String("only", "", "comma-separated target keys (default: all)")
 	flag.Parse()
@@ -210,9 +168,9 @@ func run() error {
 	}
 	webhookPhases := func() []phase {
 		return []phase{
-			{Name: "1 KB", next: fresh("1 KB"), check: want(200), budget: *budget, min: 300, max: 20000},
-			{Name: "100 KB", next: fresh("100 KB"), check: want(200), budget: *budget, min: 40, max: 5000},
-			{Name: "1 MB", next: fresh("1 MB"), check: want(200), budget: *budget, min: 10, max: 1000},
+			{Name: "1 KB", next: fresh("1 KB"), check: want(200), min: 300, max: 20000},
+			{Name: "100 KB", next: fresh("100 KB"), check: want(200), min: 40, max: 5000},
+			{Name: "1 MB", next: fresh("1 MB"), check: want(200), min: 10, max: 1000},
 		}
 	}
 	signupTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_signup.json"))
@@ -246,38 +204,30 @@ func run() error {
 		return nil
 	}
 
-	nodeCmd, nodeRuntime := nodePeerCommand(*peerDir)
-	loopCmd := minimalLoopCommand(*peerDir)
-	noopCmd := append(append([]string{}, nodeCmd[:len(nodeCmd)-1]...), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
 	peerAbs, _ := filepath.Abs(*peerDir)
+	nodeCmd, loopCmd, nodeRuntime := nodeCommands(peerAbs)
+	noopCmd := append(slices.Clone(nodeCmd[:len(nodeCmd)-1]), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
+	peerEnv := append(slices.Clone(common), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules"))
 	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
 	targets := []*target{
 		{Key: "go-webhook", Name: "webhook (Go, provided.al2023)", Runtime: "go", cmd: []string{fn("webhook")}, env: common,
-			purge: func() error { return q.Purge(queueName) },
-			cold:  fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+			purge: func() error { return q.Purge(queueName) }, phases: webhookPhases()},
 		{Key: "node-webhook", Name: "webhook peer (Node.js 20, " + nodeRuntime + ")", Runtime: "node", cmd: nodeCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) },
-			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()},
+			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()},
 		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) },
-			env: append(append([]string{}, common...), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-				"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules")),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()[:1]},
 		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			phases: webhookPhases()[:1]},
 		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
-			env:  append(append([]string{}, common...), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"),
-			cold: fresh("1 KB").call(0), coldCheck: want(200), phases: webhookPhases()[:1]},
+			env: append(slices.Clone(common), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"), phases: webhookPhases()[:1]},
 		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
-			cold: func() ([]byte, error) { return signupBad, nil }, coldCheck: want(400),
-			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), budget: *budget, min: 300, max: 20000}}},
+			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), min: 300, max: 20000}}},
 		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
-			cold: workerBatch(10).call(0), coldCheck: noFailures,
+			cold: workerBatch(10),
 			phases: []phase{
-				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, budget: *budget, min: 20, max: 5000, itemsPerInvocation: 1},
-				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, budget: *budget, min: 10, max: 2000, itemsPerInvocation: 10},
+				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, min: 20, max: 5000, itemsPerInvocation: 1},
+				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, min: 10, max: 2000, itemsPerInvocation: 10},
 			}},
 	}
 	if *only != "" {
@@ -292,29 +242,29 @@ func run() error {
 		}
 	}
 
-	res := &Results{When: time.Now().UTC(), LoadBefore: loadavg(), Rounds: *rounds, NodeRuntime: nodeRuntime}
-	byKey := map[string]*TargetResult{}
+	res := &lambdaenv.Results{When: time.Now().UTC(), LoadBefore: stats.LoadAvg(3), Rounds: *rounds, NodeRuntime: nodeRuntime}
 	for _, t := range targets {
-		tr := &TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]PhaseResult{}}
+		t.res = &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
 		for _, p := range t.phases {
-			tr.Order = append(tr.Order, p.Name)
+			t.res.Order = append(t.res.Order, p.Name)
 		}
-		byKey[t.Key] = tr
-		res.Targets = append(res.Targets, tr)
+		res.Targets = append(res.Targets, t.res)
 	}
 	// The worker needs messages: one round of the Go webhook's phases enqueues tens of thousands.
 	fmt.Fprintf(os.Stderr, "lambdabench: %d rounds of %d targets, %d cold starts each per round; load average %s\n",
 		*rounds, len(targets), *colds, res.LoadBefore)
 	for r := 0; r < *rounds; r++ {
-		order := rotate(targets, r)
-		for _, t := range order {
+		// Round r's order is rotated by r. The first round keeps the listed order, so that the worker runs
+		// after the webhook functions filled the queue it consumes.
+		for i := range targets {
+			t := targets[(i+r)%len(targets)]
 			fmt.Fprintf(os.Stderr, "round %d: %s\n", r+1, t.Key)
-			if err := runTarget(*rieBin, t, *colds, count, byKey[t.Key]); err != nil {
+			if err := runTarget(*rieBin, t, *colds, count); err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, t.Key, err)
 			}
 		}
 	}
-	res.LoadAfter = loadavg()
+	res.LoadAfter = stats.LoadAvg(3)
 	if *jsonOut != "" {
 		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err == nil {
 			out, _ := json.MarshalIndent(res, "", "  ")
@@ -327,50 +277,33 @@ func run() error {
 	return nil
 }
 
-// call returns a function returning the i-th event.
-func (f cycleFunc) call(i int) func() ([]byte, error) { return func() ([]byte, error) { return f(i) } }
-
 type cycleFunc func(int) ([]byte, error)
 
-// rotate returns the targets in round r's order: rotated by r. The first round keeps the listed order, so
-// that the worker runs after the webhook functions filled the queue it consumes.
-func rotate(ts []*target, r int) []*target {
-	out := make([]*target, 0, len(ts))
-	for i := range ts {
-		out = append(out, ts[(i+r)%len(ts)])
-	}
-	return out
-}
-
-// nodePeerCommand runs the peer with the official Runtime Interface Client when it is installed in the
-// peer's directory (npm ci there builds its native part), else with the minimal Runtime API loop.
-func nodePeerCommand(dir string) ([]string, string) {
+// nodeCommands returns the commands that run the peer in dir: with the official Runtime Interface Client
+// when it is installed there (npm ci there builds its native part), else with the minimal Runtime API loop
+// (runtime.mjs), which is the second command; and the name of the one the first uses.
+func nodeCommands(dir string) (peer, loop []string, runtime string) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		node = "node"
 	}
-	ric := filepath.Join(dir, "node_modules", "aws-lambda-ric", "index.mjs")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aws-lambda-ric", "rapid-client.node")); err == nil {
-		p, _ := filepath.Abs(ric)
-		return []string{node, p, "index.handler"}, "aws-lambda-ric 4.0.2"
+	loop = []string{node, filepath.Join(dir, "runtime.mjs"), "./index.mjs"}
+	ric := filepath.Join(dir, "node_modules", "aws-lambda-ric")
+	if _, err := os.Stat(filepath.Join(ric, "rapid-client.node")); err == nil {
+		return []string{node, filepath.Join(ric, "index.mjs"), "index.handler"}, loop, "aws-lambda-ric 4.0.2"
 	}
-	return minimalLoopCommand(dir), "minimal Runtime API loop (runtime.mjs)"
+	return loop, loop, "minimal Runtime API loop (runtime.mjs)"
 }
 
-// minimalLoopCommand runs the peer on bench/peer/node-lambda/runtime.mjs.
-func minimalLoopCommand(dir string) []string {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		node = "node"
-	}
-	p, _ := filepath.Abs(filepath.Join(dir, "runtime.mjs"))
-	return []string{node, p, "./index.mjs"}
-}
+var (
+	// logDir receives a sample of each target's output (next to the JSON figures).
+	logDir string
+	// budget is the time each warm phase runs for.
+	budget time.Duration
+)
 
-// logDir receives a sample of each target's output (next to the JSON figures).
-var logDir string
-
-func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr *TargetResult) error {
+func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter) error {
+	tr := t.res
 	if t.purge != nil {
 		if err := t.purge(); err != nil {
 			return err
@@ -388,7 +321,11 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 				return err
 			}
 			defer rie.Close()
-			ev, err := t.cold()
+			cold := t.cold
+			if cold == nil {
+				cold = t.phases[0].next
+			}
+			ev, err := cold(0)
 			if err != nil {
 				return err
 			}
@@ -396,10 +333,10 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 			if err != nil {
 				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
 			}
-			if err := t.coldCheck(out); err != nil {
+			if err := t.phases[0].check(out); err != nil {
 				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
 			}
-			cr := ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
+			cr := lambdaenv.ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
 			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 				if v := rie.InitDuration(); v >= 0 {
 					cr.InitMs = v
@@ -435,22 +372,25 @@ func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter, tr
 	return nil
 }
 
-func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (PhaseResult, error) {
-	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
-	for i := 0; i < 5; i++ {
+func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (lambdaenv.PhaseResult, error) {
+	invoke := func(i int) ([]byte, time.Duration, error) {
 		ev, err := p.next(i)
 		if err != nil {
-			return PhaseResult{}, err
+			return nil, 0, err
 		}
-		if _, _, err := rie.Invoke(ev); err != nil {
-			return PhaseResult{}, err
+		return rie.Invoke(ev)
+	}
+	// Warm-up: the first invocations of a size grow buffers and, on Node, get the JIT going.
+	for i := 0; i < 5; i++ {
+		if _, _, err := invoke(i); err != nil {
+			return lambdaenv.PhaseResult{}, err
 		}
 	}
 	first, err := p.next(0)
 	if err != nil {
-		return PhaseResult{}, err
+		return lambdaenv.PhaseResult{}, err
 	}
-	pr := PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
+	pr := lambdaenv.PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
 	var lat []time.Duration
 	snap0 := count.Snapshot()
 	log0 := rie.OutputBytes()
@@ -460,12 +400,8 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (P
 	}
 	sc0, _ := lambdaenv.SchedCPU(pid)
 	start := time.Now()
-	for i := 0; i < p.max && (i < p.min || time.Since(start) < p.budget); i++ {
-		ev, err := p.next(i + 5)
-		if err != nil {
-			return pr, err
-		}
-		out, d, err := rie.Invoke(ev)
+	for i := 0; i < p.max && (i < p.min || time.Since(start) < budget); i++ {
+		out, d, err := invoke(i + 5)
 		if err != nil {
 			return pr, err
 		}
@@ -511,86 +447,14 @@ func bodyLen(ev []byte) int {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func pick[T any](xs []T, f func(T) float64) []float64 {
-	out := make([]float64, len(xs))
-	for i, x := range xs {
-		out[i] = f(x)
-	}
-	return out
-}
-
-// Summary are a target's medians over rounds.
-type Summary struct {
-	ColdMs, ColdMin, ColdMax, InitMs, RuntimeInitMs, ColdRSSMiB float64
-	Phases                                                      map[string]PhaseSummary
-}
-
-// PhaseSummary are a phase's medians over rounds.
-type PhaseSummary struct {
-	N                                               int
-	BodyBytes, Items                                int
-	P50, P99, Mean, CPUus, SchedCPUus, RSSMiB, LogB float64
-	AWS                                             lambdaenv.Snapshot
-}
-
-// Summarize reduces a target's rounds to medians.
-func Summarize(tr *TargetResult) Summary {
-	s := Summary{Phases: map[string]PhaseSummary{}}
-	colds := pick(tr.Colds, func(c ColdResult) float64 { return c.ColdMs })
-	s.ColdMs = median(colds)
-	s.ColdMin, s.ColdMax = slices.Min(colds), slices.Max(colds)
-	s.InitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.InitMs }))
-	s.RuntimeInitMs = median(pick(tr.Colds, func(c ColdResult) float64 { return c.RuntimeInitMs }))
-	s.ColdRSSMiB = median(pick(tr.Colds, func(c ColdResult) float64 { return float64(c.RSSKiB) / 1024 }))
-	for name, prs := range tr.Phases {
-		ps := PhaseSummary{BodyBytes: prs[0].BodyBytes, Items: prs[0].Items, AWS: prs[len(prs)-1].AWS}
-		for _, p := range prs {
-			ps.N += p.N
-		}
-		ps.P50 = median(pick(prs, func(p PhaseResult) float64 { return p.P50ms }))
-		ps.P99 = median(pick(prs, func(p PhaseResult) float64 { return p.P99ms }))
-		ps.Mean = median(pick(prs, func(p PhaseResult) float64 { return p.MeanMs }))
-		ps.CPUus = median(pick(prs, func(p PhaseResult) float64 { return p.CPUus }))
-		ps.SchedCPUus = median(pick(prs, func(p PhaseResult) float64 { return p.SchedCPUus }))
-		ps.RSSMiB = median(pick(prs, func(p PhaseResult) float64 { return float64(p.PeakRSSKiB) / 1024 }))
-		ps.LogB = median(pick(prs, func(p PhaseResult) float64 { return p.LogBytes }))
-		s.Phases[name] = ps
-	}
-	return s
-}
-
-func report(w io.Writer, res *Results) {
+func report(w io.Writer, res *lambdaenv.Results) {
 	fmt.Fprintf(w, "### Lambda functions under the Runtime Interface Emulator (`make bench-lambda`)\n\n")
 	fmt.Fprintf(w, "%s; %d interleaved rounds; 1-minute load average %s before, %s after. Node peer runtime: %s.\n\n",
 		res.When.Format("2006-01-02 15:04 UTC"), res.Rounds, res.LoadBefore, res.LoadAfter, res.NodeRuntime)
 	fmt.Fprintf(w, "| function | cold start ms (median, min–max) | init ms: process start → first /next | Init Duration ms (emulator's REPORT) | RSS after cold start MiB | cold starts |\n|---|---:|---:|---:|---:|---:|\n")
-	sums := map[string]Summary{}
+	sums := map[string]lambdaenv.Summary{}
 	for _, t := range res.Targets {
-		s := Summarize(t)
+		s := lambdaenv.Summarize(t)
 		sums[t.Key] = s
 		fmt.Fprintf(w, "| %s | %.2f (%.2f–%.2f) | %.2f | %.2f | %.1f | %d |\n", t.Name, s.ColdMs, s.ColdMin, s.ColdMax, s.RuntimeInitMs, s.InitMs, s.ColdRSSMiB, len(t.Colds))
 	}
@@ -623,18 +487,13 @@ func report(w io.Writer, res *Results) {
 }
 
 // perInvocation lists the AWS requests per invocation of the last round of a phase.
-func perInvocation(s lambdaenv.Snapshot, prs []PhaseResult) string {
+func perInvocation(s lambdaenv.Snapshot, prs []lambdaenv.PhaseResult) string {
 	if len(prs) == 0 || prs[len(prs)-1].N == 0 {
 		return ""
 	}
 	n := float64(prs[len(prs)-1].N)
-	keys := make([]string, 0, len(s.Calls))
-	for k := range s.Calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.Calls)) {
 		parts = append(parts, fmt.Sprintf("%s %.3g", k, float64(s.Calls[k])/n))
 	}
 	if s.WCU > 0 || s.RCU > 0 {

@@ -13,12 +13,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/waes/onboarding/bench/internal/loadgen"
+	"github.com/waes/onboarding/bench/internal/stats"
+	"github.com/waes/onboarding/bench/lambdaenv"
 	"github.com/waes/onboarding/infra/local/runner"
 )
 
@@ -61,17 +64,16 @@ func cmdPeer(args []string) error {
 	if *cfloor == "" {
 		*cfloor = filepath.Join(filepath.Dir(self), "cfloor")
 	}
-	var targets []string
-	for _, t := range strings.Split(*targetList, ",") {
-		if t == "cfloor" {
-			if _, err := os.Stat(*cfloor); err != nil {
-				fmt.Fprintf(os.Stderr, "%s not found (make bench-tools builds it with a C compiler): skipping the C floor\n", *cfloor)
-				continue
-			}
+	targets := slices.DeleteFunc(strings.Split(*targetList, ","), func(t string) bool {
+		if _, err := os.Stat(*cfloor); t == "cfloor" && err != nil {
+			fmt.Fprintf(os.Stderr, "%s not found (make bench-tools builds it with a C compiler): skipping the C floor\n", *cfloor)
+			return true
 		}
-		targets = append(targets, t)
-	}
-	load0 := loadAvg()
+		return false
+	})
+	servers := map[string][]string{"peer": {*node, *peerJS}, "project": {self, "serve", "-target", *project},
+		"gofloor": {self, "serve", "-target", "gofloor"}, "cfloor": {*cfloor}}
+	load0 := stats.LoadAvg(1)
 
 	type size struct {
 		name, flag string
@@ -93,17 +95,8 @@ func cmdPeer(args []string) error {
 			best := map[string]row{}
 			for round := 0; round < *rounds; round++ {
 				for _, target := range targets {
-					var argv []string
-					switch target {
-					case "peer":
-						argv = []string{*node, *peerJS}
-					case "project":
-						argv = []string{self, "serve", "-target", *project}
-					case "gofloor":
-						argv = []string{self, "serve", "-target", "gofloor"}
-					case "cfloor":
-						argv = []string{*cfloor}
-					default:
+					argv, ok := servers[target]
+					if !ok {
 						return fmt.Errorf("unknown target %q", target)
 					}
 					if pinned {
@@ -173,7 +166,7 @@ func cmdPeer(args []string) error {
 				r.cpuPerReq.Round(100*time.Nanosecond), ratio)
 		}
 	}
-	fmt.Printf("\n1-minute load average before / after the runs: %s / %s (other work on the machine shows here).\n", load0, loadAvg())
+	fmt.Printf("\n1-minute load average before / after the runs: %s / %s (other work on the machine shows here).\n", load0, stats.LoadAvg(1))
 	return nil
 }
 
@@ -232,7 +225,7 @@ func measure(server *exec.Cmd, warm, run func(url string) *exec.Cmd) (measured, 
 		return measured{}, fmt.Errorf("warm-up: %w", err)
 	}
 	time.Sleep(200 * time.Millisecond) // let the warm-up's garbage collection settle
-	cpu0, err := processCPU(server.Process.Pid)
+	st0, err := lambdaenv.ReadStat(server.Process.Pid)
 	if err != nil {
 		return measured{}, err
 	}
@@ -240,11 +233,11 @@ func measure(server *exec.Cmd, warm, run func(url string) *exec.Cmd) (measured, 
 	if err != nil {
 		return measured{}, err
 	}
-	cpu1, err := processCPU(server.Process.Pid)
+	st1, err := lambdaenv.ReadStat(server.Process.Pid)
 	if err != nil {
 		return measured{}, err
 	}
-	return measured{res: res, cpu: (cpu1 - cpu0) / time.Duration(max(1, res.Requests))}, nil
+	return measured{res: res, cpu: (st1.CPU() - st0.CPU()) / time.Duration(max(1, res.Requests))}, nil
 }
 
 // generate runs a `load send -json` process and decodes its summary.
@@ -281,31 +274,4 @@ func listening(out io.Reader) (string, error) {
 	case <-time.After(30 * time.Second):
 		return "", errors.New("the server did not start within 30 s")
 	}
-}
-
-// processCPU returns the user+system CPU time the process has used (Linux /proc).
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may contain spaces.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clkTck, nil
-}
-
-// loadAvg returns the 1-minute load average (Linux), to tell a quiet machine from a busy one.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Fields(string(b))[0]
 }

@@ -61,16 +61,7 @@ func cmdServe(args []string) error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
-	cfg, err := runner.ConfigFromEnv(func(k string) (string, bool) {
-		switch k {
-		case runner.EnvAddr:
-			return "127.0.0.1:0", true
-		case runner.EnvState:
-			// A load run measures the system, not a state directory left by earlier runs.
-			return runner.StateMemory, true
-		}
-		return os.LookupEnv(k)
-	})
+	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
@@ -188,4 +179,18 @@ func FloorServer(secret string) *http.Server {
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	})
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+}
+
+// loadConfig is the local runner's configuration from the environment, on a free loopback port and in
+// memory: a load run measures the system, not a state directory left by earlier runs.
+func loadConfig() (runner.Config, error) {
+	return runner.ConfigFromEnv(func(k string) (string, bool) {
+		switch k {
+		case runner.EnvAddr:
+			return "127.0.0.1:0", true
+		case runner.EnvState:
+			return runner.StateMemory, true
+		}
+		return os.LookupEnv(k)
+	})
 }

@@ -172,9 +172,6 @@ type Result struct {
 // ReqPerSec is the throughput in requests per second.
 func (r Result) ReqPerSec() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
-// MBPerSec is the request body throughput in MB/s (10^6 bytes).
-func (r Result) MBPerSec() float64 { return float64(r.BodyBytes) / 1e6 / r.Elapsed.Seconds() }
-
 // Percentile returns the p-th percentile latency (0 < p <= 100).
 func (r Result) Percentile(p float64) time.Duration { return Percentile(r.Latencies, p) }
 
@@ -192,21 +189,19 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 // to the last byte of the response read.
 func Run(addr string, reqs []Request, concurrency int) (Result, error) {
 	conns := make([]*Conn, concurrency)
-	for i := range conns {
-		c, err := Dial(addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return Result{}, err
-		}
-		conns[i] = c
-	}
 	defer func() {
 		for _, c := range conns {
-			c.Close()
+			if c != nil {
+				c.Close()
+			}
 		}
 	}()
+	for i := range conns {
+		var err error
+		if conns[i], err = Dial(addr); err != nil {
+			return Result{}, err
+		}
+	}
 	var next atomic.Int64
 	type local struct {
 		lat      []time.Duration

@@ -6,7 +6,6 @@ package metahook
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -51,42 +50,23 @@ func (b *Builder) wamid(kind byte) string {
 	return "wamid.HBgLMTY1MDU1NTEyMzQVAgA" + string(kind) + "GBQzQTBG" + fmt.Sprintf("%020d", b.Seq) + "RgA="
 }
 
-// message appends a messages change with one inbound text message (and its contact) to sb.
-func (b *Builder) message(sb *strings.Builder, ts int64) Event {
-	id := b.wamid('S')
-	sb.WriteString(`{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"`)
-	sb.WriteString(b.Display)
-	sb.WriteString(`","phone_number_id":"`)
-	sb.WriteString(b.Phone)
-	sb.WriteString(`"},"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"`)
-	sb.WriteString(id)
-	sb.WriteString(`","timestamp":"`)
-	sb.WriteString(strconv.FormatInt(ts, 10))
-	sb.WriteString(`","type":"text","text":{"body":"`)
-	fmt.Fprintf(sb, text, b.Seq)
-	sb.WriteString(`"}}]},"field":"messages"}`)
-	return Event{Key: "message:" + id}
-}
-
-// status appends a messages change with one status of a business-sent message to sb.
-func (b *Builder) status(sb *strings.Builder, ts int64) Event {
+// change appends a messages change to sb: one inbound text message (and its contact) when inbound is set,
+// else one status of a business-sent message (with its conversation and pricing).
+func (b *Builder) change(sb *strings.Builder, inbound bool) Event {
+	ts := baseTS + b.Seq%100000
+	fmt.Fprintf(sb, `{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"%s","phone_number_id":"%s"},`, b.Display, b.Phone)
+	if inbound {
+		id := b.wamid('S')
+		fmt.Fprintf(sb, `"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234","id":"%s","timestamp":"%d","type":"text","text":{"body":"`+text+`"}}]},"field":"messages"}`,
+			id, ts, b.Seq)
+		return Event{Key: "message:" + id}
+	}
 	id := b.wamid('R')
 	st := statuses[b.Seq%int64(len(statuses))]
-	sb.WriteString(`{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"`)
-	sb.WriteString(b.Display)
-	sb.WriteString(`","phone_number_id":"`)
-	sb.WriteString(b.Phone)
-	sb.WriteString(`"},"statuses":[{"id":"`)
-	sb.WriteString(id)
-	sb.WriteString(`","status":"`)
-	sb.WriteString(st)
-	sb.WriteString(`","timestamp":"`)
-	sb.WriteString(strconv.FormatInt(ts, 10))
-	sb.WriteString(`","recipient_id":"16505551234","biz_opaque_callback_data":"campaign=spring-2026;segment=returning;order=`)
-	sb.WriteString(strconv.FormatInt(b.Seq, 10))
-	sb.WriteString(`;template=order_update_v3;locale=en_US;crm=salesforce;agent=bot-7;thread=2f8c1e9a-4b7d-4c1e-9f0a-6d2b3c4e5f60","conversation":{"id":"3a39e7cb1b7e5ddb7aa5d4d8a5a2c3b1","expiration_timestamp":"`)
-	sb.WriteString(strconv.FormatInt(ts+86400, 10))
-	sb.WriteString(`","origin":{"type":"service"}},"pricing":{"billable":true,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]},"field":"messages"}`)
+	fmt.Fprintf(sb, `"statuses":[{"id":"%s","status":"%s","timestamp":"%d","recipient_id":"16505551234","biz_opaque_callback_data":"campaign=spring-2026;segment=returning;order=%d`+
+		`;template=order_update_v3;locale=en_US;crm=salesforce;agent=bot-7;thread=2f8c1e9a-4b7d-4c1e-9f0a-6d2b3c4e5f60","conversation":{"id":"3a39e7cb1b7e5ddb7aa5d4d8a5a2c3b1","expiration_timestamp":"%d",`+
+		`"origin":{"type":"service"}},"pricing":{"billable":true,"pricing_model":"PMP","category":"service","type":"free_customer_service"}}]},"field":"messages"}`,
+		id, st, ts, b.Seq, ts+86400)
 	return Event{Key: "status:" + id + ":" + st}
 }
 
@@ -100,12 +80,7 @@ func (b *Builder) Single(inbound bool) ([]byte, []Event) {
 	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"`)
 	sb.WriteString(b.WABA)
 	sb.WriteString(`","changes":[`)
-	var ev Event
-	if inbound {
-		ev = b.message(&sb, baseTS+b.Seq%100000)
-	} else {
-		ev = b.status(&sb, baseTS+b.Seq%100000)
-	}
+	ev := b.change(&sb, inbound)
 	sb.WriteString(`]}]}`)
 	return []byte(sb.String()), []Event{ev}
 }
@@ -126,12 +101,7 @@ func (b *Builder) Batch(size int) ([]byte, []Event) {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		var ev Event
-		if i%2 == 0 {
-			ev = b.message(&sb, baseTS+b.Seq%100000)
-		} else {
-			ev = b.status(&sb, baseTS+b.Seq%100000)
-		}
+		ev := b.change(&sb, i%2 == 0)
 		if sb.Len()+tail > size && i > 0 {
 			// Undo the change that overflowed.
 			s := sb.String()[:mark]
