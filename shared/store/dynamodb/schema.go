@@ -12,16 +12,9 @@ import (
 	"github.com/waes/onboarding/shared/store/dynamodb/schema"
 )
 
-// SchemaAPI is the part of the DynamoDB client that CreateTable and EnableTTL use.
-type SchemaAPI interface {
-	CreateTable(ctx context.Context, in *ddb.CreateTableInput, optFns ...func(*ddb.Options)) (*ddb.CreateTableOutput, error)
-	DescribeTable(ctx context.Context, in *ddb.DescribeTableInput, optFns ...func(*ddb.Options)) (*ddb.DescribeTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *ddb.UpdateTimeToLiveInput, optFns ...func(*ddb.Options)) (*ddb.UpdateTimeToLiveOutput, error)
-}
-
 // TableSchema returns the CreateTable request for the onboarding table: pk/sk strings, the GSIs of Indexes
-// (projection ALL), on-demand billing. TTL (AttrTTL) and point-in-time recovery are separate settings:
-// EnableTTL and the CDK stack set them.
+// (projection ALL), on-demand billing. TTL (AttrTTL) and point-in-time recovery are separate settings,
+// which the CDK stack sets (dynalite implements neither).
 func TableSchema(table string) *ddb.CreateTableInput {
 	attrs := []types.AttributeDefinition{
 		{AttributeName: aws.String(schema.AttrPK), AttributeType: types.ScalarAttributeTypeS},
@@ -56,7 +49,7 @@ func TableSchema(table string) *ddb.CreateTableInput {
 
 // CreateTable creates the onboarding table (TableSchema) and waits until it and its indexes are ACTIVE or ctx
 // ends. It is meant for tests and local tooling; deployed stages get the same table from the CDK stack.
-func CreateTable(ctx context.Context, client SchemaAPI, table string) error {
+func CreateTable(ctx context.Context, client *ddb.Client, table string) error {
 	if _, err := client.CreateTable(ctx, TableSchema(table)); err != nil {
 		return fmt.Errorf("dynamodb table %s: CreateTable: %w", table, err)
 	}
@@ -90,20 +83,4 @@ func tableActive(t *types.TableDescription) bool {
 		}
 	}
 	return true
-}
-
-// EnableTTL turns on expiry by AttrTTL. Deployed stages get it from the CDK stack; dynalite does not implement
-// UpdateTimeToLive, so the tests do not call it.
-func EnableTTL(ctx context.Context, client SchemaAPI, table string) error {
-	_, err := client.UpdateTimeToLive(ctx, &ddb.UpdateTimeToLiveInput{
-		TableName: aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(schema.AttrTTL),
-			Enabled:       aws.Bool(true),
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("dynamodb table %s: UpdateTimeToLive: %w", table, err)
-	}
-	return nil
 }

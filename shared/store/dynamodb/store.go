@@ -20,7 +20,7 @@ import (
 )
 
 // API is the part of the DynamoDB client the Store calls. *dynamodb.Client implements it; tests wrap it to
-// inject faults (FaultAPI).
+// simulate DynamoDB behaviour dynalite lacks (WithFaults injects errors into a client).
 type API interface {
 	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
@@ -92,9 +92,6 @@ func New(client API, table string, optFns ...func(*Options)) *Store {
 	}
 	return &Store{api: client, table: table, opts: o}
 }
-
-// Table returns the table name.
-func (s *Store) Table() string { return s.table }
 
 // Create stores a new record at version 1. An active record first acquires the guard of its WABA and phone
 // number (*onboarding.ActiveOnboardingError if another active onboarding holds it). A record whose id exists

@@ -187,13 +187,13 @@ func TestALLOldSavesTheRead(t *testing.T) {
 	client := dynalitetest.Client(t)
 	table := dynalitetest.NewTable(t, client)
 	var reads atomic.Int64
-	counting := &store.FaultAPI{API: &allOldAPI{API: client, client: client}, Fail: func(op string) error {
-		if op == store.OpGetItem {
+	counting := ddb.New(client.Options(), store.WithFaults(func(op string) error {
+		if op == "GetItem" {
 			reads.Add(1)
 		}
 		return nil
-	}}
-	st := store.New(counting, table)
+	}))
+	st := store.New(&allOldAPI{API: counting, client: client}, table)
 	ctx := context.Background()
 	if r, err := st.ClaimEvent(ctx, "k", t0, time.Minute, time.Hour); err != nil || r != onboarding.ClaimNew {
 		t.Fatalf("first claim: %v, %v", r, err)
@@ -266,7 +266,7 @@ func TestWebhookLostResponse(t *testing.T) {
 	}
 }
 
-// TestWebhookFaults: throttling injected through FaultAPI reaches the caller wrapped, recognisable by
+// TestWebhookFaults: throttling injected through WithFaults reaches the caller wrapped, recognisable by
 // IsThrottled and as the *types.ProvisionedThroughputExceededException it is, naming the table and the
 // DynamoDB operation.
 func TestWebhookFaults(t *testing.T) {
@@ -286,41 +286,41 @@ func TestWebhookFaults(t *testing.T) {
 		name, op string
 		call     func(st *store.Store) error
 	}{
-		{"ClaimEvent insert", store.OpPutItem, func(st *store.Store) error {
+		{"ClaimEvent insert", "PutItem", func(st *store.Store) error {
 			_, err := st.ClaimEvent(ctx, "new", t0, time.Minute, time.Hour)
 			return err
 		}},
-		{"ClaimEvent read after a conditional failure", store.OpGetItem, func(st *store.Store) error {
+		{"ClaimEvent read after a conditional failure", "GetItem", func(st *store.Store) error {
 			_, err := st.ClaimEvent(ctx, "busy", t0, time.Minute, time.Hour)
 			return err
 		}},
-		{"ClaimEvent takeover", store.OpUpdateItem, func(st *store.Store) error {
+		{"ClaimEvent takeover", "UpdateItem", func(st *store.Store) error {
 			_, err := st.ClaimEvent(ctx, "busy", t0.Add(2*time.Hour), time.Minute, time.Hour)
 			return err
 		}},
-		{"CompleteEvent", store.OpUpdateItem, func(st *store.Store) error { return st.CompleteEvent(ctx, "new", t0, time.Hour) }},
-		{"AdvanceMessageStatus", store.OpUpdateItem, func(st *store.Store) error {
+		{"CompleteEvent", "UpdateItem", func(st *store.Store) error { return st.CompleteEvent(ctx, "new", t0, time.Hour) }},
+		{"AdvanceMessageStatus", "UpdateItem", func(st *store.Store) error {
 			_, err := st.AdvanceMessageStatus(ctx, "m", "read", t0, time.Hour)
 			return err
 		}},
-		{"AdvanceMessageStatus read after a conditional failure", store.OpGetItem, func(st *store.Store) error {
+		{"AdvanceMessageStatus read after a conditional failure", "GetItem", func(st *store.Store) error {
 			_, err := st.AdvanceMessageStatus(ctx, "read", "delivered", t0, time.Hour)
 			return err
 		}},
-		{"PutWait", store.OpPutItem, func(st *store.Store) error {
+		{"PutWait", "PutItem", func(st *store.Store) error {
 			return st.PutWait(ctx, onboarding.Wait{OnboardingID: "id", Kind: "k", TaskToken: "tok"})
 		}},
-		{"TakeWait", store.OpDeleteItem, func(st *store.Store) error { _, err := st.TakeWait(ctx, "id", "k"); return err }},
-		{"RecordPartnerEvent", store.OpUpdateItem, func(st *store.Store) error {
+		{"TakeWait", "DeleteItem", func(st *store.Store) error { _, err := st.TakeWait(ctx, "id", "k"); return err }},
+		{"RecordPartnerEvent", "UpdateItem", func(st *store.Store) error {
 			return st.RecordPartnerEvent(ctx, "1", "PARTNER_ADDED", t0)
 		}},
-		{"GetEventClaim", store.OpGetItem, func(st *store.Store) error { _, err := st.GetEventClaim(ctx, "busy"); return err }},
-		{"Create", store.OpPutItem, func(st *store.Store) error { return st.Create(ctx, newRecord("1", "2")) }},
-		{"FindByWABA", store.OpQuery, func(st *store.Store) error { _, err := st.FindByWABA(ctx, "1", 0); return err }},
+		{"GetEventClaim", "GetItem", func(st *store.Store) error { _, err := st.GetEventClaim(ctx, "busy"); return err }},
+		{"Create", "PutItem", func(st *store.Store) error { return st.Create(ctx, newRecord("1", "2")) }},
+		{"FindByWABA", "Query", func(st *store.Store) error { _, err := st.FindByWABA(ctx, "1", 0); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := store.New(&store.FaultAPI{API: client, Fail: store.Throttle(tc.op)}, table)
+			st := store.New(ddb.New(client.Options(), store.WithFaults(store.Throttle(tc.op))), table)
 			err := tc.call(st)
 			var throttled *types.ProvisionedThroughputExceededException
 			if !errors.As(err, &throttled) || !store.IsThrottled(err) {
@@ -334,9 +334,10 @@ func TestWebhookFaults(t *testing.T) {
 		})
 	}
 	t.Run("no fault", func(t *testing.T) {
-		for _, api := range []*store.FaultAPI{{API: client}, {API: client, Fail: store.Throttle(store.OpQuery)}} {
+		for _, fail := range []func(string) error{func(string) error { return nil }, store.Throttle("Query")} {
+			api := ddb.New(client.Options(), store.WithFaults(fail))
 			if _, err := store.New(api, table).ClaimEvent(ctx, "busy", t0, time.Minute, time.Hour); err != nil {
-				t.Errorf("ClaimEvent through a FaultAPI without a fault for it: %v", err)
+				t.Errorf("ClaimEvent through WithFaults without a fault for it: %v", err)
 			}
 		}
 	})
