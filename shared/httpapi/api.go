@@ -54,9 +54,7 @@ type API struct {
 
 // New returns the API handler.
 func New(svc Onboardings, opts Options) *API {
-	if opts.Logger == nil {
-		opts.Logger = logging.Discard()
-	}
+	opts.Logger = logging.OrDiscard(opts.Logger)
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = MaxBodyBytes
 	}

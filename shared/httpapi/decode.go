@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -115,7 +116,7 @@ func decodeObject(body []byte, fields, arrayFields, bools []string) (map[string]
 			return nil, nil, syntaxError(err)
 		}
 		key := tok.(string) // inside an object, the decoder only yields string keys
-		if !containsExact(all, key) {
+		if !slices.Contains(all, key) {
 			for _, f := range all {
 				if strings.EqualFold(f, key) {
 					return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeUnknownField, truncate(key, 64), "unknown field %q (field names are case-sensitive: did you mean %q?)", truncate(key, 64), f)
@@ -131,7 +132,7 @@ func decodeObject(body []byte, fields, arrayFields, bools []string) (map[string]
 		if err != nil {
 			return nil, nil, syntaxError(err)
 		}
-		if containsExact(arrayFields, key) {
+		if slices.Contains(arrayFields, key) {
 			items, rerr := stringArray(dec, key, val)
 			if rerr != nil {
 				return nil, nil, rerr
@@ -139,7 +140,7 @@ func decodeObject(body []byte, fields, arrayFields, bools []string) (map[string]
 			arrays[key] = items
 			continue
 		}
-		if containsExact(bools, key) {
+		if slices.Contains(bools, key) {
 			b, ok := val.(bool)
 			if !ok {
 				return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, key, "%s must be a JSON boolean (true or false), not %s", key, jsonKind(val))
@@ -211,15 +212,6 @@ func jsonKind(tok json.Token) string {
 		return "an array"
 	}
 	return "another type"
-}
-
-func containsExact(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func truncate(s string, n int) string {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func ParseCodeRequest(body []byte) (signup.CodeRequest, *requestError) {
 	if !ok {
 		return signup.CodeRequest{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldMethod, "method is required: SMS or VOICE")
 	}
-	if !containsExact(codeMethods, method) {
+	if !slices.Contains(codeMethods, method) {
 		return signup.CodeRequest{}, invalid(http.StatusBadRequest, onboarding.CodeInvalidField, fieldMethod, "method must be SMS or VOICE")
 	}
 	lang, ok := m[fieldLanguage]

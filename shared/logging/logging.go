@@ -49,6 +49,14 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 // Discard returns a logger that writes nothing (for tests that do not inspect logs).
 func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// OrDiscard returns log, or a logger that writes nothing when log is nil (an optional Logger setting).
+func OrDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return Discard()
+	}
+	return log
+}
+
 // contextHandler adds the onboarding and request ids from the context to every record, at the top level of
 // the line even under WithGroup (so that a query on onboarding_id finds every line). An id the caller logged
 // itself at the top level (logger.With or the record's own attributes) is kept instead, never duplicated.

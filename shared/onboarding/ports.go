@@ -136,6 +136,14 @@ type Workflow interface {
 // Clock tells the time; tests replace it.
 type Clock func() time.Time
 
+// Now returns the clock's time in UTC; a nil Clock is time.Now.
+func (c Clock) Now() time.Time {
+	if c == nil {
+		return time.Now().UTC()
+	}
+	return c().UTC()
+}
+
 // Secret holds a token, PIN or app secret. It renders as "[redacted]" in every format, log and JSON encoding,
 // so a secret that reaches a log line or a response by mistake is not disclosed. Reveal returns the value for
 // the one request that needs it. The value sits behind a pointer so that even fmt's raw printing of a struct

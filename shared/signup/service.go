@@ -92,7 +92,7 @@ type Options struct {
 func New(store onboarding.Store, vault onboarding.Vault, graph GraphAPI, workflow onboarding.Workflow, opts Options) *Service {
 	return &Service{
 		store: store, vault: vault, graph: graph, workflow: workflow,
-		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: opts.Logger,
+		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: logging.OrDiscard(opts.Logger),
 		phoneGraph: opts.PhoneGraph, waits: opts.Waits, isTaskGone: opts.IsTaskGone,
 	}
 }
@@ -149,19 +149,7 @@ type UpstreamError struct{ Reason string }
 
 func (e *UpstreamError) Error() string { return e.Reason }
 
-func (s *Service) now() time.Time {
-	if s.clock != nil {
-		return s.clock().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (s *Service) logger() *slog.Logger {
-	if s.log != nil {
-		return s.log
-	}
-	return logging.Discard()
-}
+func (s *Service) now() time.Time { return s.clock.Now() }
 
 // signupRetry makes the exchange and debug_token retry transient and throttled Graph errors in-process,
 // within a budget that fits the code's 30-second life. The client never retries an exchange that timed out.
@@ -200,7 +188,7 @@ type target struct {
 // when the WABA has exactly one (none: the phone steps are skipped; several: the onboarding is created
 // FAILED with phone_number_ambiguous, and a retry that names the number resumes it).
 func (s *Service) SignupAll(ctx context.Context, req Request) ([]*onboarding.Record, error) {
-	log := s.logger()
+	log := s.log
 	log.InfoContext(ctx, "signup received", "waba_id", req.WABAID, "waba_ids", req.WABAIDs, "phone_number_id", req.PhoneNumberID, "event", req.Event)
 
 	cfg, err := s.vault.AppConfig(ctx)
@@ -254,7 +242,7 @@ func (s *Service) create(ctx context.Context, cfg onboarding.AppConfig, req Requ
 	expiresAt time.Time, currency string) (*onboarding.Record, error) {
 	id := t.id
 	ctx = logging.WithOnboardingID(ctx, id)
-	log := s.logger()
+	log := s.log
 	in := onboarding.NewRecordInput{
 		ID: id, WABAID: t.waba, PhoneNumberID: t.phone, BusinessID: req.BusinessID,
 		CustomerRef: req.CustomerRef, Event: req.Event, Currency: currency, TestRecipient: req.TestRecipient,
@@ -308,7 +296,7 @@ const abortCleanupTimeout = 5 * time.Second
 // abortSignup ends the record of a signup whose secrets could not be stored (AbortSignup: FAILED, not
 // retryable, guard released) and returns the 503 that tells the partner to restart Embedded Signup.
 func (s *Service) abortSignup(ctx context.Context, id, reason string, cause error) error {
-	log := s.logger()
+	log := s.log
 	log.ErrorContext(ctx, "signup aborted after the record was created", "error", cause.Error())
 	detail := onboarding.StepError{Code: onboarding.CodeDependency, Message: reason}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortCleanupTimeout)
@@ -329,7 +317,7 @@ func (s *Service) publishRunning(ctx context.Context, rec *onboarding.Record) {
 	ev := partnerevents.StatusChanged(rec.ID, rec.WABAID, rec.PhoneNumberID, string(rec.Status), rec.UpdatedAt)
 	ev.ID += fmt.Sprintf(":%d", rec.Executions)
 	if err := s.publisher.Publish(ctx, ev); err != nil {
-		s.logger().ErrorContext(ctx, "publishing the status change failed", "error", err.Error())
+		s.log.ErrorContext(ctx, "publishing the status change failed", "error", err.Error())
 	}
 }
 
@@ -493,13 +481,13 @@ func (s *Service) storePIN(ctx context.Context, wabaID, phoneNumberID string, pi
 		if err := s.vault.SetPIN(ctx, wabaID, phoneNumberID, pin, id); err != nil {
 			return fmt.Errorf("storing the two-step verification PIN: %w", err)
 		}
-		s.logger().InfoContext(ctx, "two-step verification PIN stored", "pin_source", "partner")
+		s.log.InfoContext(ctx, "two-step verification PIN stored", "pin_source", "partner")
 		return nil
 	}
 	if _, err := s.vault.EnsurePIN(ctx, wabaID, phoneNumberID, onboarding.NewSecret(onboarding.NewPIN()), id); err != nil {
 		return fmt.Errorf("storing the two-step verification PIN: %w", err)
 	}
-	s.logger().InfoContext(ctx, "two-step verification PIN ready", "pin_source", "generated or kept")
+	s.log.InfoContext(ctx, "two-step verification PIN ready", "pin_source", "generated or kept")
 	return nil
 }
 
@@ -530,14 +518,14 @@ func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboard
 	if err != nil {
 		return err
 	}
-	s.logger().InfoContext(ctx, "workflow started", "execution", arn, "resume_from", resumeFrom)
+	s.log.InfoContext(ctx, "workflow started", "execution", arn, "resume_from", resumeFrom)
 	return nil
 }
 
 // recordStartFailure marks the onboarding FAILED on the step the workflow should have started from, so that
 // a retry resumes it, and returns the record.
 func (s *Service) recordStartFailure(ctx context.Context, id string, step onboarding.StepName, startErr error) (*onboarding.Record, error) {
-	s.logger().ErrorContext(ctx, "starting the workflow failed", "error", startErr.Error())
+	s.log.ErrorContext(ctx, "starting the workflow failed", "error", startErr.Error())
 	detail := onboarding.StepError{
 		Code:    onboarding.CodeWorkflowStart,
 		Message: "the workflow could not be started: " + startErr.Error() + "; POST /onboardings/" + id + "/retry resumes it",
@@ -621,7 +609,7 @@ func (s *Service) RetryWith(ctx context.Context, id string, opts RetryOptions) (
 	if err := s.start(ctx, rec, cfg, from); err != nil {
 		return s.recordStartFailure(ctx, id, from, err)
 	}
-	s.logger().InfoContext(ctx, "onboarding resumed", "resume_from", from, "execution_number", rec.Executions)
+	s.log.InfoContext(ctx, "onboarding resumed", "resume_from", from, "execution_number", rec.Executions)
 	s.publishRunning(ctx, rec)
 	return rec, nil
 }

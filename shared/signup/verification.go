@@ -141,7 +141,7 @@ func (s *Service) RequestVerificationCode(ctx context.Context, id string, req Co
 	if err != nil {
 		return nil, &UnavailableError{Reason: "the code was sent but the request could not be recorded", Err: err}
 	}
-	s.logger().InfoContext(ctx, "verification code requested", "method", req.Method, "requests", rec.Progress.CodeRequests)
+	s.log.InfoContext(ctx, "verification code requested", "method", req.Method, "requests", rec.Progress.CodeRequests)
 	return &CodeRequested{Record: rec, RetryAfter: ResendWait(rec.Progress.CodeRequests)}, nil
 }
 
@@ -192,7 +192,7 @@ func (s *Service) SubmitVerificationCode(ctx context.Context, id string, code on
 	if err != nil && !errors.Is(err, onboarding.ErrNoChange) {
 		return nil, &UnavailableError{Reason: "Meta accepted the code but the onboarding could not be updated; send the code again", Err: err}
 	}
-	s.logger().InfoContext(ctx, "phone number verified")
+	s.log.InfoContext(ctx, "phone number verified")
 	return s.resumeVerified(ctx, rec, false)
 }
 
@@ -214,7 +214,7 @@ func (s *Service) verifyFailure(ctx context.Context, g PhoneGraphAPI, rec *onboa
 	// Transient: the code may have reached Meta and been used. Read the number instead of sending it again.
 	phone, rerr := g.GetPhoneNumber(ctx, &graph.GetPhoneNumberInput{PhoneNumberID: rec.PhoneNumberID, AccessToken: token})
 	if rerr == nil && phone.CodeVerificationStatus == graph.CodeVerified {
-		s.logger().InfoContext(ctx, "verify_code answer lost; the number reads VERIFIED")
+		s.log.InfoContext(ctx, "verify_code answer lost; the number reads VERIFIED")
 		return nil
 	}
 	return &UpstreamError{Reason: "Meta did not answer verify_code (" + graphDetail(ge) + "); send the code again, or request a new one if Meta used it"}
@@ -240,16 +240,16 @@ func (s *Service) resumeVerified(ctx context.Context, rec *onboarding.Record, re
 	err = s.workflow.SendTaskSuccess(ctx, w.TaskToken, []byte(`{"verified":true}`))
 	if err != nil && s.isTaskGone != nil && s.isTaskGone(err) {
 		// The wait timed out meanwhile: the workflow's check after the timeout finds the number verified.
-		s.logger().InfoContext(ctx, "the phone verification wait ended before the resume")
+		s.log.InfoContext(ctx, "the phone verification wait ended before the resume")
 		return rec, nil
 	}
 	if err != nil {
 		if perr := s.waits.PutWait(ctx, onboarding.Wait{OnboardingID: rec.ID, Kind: WaitPhoneVerification, TaskToken: w.TaskToken, ExpiresAt: s.now().Add(waitTTL)}); perr != nil {
-			s.logger().ErrorContext(ctx, "putting the task token back failed", "error", perr.Error())
+			s.log.ErrorContext(ctx, "putting the task token back failed", "error", perr.Error())
 		}
 		return nil, &UnavailableError{Reason: "the number is verified but the workflow could not be resumed; send the code again", Err: err}
 	}
-	s.logger().InfoContext(ctx, "workflow resumed after phone verification")
+	s.log.InfoContext(ctx, "workflow resumed after phone verification")
 	return rec, nil
 }
 

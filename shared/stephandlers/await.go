@@ -76,7 +76,7 @@ func (s *Service) AwaitWebhook(ctx context.Context, in AwaitInput) (Output, erro
 	if err := s.correlator.RequestCorrelation(ctx, in.OnboardingID); err != nil {
 		return Output{}, classify(onboarding.StepSendTestMessage, fmt.Errorf("requesting correlation: %w", err))
 	}
-	s.logger().InfoContext(ctx, "waiting for webhook", "kind", in.Kind)
+	s.log.InfoContext(ctx, "waiting for webhook", "kind", in.Kind)
 	return Output{OnboardingID: in.OnboardingID, Step: onboarding.StepSendTestMessage, Status: onboarding.StepRunning}, nil
 }
 
@@ -100,6 +100,6 @@ func (s *Service) awaitPhoneVerification(ctx context.Context, in AwaitInput) (Ou
 	if err != nil && err != errSkipWrite {
 		return Output{}, classify(onboarding.StepVerifyPhone, err)
 	}
-	s.logger().InfoContext(ctx, "waiting for the phone verification code")
+	s.log.InfoContext(ctx, "waiting for the phone verification code")
 	return Output{OnboardingID: in.OnboardingID, Step: onboarding.StepVerifyPhone, Status: onboarding.StepRunning}, nil
 }

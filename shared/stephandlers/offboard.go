@@ -41,7 +41,7 @@ func (s *Service) Offboard(ctx context.Context, onboardingID string) error {
 		if _, err := s.update(ctx, rec.ID, func(r *onboarding.Record) error { r.Progress.SecretDeleted = true; return nil }); err != nil {
 			return fmt.Errorf("offboarding %s: recording the secret deletion: %w", rec.ID, err)
 		}
-		s.logger().InfoContext(ctx, "business token and PINs deleted", "waba_id", rec.WABAID)
+		s.log.InfoContext(ctx, "business token and PINs deleted", "waba_id", rec.WABAID)
 	}
 	return nil
 }
@@ -55,7 +55,7 @@ func (s *Service) revokeCredit(ctx context.Context, rec *onboarding.Record) erro
 		return fmt.Errorf("offboarding %s: reading the stage configuration: %w", rec.ID, err)
 	}
 	if cfg.SystemToken.IsZero() {
-		s.logger().WarnContext(ctx, "credit line not revoked: the stage secret has no system_token", "allocation_config_id", rec.AllocationConfigID)
+		s.log.WarnContext(ctx, "credit line not revoked: the stage secret has no system_token", "allocation_config_id", rec.AllocationConfigID)
 		return nil
 	}
 	// A revoke cannot share anything, so Meta's transient and throttled answers are retried in-process too.
@@ -64,10 +64,10 @@ func (s *Service) revokeCredit(ctx context.Context, rec *onboarding.Record) erro
 	var ge *graph.Error
 	switch {
 	case err == nil:
-		s.logger().InfoContext(ctx, "credit line revoked", "allocation_config_id", rec.AllocationConfigID)
+		s.log.InfoContext(ctx, "credit line revoked", "allocation_config_id", rec.AllocationConfigID)
 		return nil
 	case errors.As(err, &ge) && (ge.Class == graph.ClassPermanent || ge.Class == graph.ClassWaitFixed):
-		s.logger().WarnContext(ctx, "Meta refused to revoke the credit line allocation; not retried",
+		s.log.WarnContext(ctx, "Meta refused to revoke the credit line allocation; not retried",
 			"allocation_config_id", rec.AllocationConfigID, "graph_code", ge.Code, "fbtrace_id", ge.FBTraceID, "error", ge.Message)
 		return nil
 	}

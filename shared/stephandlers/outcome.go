@@ -117,7 +117,7 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 		if st != nil {
 			out.Status = st.Status
 		}
-		s.logger().InfoContext(ctx, "waiting before the next attempt", "step", in.Step, "wait_seconds", out.WaitSeconds)
+		s.log.InfoContext(ctx, "waiting before the next attempt", "step", in.Step, "wait_seconds", out.WaitSeconds)
 		return out, nil
 	default:
 		return Output{}, permanent(onboarding.CodeInvalidField, fmt.Sprintf("record_outcome: unknown action %q", in.Action))
@@ -126,7 +126,7 @@ func (s *Service) RecordOutcome(ctx context.Context, in OutcomeInput) (Output, e
 	if err != nil && err != errSkipWrite {
 		return Output{}, classify(in.Step, err)
 	}
-	s.logger().InfoContext(ctx, "onboarding outcome recorded", "action", in.Action, "step", in.Step, "status", rec.Status)
+	s.log.InfoContext(ctx, "onboarding outcome recorded", "action", in.Action, "step", in.Step, "status", rec.Status)
 	// Published on every run, also when the record was already written: a retried state after a failed
 	// publish publishes again (at least once; the event id lets consumers dedupe).
 	if in.Action != ActionSkip && s.publisher != nil && rec.Status.Terminal() {

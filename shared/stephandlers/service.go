@@ -86,7 +86,7 @@ type Options struct {
 func New(store onboarding.Store, vault onboarding.Vault, graph GraphAPI, waits Waits, correlator Correlator, opts Options) *Service {
 	return &Service{
 		store: store, vault: vault, graph: graph, waits: waits, correlator: correlator,
-		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: opts.Logger,
+		publisher: opts.Publisher, config: opts.Config, clock: opts.Clock, log: logging.OrDiscard(opts.Logger),
 	}
 }
 
@@ -107,19 +107,7 @@ type Output struct {
 	WaitSeconds int `json:"wait_seconds,omitempty"`
 }
 
-func (s *Service) now() time.Time {
-	if s.clock != nil {
-		return s.clock().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (s *Service) logger() *slog.Logger {
-	if s.log != nil {
-		return s.log
-	}
-	return logging.Discard()
-}
+func (s *Service) now() time.Time { return s.clock.Now() }
 
 // outcome is what a step body decides: done (SUCCEEDED), skipped with a reason, or still running (the step
 // continues in a later state of the workflow, as send_test_message does while it waits for webhooks).
@@ -169,7 +157,7 @@ func (s *Service) update(ctx context.Context, id string, mutate func(*onboarding
 // is started by the wait for the tester's message) instead of counting a new attempt.
 func (s *Service) run(ctx context.Context, in Input, name onboarding.StepName, joinRunning bool, body func(context.Context, *stepRun) (outcome, error)) (Output, error) {
 	ctx = logging.WithOnboardingID(ctx, in.OnboardingID)
-	log := s.logger()
+	log := s.log
 	if !onboarding.ValidID(in.OnboardingID) {
 		return Output{}, permanent(onboarding.CodeInvalidField, "step input has no valid onboarding_id")
 	}
@@ -246,7 +234,7 @@ func (s *Service) fail(ctx context.Context, id string, name onboarding.StepName,
 		return r.NoteStepError(name, d, s.now())
 	})
 	if err != nil && !errors.Is(err, errSkipWrite) {
-		s.logger().ErrorContext(ctx, "recording step error failed", "step", name, "error", err.Error())
+		s.log.ErrorContext(ctx, "recording step error failed", "step", name, "error", err.Error())
 	}
 	return f
 }

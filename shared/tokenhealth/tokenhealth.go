@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/shared/graph"
+	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 )
@@ -130,9 +131,6 @@ func New(store onboarding.Store, claims Claimer, vault onboarding.Vault, g Graph
 	if publisher == nil {
 		publisher = partnerevents.Discard{}
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	if clock == nil {
 		clock = time.Now
 	}
@@ -142,7 +140,7 @@ func New(store onboarding.Store, claims Claimer, vault onboarding.Vault, g Graph
 	if cfg.GraphBudget <= 0 {
 		cfg.GraphBudget = DefaultGraphBudget
 	}
-	return &Checker{store: store, claims: claims, vault: vault, graph: g, publisher: publisher, log: log, clock: clock, config: cfg}
+	return &Checker{store: store, claims: claims, vault: vault, graph: g, publisher: publisher, log: logging.OrDiscard(log), clock: clock, config: cfg}
 }
 
 // Report counts what one run found (the token_health function's result).

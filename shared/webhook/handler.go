@@ -92,9 +92,7 @@ type Handler struct {
 // NewHandler returns the webhook handler, wrapped in httpapi.Middleware for request ids, the access log and
 // panic recovery.
 func NewHandler(config ConfigFunc, sink Sink, opts Options) *Handler {
-	if opts.Logger == nil {
-		opts.Logger = logging.Discard()
-	}
+	opts.Logger = logging.OrDiscard(opts.Logger)
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = MaxBodyBytes
 	}

@@ -16,7 +16,7 @@ import (
 func (p *Processor) businessApp(ctx context.Context, ev webhook.Event) error {
 	v, err := webhook.ParseBusinessApp(ev)
 	if err != nil {
-		p.log().WarnContext(ctx, "coexistence webhook with an unexpected shape ignored", "field", ev.Field, "error", err.Error())
+		p.logger.WarnContext(ctx, "coexistence webhook with an unexpected shape ignored", "field", ev.Field, "error", err.Error())
 		return nil
 	}
 	phoneID := string(v.Metadata.PhoneNumberID)

@@ -60,7 +60,7 @@ func (in Inline) RequestCorrelation(ctx context.Context, onboardingID string) er
 			if err := in.P.Correlate(ctx, onboardingID); err == nil {
 				return
 			} else if attempt == 4 {
-				in.P.log().ErrorContext(ctx, "correlation failed", "error", err.Error())
+				in.P.logger.ErrorContext(ctx, "correlation failed", "error", err.Error())
 				return
 			}
 			time.Sleep(delay)

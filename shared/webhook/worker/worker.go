@@ -89,24 +89,12 @@ type Offboarder interface {
 func New(store onboarding.Store, webhooks onboarding.WebhookStore, workflow onboarding.Workflow, opts Options) *Processor {
 	return &Processor{
 		store: store, webhooks: webhooks, workflow: workflow, publisher: opts.Publisher, clock: opts.Clock,
-		logger: opts.Logger, dedupeTTL: opts.DedupeTTL, lease: opts.Lease, isTaskGone: opts.IsTaskGone,
+		logger: logging.OrDiscard(opts.Logger), dedupeTTL: opts.DedupeTTL, lease: opts.Lease, isTaskGone: opts.IsTaskGone,
 		offboarder: opts.Offboarder,
 	}
 }
 
-func (p *Processor) now() time.Time {
-	if p.clock != nil {
-		return p.clock().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (p *Processor) log() *slog.Logger {
-	if p.logger != nil {
-		return p.logger
-	}
-	return logging.Discard()
-}
+func (p *Processor) now() time.Time { return p.clock.Now() }
 
 // Handle processes one queue message.
 func (p *Processor) Handle(ctx context.Context, m Message) error {
@@ -115,12 +103,12 @@ func (p *Processor) Handle(ctx context.Context, m Message) error {
 		return p.Process(ctx, *m.Event)
 	case m.Correlate != "":
 		if !onboarding.ValidID(m.Correlate) {
-			p.log().WarnContext(ctx, "ignoring a correlation request with an invalid onboarding id")
+			p.logger.WarnContext(ctx, "ignoring a correlation request with an invalid onboarding id")
 			return nil
 		}
 		return p.Correlate(logging.WithOnboardingID(ctx, m.Correlate), m.Correlate)
 	}
-	p.log().WarnContext(ctx, "ignoring an empty queue message")
+	p.logger.WarnContext(ctx, "ignoring an empty queue message")
 	return nil
 }
 
@@ -139,7 +127,7 @@ func (p *Processor) Process(ctx context.Context, ev webhook.Event) error {
 	}
 	switch claim {
 	case onboarding.ClaimDone:
-		p.log().DebugContext(ctx, "duplicate webhook event skipped", "event_key", ev.Key)
+		p.logger.DebugContext(ctx, "duplicate webhook event skipped", "event_key", ev.Key)
 		return nil
 	case onboarding.ClaimBusy:
 		return fmt.Errorf("event %s: %w", ev.Key, ErrBusy)
@@ -170,7 +158,7 @@ func (p *Processor) apply(ctx context.Context, ev webhook.Event, retry bool) err
 			return p.businessApp(ctx, ev)
 		}
 	}
-	p.log().InfoContext(ctx, "webhook event of an unknown kind ignored", "field", ev.Field)
+	p.logger.InfoContext(ctx, "webhook event of an unknown kind ignored", "field", ev.Field)
 	return nil
 }
 
@@ -248,13 +236,13 @@ func (p *Processor) inbound(ctx context.Context, ev webhook.Event) error {
 		if err != nil {
 			return err
 		}
-		p.log().InfoContext(ctx, "tester's message received", "message_id", rec.Progress.InboundMessageID)
+		p.logger.InfoContext(ctx, "tester's message received", "message_id", rec.Progress.InboundMessageID)
 		if err := p.resumeReady(ctx, rec); err != nil {
 			return err
 		}
 	}
 	if rec == nil {
-		p.log().InfoContext(ctx, "inbound message for a phone with no onboarding", "phone_number_id", ev.PhoneNumberID)
+		p.logger.InfoContext(ctx, "inbound message for a phone with no onboarding", "phone_number_id", ev.PhoneNumberID)
 	}
 	return p.publish(ctx, p.messageEvent(partnerevents.TypeMessageReceived, ev, id))
 }
@@ -277,7 +265,7 @@ func (p *Processor) identityChange(ctx context.Context, ev webhook.Event) error 
 		e.OnboardingID = rec.ID
 	}
 	e.IdentityChange, e.PreviousUserID, e.PreviousParentUserID, e.NewWAID = ev.SystemType, ev.PreviousUserID, ev.PreviousParentUserID, ev.NewWAID
-	p.log().InfoContext(ctx, "user identity changed", "identity_change", ev.SystemType)
+	p.logger.InfoContext(ctx, "user identity changed", "identity_change", ev.SystemType)
 	return p.publish(ctx, e)
 }
 
@@ -303,7 +291,7 @@ func isTestMessage(rec *onboarding.Record, ev webhook.Event) bool {
 // an earlier attempt may have advanced it and died before correlating; it is idempotent.
 func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) error {
 	if onboarding.MessageStatusRank(ev.Status) == 0 {
-		p.log().InfoContext(ctx, "message status of an unknown kind ignored", "status", ev.Status)
+		p.logger.InfoContext(ctx, "message status of an unknown kind ignored", "status", ev.Status)
 		return nil
 	}
 	advanced, err := p.webhooks.AdvanceMessageStatus(ctx, ev.MessageID, ev.Status, p.now(), StatusTTL)
@@ -311,7 +299,7 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 		return fmt.Errorf("recording the status of %s: %w", ev.MessageID, err)
 	}
 	if !advanced && !retry {
-		p.log().InfoContext(ctx, "late message status ignored", "message_id", ev.MessageID, "status", ev.Status)
+		p.logger.InfoContext(ctx, "late message status ignored", "message_id", ev.MessageID, "status", ev.Status)
 	}
 	rec, err := p.onboardingForPhone(ctx, ev.PhoneNumberID)
 	if err != nil {
@@ -342,7 +330,7 @@ func (p *Processor) status(ctx context.Context, ev webhook.Event, retry bool) er
 			if err != nil {
 				return err
 			}
-			p.log().InfoContext(ctx, "test reply status", "message_id", ev.MessageID, "status", ev.Status)
+			p.logger.InfoContext(ctx, "test reply status", "message_id", ev.MessageID, "status", ev.Status)
 			if err := p.resumeReady(ctx, rec); err != nil {
 				return err
 			}
@@ -363,7 +351,7 @@ func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event, retry b
 		at = p.now()
 	}
 	if ev.WABAID == "" || !onboarding.ValidGraphID(ev.WABAID) {
-		p.log().InfoContext(ctx, "account_update without a WABA id", "account_event", ev.AccountEvent)
+		p.logger.InfoContext(ctx, "account_update without a WABA id", "account_event", ev.AccountEvent)
 		return p.publish(ctx, p.accountEvent(ev, "", at))
 	}
 	if err := p.webhooks.RecordPartnerEvent(ctx, ev.WABAID, ev.AccountEvent, at); err != nil {
@@ -391,7 +379,7 @@ func (p *Processor) accountUpdate(ctx context.Context, ev webhook.Event, retry b
 				return err
 			}
 			octx := logging.WithOnboardingID(ctx, rec.ID)
-			p.log().InfoContext(octx, "onboarding offboarded: the partner was removed from the WABA", "account_event", ev.AccountEvent)
+			p.logger.InfoContext(octx, "onboarding offboarded: the partner was removed from the WABA", "account_event", ev.AccountEvent)
 			// Cleaned up before the events go out: a failure here is returned, the queue redelivers, and the
 			// redelivery (an unfinished claim) finishes the clean-up and publishes.
 			if p.offboarder != nil {
@@ -424,7 +412,7 @@ func (p *Processor) accountEvent(ev webhook.Event, wabaID string, at time.Time) 
 func (p *Processor) Correlate(ctx context.Context, onboardingID string) error {
 	rec, err := p.store.Get(ctx, onboardingID)
 	if errors.Is(err, onboarding.ErrNotFound) {
-		p.log().WarnContext(ctx, "correlation requested for an unknown onboarding")
+		p.logger.WarnContext(ctx, "correlation requested for an unknown onboarding")
 		return nil
 	}
 	if err != nil {
@@ -482,7 +470,7 @@ func (p *Processor) resume(ctx context.Context, onboardingID string, kind onboar
 		err = p.workflow.SendTaskSuccess(ctx, w.TaskToken, output)
 	}
 	if err != nil && p.isTaskGone != nil && p.isTaskGone(err) {
-		p.log().InfoContext(ctx, "the wait had already ended", "kind", string(kind))
+		p.logger.InfoContext(ctx, "the wait had already ended", "kind", string(kind))
 		return nil
 	}
 	if err != nil {
@@ -491,7 +479,7 @@ func (p *Processor) resume(ctx context.Context, onboardingID string, kind onboar
 		}
 		return fmt.Errorf("resuming the %s wait: %w", kind, err)
 	}
-	p.log().InfoContext(ctx, "workflow wait resumed", "kind", string(kind), "failed", failCause != "")
+	p.logger.InfoContext(ctx, "workflow wait resumed", "kind", string(kind), "failed", failCause != "")
 	return nil
 }
 
