@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -113,159 +114,152 @@ const (
 // ConfigFromEnv reads the configuration. lookup is os.LookupEnv: a variable set to "" differs from an unset
 // one (WA_CREDIT_LINE_ID= disables credit sharing).
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
-	get := func(name, def string) (string, bool) {
-		if v, ok := lookup(name); ok {
-			return v, true
+	e := &envReader{lookup: lookup}
+	c := Config{
+		Addr: e.str(EnvAddr, DefaultAddr),
+		App: onboarding.AppConfig{
+			AppID: e.str(EnvAppID, DefaultAppID), AppSecret: onboarding.NewSecret(e.str(EnvAppSecret, DefaultAppSecret)),
+			WebhookVerifyToken: onboarding.NewSecret(e.str(EnvVerifyToken, DefaultVerifyToken)),
+			SystemToken:        onboarding.NewSecret(e.str(EnvSystemToken, DefaultSystemToken)),
+			SystemUserID:       e.str(EnvSystemUserID, DefaultSystemUserID), CreditLineID: e.str(EnvCreditLineID, DefaultCreditLineID),
+		},
+		GraphBaseURL: e.str(EnvGraphBaseURL, ""), GraphAPIVersion: e.str(EnvGraphAPIVersion, graph.DefaultAPIVersion),
+		SimTester: e.str(EnvSimTester, DefaultTester), TimeScale: DefaultTimeScale, DefaultCurrency: e.str(EnvDefaultCurrency, "USD"),
+		InboundTimeout: DefaultInboundTimeout, StatusTimeout: DefaultStatusTimeout, PhoneVerificationTimeout: DefaultPhoneVerificationTimeout,
+		WebhookOverride: e.str(EnvWebhookOverride, ""), TestMessageBody: e.str(EnvTestMessageBody, ""),
+		AuthIssuer: e.str(EnvAuthIssuer, ""), AuthAudience: e.str(EnvAuthAudience, ""),
+		State: StateDisk, StateDir: DefaultStateDir, TokenHealthInterval: DefaultTokenHealthInterval,
+	}
+	// The checks, in the order their problems are reported.
+	e.checkApp(c.App)
+	e.checkGraphBaseURL(c.GraphBaseURL, c.App.CreditLineID != "")
+	e.parse(EnvSimFaults, "", func(v string) (err error) { c.SimFaults, err = graphsim.ParseFaults(v); return err })
+	e.parse(EnvSimLatency, "", func(v string) (err error) { c.SimLatency, err = graphsim.ParseLatencyMS(v); return err })
+	e.check(onboarding.ValidE164(c.SimTester), EnvSimTester+" must be an E.164 number such as +16505551234")
+	e.parse(EnvTimeScale, EnvTimeScale+" must be a number in (0, 1]; 1 is production timing", func(v string) (err error) {
+		if c.TimeScale, err = strconv.ParseFloat(v, 64); err == nil && (c.TimeScale <= 0 || c.TimeScale > 1) {
+			err = errOutOfRange
 		}
-		return def, false
-	}
-	var problems []string
-	c := Config{}
-	c.Addr, _ = get(EnvAddr, DefaultAddr)
-	appID, setAppID := get(EnvAppID, DefaultAppID)
-	appSecret, setSecret := get(EnvAppSecret, DefaultAppSecret)
-	verify, setVerify := get(EnvVerifyToken, DefaultVerifyToken)
-	system, setSystem := get(EnvSystemToken, DefaultSystemToken)
-	systemUser, setSystemUser := get(EnvSystemUserID, DefaultSystemUserID)
-	creditLine, setCreditLine := get(EnvCreditLineID, DefaultCreditLineID)
-	c.App = onboarding.AppConfig{
-		AppID: appID, AppSecret: onboarding.NewSecret(appSecret), WebhookVerifyToken: onboarding.NewSecret(verify),
-		SystemToken: onboarding.NewSecret(system), SystemUserID: systemUser, CreditLineID: creditLine,
-	}
-	for name, id := range map[string]string{EnvAppID: appID, EnvSystemUserID: systemUser} {
-		if !onboarding.ValidGraphID(id) {
-			problems = append(problems, name+" must be 1 to 20 digits")
+		return err
+	})
+	e.check(onboarding.ValidCurrency(c.DefaultCurrency), EnvDefaultCurrency+" must be one of "+strings.Join(onboarding.Currencies, ", "))
+	e.seconds(EnvInboundTimeout, &c.InboundTimeout)
+	e.seconds(EnvStatusTimeout, &c.StatusTimeout)
+	e.seconds(EnvPhoneVerificationTimeout, &c.PhoneVerificationTimeout)
+	e.checkAuth(c.AuthIssuer, c.AuthAudience)
+	e.parse(EnvState, "", func(v string) error { c.State = v; return nil })
+	e.check(c.State == StateDisk || c.State == StateMemory, EnvState+" must be "+StateDisk+" (the default: state survives a restart) or "+StateMemory)
+	e.parse(EnvStateDir, "", func(v string) error { c.StateDir = v; return nil })
+	e.parse(EnvTokenHealthInterval, EnvTokenHealthInterval+" must be a duration such as 1m or 30s, or 0 to turn the token health check off", func(v string) (err error) {
+		if c.TokenHealthInterval, err = time.ParseDuration(v); err == nil && c.TokenHealthInterval < 0 {
+			err = errOutOfRange
 		}
-	}
-	if creditLine != "" && !onboarding.ValidGraphID(creditLine) {
-		problems = append(problems, EnvCreditLineID+" must be 1 to 20 digits, or empty to skip credit sharing")
-	}
-	if appSecret == "" || verify == "" {
-		problems = append(problems, EnvAppSecret+" and "+EnvVerifyToken+" must not be empty")
-	}
-
-	c.GraphBaseURL, _ = get(EnvGraphBaseURL, "")
-	if c.GraphBaseURL != "" {
-		u, err := url.Parse(c.GraphBaseURL)
-		if err != nil || u.Host == "" {
-			problems = append(problems, EnvGraphBaseURL+" must be a URL")
-		} else if !isLoopback(u.Hostname()) {
-			// The real Graph API: every credential must be given explicitly, and none may be a dev default.
-			required := []requirement{
-				{EnvAppID, setAppID, appID == DefaultAppID},
-				{EnvAppSecret, setSecret, appSecret == DefaultAppSecret},
-				{EnvVerifyToken, setVerify, verify == DefaultVerifyToken},
-				{EnvCreditLineID, setCreditLine, creditLine == DefaultCreditLineID},
-			}
-			if creditLine != "" {
-				required = append(required,
-					requirement{EnvSystemToken, setSystem, system == DefaultSystemToken},
-					requirement{EnvSystemUserID, setSystemUser, systemUser == DefaultSystemUserID})
-			}
-			for _, r := range required {
-				if !r.set || r.isDev {
-					problems = append(problems, fmt.Sprintf("%s points at %s: set %s to your own value (dev defaults are refused against the real Graph API)", EnvGraphBaseURL, u.Host, r.name))
-				}
-			}
-		}
-	}
-	c.GraphAPIVersion, _ = get(EnvGraphAPIVersion, graph.DefaultAPIVersion)
-
-	if v, ok := lookup(EnvSimFaults); ok && v != "" {
-		faults, err := graphsim.ParseFaults(v)
-		if err != nil {
-			problems = append(problems, EnvSimFaults+": "+err.Error())
-		}
-		c.SimFaults = faults
-	}
-	if v, ok := lookup(EnvSimLatency); ok && v != "" {
-		d, err := graphsim.ParseLatencyMS(v)
-		if err != nil {
-			problems = append(problems, EnvSimLatency+": "+err.Error())
-		}
-		c.SimLatency = d
-	}
-	c.SimTester, _ = get(EnvSimTester, DefaultTester)
-	if !onboarding.ValidE164(c.SimTester) {
-		problems = append(problems, EnvSimTester+" must be an E.164 number such as +16505551234")
-	}
-
-	c.TimeScale = DefaultTimeScale
-	if v, ok := lookup(EnvTimeScale); ok && v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1 {
-			problems = append(problems, EnvTimeScale+" must be a number in (0, 1]; 1 is production timing")
-		}
-		c.TimeScale = f
-	}
-	c.DefaultCurrency, _ = get(EnvDefaultCurrency, "USD")
-	if !onboarding.ValidCurrency(c.DefaultCurrency) {
-		problems = append(problems, EnvDefaultCurrency+" must be one of "+strings.Join(onboarding.Currencies, ", "))
-	}
-	var err error
-	if c.InboundTimeout, err = seconds(lookup, EnvInboundTimeout, DefaultInboundTimeout); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if c.StatusTimeout, err = seconds(lookup, EnvStatusTimeout, DefaultStatusTimeout); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if c.PhoneVerificationTimeout, err = seconds(lookup, EnvPhoneVerificationTimeout, DefaultPhoneVerificationTimeout); err != nil {
-		problems = append(problems, err.Error())
-	}
-	c.WebhookOverride, _ = get(EnvWebhookOverride, "")
-	c.TestMessageBody, _ = get(EnvTestMessageBody, "")
-	c.AuthIssuer, _ = get(EnvAuthIssuer, "")
-	c.AuthAudience, _ = get(EnvAuthAudience, "")
-	switch {
-	case (c.AuthIssuer == "") != (c.AuthAudience == ""):
-		problems = append(problems, EnvAuthIssuer+" and "+EnvAuthAudience+" turn partner authentication on together: set both, or neither")
-	case c.AuthIssuer != "":
-		if err := auth.CheckIssuerURL(c.AuthIssuer); err != nil {
-			problems = append(problems, EnvAuthIssuer+": "+err.Error())
-		}
-	}
-	c.State, _ = get(EnvState, StateDisk)
-	if c.State == "" {
-		c.State = StateDisk
-	}
-	if c.State != StateDisk && c.State != StateMemory {
-		problems = append(problems, EnvState+" must be "+StateDisk+" (the default: state survives a restart) or "+StateMemory)
-	}
-	c.StateDir, _ = get(EnvStateDir, DefaultStateDir)
-	if c.StateDir == "" {
-		c.StateDir = DefaultStateDir
-	}
-	c.TokenHealthInterval = DefaultTokenHealthInterval
-	if v, ok := lookup(EnvTokenHealthInterval); ok && v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			problems = append(problems, EnvTokenHealthInterval+" must be a duration such as 1m or 30s, or 0 to turn the token health check off")
-		}
-		c.TokenHealthInterval = d
-	}
-	if len(problems) > 0 {
-		return Config{}, fmt.Errorf("local configuration: %s", strings.Join(problems, "; "))
+		return err
+	})
+	if len(e.problems) > 0 {
+		return Config{}, fmt.Errorf("local configuration: %s", strings.Join(e.problems, "; "))
 	}
 	return c, nil
 }
 
-// requirement is a credential that must be set explicitly, and not to its dev default, against the real
-// Graph API.
-type requirement struct {
-	name       string
-	set, isDev bool
+// envReader reads the environment and collects every problem with it, so that one start reports them all.
+type envReader struct {
+	lookup   func(string) (string, bool)
+	problems []string
 }
 
-func seconds(lookup func(string) (string, bool), name string, def time.Duration) (time.Duration, error) {
-	v, ok := lookup(name)
+// str returns the variable's value, or def when it is unset: a variable set to "" is "".
+func (e *envReader) str(name, def string) string {
+	if v, ok := e.lookup(name); ok {
+		return v
+	}
+	return def
+}
+
+// check records problem unless ok.
+func (e *envReader) check(ok bool, problem string) {
+	if !ok {
+		e.problems = append(e.problems, problem)
+	}
+}
+
+// parse hands the variable's value to set, unless it is unset or empty (the default then stays). A failure
+// is recorded as problem, or as "NAME: error" when problem is empty.
+func (e *envReader) parse(name, problem string, set func(string) error) {
+	v, ok := e.lookup(name)
 	if !ok || v == "" {
-		return def, nil
+		return
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%s must be a whole number of seconds", name)
+	if err := set(v); err != nil {
+		if problem == "" {
+			problem = name + ": " + err.Error()
+		}
+		e.check(false, problem)
 	}
-	return time.Duration(n) * time.Second, nil
+}
+
+// errOutOfRange is a value that parses but is not allowed (the problem recorded says what is).
+var errOutOfRange = errors.New("out of range")
+
+// seconds parses a whole number of seconds into d.
+func (e *envReader) seconds(name string, d *time.Duration) {
+	e.parse(name, name+" must be a whole number of seconds", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err == nil && n < 1 {
+			err = errOutOfRange
+		}
+		*d = time.Duration(n) * time.Second
+		return err
+	})
+}
+
+func (e *envReader) checkApp(app onboarding.AppConfig) {
+	e.check(onboarding.ValidGraphID(app.AppID), EnvAppID+" must be 1 to 20 digits")
+	e.check(onboarding.ValidGraphID(app.SystemUserID), EnvSystemUserID+" must be 1 to 20 digits")
+	e.check(app.CreditLineID == "" || onboarding.ValidGraphID(app.CreditLineID), EnvCreditLineID+" must be 1 to 20 digits, or empty to skip credit sharing")
+	e.check(!app.AppSecret.IsZero() && !app.WebhookVerifyToken.IsZero(), EnvAppSecret+" and "+EnvVerifyToken+" must not be empty")
+}
+
+// devCredentials are the settings whose dev defaults the real Graph API refuses, with those defaults. The
+// system user's token and id serve only the credit sharing: they are required only with a credit line.
+var devCredentials = []struct{ name, def string }{
+	{EnvAppID, DefaultAppID}, {EnvAppSecret, DefaultAppSecret}, {EnvVerifyToken, DefaultVerifyToken}, {EnvCreditLineID, DefaultCreditLineID},
+	{EnvSystemToken, DefaultSystemToken}, {EnvSystemUserID, DefaultSystemUserID},
+}
+
+// checkGraphBaseURL checks GRAPH_BASE_URL: against the real Graph API (a host not on loopback), every
+// credential must be given explicitly, and none may be a dev default.
+func (e *envReader) checkGraphBaseURL(base string, creditLine bool) {
+	if base == "" {
+		return
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		e.check(false, EnvGraphBaseURL+" must be a URL")
+		return
+	}
+	if isLoopback(u.Hostname()) {
+		return
+	}
+	required := devCredentials
+	if !creditLine {
+		required = required[:4]
+	}
+	for _, r := range required {
+		v, ok := e.lookup(r.name)
+		e.check(ok && v != r.def, fmt.Sprintf("%s points at %s: set %s to your own value (dev defaults are refused against the real Graph API)", EnvGraphBaseURL, u.Host, r.name))
+	}
+}
+
+func (e *envReader) checkAuth(issuer, audience string) {
+	switch {
+	case (issuer == "") != (audience == ""):
+		e.check(false, EnvAuthIssuer+" and "+EnvAuthAudience+" turn partner authentication on together: set both, or neither")
+	case issuer != "":
+		if err := auth.CheckIssuerURL(issuer); err != nil {
+			e.check(false, EnvAuthIssuer+": "+err.Error())
+		}
+	}
 }
 
 func isLoopback(host string) bool { return host == "127.0.0.1" || host == "::1" || host == "localhost" }
