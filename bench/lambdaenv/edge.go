@@ -236,7 +236,7 @@ func (e *Edge) sqs(w http.ResponseWriter, op string, body []byte) {
 				MessageId string
 			} `xml:"SendMessageResult"`
 		}
-		if err := e.query(form, &out); err != nil {
+		if err := postQuery(e.client, e.goaws, form, &out); err != nil {
 			writeJSON(w, 500, awsError{"InternalFailure", err.Error()})
 			return
 		}
@@ -262,7 +262,7 @@ func (e *Edge) sqs(w http.ResponseWriter, op string, body []byte) {
 				Entries []struct{ Id, MessageId string } `xml:"SendMessageBatchResultEntry"`
 			} `xml:"SendMessageBatchResult"`
 		}
-		if err := e.query(form, &out); err != nil {
+		if err := postQuery(e.client, e.goaws, form, &out); err != nil {
 			writeJSON(w, 500, awsError{"InternalFailure", err.Error()})
 			return
 		}
@@ -298,11 +298,7 @@ func md5hex(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// query posts a Query-protocol request to goaws and decodes its XML answer into out.
-func (e *Edge) query(form url.Values, out any) error {
-	return postQuery(e.client, e.goaws, form, out)
-}
-
+// postQuery posts a Query-protocol request to goaws at base and decodes its XML answer into out.
 func postQuery(client *http.Client, base string, form url.Values, out any) error {
 	resp, err := client.Post(base+"/", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {

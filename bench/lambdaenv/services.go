@@ -28,6 +28,28 @@ import (
 	"github.com/waes/onboarding/shared/store/dynamodb/dynalitetest"
 )
 
+// Dummy AWS credentials: the local servers check none.
+const (
+	AccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
+	SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// Credentials provides the dummy credentials to an SDK client of the local servers.
+var Credentials = credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")
+
+// ClientEnv is the environment that points an AWS SDK at the local servers only: the dummy credentials,
+// us-east-1, no shared config files (none names a file that does not exist), no instance metadata, and
+// each of endpoints ("SQS=http://...") as an AWS_ENDPOINT_URL_ variable.
+func ClientEnv(none string, endpoints ...string) []string {
+	env := []string{"AWS_ACCESS_KEY_ID=" + AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none}
+	for _, e := range endpoints {
+		env = append(env, "AWS_ENDPOINT_URL_"+e)
+	}
+	return env
+}
+
 // FreePort returns a loopback port that was free a moment ago.
 func FreePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -284,6 +306,5 @@ func SeedCompletedOnboarding(ctx context.Context, url, table, waba, phone string
 
 // dynamoClient is a DynamoDB client of endpoint, with dummy credentials.
 func dynamoClient(endpoint string) *ddb.Client {
-	return ddb.New(ddb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")})
+	return ddb.New(ddb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: Credentials})
 }

@@ -58,7 +58,7 @@ type phase struct {
 	check func([]byte) error
 	// min and max bound the count of invocations, which run for -budget.
 	min, max int
-	// per scales a per-invocation figure to a per-item one (events per SQS batch) in the report; 0 = 1.
+	// itemsPerInvocation scales a per-invocation figure to a per-item one (events per SQS batch); 0 = 1.
 	itemsPerInvocation int
 }
 
@@ -77,23 +77,34 @@ type target struct {
 	res   *lambdaenv.TargetResult
 }
 
+// bench is one run: the emulator, how long each target runs, and the counter of the AWS requests.
+type bench struct {
+	rieBin string
+	colds  int
+	// budget is the time each warm phase runs for.
+	budget time.Duration
+	// logDir receives a sample of each target's output (next to the JSON figures).
+	logDir string
+	count  *lambdaenv.Counter
+}
+
 func run() error {
 	fnDir := flag.String("functions", "build/bench/lambda", "directory of the host-architecture function builds (<name>/bootstrap)")
-	rieBin := flag.String("rie", "build/bench/bin/aws-lambda-rie", "the Runtime Interface Emulator binary")
+	b := &bench{count: lambdaenv.NewCounter()}
+	flag.StringVar(&b.rieBin, "rie", "build/bench/bin/aws-lambda-rie", "the Runtime Interface Emulator binary")
 	goawsBin := flag.String("goaws", "build/bench/bin/goaws", "the goaws binary")
 	peerDir := flag.String("peer", "bench/peer/node-lambda", "the Node.js peer's directory")
 	rounds := flag.Int("rounds", 7, "interleaved rounds")
-	colds := flag.Int("colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
-	flag.DurationVar(&budget, "budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
+	flag.IntVar(&b.colds, "colds", 3, "cold starts per target per round (the last one goes on with the warm phases)")
+	flag.DurationVar(&b.budget, "budget", 3*time.Second, "time each warm phase runs for (within its minimum and maximum counts)")
 	jsonOut := flag.String("json", "build/bench/lambda.json", "write the figures here")
 	only := flag.String("only", "", "comma-separated target keys (default: all)")
 	flag.Parse()
 
-	ctx := context.Background()
 	if *jsonOut != "" {
-		logDir = filepath.Dir(*jsonOut)
+		b.logDir = filepath.Dir(*jsonOut)
 	}
-	for _, p := range []*string{rieBin, goawsBin} {
+	for _, p := range []*string{&b.rieBin, goawsBin} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -105,20 +116,19 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(work)
-
-	count := lambdaenv.NewCounter()
 	q, err := lambdaenv.StartGoaws(*goawsBin, work, queueName, peerQueue)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
 	secret, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": appSecret, "webhook_verify_token": verifyToken})
-	edge, err := lambdaenv.StartEdge(q.URL, map[string]string{stageSecret: string(secret)}, count)
+	edge, err := lambdaenv.StartEdge(q.URL, map[string]string{stageSecret: string(secret)}, b.count)
 	if err != nil {
 		return err
 	}
 	defer edge.Close()
-	ddb, err := lambdaenv.StartDynalite(ctx, table, count)
+	ctx := context.Background()
+	ddb, err := lambdaenv.StartDynalite(ctx, table, b.count)
 	if err != nil {
 		return err
 	}
@@ -126,109 +136,9 @@ func run() error {
 	if err := lambdaenv.SeedCompletedOnboarding(ctx, ddb.URL, table, metahook.DefaultWABA, metahook.DefaultPhone); err != nil {
 		return err
 	}
-
-	none := filepath.Join(work, "none")
-	common := []string{
-		"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + none, "AWS_SHARED_CREDENTIALS_FILE=" + none,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + ddb.URL, "AWS_ENDPOINT_URL_SQS=" + edge.URL,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + edge.URL, "AWS_ENDPOINT_URL_EVENTBRIDGE=" + edge.URL,
-		"AWS_ENDPOINT_URL_SFN=" + edge.URL,
-		"STAGE=bench", "TABLE_NAME=" + table, "STAGE_SECRET_ID=" + stageSecret, "WABA_SECRET_PREFIX=wa-onboarding/bench/waba/",
-		"STATE_MACHINE_ARN=arn:aws:states:us-east-1:000000000000:stateMachine:onboarding-bench",
-		"WEBHOOK_QUEUE_URL=" + edge.QueueURL(queueName), "EVENT_BUS_NAME=partner-events-bench", "LOG_LEVEL=INFO",
-	}
-
-	// Webhook bodies: every invocation its own (unique wamids, so that the worker stores every event as new),
-	// built and signed between invocations, outside the timed round trip.
-	b := metahook.New(9e12)
-	hookTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_webhooks.json"))
+	targets, nodeRuntime, err := newTargets(q, edge, functionEnv(ddb.URL, edge, filepath.Join(work, "none")), *fnDir, *peerDir)
 	if err != nil {
 		return err
-	}
-	gen := map[string]func() []byte{
-		"1 KB":   func() []byte { body, _ := b.Single(b.Seq%2 == 0); return body },
-		"100 KB": func() []byte { body, _ := b.Batch(100 << 10); return body },
-		"1 MB":   func() []byte { body, _ := b.Batch(1 << 20); return body },
-	}
-	fresh := func(size string) cycleFunc {
-		return func(int) ([]byte, error) { return hookTpl.With(gen[size](), appSecret) }
-	}
-	want := func(status int) func([]byte) error {
-		return func(b []byte) error {
-			var r struct {
-				StatusCode int `json:"statusCode"`
-			}
-			if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != status {
-				return fmt.Errorf("got %.200s, want statusCode %d", b, status)
-			}
-			return nil
-		}
-	}
-	webhookPhases := func() []phase {
-		return []phase{
-			{Name: "1 KB", next: fresh("1 KB"), check: want(200), min: 300, max: 20000},
-			{Name: "100 KB", next: fresh("100 KB"), check: want(200), min: 40, max: 5000},
-			{Name: "1 MB", next: fresh("1 MB"), check: want(200), min: 10, max: 1000},
-		}
-	}
-	signupTpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_signup.json"))
-	if err != nil {
-		return err
-	}
-	signupBad, err := signupTpl.With([]byte(`{"waba_id":"102290129340398","phone_number_id":"106540352242922"}`), "")
-	if err != nil {
-		return err
-	}
-	sqsARN := "arn:aws:sqs:us-east-1:000000000000:" + queueName
-	workerBatch := func(n int) cycleFunc {
-		return func(int) ([]byte, error) {
-			msgs, err := q.Receive(n)
-			if err != nil {
-				return nil, err
-			}
-			if len(msgs) == 0 {
-				return nil, fmt.Errorf("the queue is empty: no messages for the worker")
-			}
-			return lambdaenv.SQSEvent(sqsARN, msgs)
-		}
-	}
-	noFailures := func(b []byte) error {
-		var r struct {
-			BatchItemFailures []any `json:"batchItemFailures"`
-		}
-		if err := json.Unmarshal(b, &r); err != nil || len(r.BatchItemFailures) > 0 {
-			return fmt.Errorf("worker answered %.300s, want no batch item failures", b)
-		}
-		return nil
-	}
-
-	peerAbs, _ := filepath.Abs(*peerDir)
-	nodeCmd, loopCmd, nodeRuntime := nodeCommands(peerAbs)
-	noopCmd := append(slices.Clone(nodeCmd[:len(nodeCmd)-1]), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
-	peerEnv := append(slices.Clone(common), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules"))
-	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(*fnDir, name, "bootstrap")); return p }
-	targets := []*target{
-		{Key: "go-webhook", Name: "webhook (Go, provided.al2023)", Runtime: "go", cmd: []string{fn("webhook")}, env: common,
-			purge: func() error { return q.Purge(queueName) }, phases: webhookPhases()},
-		{Key: "node-webhook", Name: "webhook peer (Node.js 20, " + nodeRuntime + ")", Runtime: "node", cmd: nodeCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()},
-		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
-			purge: func() error { return q.Purge(peerQueue) }, env: peerEnv, phases: webhookPhases()[:1]},
-		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
-			phases: webhookPhases()[:1]},
-		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
-			env: append(slices.Clone(common), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"), phases: webhookPhases()[:1]},
-		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
-			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return signupBad, nil }, check: want(400), min: 300, max: 20000}}},
-		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
-			cold: workerBatch(10),
-			phases: []phase{
-				{Name: "SQS batch of 1", next: workerBatch(1), check: noFailures, min: 20, max: 5000, itemsPerInvocation: 1},
-				{Name: "SQS batch of 10", next: workerBatch(10), check: noFailures, min: 10, max: 2000, itemsPerInvocation: 10},
-			}},
 	}
 	if *only != "" {
 		keep := strings.Split(*only, ",")
@@ -241,30 +151,10 @@ func run() error {
 			}
 		}
 	}
-
-	res := &lambdaenv.Results{When: time.Now().UTC(), LoadBefore: stats.LoadAvg(3), Rounds: *rounds, NodeRuntime: nodeRuntime}
-	for _, t := range targets {
-		t.res = &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
-		for _, p := range t.phases {
-			t.res.Order = append(t.res.Order, p.Name)
-		}
-		res.Targets = append(res.Targets, t.res)
+	res, err := b.runRounds(targets, *rounds, nodeRuntime)
+	if err != nil {
+		return err
 	}
-	// The worker needs messages: one round of the Go webhook's phases enqueues tens of thousands.
-	fmt.Fprintf(os.Stderr, "lambdabench: %d rounds of %d targets, %d cold starts each per round; load average %s\n",
-		*rounds, len(targets), *colds, res.LoadBefore)
-	for r := 0; r < *rounds; r++ {
-		// Round r's order is rotated by r. The first round keeps the listed order, so that the worker runs
-		// after the webhook functions filled the queue it consumes.
-		for i := range targets {
-			t := targets[(i+r)%len(targets)]
-			fmt.Fprintf(os.Stderr, "round %d: %s\n", r+1, t.Key)
-			if err := runTarget(*rieBin, t, *colds, count); err != nil {
-				return fmt.Errorf("round %d, %s: %w", r+1, t.Key, err)
-			}
-		}
-	}
-	res.LoadAfter = stats.LoadAvg(3)
 	if *jsonOut != "" {
 		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err == nil {
 			out, _ := json.MarshalIndent(res, "", "  ")
@@ -274,6 +164,161 @@ func run() error {
 		}
 	}
 	report(os.Stdout, res)
+	return nil
+}
+
+// runRounds runs every target once per round and gathers the figures.
+func (b *bench) runRounds(targets []*target, rounds int, nodeRuntime string) (*lambdaenv.Results, error) {
+	res := &lambdaenv.Results{When: time.Now().UTC(), LoadBefore: stats.LoadAvg(3), Rounds: rounds, NodeRuntime: nodeRuntime}
+	for _, t := range targets {
+		t.res = &lambdaenv.TargetResult{Key: t.Key, Name: t.Name, Runtime: t.Runtime, Phases: map[string][]lambdaenv.PhaseResult{}}
+		for _, p := range t.phases {
+			t.res.Order = append(t.res.Order, p.Name)
+		}
+		res.Targets = append(res.Targets, t.res)
+	}
+	// The worker needs messages: one round of the Go webhook's phases enqueues tens of thousands.
+	fmt.Fprintf(os.Stderr, "lambdabench: %d rounds of %d targets, %d cold starts each per round; load average %s\n",
+		rounds, len(targets), b.colds, res.LoadBefore)
+	for r := 0; r < rounds; r++ {
+		// Round r's order is rotated by r. The first round keeps the listed order, so that the worker runs
+		// after the webhook functions filled the queue it consumes.
+		for i := range targets {
+			t := targets[(i+r)%len(targets)]
+			fmt.Fprintf(os.Stderr, "round %d: %s\n", r+1, t.Key)
+			if err := b.runTarget(t); err != nil {
+				return nil, fmt.Errorf("round %d, %s: %w", r+1, t.Key, err)
+			}
+		}
+	}
+	res.LoadAfter = stats.LoadAvg(3)
+	return res, nil
+}
+
+// functionEnv is the functions' configuration, as the stack gives it, on the local services.
+func functionEnv(ddbURL string, edge *lambdaenv.Edge, none string) []string {
+	return append(lambdaenv.ClientEnv(none, "DYNAMODB="+ddbURL, "SQS="+edge.URL, "SECRETS_MANAGER="+edge.URL,
+		"EVENTBRIDGE="+edge.URL, "SFN="+edge.URL),
+		"STAGE=bench", "TABLE_NAME="+table, "STAGE_SECRET_ID="+stageSecret, "WABA_SECRET_PREFIX=wa-onboarding/bench/waba/",
+		"STATE_MACHINE_ARN=arn:aws:states:us-east-1:000000000000:stateMachine:onboarding-bench",
+		"WEBHOOK_QUEUE_URL="+edge.QueueURL(queueName), "EVENT_BUS_NAME=partner-events-bench", "LOG_LEVEL=INFO")
+}
+
+// newTargets are the functions (with the environment common) and the Node.js peer, in the order the first
+// round runs them; and the name of the peer's runtime.
+func newTargets(q *lambdaenv.Goaws, edge *lambdaenv.Edge, common []string, fnDir, peerDir string) ([]*target, string, error) {
+	ev, err := newEvents(q)
+	if err != nil {
+		return nil, "", err
+	}
+	peerAbs, _ := filepath.Abs(peerDir)
+	nodeCmd, loopCmd, nodeRuntime := nodeCommands(peerAbs)
+	noopCmd := append(slices.Clone(nodeCmd[:len(nodeCmd)-1]), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
+	peerEnv := append(slices.Clone(common), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
+		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules"))
+	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(fnDir, name, "bootstrap")); return p }
+	purge := func(queue string) func() error { return func() error { return q.Purge(queue) } }
+	return []*target{
+		{Key: "go-webhook", Name: "webhook (Go, provided.al2023)", Runtime: "go", cmd: []string{fn("webhook")}, env: common,
+			purge: purge(queueName), phases: ev.webhookPhases()},
+		{Key: "node-webhook", Name: "webhook peer (Node.js 20, " + nodeRuntime + ")", Runtime: "node", cmd: nodeCmd, dir: peerAbs,
+			purge: purge(peerQueue), env: peerEnv, phases: ev.webhookPhases()},
+		{Key: "node-webhook-loop", Name: "webhook peer (Node.js 20, minimal Runtime API loop)", Runtime: "node", cmd: loopCmd, dir: peerAbs,
+			purge: purge(peerQueue), env: peerEnv, phases: ev.webhookPhases()[:1]},
+		{Key: "go-noop", Name: "floor: Go runtime loop, handler answers 200 (bench/cmd/noopfn)", Runtime: "go", cmd: []string{fn("noopfn")}, env: common,
+			phases: ev.webhookPhases()[:1]},
+		{Key: "node-noop", Name: "floor: Node.js runtime (" + nodeRuntime + "), handler answers 200", Runtime: "node", cmd: noopCmd, dir: peerAbs,
+			env: append(slices.Clone(common), "LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=noop.handler"), phases: ev.webhookPhases()[:1]},
+		{Key: "go-api", Name: "api, signup refused by validation (Go)", Runtime: "go", cmd: []string{fn("api")}, env: common,
+			phases: []phase{{Name: "signup 400", next: func(int) ([]byte, error) { return ev.signupBad, nil }, check: wantStatus(400), min: 300, max: 20000}}},
+		{Key: "go-worker", Name: "webhook_worker, SQS batches of 10 (Go)", Runtime: "go", cmd: []string{fn("webhook_worker")}, env: common,
+			cold: ev.workerBatch(10),
+			phases: []phase{
+				{Name: "SQS batch of 1", next: ev.workerBatch(1), check: noFailures, min: 20, max: 5000, itemsPerInvocation: 1},
+				{Name: "SQS batch of 10", next: ev.workerBatch(10), check: noFailures, min: 10, max: 2000, itemsPerInvocation: 10},
+			}},
+	}, nodeRuntime, nil
+}
+
+// events makes the targets' invocation events.
+type events struct {
+	// b builds the webhook bodies: every invocation its own (unique wamids, so that the worker stores every
+	// event as new), built and signed between invocations, outside the timed round trip.
+	b         *metahook.Builder
+	hook      *lambdaenv.APIGatewayTemplate
+	signupBad []byte
+	q         *lambdaenv.Goaws
+}
+
+func newEvents(q *lambdaenv.Goaws) (*events, error) {
+	hook, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_webhooks.json"))
+	if err != nil {
+		return nil, err
+	}
+	signup, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_signup.json"))
+	if err != nil {
+		return nil, err
+	}
+	bad, err := signup.With([]byte(`{"waba_id":"102290129340398","phone_number_id":"106540352242922"}`), "")
+	if err != nil {
+		return nil, err
+	}
+	return &events{b: metahook.New(9e12), hook: hook, signupBad: bad, q: q}, nil
+}
+
+// webhook returns a phase's events: fresh signed webhooks of a size ("1 KB", "100 KB" or "1 MB").
+func (e *events) webhook(size string) cycleFunc {
+	gen := map[string]func() []byte{
+		"1 KB":   func() []byte { body, _ := e.b.Single(e.b.Seq%2 == 0); return body },
+		"100 KB": func() []byte { body, _ := e.b.Batch(100 << 10); return body },
+		"1 MB":   func() []byte { body, _ := e.b.Batch(1 << 20); return body },
+	}[size]
+	return func(int) ([]byte, error) { return e.hook.With(gen(), appSecret) }
+}
+
+func (e *events) webhookPhases() []phase {
+	return []phase{
+		{Name: "1 KB", next: e.webhook("1 KB"), check: wantStatus(200), min: 300, max: 20000},
+		{Name: "100 KB", next: e.webhook("100 KB"), check: wantStatus(200), min: 40, max: 5000},
+		{Name: "1 MB", next: e.webhook("1 MB"), check: wantStatus(200), min: 10, max: 1000},
+	}
+}
+
+// workerBatch returns SQS events of n messages the webhook functions queued.
+func (e *events) workerBatch(n int) cycleFunc {
+	return func(int) ([]byte, error) {
+		msgs, err := e.q.Receive(n)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			return nil, fmt.Errorf("the queue is empty: no messages for the worker")
+		}
+		return lambdaenv.SQSEvent("arn:aws:sqs:us-east-1:000000000000:"+queueName, msgs)
+	}
+}
+
+// wantStatus checks an API Gateway answer's status code.
+func wantStatus(status int) func([]byte) error {
+	return func(b []byte) error {
+		var r struct {
+			StatusCode int `json:"statusCode"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != status {
+			return fmt.Errorf("got %.200s, want statusCode %d", b, status)
+		}
+		return nil
+	}
+}
+
+// noFailures checks that the worker processed its whole batch.
+func noFailures(b []byte) error {
+	var r struct {
+		BatchItemFailures []any `json:"batchItemFailures"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || len(r.BatchItemFailures) > 0 {
+		return fmt.Errorf("worker answered %.300s, want no batch item failures", b)
+	}
 	return nil
 }
 
@@ -295,84 +340,80 @@ func nodeCommands(dir string) (peer, loop []string, runtime string) {
 	return loop, loop, "minimal Runtime API loop (runtime.mjs)"
 }
 
-var (
-	// logDir receives a sample of each target's output (next to the JSON figures).
-	logDir string
-	// budget is the time each warm phase runs for.
-	budget time.Duration
-)
-
-func runTarget(rieBin string, t *target, colds int, count *lambdaenv.Counter) error {
-	tr := t.res
+// runTarget purges the target's queue and runs its cold starts; the last one goes on with the warm phases.
+func (b *bench) runTarget(t *target) error {
 	if t.purge != nil {
 		if err := t.purge(); err != nil {
 			return err
 		}
 	}
-	for c := 0; c < colds; c++ {
-		last := c == colds-1
-		init, err := lambdaenv.MeasureInit(t.cmd, t.dir, t.env)
-		if err != nil {
-			return fmt.Errorf("measuring init: %w", err)
-		}
-		if err := func() error {
-			rie, err := lambdaenv.StartRIE(rieBin, t.cmd, t.dir, t.env, 1769)
-			if err != nil {
-				return err
-			}
-			defer rie.Close()
-			cold := t.cold
-			if cold == nil {
-				cold = t.phases[0].next
-			}
-			ev, err := cold(0)
-			if err != nil {
-				return err
-			}
-			out, d, err := rie.Invoke(ev)
-			if err != nil {
-				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
-			}
-			if err := t.phases[0].check(out); err != nil {
-				return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
-			}
-			cr := lambdaenv.ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
-			for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-				if v := rie.InitDuration(); v >= 0 {
-					cr.InitMs = v
-					break
-				}
-			}
-			pid, err := rie.RuntimePID()
-			if err != nil {
-				return err
-			}
-			cr.RSSKiB, _ = lambdaenv.PeakRSS(pid)
-			tr.Colds = append(tr.Colds, cr)
-			if !last {
-				return nil
-			}
-			for _, p := range t.phases {
-				pr, err := runPhase(rie, pid, p, count)
-				if err != nil {
-					return fmt.Errorf("%s: %w; output: %.1000s", p.Name, err, rie.Output())
-				}
-				tr.Phases[p.Name] = append(tr.Phases[p.Name], pr)
-			}
-			if logDir != "" {
-				// A sample of what the emulator and the function wrote: the REPORT lines, the log lines.
-				out := rie.Output()
-				_ = os.WriteFile(filepath.Join(logDir, "lambda-"+t.Key+".log"), []byte(out[:min(len(out), 8192)]), 0o644)
-			}
-			return nil
-		}(); err != nil {
+	for c := 0; c < b.colds; c++ {
+		if err := b.coldStart(t, c == b.colds-1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (lambdaenv.PhaseResult, error) {
+// coldStart measures the runtime's init, then starts an emulator and times its first invocation; when warm
+// is set, the warm phases follow on the same runtime.
+func (b *bench) coldStart(t *target, warm bool) error {
+	init, err := lambdaenv.MeasureInit(t.cmd, t.dir, t.env)
+	if err != nil {
+		return fmt.Errorf("measuring init: %w", err)
+	}
+	rie, err := lambdaenv.StartRIE(b.rieBin, t.cmd, t.dir, t.env, 1769)
+	if err != nil {
+		return err
+	}
+	defer rie.Close()
+	cold := t.cold
+	if cold == nil {
+		cold = t.phases[0].next
+	}
+	ev, err := cold(0)
+	if err != nil {
+		return err
+	}
+	out, d, err := rie.Invoke(ev)
+	if err == nil {
+		err = t.phases[0].check(out)
+	}
+	if err != nil {
+		return fmt.Errorf("cold invocation: %w; output: %.2000s", err, rie.Output())
+	}
+	cr := lambdaenv.ColdResult{ColdMs: ms(d), InitMs: -1, RuntimeInitMs: ms(init)}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if v := rie.InitDuration(); v >= 0 {
+			cr.InitMs = v
+			break
+		}
+	}
+	pid, err := rie.RuntimePID()
+	if err != nil {
+		return err
+	}
+	cr.RSSKiB, _ = lambdaenv.PeakRSS(pid)
+	t.res.Colds = append(t.res.Colds, cr)
+	if !warm {
+		return nil
+	}
+	for _, p := range t.phases {
+		pr, err := b.runPhase(rie, pid, p)
+		if err != nil {
+			return fmt.Errorf("%s: %w; output: %.1000s", p.Name, err, rie.Output())
+		}
+		t.res.Phases[p.Name] = append(t.res.Phases[p.Name], pr)
+	}
+	if b.logDir != "" {
+		// A sample of what the emulator and the function wrote: the REPORT lines, the log lines.
+		out := rie.Output()
+		_ = os.WriteFile(filepath.Join(b.logDir, "lambda-"+t.Key+".log"), []byte(out[:min(len(out), 8192)]), 0o644)
+	}
+	return nil
+}
+
+func (b *bench) runPhase(rie *lambdaenv.RIE, pid int, p phase) (lambdaenv.PhaseResult, error) {
 	invoke := func(i int) ([]byte, time.Duration, error) {
 		ev, err := p.next(i)
 		if err != nil {
@@ -392,7 +433,7 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (l
 	}
 	pr := lambdaenv.PhaseResult{BodyBytes: bodyLen(first), Items: max(1, p.itemsPerInvocation)}
 	var lat []time.Duration
-	snap0 := count.Snapshot()
+	snap0 := b.count.Snapshot()
 	log0 := rie.OutputBytes()
 	st0, err := lambdaenv.ReadStat(pid)
 	if err != nil {
@@ -400,7 +441,7 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (l
 	}
 	sc0, _ := lambdaenv.SchedCPU(pid)
 	start := time.Now()
-	for i := 0; i < p.max && (i < p.min || time.Since(start) < budget); i++ {
+	for i := 0; i < p.max && (i < p.min || time.Since(start) < b.budget); i++ {
 		out, d, err := invoke(i + 5)
 		if err != nil {
 			return pr, err
@@ -415,7 +456,7 @@ func runPhase(rie *lambdaenv.RIE, pid int, p phase, count *lambdaenv.Counter) (l
 		return pr, err
 	}
 	sc1, _ := lambdaenv.SchedCPU(pid)
-	pr.AWS = count.Snapshot().Sub(snap0)
+	pr.AWS = b.count.Snapshot().Sub(snap0)
 	n := len(lat)
 	pr.N = n
 	pr.LogBytes = float64(rie.OutputBytes()-log0) / float64(n)

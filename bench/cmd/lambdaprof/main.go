@@ -39,22 +39,16 @@ func main() {
 	}
 }
 
+const secret = "prof-app-secret-0123456789abcdef"
+
 func run() error {
 	n := flag.Int("n", 3000, "invocations")
 	goawsBin := flag.String("goaws", "build/bench/bin/goaws", "the goaws binary")
 	out := flag.String("cpuprofile", "build/bench/webhook.pprof", "CPU profile")
 	serveEdge := flag.String("serve-edge", "", "internal: serve the edge for the goaws at this URL and print its URL")
 	flag.Parse()
-	const secret = "prof-app-secret-0123456789abcdef"
-	doc, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": secret})
 	if *serveEdge != "" {
-		edge, err := lambdaenv.StartEdge(*serveEdge, map[string]string{"stage": string(doc)}, lambdaenv.NewCounter())
-		if err != nil {
-			return err
-		}
-		fmt.Println(edge.URL)
-		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent exits
-		return nil
+		return serveEdgeUntilEOF(*serveEdge)
 	}
 	work, err := os.MkdirTemp("", "lambdaprof")
 	if err != nil {
@@ -66,55 +60,23 @@ func run() error {
 		return err
 	}
 	defer q.Close()
-	// The edge runs in a child process, so that the profile holds the function's work only.
-	self, err := os.Executable()
+	edgeURL, stop, err := startEdgeChild(q.URL)
 	if err != nil {
 		return err
 	}
-	child := exec.Command(self, "-serve-edge", q.URL)
-	stdin, _ := child.StdinPipe()
-	pipe, _ := child.StdoutPipe()
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		return err
-	}
-	defer func() { stdin.Close(); _ = child.Wait() }()
-	edgeURL, err := bufio.NewReader(pipe).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("starting the edge: %w", err)
-	}
-	edgeURL = strings.TrimSpace(edgeURL)
-	queueURL := edgeURL + "/000000000000/webhooks-prof"
-	none := filepath.Join(work, "none")
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none,
-		"AWS_ENDPOINT_URL_SQS": edgeURL, "AWS_ENDPOINT_URL_SECRETS_MANAGER": edgeURL,
-		"STAGE_SECRET_ID": "stage", "WEBHOOK_QUEUE_URL": queueURL, "LOG_LEVEL": "INFO",
-	} {
+	defer stop()
+	for _, kv := range append(lambdaenv.ClientEnv(filepath.Join(work, "none"), "SQS="+edgeURL, "SECRETS_MANAGER="+edgeURL),
+		"STAGE_SECRET_ID=stage", "WEBHOOK_QUEUE_URL="+edgeURL+"/000000000000/webhooks-prof", "LOG_LEVEL=INFO") {
+		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	// The function's logs go to stdout; keep them out of the terminal.
-	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	stdout := os.Stdout
-	os.Stdout = devnull
-	d, err := awswire.Load(context.Background(), catalog.Lookup("webhook").Needs)
-	os.Stdout = stdout
+	h, err := webhookHandler()
 	if err != nil {
 		return err
 	}
-	h := lambda.NewHandler(apigw.Handler(webhook.NewHandler(d.Vault().AppConfig, d.Queue(), webhook.Options{Logger: d.Logger})))
-	tpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_webhooks.json"))
+	events, err := webhookEvents(*n + 10)
 	if err != nil {
 		return err
-	}
-	b := metahook.New(5e12)
-	events := make([][]byte, *n+10)
-	for i := range events {
-		body, _ := b.Single(i%2 == 0)
-		if events[i], err = tpl.With(body, secret); err != nil {
-			return err
-		}
 	}
 	ctx := context.Background()
 	for i := 0; i < 10; i++ {
@@ -140,4 +102,72 @@ func run() error {
 	fmt.Printf("%d in-process invocations of the webhook function (1 KB), %.1f µs each (wall, one at a time); profile in %s\n",
 		*n, float64(time.Since(t0).Microseconds())/float64(*n), *out)
 	return nil
+}
+
+// serveEdgeUntilEOF serves the edge for the goaws at goawsURL, with the stage secret, prints its URL and
+// serves until stdin closes (the parent exits).
+func serveEdgeUntilEOF(goawsURL string) error {
+	doc, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": secret})
+	edge, err := lambdaenv.StartEdge(goawsURL, map[string]string{"stage": string(doc)}, lambdaenv.NewCounter())
+	if err != nil {
+		return err
+	}
+	fmt.Println(edge.URL)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// startEdgeChild runs the edge in a child process, so that the profile holds the function's work only, and
+// returns its URL and what stops it.
+func startEdgeChild(goawsURL string) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	child := exec.Command(self, "-serve-edge", goawsURL)
+	stdin, _ := child.StdinPipe()
+	pipe, _ := child.StdoutPipe()
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { stdin.Close(); _ = child.Wait() }
+	edgeURL, err := bufio.NewReader(pipe).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("starting the edge: %w", err)
+	}
+	return strings.TrimSpace(edgeURL), stop, nil
+}
+
+// webhookHandler builds the function as functions/webhook does, from the environment, behind the JSON
+// decoding and encoding of the runtime.
+func webhookHandler() (lambda.Handler, error) {
+	// The function's logs go to stdout; keep them out of the terminal.
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	stdout := os.Stdout
+	os.Stdout = devnull
+	d, err := awswire.Load(context.Background(), catalog.Lookup("webhook").Needs)
+	os.Stdout = stdout
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandler(apigw.Handler(webhook.NewHandler(d.Vault().AppConfig, d.Queue(), webhook.Options{Logger: d.Logger}))), nil
+}
+
+// webhookEvents are n signed API Gateway events of 1 KB webhooks, inbound messages and statuses alternating.
+func webhookEvents(n int) ([][]byte, error) {
+	tpl, err := lambdaenv.LoadAPIGatewayEvent(filepath.Join("events", "apigw", "post_webhooks.json"))
+	if err != nil {
+		return nil, err
+	}
+	b := metahook.New(5e12)
+	events := make([][]byte, n)
+	for i := range events {
+		body, _ := b.Single(i%2 == 0)
+		if events[i], err = tpl.With(body, secret); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
 }
