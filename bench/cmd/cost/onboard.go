@@ -19,7 +19,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
@@ -206,24 +205,33 @@ func timed[In, Out any](r *recorder, name string, fn func(context.Context, In) (
 	}
 }
 
+// onboardingRun is one in-process onboarding: its counters, and the store and interpreter it runs on.
+type onboardingRun struct {
+	count                                                     *lambdaenv.Counter
+	rec                                                       *recorder
+	graphN, vaultN, events, correlations, deliveries, partner atomic.Int64
+	store                                                     *ddbstore.Store
+	eng                                                       *engine.Engine
+}
+
 // runOnboarding runs one whole onboarding in this process with the project's code: the API, the workflow
 // definition on the interpreter with the real step handlers, the webhook intake and the worker (inline),
 // the Graph simulator (no latency), DynamoDB on dynalite behind the counting proxy, EventBridge on the
 // edge stand-in, and the in-memory vault counted as Secrets Manager calls.
 func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, error) {
-	count := lambdaenv.NewCounter()
+	r := &onboardingRun{count: lambdaenv.NewCounter()}
+	r.rec = &recorder{graph: &r.graphN, vault: &r.vaultN, count: r.count}
 	const table = "onboarding-cost"
-	ddb, err := lambdaenv.StartDynalite(ctx, table, count)
+	ddb, err := lambdaenv.StartDynalite(ctx, table, r.count)
 	if err != nil {
 		return nil, err
 	}
 	defer ddb.Close()
-	edge, err := lambdaenv.StartEdge("", nil, count)
+	edge, err := lambdaenv.StartEdge("", nil, r.count)
 	if err != nil {
 		return nil, err
 	}
 	defer edge.Close()
-
 	cfg, err := runner.ConfigFromEnv(func(k string) (string, bool) {
 		if k == runner.EnvAddr {
 			return "127.0.0.1:0", true
@@ -233,23 +241,34 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	log := logging.New(io.Discard, slog.LevelInfo)
-	awsCfg := aws.Config{Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")}
-	store := ddbstore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddb.URL) }), table,
-		func(o *ddbstore.Options) { o.Logger = log })
-	publisher := eventbridge.New(awseventbridge.NewFromConfig(awsCfg, func(o *awseventbridge.Options) { o.BaseEndpoint = aws.String(edge.URL) }),
-		"partner-events-cost", "cost")
-
-	var graphN, vaultN, events, correlations, deliveries, partner atomic.Int64
-	rec := &recorder{graph: &graphN, vault: &vaultN, count: count}
-	vault := countingVault{Vault: vaultmem.New(cfg.App), n: &vaultN}
-	pub := countingPublisher{Publisher: publisher, n: &partner}
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	base := "http://" + ln.Addr().String()
+	stop, err := r.serve(cfg, ln, ddb.URL, edge.URL, table)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	id, err := postSignup(base, testRecipient)
+	if err != nil {
+		return nil, err
+	}
+	return r.wait(ctx, id)
+}
+
+// serve wires the project's code on the local services and serves its API and webhook intake on ln; the
+// function returned stops it.
+func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeURL, table string) (func(), error) {
+	log := logging.New(io.Discard, slog.LevelInfo)
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: lambdaenv.Credentials}
+	r.store = ddbstore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbURL) }), table,
+		func(o *ddbstore.Options) { o.Logger = log })
+	publisher := eventbridge.New(awseventbridge.NewFromConfig(awsCfg, func(o *awseventbridge.Options) { o.BaseEndpoint = aws.String(edgeURL) }),
+		"partner-events-cost", "cost")
+	vault := countingVault{Vault: vaultmem.New(cfg.App), n: &r.vaultN}
+	pub := countingPublisher{Publisher: publisher, n: &r.partner}
 	base := "http://" + ln.Addr().String()
 	sender := &graphsim.WebhookSender{URL: base + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: log}
 	sim := graphsim.New(graphsim.Config{AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
@@ -258,30 +277,54 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	defer sim.Close()
-	defer sender.Close()
+	stopSim := func() { sender.Close(); sim.Close() }
 	httpc := &http.Client{Timeout: 10 * time.Second}
 	client, err := graph.New(graph.Options{BaseEndpoint: simURL, APIVersion: cfg.GraphAPIVersion, Logger: log,
-		HTTPClient: graph.HTTPClientFunc(func(r *http.Request) (*http.Response, error) { graphN.Add(1); return httpc.Do(r) })})
+		HTTPClient: graph.HTTPClientFunc(func(req *http.Request) (*http.Response, error) { r.graphN.Add(1); return httpc.Do(req) })})
 	if err != nil {
+		stopSim()
 		return nil, err
 	}
-
 	wf := &engineWorkflow{}
-	proc := worker.New(store, store, wf, worker.Options{Publisher: pub, Logger: log,
+	proc := worker.New(r.store, r.store, wf, worker.Options{Publisher: pub, Logger: log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }})
-	queue := countingQueue{in: worker.Inline{P: proc}, events: &events, correlations: &correlations}
-	stepSvc := stephandlers.New(store, vault, client, store, queue, stephandlers.Options{Publisher: pub, Logger: log,
+	queue := countingQueue{in: worker.Inline{P: proc}, events: &r.events, correlations: &r.correlations}
+	stepSvc := stephandlers.New(r.store, vault, client, r.store, queue, stephandlers.Options{Publisher: pub, Logger: log,
 		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
+	if r.eng, err = r.engine(stepSvc, cfg, log); err != nil {
+		stopSim()
+		return nil, err
+	}
+	wf.engine = r.eng
+	signupSvc := signup.New(r.store, vault, client, wf, signup.Options{Publisher: pub, Logger: log,
+		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}})
+	api := httpapi.New(signupSvc, httpapi.Options{Logger: log})
+	hooks := webhook.NewHandler(vault.AppConfig, queue, webhook.Options{Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.deliveries.Add(1)
+		r.rec.around("webhook", func() { hooks.ServeHTTP(w, req) })
+	}))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.rec.around("api", func() { api.ServeHTTP(w, req) })
+	}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { srv.Close(); stopSim() }, nil
+}
+
+// engine is the workflow definition on the interpreter, its tasks the step handlers, each timed as an
+// invocation.
+func (r *onboardingRun) engine(stepSvc *stephandlers.Service, cfg runner.Config, log *slog.Logger) (*engine.Engine, error) {
 	handlers := map[string]any{
-		"subscribe_webhooks": timed(rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
-		"sync_business_app":  timed(rec, "sync_business_app", stepSvc.SyncBusinessApp),
-		"share_credit_line":  timed(rec, "share_credit_line", stepSvc.ShareCreditLine),
-		"verify_phone":       timed(rec, "verify_phone", stepSvc.VerifyPhone),
-		"register_phone":     timed(rec, "register_phone", stepSvc.RegisterPhone),
-		"send_test_message":  timed(rec, "send_test_message", stepSvc.SendTestMessage),
-		"await_webhook":      timed(rec, "await_webhook", stepSvc.AwaitWebhook),
-		"record_outcome":     timed(rec, "record_outcome", stepSvc.RecordOutcome),
+		"subscribe_webhooks": timed(r.rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
+		"sync_business_app":  timed(r.rec, "sync_business_app", stepSvc.SyncBusinessApp),
+		"share_credit_line":  timed(r.rec, "share_credit_line", stepSvc.ShareCreditLine),
+		"verify_phone":       timed(r.rec, "verify_phone", stepSvc.VerifyPhone),
+		"register_phone":     timed(r.rec, "register_phone", stepSvc.RegisterPhone),
+		"send_test_message":  timed(r.rec, "send_test_message", stepSvc.SendTestMessage),
+		"await_webhook":      timed(r.rec, "await_webhook", stepSvc.AwaitWebhook),
+		"record_outcome":     timed(r.rec, "record_outcome", stepSvc.RecordOutcome),
 	}
 	functions := map[string]lambda.Handler{}
 	for _, f := range catalog.Workflow() {
@@ -301,25 +344,13 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	eng := engine.New(def, engine.Options{Name: "wa-onboarding-cost", Region: "us-east-1", AccountID: "000000000000",
-		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: log})
-	wf.engine = eng
-	signupSvc := signup.New(store, vault, client, wf, signup.Options{Publisher: pub, Logger: log,
-		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}})
-	api := httpapi.New(signupSvc, httpapi.Options{Logger: log})
-	hooks := webhook.NewHandler(vault.AppConfig, queue, webhook.Options{Logger: log})
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deliveries.Add(1)
-		rec.around("webhook", func() { hooks.ServeHTTP(w, r) })
-	}))
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.around("api", func() { api.ServeHTTP(w, r) })
-	}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	return engine.New(def, engine.Options{Name: "wa-onboarding-cost", Region: "us-east-1", AccountID: "000000000000",
+		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: log}), nil
+}
 
+// postSignup posts the signup (with a test message to testRecipient, when set) and returns the
+// onboarding's id.
+func postSignup(base, testRecipient string) (string, error) {
 	body := `{"code":"sim:102290129340398:106540352242920:cost-1","waba_id":"102290129340398","phone_number_id":"106540352242920"`
 	if testRecipient != "" {
 		body += `,"test_recipient":"` + testRecipient + `"`
@@ -327,7 +358,7 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	body += "}"
 	resp, err := http.Post(base+"/signup", "application/json", strings.NewReader(body))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	var m struct {
 		ID string `json:"id"`
@@ -335,21 +366,42 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		return nil, fmt.Errorf("signup answered %s", resp.Status)
+		return "", fmt.Errorf("signup answered %s", resp.Status)
 	}
-	arn := strings.Replace(eng.StateMachineARN(), ":stateMachine:", ":execution:", 1) + ":" + onboarding.ExecutionName(m.ID, 1)
+	return m.ID, nil
+}
+
+// wait waits for onboarding id's execution to end and gathers what the onboarding did.
+func (r *onboardingRun) wait(ctx context.Context, id string) (*Onboarding, error) {
+	arn := strings.Replace(r.eng.StateMachineARN(), ":stateMachine:", ":execution:", 1) + ":" + onboarding.ExecutionName(id, 1)
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	d, err := eng.Wait(wctx, arn)
+	d, err := r.eng.Wait(wctx, arn)
 	if err != nil {
 		return nil, err
 	}
 	// The statuses of the test message arrive after the execution ends; let them land.
 	time.Sleep(500 * time.Millisecond)
-	hist, err := eng.GetExecutionHistory(arn)
+	hist, err := r.eng.GetExecutionHistory(arn)
 	if err != nil {
 		return nil, err
 	}
+	history, transitions := countHistory(hist)
+	r.rec.mu.Lock()
+	ob := &Onboarding{Status: string(d.Status), Transitions: transitions, History: history, Invocations: slices.Clone(r.rec.list),
+		AWS: r.count.Snapshot(), SecretsManager: r.vaultN.Load(), GraphCalls: r.graphN.Load(), WebhookDeliveries: r.deliveries.Load(),
+		WebhookEvents: r.events.Load(), Correlations: r.correlations.Load(), PartnerEvents: r.partner.Load()}
+	r.rec.mu.Unlock()
+	if rec, err := r.store.Get(ctx, id); err == nil {
+		ob.Status = string(rec.Status)
+	}
+	fmt.Fprintf(os.Stderr, "cost: onboarding %s ended %s (execution %s): %d transitions, %d invocations\n", id, ob.Status, d.Status, ob.Transitions, len(ob.Invocations))
+	return ob, nil
+}
+
+// countHistory counts an execution's history events by type, and its state transitions: one per state
+// entered, and one per retried attempt of a task.
+func countHistory(hist []engine.HistoryEvent) (map[string]int, int) {
 	history, transitions, scheduled, taskEntered := map[string]int{}, 0, 0, 0
 	for _, ev := range hist {
 		t := string(ev.Type)
@@ -364,16 +416,5 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 			scheduled++
 		}
 	}
-	// A retried task is a transition per attempt.
-	transitions += max(0, scheduled-taskEntered)
-	rec.mu.Lock()
-	ob := &Onboarding{Status: string(d.Status), Transitions: transitions, History: history, Invocations: slices.Clone(rec.list),
-		AWS: count.Snapshot(), SecretsManager: vaultN.Load(), GraphCalls: graphN.Load(), WebhookDeliveries: deliveries.Load(),
-		WebhookEvents: events.Load(), Correlations: correlations.Load(), PartnerEvents: partner.Load()}
-	rec.mu.Unlock()
-	if rec, err := store.Get(ctx, m.ID); err == nil {
-		ob.Status = string(rec.Status)
-	}
-	fmt.Fprintf(os.Stderr, "cost: onboarding %s ended %s (execution %s): %d transitions, %d invocations\n", m.ID, ob.Status, d.Status, ob.Transitions, len(ob.Invocations))
-	return ob, nil
+	return history, transitions + max(0, scheduled-taskEntered)
 }
