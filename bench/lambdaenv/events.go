@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -74,11 +73,4 @@ func SQSEvent(arn string, msgs []Message) ([]byte, error) {
 		}
 	}
 	return json.Marshal(map[string]any{"Records": recs})
-}
-
-// RepoFile returns the absolute path of a file of the repository, from the working directory (the
-// benchmarks run from the repository's root).
-func RepoFile(parts ...string) string {
-	wd, _ := os.Getwd()
-	return filepath.Join(append([]string{wd}, parts...)...)
 }

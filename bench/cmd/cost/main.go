@@ -56,41 +56,45 @@ type Template struct {
 	StateMachineTyp string
 }
 
-func readTemplate(path string) (*Template, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	// The properties read, of every resource type read. A property of another shape (an intrinsic function
-	// where a value was expected) is left zero: Unmarshal goes on past it and reports it, which is ignored.
-	var doc struct {
-		Resources map[string]struct {
-			Type       string
-			Properties struct {
-				FunctionName, StateMachineType string
-				MemorySize, RetentionInDays    int
-				BatchSize                      int
-				BatchWindowS                   int `json:"MaximumBatchingWindowInSeconds"`
-				Architectures                  []string
-				LoggingConfig                  struct {
-					ApplicationLogLevel string
-					LogGroup            struct{ Ref string }
-				}
-				TracingConfig        struct{ Mode string }
-				AccessLogSettings    struct{ Format string }
-				LoggingConfiguration struct {
-					Level        string
-					Destinations []struct {
-						CloudWatchLogsLogGroup struct {
-							LogGroupArn struct {
-								GetAtt []string `json:"Fn::GetAtt"`
-							}
+// templateDoc holds the properties read, of every resource type read. A property of another shape (an
+// intrinsic function where a value was expected) is left zero: Unmarshal goes on past it and reports it,
+// which is ignored.
+type templateDoc struct {
+	Resources map[string]struct {
+		Type       string
+		Properties struct {
+			FunctionName, StateMachineType string
+			MemorySize, RetentionInDays    int
+			BatchSize                      int
+			BatchWindowS                   int `json:"MaximumBatchingWindowInSeconds"`
+			Architectures                  []string
+			LoggingConfig                  struct {
+				ApplicationLogLevel string
+				LogGroup            struct{ Ref string }
+			}
+			TracingConfig        struct{ Mode string }
+			AccessLogSettings    struct{ Format string }
+			LoggingConfiguration struct {
+				Level        string
+				Destinations []struct {
+					CloudWatchLogsLogGroup struct {
+						LogGroupArn struct {
+							GetAtt []string `json:"Fn::GetAtt"`
 						}
 					}
 				}
 			}
 		}
 	}
+}
+
+// readTemplate reads what the cost model needs of the synthesized template at path.
+func readTemplate(path string) (*Template, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc templateDoc
 	var typeErr *json.UnmarshalTypeError
 	if err := json.Unmarshal(b, &doc); err != nil && !errors.As(err, &typeErr) {
 		return nil, fmt.Errorf("%s: %w", path, err)

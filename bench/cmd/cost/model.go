@@ -248,18 +248,14 @@ func (m *model) perOnboarding(w io.Writer, completed, verified *Onboarding) {
 }
 
 func invocationList(o *Onboarding) string {
-	n := map[string]int{}
+	n := map[string]int64{}
 	for _, inv := range o.Invocations {
 		n[inv.Function]++
 	}
-	var parts []string
-	for k, v := range n {
-		parts = append(parts, fmt.Sprintf("%s %d", k, v))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
+	return callList(n, "")
 }
 
+// callList lists the counts of the keys with prefix, "name count" each without the prefix, sorted.
 func callList(calls map[string]int64, prefix string) string {
 	var parts []string
 	for k, v := range calls {

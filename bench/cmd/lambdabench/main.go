@@ -212,10 +212,11 @@ func newTargets(q *lambdaenv.Goaws, edge *lambdaenv.Edge, common []string, fnDir
 		return nil, "", err
 	}
 	peerAbs, _ := filepath.Abs(peerDir)
+	nodePath, _ := filepath.Abs("node_modules")
 	nodeCmd, loopCmd, nodeRuntime := nodeCommands(peerAbs)
 	noopCmd := append(slices.Clone(nodeCmd[:len(nodeCmd)-1]), strings.Replace(nodeCmd[len(nodeCmd)-1], "index", "noop", 1))
 	peerEnv := append(slices.Clone(common), "APP_SECRET="+appSecret, "WEBHOOK_QUEUE_URL="+edge.QueueURL(peerQueue), "VERIFY_TOKEN="+verifyToken,
-		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+lambdaenv.RepoFile("node_modules"))
+		"LAMBDA_TASK_ROOT="+peerAbs, "_HANDLER=index.handler", "NODE_PATH="+nodePath)
 	fn := func(name string) string { p, _ := filepath.Abs(filepath.Join(fnDir, name, "bootstrap")); return p }
 	purge := func(queue string) func() error { return func() error { return q.Purge(queue) } }
 	return []*target{
@@ -477,8 +478,7 @@ func (b *bench) runPhase(rie *lambdaenv.RIE, pid int, p phase) (lambdaenv.PhaseR
 // bodyLen is the length of an API Gateway event's body, or of the whole event otherwise.
 func bodyLen(ev []byte) int {
 	var e struct {
-		Body    *string `json:"body"`
-		Records []any   `json:"Records"`
+		Body *string `json:"body"`
 	}
 	if json.Unmarshal(ev, &e) == nil && e.Body != nil {
 		return len(*e.Body)

@@ -213,9 +213,7 @@ func Run(addr string, reqs []Request, concurrency int) (Result, error) {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range concurrency {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+		wg.Go(func() {
 			l := &locals[w]
 			l.lat = make([]time.Duration, 0, len(reqs)/concurrency+1)
 			l.statuses = map[int]int{}
@@ -236,7 +234,7 @@ func Run(addr string, reqs []Request, concurrency int) (Result, error) {
 				l.statuses[status]++
 				l.bytes += int64(len(reqs[i].Body))
 			}
-		}(w)
+		})
 	}
 	wg.Wait()
 	res := Result{Elapsed: time.Since(start), Requests: len(reqs), Statuses: map[int]int{}}

@@ -72,15 +72,19 @@ func (b *Builder) change(sb *strings.Builder, inbound bool) Event {
 
 const baseTS = 1749416383
 
+// open starts a body of about size bytes: the WABA's entry, up to its changes.
+func (b *Builder) open(size int) *strings.Builder {
+	sb := &strings.Builder{}
+	sb.Grow(size)
+	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"` + b.WABA + `","changes":[`)
+	return sb
+}
+
 // Single returns a webhook of about 1 KB with one change: an inbound text message when inbound is set, a
 // message status otherwise.
 func (b *Builder) Single(inbound bool) ([]byte, []Event) {
-	var sb strings.Builder
-	sb.Grow(1100)
-	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"`)
-	sb.WriteString(b.WABA)
-	sb.WriteString(`","changes":[`)
-	ev := b.change(&sb, inbound)
+	sb := b.open(1100)
+	ev := b.change(sb, inbound)
 	sb.WriteString(`]}]}`)
 	return []byte(sb.String()), []Event{ev}
 }
@@ -88,11 +92,7 @@ func (b *Builder) Single(inbound bool) ([]byte, []Event) {
 // Batch returns a webhook of at most size bytes (and at most 1000 changes, Meta's limit) batching changes
 // that alternate between inbound messages and statuses, as Meta batches them under load.
 func (b *Builder) Batch(size int) ([]byte, []Event) {
-	var sb strings.Builder
-	sb.Grow(size + 1100)
-	sb.WriteString(`{"object":"whatsapp_business_account","entry":[{"id":"`)
-	sb.WriteString(b.WABA)
-	sb.WriteString(`","changes":[`)
+	sb := b.open(size + 1100)
 	var evs []Event
 	const tail = len(`]}]}`)
 	for i := 0; i < 1000; i++ {
@@ -101,7 +101,7 @@ func (b *Builder) Batch(size int) ([]byte, []Event) {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		ev := b.change(&sb, i%2 == 0)
+		ev := b.change(sb, i%2 == 0)
 		if sb.Len()+tail > size && i > 0 {
 			// Undo the change that overflowed.
 			s := sb.String()[:mark]
