@@ -290,15 +290,20 @@ func capacity(op string, body []byte) (rcu, wcu float64) {
 	return 0, 0
 }
 
-// SeedCompletedOnboarding stores a completed onboarding of the WABA and phone in the table behind url, as a
-// partner's table holds one for every number it receives webhooks for (so that the worker's correlation
-// lookup finds a record, as it does in production).
-func SeedCompletedOnboarding(ctx context.Context, url, table, waba, phone string) error {
+// CompletedOnboarding is a completed onboarding of the WABA and phone, as a partner's store holds one for
+// every number it receives webhooks for (so that the worker's correlation lookup finds a record, as it does
+// in production).
+func CompletedOnboarding(waba, phone string) *onboarding.Record {
 	rec := onboarding.NewRecord(onboarding.NewRecordInput{
 		ID: onboarding.NewID(), WABAID: waba, PhoneNumberID: phone, Event: onboarding.EventFinish, Currency: "USD", Now: time.Now(),
 	})
 	rec.Status = onboarding.StatusCompleted
-	if err := store.New(dynamoClient(url), table).Create(ctx, rec); err != nil {
+	return rec
+}
+
+// SeedCompletedOnboarding stores a CompletedOnboarding in the table behind url.
+func SeedCompletedOnboarding(ctx context.Context, url, table, waba, phone string) error {
+	if err := store.New(dynamoClient(url), table).Create(ctx, CompletedOnboarding(waba, phone)); err != nil {
 		return fmt.Errorf("seeding the onboarding of %s: %w", phone, err)
 	}
 	return nil

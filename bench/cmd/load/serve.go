@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/waes/onboarding/bench/internal/metahook"
+	"github.com/waes/onboarding/bench/lambdaenv"
 	"github.com/waes/onboarding/infra/local/runner"
 	"github.com/waes/onboarding/shared/logging"
-	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/store/memory"
@@ -128,12 +128,7 @@ func cmdServe(args []string) error {
 // as a partner's store does for every number it receives webhooks for.
 func IntakeServer(cfg runner.Config, log *slog.Logger) (*http.Server, error) {
 	store := memory.New()
-	rec := onboarding.NewRecord(onboarding.NewRecordInput{
-		ID: onboarding.NewID(), WABAID: metahook.DefaultWABA, PhoneNumberID: metahook.DefaultPhone,
-		Event: onboarding.EventFinish, Currency: "USD", Now: time.Now(),
-	})
-	rec.Status = onboarding.StatusCompleted
-	if err := store.Create(context.Background(), rec); err != nil {
+	if err := store.Create(context.Background(), lambdaenv.CompletedOnboarding(metahook.DefaultWABA, metahook.DefaultPhone)); err != nil {
 		return nil, err
 	}
 	vault := vaultmem.New(cfg.App)
