@@ -146,23 +146,8 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("\n### Go benchmarks (%s, %s/%s; best of the runs shown: lowest time, highest MB/s)\n", header["cpu"], header["goos"], header["goarch"])
-	intakeVsFloor(all)
-	section("Signup request validation (httpapi.ParseSignup)", withPrefix(all, "shared/httpapi", "ParseSignup"), "")
-	section("Interpreter per state transition (100-state chains; target < 1 ms per transition)", withPrefix(all, "shared/asl/engine", "Transition"), "ns/transition")
-	section("Graph API client round trip against the simulator on loopback", withPrefix(all, "shared/graph", "ClientRoundTrip"), "")
-	section("End-to-end local onboarding (local runner in-process, no simulated latency)", withPrefix(all, "/bench", "Onboarding"), "signup-ms")
-	every(all)
-	if len(failures) > 0 {
-		fmt.Println("\nFailures in the benchmark run:")
-		for _, f := range failures {
-			fmt.Println("    " + f)
-		}
-		os.Exit(1)
-	}
-}
 
-// intakeVsFloor prints the webhook intake's table: each body size's intake and floor, and their ratio.
-func intakeVsFloor(all []*bench) {
+	// Webhook intake vs the floor.
 	fmt.Println("\n#### Webhook intake vs the floor (HMAC-SHA256 + json.Unmarshal into any of the same bytes); target ≤ 2x")
 	fmt.Println()
 	fmt.Println("| body | intake | intake MB/s | floor | floor MB/s | intake ÷ floor | intake allocs | floor allocs | runs |")
@@ -177,36 +162,36 @@ func intakeVsFloor(all []*bench) {
 		fmt.Printf("| %s | %s | %s | %s | %s | **%.2fx** | %s | %s | %d |\n", size, dur(a), num(in, "MB/s"), dur(f), num(fl, "MB/s"), a/f,
 			num(in, "allocs/op"), num(fl, "allocs/op"), min(runs(in), runs(fl)))
 	}
-}
 
-// section prints the table of rows, with the metric extra (if any) as a column after the time.
-func section(title string, rows []*bench, extra string) {
-	if len(rows) == 0 {
-		return
-	}
-	fmt.Printf("\n#### %s\n\n", title)
-	head := "| benchmark | time/op |"
-	sep := "|---|---:|"
-	if extra != "" {
-		head += " " + extra + " |"
-		sep += "---:|"
-	}
-	fmt.Println(head + " B/op | allocs/op | runs |")
-	fmt.Println(sep + "---:|---:|---:|")
-	for _, b := range rows {
-		ns, _ := b.best("ns/op")
-		line := fmt.Sprintf("| %s | %s |", b.name, dur(ns))
-		if v, ok := b.best(extra); ok && strings.HasPrefix(extra, "ns/") {
-			line += " " + dur(v) + " |"
-		} else if extra != "" {
-			line += " " + num(b, extra) + " |"
+	section := func(title string, rows []*bench, extra string) {
+		if len(rows) == 0 {
+			return
 		}
-		fmt.Printf("%s %s | %s | %d |\n", line, num(b, "B/op"), num(b, "allocs/op"), runs(b))
+		fmt.Printf("\n#### %s\n\n", title)
+		head := "| benchmark | time/op |"
+		sep := "|---|---:|"
+		if extra != "" {
+			head += " " + extra + " |"
+			sep += "---:|"
+		}
+		fmt.Println(head + " B/op | allocs/op | runs |")
+		fmt.Println(sep + "---:|---:|---:|")
+		for _, b := range rows {
+			ns, _ := b.best("ns/op")
+			line := fmt.Sprintf("| %s | %s |", b.name, dur(ns))
+			if v, ok := b.best(extra); ok && strings.HasPrefix(extra, "ns/") {
+				line += " " + dur(v) + " |"
+			} else if extra != "" {
+				line += " " + num(b, extra) + " |"
+			}
+			fmt.Printf("%s %s | %s | %d |\n", line, num(b, "B/op"), num(b, "allocs/op"), runs(b))
+		}
 	}
-}
+	section("Signup request validation (httpapi.ParseSignup)", withPrefix(all, "shared/httpapi", "ParseSignup"), "")
+	section("Interpreter per state transition (100-state chains; target < 1 ms per transition)", withPrefix(all, "shared/asl/engine", "Transition"), "ns/transition")
+	section("Graph API client round trip against the simulator on loopback", withPrefix(all, "shared/graph", "ClientRoundTrip"), "")
+	section("End-to-end local onboarding (local runner in-process, no simulated latency)", withPrefix(all, "/bench", "Onboarding"), "signup-ms")
 
-// every prints the table of every benchmark.
-func every(all []*bench) {
 	fmt.Println("\n#### Every Go benchmark")
 	fmt.Println()
 	fmt.Println("| package | benchmark | time/op (best) | time/op (median) | other metrics (best) | B/op | allocs/op | runs |")
@@ -223,5 +208,12 @@ func every(all []*bench) {
 		}
 		pkg := strings.TrimPrefix(b.pkg, "github.com/waes/onboarding/")
 		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s | %d |\n", pkg, b.name, dur(ns), dur(med), strings.Join(other, ", "), num(b, "B/op"), num(b, "allocs/op"), runs(b))
+	}
+	if len(failures) > 0 {
+		fmt.Println("\nFailures in the benchmark run:")
+		for _, f := range failures {
+			fmt.Println("    " + f)
+		}
+		os.Exit(1)
 	}
 }

@@ -48,7 +48,14 @@ func run() error {
 	serveEdge := flag.String("serve-edge", "", "internal: serve the edge for the goaws at this URL and print its URL")
 	flag.Parse()
 	if *serveEdge != "" {
-		return serveEdgeUntilEOF(*serveEdge)
+		doc, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": secret})
+		edge, err := lambdaenv.StartEdge(*serveEdge, map[string]string{"stage": string(doc)}, lambdaenv.NewCounter())
+		if err != nil {
+			return err
+		}
+		fmt.Println(edge.URL)
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent exits
+		return nil
 	}
 	work, err := os.MkdirTemp("", "lambdaprof")
 	if err != nil {
@@ -101,19 +108,6 @@ func run() error {
 	pprof.StopCPUProfile()
 	fmt.Printf("%d in-process invocations of the webhook function (1 KB), %.1f µs each (wall, one at a time); profile in %s\n",
 		*n, float64(time.Since(t0).Microseconds())/float64(*n), *out)
-	return nil
-}
-
-// serveEdgeUntilEOF serves the edge for the goaws at goawsURL, with the stage secret, prints its URL and
-// serves until stdin closes (the parent exits).
-func serveEdgeUntilEOF(goawsURL string) error {
-	doc, _ := json.Marshal(map[string]string{"app_id": "1234567890", "app_secret": secret})
-	edge, err := lambdaenv.StartEdge(goawsURL, map[string]string{"stage": string(doc)}, lambdaenv.NewCounter())
-	if err != nil {
-		return err
-	}
-	fmt.Println(edge.URL)
-	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }
 
