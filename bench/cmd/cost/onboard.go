@@ -241,12 +241,7 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	base := "http://" + ln.Addr().String()
-	stop, err := r.serve(cfg, ln, ddb.URL, edge.URL, table)
+	base, stop, err := r.serve(cfg, ddb.URL, edge.URL, table)
 	if err != nil {
 		return nil, err
 	}
@@ -258,9 +253,13 @@ func runOnboarding(ctx context.Context, testRecipient string) (*Onboarding, erro
 	return r.wait(ctx, id)
 }
 
-// serve wires the project's code on the local services and serves its API and webhook intake on ln; the
-// function returned stops it.
-func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeURL, table string) (func(), error) {
+// serve wires the project's code on the local services and serves its API and webhook intake on a free
+// loopback port; it returns their base URL and what stops them.
+func (r *onboardingRun) serve(cfg runner.Config, ddbURL, edgeURL, table string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
 	log := logging.New(io.Discard, slog.LevelInfo)
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: lambdaenv.Credentials}
 	r.store = ddbstore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ddbURL) }), table,
@@ -275,7 +274,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeUR
 		SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester, Logger: log, Observer: sender})
 	simURL, err := sim.Start("127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	stopSim := func() { sender.Close(); sim.Close() }
 	httpc := &http.Client{Timeout: 10 * time.Second}
@@ -283,7 +282,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeUR
 		HTTPClient: graph.HTTPClientFunc(func(req *http.Request) (*http.Response, error) { r.graphN.Add(1); return httpc.Do(req) })})
 	if err != nil {
 		stopSim()
-		return nil, err
+		return "", nil, err
 	}
 	wf := &engineWorkflow{}
 	proc := worker.New(r.store, r.store, wf, worker.Options{Publisher: pub, Logger: log,
@@ -293,7 +292,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeUR
 		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})
 	if r.eng, err = r.engine(stepSvc, cfg, log); err != nil {
 		stopSim()
-		return nil, err
+		return "", nil, err
 	}
 	wf.engine = r.eng
 	signupSvc := signup.New(r.store, vault, client, wf, signup.Options{Publisher: pub, Logger: log,
@@ -310,7 +309,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ln net.Listener, ddbURL, edgeUR
 	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return func() { srv.Close(); stopSim() }, nil
+	return base, func() { srv.Close(); stopSim() }, nil
 }
 
 // engine is the workflow definition on the interpreter, its tasks the step handlers, each timed as an
