@@ -59,12 +59,15 @@ func New(svc Onboardings, opts Options) *API {
 		opts.MaxBodyBytes = MaxBodyBytes
 	}
 	a := &API{svc: svc, opts: opts, mux: http.NewServeMux()}
-	a.mux.Handle("/signup", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.signup})))
-	a.mux.Handle("/onboardings", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.list})))
-	a.mux.Handle("/onboardings/{id}", a.partner(methods(map[string]http.HandlerFunc{http.MethodGet: a.get})))
-	a.mux.Handle("/onboardings/{id}/retry", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.retry})))
-	a.mux.Handle("/onboardings/{id}/phone-verification", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.submitCode})))
-	a.mux.Handle("/onboardings/{id}/phone-verification/code", a.partner(methods(map[string]http.HandlerFunc{http.MethodPost: a.requestCode})))
+	partnerRoute := func(pattern, method string, h http.HandlerFunc) {
+		a.mux.Handle(pattern, a.partner(methods(map[string]http.HandlerFunc{method: h})))
+	}
+	partnerRoute("/signup", http.MethodPost, a.signup)
+	partnerRoute("/onboardings", http.MethodGet, a.list)
+	partnerRoute("/onboardings/{id}", http.MethodGet, onboardingRoute(a, noBody("GET /onboardings/{id}"), a.get))
+	partnerRoute("/onboardings/{id}/retry", http.MethodPost, onboardingRoute(a, ParseRetry, a.retry))
+	partnerRoute("/onboardings/{id}/phone-verification", http.MethodPost, onboardingRoute(a, smallJSONBody(ParseVerificationCode), a.submitCode))
+	partnerRoute("/onboardings/{id}/phone-verification/code", http.MethodPost, onboardingRoute(a, smallJSONBody(ParseCodeRequest), a.requestCode))
 	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		if rerr := refuseBody(r, "", "GET /healthz"); rerr != nil {
 			writeRequestError(w, rerr)
@@ -161,23 +164,6 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusAccepted, resp)
 }
 
-func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	if rerr := refuseBody(r, "", "GET /onboardings/{id}"); rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	rec, err := a.svc.Get(logging.WithOnboardingID(r.Context(), id), id)
-	if err != nil {
-		a.writeServiceError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, rec.ForAPI())
-}
-
 // pathID returns the onboarding id of the path, answering 404 (and false) when it cannot be one: nothing
 // that is not an id reaches the store.
 func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -189,22 +175,50 @@ func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return id, true
 }
 
-func (a *API) retry(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
+// onboardingRoute serves a route of one onboarding: the id from the path (404 when it cannot be one, so
+// nothing that is not an id reaches the store), the request read by parse, then the service call and its
+// answer, or its error mapped by writeServiceError.
+func onboardingRoute[In any](a *API, parse func(*http.Request) (In, *requestError), call func(ctx context.Context, id string, in In) (status int, body any, err error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r)
+		if !ok {
+			return
+		}
+		in, rerr := parse(r)
+		if rerr != nil {
+			writeRequestError(w, rerr)
+			return
+		}
+		status, body, err := call(logging.WithOnboardingID(r.Context(), id), id, in)
+		if err != nil {
+			a.writeServiceError(w, r, err)
+			return
+		}
+		WriteJSON(w, status, body)
 	}
-	opts, rerr := ParseRetry(r)
-	if rerr != nil {
-		writeRequestError(w, rerr)
-		return
+}
+
+// noBody is the parse of a route that takes no body: it refuses one.
+func noBody(route string) func(*http.Request) (struct{}, *requestError) {
+	return func(r *http.Request) (struct{}, *requestError) { return struct{}{}, refuseBody(r, "", route) }
+}
+
+// forAPI is the record as the API shows it; nil (the service failed) stays nil.
+func forAPI(rec *onboarding.Record) any {
+	if rec == nil {
+		return nil
 	}
-	rec, err := a.svc.RetryWith(logging.WithOnboardingID(r.Context(), id), id, opts)
-	if err != nil {
-		a.writeServiceError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusAccepted, rec.ForAPI())
+	return rec.ForAPI()
+}
+
+func (a *API) get(ctx context.Context, id string, _ struct{}) (int, any, error) {
+	rec, err := a.svc.Get(ctx, id)
+	return http.StatusOK, forAPI(rec), err
+}
+
+func (a *API) retry(ctx context.Context, id string, opts signup.RetryOptions) (int, any, error) {
+	rec, err := a.svc.RetryWith(ctx, id, opts)
+	return http.StatusAccepted, forAPI(rec), err
 }
 
 // conflictResponse is the 409 answer when an onboarding is already running for the WABA and phone.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"slices"
@@ -8,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/signup"
 )
@@ -133,56 +133,31 @@ func ParseVerificationCode(body []byte) (onboarding.Secret, *requestError) {
 	return onboarding.NewSecret(code), nil
 }
 
-// smallJSONBody checks the content type and reads a small JSON body.
-func smallJSONBody(r *http.Request) ([]byte, *requestError) {
-	if rerr := checkJSONContentType(r); rerr != nil {
-		return nil, rerr
+// smallJSONBody is the parse of a route with a small JSON body: it checks the content type, reads the body
+// and hands it to parse.
+func smallJSONBody[T any](parse func([]byte) (T, *requestError)) func(*http.Request) (T, *requestError) {
+	return func(r *http.Request) (T, *requestError) {
+		var zero T
+		if rerr := checkJSONContentType(r); rerr != nil {
+			return zero, rerr
+		}
+		body, rerr := readBody(r, maxSmallBody)
+		if rerr != nil {
+			return zero, rerr
+		}
+		return parse(body)
 	}
-	return readBody(r, maxSmallBody)
 }
 
-func (a *API) requestCode(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	body, rerr := smallJSONBody(r)
-	if rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	req, rerr := ParseCodeRequest(body)
-	if rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	out, err := a.svc.RequestVerificationCode(logging.WithOnboardingID(r.Context(), id), id, req)
+func (a *API) requestCode(ctx context.Context, id string, req signup.CodeRequest) (int, any, error) {
+	out, err := a.svc.RequestVerificationCode(ctx, id, req)
 	if err != nil {
-		a.writeServiceError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	WriteJSON(w, http.StatusAccepted, codeRequestedResponse{ID: out.Record.ID, Status: out.Record.Status, RetryAfter: seconds(out.RetryAfter)})
+	return http.StatusAccepted, codeRequestedResponse{ID: out.Record.ID, Status: out.Record.Status, RetryAfter: seconds(out.RetryAfter)}, nil
 }
 
-func (a *API) submitCode(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	body, rerr := smallJSONBody(r)
-	if rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	code, rerr := ParseVerificationCode(body)
-	if rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	rec, err := a.svc.SubmitVerificationCode(logging.WithOnboardingID(r.Context(), id), id, code)
-	if err != nil {
-		a.writeServiceError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusAccepted, rec.ForAPI())
+func (a *API) submitCode(ctx context.Context, id string, code onboarding.Secret) (int, any, error) {
+	rec, err := a.svc.SubmitVerificationCode(ctx, id, code)
+	return http.StatusAccepted, forAPI(rec), err
 }

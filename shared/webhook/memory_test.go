@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// MemorySink is an in-memory Sink for tests, benchmarks and the local runner. It records every accepted
+// MemorySink is an in-memory Sink for the tests and benchmarks. It records every accepted
 // event in order, and can be told to fail.
 type MemorySink struct {
 	mu     sync.Mutex
