@@ -99,10 +99,6 @@ var AccessLogFormat = map[string]string{
 // httpAPI creates the HTTP API with its routes, throttling, CORS allow-list, access logs and, with partner
 // authentication, the JWT authorizer of the partner routes.
 func (b *builder) httpAPI() {
-	origins := make([]*string, 0, len(b.stage.AllowedOrigins))
-	for _, o := range b.stage.AllowedOrigins {
-		origins = append(origins, jsii.String(o))
-	}
 	headers := []string{"content-type"}
 	if b.stage.Auth != nil {
 		headers = append(headers, "authorization")
@@ -114,7 +110,7 @@ func (b *builder) httpAPI() {
 		CreateDefaultStage: jsii.Bool(false),
 		// API Gateway answers CORS preflights itself, before any authorizer: a preflight carries no token.
 		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: &origins,
+			AllowOrigins: jsii.Strings(b.stage.AllowedOrigins...),
 			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
 				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_OPTIONS,
 			},
