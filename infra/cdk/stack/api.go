@@ -96,8 +96,7 @@ var AccessLogFormat = map[string]string{
 	"caller":             "$context.authorizer.claims.sub",
 }
 
-// httpAPI creates the HTTP API with its routes, throttling, CORS allow-list, access logs and, with partner
-// authentication, the JWT authorizer of the partner routes.
+// httpAPI creates the HTTP API with its stage throttle, CORS allow-list, access logs and routes.
 func (b *builder) httpAPI() {
 	headers := []string{"content-type"}
 	if b.stage.Auth != nil {
@@ -118,7 +117,7 @@ func (b *builder) httpAPI() {
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
 	})
-	b.apiStage = b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+	stage := b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
@@ -136,12 +135,17 @@ func (b *builder) httpAPI() {
 	}
 	// The L2 stage takes access log settings only through a Go-implemented interface, and has no per-route
 	// settings; the L1 properties are the same things, set directly.
-	cfnStage := b.apiStage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
 	cfnStage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(string(format)),
 	})
+	b.routes(cfnStage)
+}
 
+// routes adds Routes to the API, each with its throttle in the stage's route settings and, with partner
+// authentication, the JWT authorizer on the partner routes.
+func (b *builder) routes(cfnStage awsapigatewayv2.CfnStage) {
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	if a := b.stage.Auth; a != nil {
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("PartnerAuthorizer"), jsii.String(a.Issuer),

@@ -89,7 +89,6 @@ func (b *builder) createDataKey() {
 		// Replaces CDK's default policy, which would let any principal of the account use the key.
 		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{admin, tableGrants, redrive}}),
 	})
-	b.dataKeyUsers = map[string][]*string{}
 }
 
 // grantDataKey gives a function's role its uses of the data key (IAM side) and records the role for the key

@@ -88,7 +88,6 @@ type builder struct {
 	roles         map[string]awsiam.Role
 	stateMachine  awsstepfunctions.StateMachine
 	api           awsapigatewayv2.HttpApi
-	apiStage      awsapigatewayv2.HttpStage
 	// alarmActions notify whoever watches the stage: every alarm takes all of them (addAlarm).
 	alarmActions []awscloudwatch.IAlarmAction
 	alarms       []awscloudwatch.IAlarm
@@ -107,22 +106,18 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 	if sprops.Description == nil {
 		sprops.Description = jsii.String("WhatsApp Embedded Signup onboarding (" + props.Stage.Name + ")")
 	}
+	removal := awscdk.RemovalPolicy_DESTROY
 	if props.Stage.DeletionProtection {
 		sprops.TerminationProtection = jsii.Bool(true)
+		removal = awscdk.RemovalPolicy_RETAIN
 	}
 	st := awscdk.NewStack(scope, &id, &sprops)
 	awscdk.Tags_Of(st).Add(jsii.String("app"), jsii.String(AppName), nil)
 	awscdk.Tags_Of(st).Add(jsii.String("stage"), jsii.String(props.Stage.Name), nil)
 
 	b := &builder{
-		stack:   st,
-		stage:   props.Stage,
-		removal: awscdk.RemovalPolicy_DESTROY,
-		fns:     map[string]awslambda.Function{},
-		roles:   map[string]awsiam.Role{},
-	}
-	if props.Stage.DeletionProtection {
-		b.removal = awscdk.RemovalPolicy_RETAIN
+		stack: st, stage: props.Stage, removal: removal,
+		fns: map[string]awslambda.Function{}, roles: map[string]awsiam.Role{}, dataKeyUsers: map[string][]*string{},
 	}
 	b.secrets()
 	b.createDataKey()
