@@ -225,7 +225,7 @@ func (r *Runner) services(client *graph.Client) (worker.Inline, *stephandlers.Se
 	offboarder := &lateOffboarder{}
 	proc := worker.New(st.records, st.webhooks, r.workflow, worker.Options{
 		Publisher: r.Events, Logger: r.log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		IsTaskGone: isTaskGone,
 		Offboarder: offboarder,
 	})
 	queue := worker.Inline{P: proc}
@@ -240,23 +240,20 @@ func (r *Runner) services(client *graph.Client) (worker.Inline, *stephandlers.Se
 // stepFunctions are the workflow's functions, registered under the names the definition's placeholders
 // resolve to.
 func stepFunctions(steps *stephandlers.Service) (map[string]lambda.Handler, error) {
-	handlers := map[string]any{
-		"subscribe_webhooks": withRequestID(steps.SubscribeWebhooks),
-		"sync_business_app":  withRequestID(steps.SyncBusinessApp),
-		"share_credit_line":  withRequestID(steps.ShareCreditLine),
-		"verify_phone":       withRequestID(steps.VerifyPhone),
-		"register_phone":     withRequestID(steps.RegisterPhone),
-		"send_test_message":  withRequestID(steps.SendTestMessage),
-		"await_webhook":      withRequestID(steps.AwaitWebhook),
-		"record_outcome":     withRequestID(steps.RecordOutcome),
+	functions := map[string]lambda.Handler{
+		"subscribe_webhooks": lambda.NewHandler(withRequestID(steps.SubscribeWebhooks)),
+		"sync_business_app":  lambda.NewHandler(withRequestID(steps.SyncBusinessApp)),
+		"share_credit_line":  lambda.NewHandler(withRequestID(steps.ShareCreditLine)),
+		"verify_phone":       lambda.NewHandler(withRequestID(steps.VerifyPhone)),
+		"register_phone":     lambda.NewHandler(withRequestID(steps.RegisterPhone)),
+		"send_test_message":  lambda.NewHandler(withRequestID(steps.SendTestMessage)),
+		"await_webhook":      lambda.NewHandler(withRequestID(steps.AwaitWebhook)),
+		"record_outcome":     lambda.NewHandler(withRequestID(steps.RecordOutcome)),
 	}
-	functions := make(map[string]lambda.Handler, len(handlers))
 	for _, f := range catalog.Workflow() {
-		h, ok := handlers[f.Name]
-		if !ok {
+		if functions[f.Name] == nil {
 			return nil, fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)
 		}
-		functions[f.Name] = lambda.NewHandler(h)
 	}
 	return functions, nil
 }
@@ -306,7 +303,7 @@ func (r *Runner) partnerAPI(client *graph.Client) (http.Handler, error) {
 			PhoneVerificationTimeout: cfg.PhoneVerificationTimeout},
 		Publisher: r.Events, Logger: r.log,
 		PhoneGraph: client, Waits: st.webhooks,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		IsTaskGone: isTaskGone,
 	})
 	apiOpts := httpapi.Options{Logger: r.log}
 	if cfg.AuthIssuer != "" {
@@ -439,6 +436,9 @@ func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, ca
 	return taskError(w.engine.SendTaskFailure(token, errorName, cause))
 }
 
+// isTaskGone recognises the answer for a task token that is no longer waiting (taskError).
+func isTaskGone(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }
+
 func taskError(err error) error {
 	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
 		return fmt.Errorf("%w: %v", stepfunctions.ErrTaskGone, err)
@@ -482,6 +482,18 @@ func (r *Runner) localHandler() http.Handler {
 		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events; POST /_local/sim/messages")
 	})
 	return mux
+}
+
+// simUserMessages serves POST /_local/sim/messages: a simulated WhatsApp user messages a business number,
+// and the embedded simulator sends the signed inbound webhook to /webhooks (graphsim.UserMessagesHandler).
+// Against a Graph API in another process there is no simulated user to drive: 404.
+func (r *Runner) simUserMessages() http.Handler {
+	if r.Sim == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "the Graph API is not simulated by this runner (GRAPH_BASE_URL is set): there are no simulated users to drive")
+		})
+	}
+	return r.Sim.UserMessagesHandler()
 }
 
 // lateOffboarder lets the worker, built before the steps service (which needs the worker as its
