@@ -96,13 +96,8 @@ var AccessLogFormat = map[string]string{
 	"caller":             "$context.authorizer.claims.sub",
 }
 
-// httpAPI creates the HTTP API with its routes, throttling, CORS allow-list, access logs and, with partner
-// authentication, the JWT authorizer of the partner routes.
+// httpAPI creates the HTTP API with its stage throttle, CORS allow-list, access logs and routes.
 func (b *builder) httpAPI() {
-	origins := make([]*string, 0, len(b.stage.AllowedOrigins))
-	for _, o := range b.stage.AllowedOrigins {
-		origins = append(origins, jsii.String(o))
-	}
 	headers := []string{"content-type"}
 	if b.stage.Auth != nil {
 		headers = append(headers, "authorization")
@@ -114,7 +109,7 @@ func (b *builder) httpAPI() {
 		CreateDefaultStage: jsii.Bool(false),
 		// API Gateway answers CORS preflights itself, before any authorizer: a preflight carries no token.
 		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins: &origins,
+			AllowOrigins: jsii.Strings(b.stage.AllowedOrigins...),
 			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
 				awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_OPTIONS,
 			},
@@ -122,7 +117,7 @@ func (b *builder) httpAPI() {
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
 	})
-	b.apiStage = b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+	stage := b.api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
@@ -140,12 +135,17 @@ func (b *builder) httpAPI() {
 	}
 	// The L2 stage takes access log settings only through a Go-implemented interface, and has no per-route
 	// settings; the L1 properties are the same things, set directly.
-	cfnStage := b.apiStage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
 	cfnStage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(string(format)),
 	})
+	b.routes(cfnStage)
+}
 
+// routes adds Routes to the API, each with its throttle in the stage's route settings and, with partner
+// authentication, the JWT authorizer on the partner routes.
+func (b *builder) routes(cfnStage awsapigatewayv2.CfnStage) {
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer
 	if a := b.stage.Auth; a != nil {
 		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("PartnerAuthorizer"), jsii.String(a.Issuer),

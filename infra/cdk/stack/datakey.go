@@ -1,7 +1,8 @@
 package stack
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -60,41 +61,24 @@ func dataKeyUses(n catalog.Needs) []dataKeyUse {
 // createDataKey creates the data key with its administrative key policy; the usage statements follow once
 // the function roles exist (grantDataKey, dataKeyPolicy).
 func (b *builder) createDataKey() {
-	admin := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AccountAdministersTheKey"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-		Actions:    jsii.Strings(keyAdminActions...),
-		Resources:  jsii.Strings("*"), // in a key policy, "*" is this key
-	})
+	admin := accountKeyStatement("AccountAdministersTheKey", keyAdminActions, nil)
 	// CloudFormation (creating the table) and an operator restoring a backup create DynamoDB's grants on the
 	// key: only for DynamoDB, only grants for an AWS resource.
-	tableGrants := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("DynamoDBTableGrants"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-		Actions:    jsii.Strings("kms:CreateGrant"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{
-			"StringEquals": map[string]any{"kms:ViaService": viaService("dynamodb")},
-			"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
-		},
+	tableGrants := accountKeyStatement("DynamoDBTableGrants", []string{"kms:CreateGrant"}, map[string]any{
+		"StringEquals": map[string]any{"kms:ViaService": viaService("dynamodb")},
+		"Bool":         map[string]any{"kms:GrantIsForAWSResource": "true"},
 	})
 	// The operator redrives the dead-letter queue (docs/deploy.md): SQS then decrypts and re-encrypts the
 	// messages with the operator's credentials. Only through SQS, only for the stack's webhook queues, and
 	// only for principals the account's IAM also allows. The queues are matched by the names CloudFormation
 	// gives them (stack name, then logical id): naming them by ARN would make the key depend on the queues it
 	// encrypts.
-	redrive := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OperatorsRedriveWebhookQueues"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{
-			"StringEquals": map[string]any{"kms:ViaService": viaService("sqs")},
-			"StringLike": map[string]any{"kms:EncryptionContext:aws:sqs:arn": b.stack.FormatArn(&awscdk.ArnComponents{
-				Service:  jsii.String("sqs"),
-				Resource: jsii.String(StackName(b.stage.Name) + "-" + webhookQueuePrefix + "*"),
-			})},
-		},
+	redrive := accountKeyStatement("OperatorsRedriveWebhookQueues", []string{"kms:Decrypt", "kms:GenerateDataKey"}, map[string]any{
+		"StringEquals": map[string]any{"kms:ViaService": viaService("sqs")},
+		"StringLike": map[string]any{"kms:EncryptionContext:aws:sqs:arn": b.stack.FormatArn(&awscdk.ArnComponents{
+			Service:  jsii.String("sqs"),
+			Resource: jsii.String(StackName(b.stage.Name) + "-" + webhookQueuePrefix + "*"),
+		})},
 	})
 	b.dataKey = awskms.NewKey(b.stack, jsii.String("DataKey"), &awskms.KeyProps{
 		Description:       jsii.String(AppName + " " + b.stage.Name + ": encrypts the table, the webhook queues and the partner event bus"),
@@ -105,7 +89,6 @@ func (b *builder) createDataKey() {
 		// Replaces CDK's default policy, which would let any principal of the account use the key.
 		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{admin, tableGrants, redrive}}),
 	})
-	b.dataKeyUsers = map[string][]*string{}
 }
 
 // grantDataKey gives a function's role its uses of the data key (IAM side) and records the role for the key
@@ -132,24 +115,28 @@ func (b *builder) dataKeyPolicy() {
 			byID[u.sid] = u
 		}
 	}
-	sids := make([]string, 0, len(byID))
-	for sid := range byID {
-		sids = append(sids, sid)
-	}
-	sort.Strings(sids)
-	for _, sid := range sids {
+	for _, sid := range slices.Sorted(maps.Keys(byID)) {
 		u := byID[sid]
-		b.dataKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String(sid),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			Actions:    jsii.Strings(u.actions...),
-			Resources:  jsii.Strings("*"),
-			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"kms:ViaService": viaService(u.service)},
-				"ArnEquals":    map[string]any{"aws:PrincipalArn": b.dataKeyUsers[sid]},
-			},
+		b.dataKey.AddToResourcePolicy(accountKeyStatement(sid, u.actions, map[string]any{
+			"StringEquals": map[string]any{"kms:ViaService": viaService(u.service)},
+			"ArnEquals":    map[string]any{"aws:PrincipalArn": b.dataKeyUsers[sid]},
 		}), jsii.Bool(false))
 	}
+}
+
+// accountKeyStatement is a key policy statement letting the account's principals (as far as their IAM
+// policies also allow) take actions on the key, under conditions when not nil.
+func accountKeyStatement(sid string, actions []string, conditions map[string]any) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+		Actions:    jsii.Strings(actions...),
+		Resources:  jsii.Strings("*"), // in a key policy, "*" is this key
+	}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
 }
 
 // viaService is the kms:ViaService value of an AWS service in the stack's region.

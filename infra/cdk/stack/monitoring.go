@@ -111,17 +111,23 @@ func (b *builder) addAlarm(id string, metric awscloudwatch.IMetric, threshold fl
 func (b *builder) graphVersionMetric() awscloudwatch.IMetric {
 	var metric awscloudwatch.IMetric
 	for _, f := range catalog.Functions {
-		mf := awslogs.NewMetricFilter(b.stack, jsii.String(constructID(f.Name)+"GraphVersionFilter"), &awslogs.MetricFilterProps{
-			LogGroup:        b.fns[f.Name].LogGroup(),
-			FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.metric"), jsii.String("="), jsii.String(graph.VersionEndingMetric)),
-			MetricNamespace: jsii.String(AppName + "/" + b.stage.Name),
-			MetricName:      jsii.String(graph.VersionEndingMetric),
-			MetricValue:     jsii.String("1"),
-		})
 		// Every filter feeds the same metric: one alarm covers all functions.
-		metric = mf.Metric(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum")})
+		metric = b.logMetric(constructID(f.Name)+"GraphVersionFilter", b.fns[f.Name].LogGroup(), graph.VersionEndingMetric)
 	}
 	return metric
+}
+
+// logMetric counts the JSON log lines of group that carry metric=name, as the hourly sum of the stage's
+// metric name.
+func (b *builder) logMetric(id string, group awslogs.ILogGroup, name string) awscloudwatch.IMetric {
+	mf := awslogs.NewMetricFilter(b.stack, jsii.String(id), &awslogs.MetricFilterProps{
+		LogGroup:        group,
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.metric"), jsii.String("="), jsii.String(name)),
+		MetricNamespace: jsii.String(AppName + "/" + b.stage.Name),
+		MetricName:      jsii.String(name),
+		MetricValue:     jsii.String("1"),
+	})
+	return mf.Metric(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum")})
 }
 
 // dashboard shows the workflow, the API, the functions, the queue and the table on one page.

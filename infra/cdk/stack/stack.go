@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -33,6 +34,9 @@ import (
 	ddbschema "github.com/waes/onboarding/shared/store/dynamodb/schema"
 	"github.com/waes/onboarding/shared/workflow"
 )
+
+// AppName prefixes the stack, the secrets and the named resources of every stage.
+const AppName = "wa-onboarding"
 
 // OnboardingStackProps configure NewOnboardingStack.
 type OnboardingStackProps struct {
@@ -84,7 +88,6 @@ type builder struct {
 	roles         map[string]awsiam.Role
 	stateMachine  awsstepfunctions.StateMachine
 	api           awsapigatewayv2.HttpApi
-	apiStage      awsapigatewayv2.HttpStage
 	// alarmActions notify whoever watches the stage: every alarm takes all of them (addAlarm).
 	alarmActions []awscloudwatch.IAlarmAction
 	alarms       []awscloudwatch.IAlarm
@@ -103,22 +106,18 @@ func NewOnboardingStack(scope constructs.Construct, id string, props *Onboarding
 	if sprops.Description == nil {
 		sprops.Description = jsii.String("WhatsApp Embedded Signup onboarding (" + props.Stage.Name + ")")
 	}
+	removal := awscdk.RemovalPolicy_DESTROY
 	if props.Stage.DeletionProtection {
 		sprops.TerminationProtection = jsii.Bool(true)
+		removal = awscdk.RemovalPolicy_RETAIN
 	}
 	st := awscdk.NewStack(scope, &id, &sprops)
 	awscdk.Tags_Of(st).Add(jsii.String("app"), jsii.String(AppName), nil)
 	awscdk.Tags_Of(st).Add(jsii.String("stage"), jsii.String(props.Stage.Name), nil)
 
 	b := &builder{
-		stack:   st,
-		stage:   props.Stage,
-		removal: awscdk.RemovalPolicy_DESTROY,
-		fns:     map[string]awslambda.Function{},
-		roles:   map[string]awsiam.Role{},
-	}
-	if props.Stage.DeletionProtection {
-		b.removal = awscdk.RemovalPolicy_RETAIN
+		stack: st, stage: props.Stage, removal: removal,
+		fns: map[string]awslambda.Function{}, roles: map[string]awsiam.Role{}, dataKeyUsers: map[string][]*string{},
 	}
 	b.secrets()
 	b.createDataKey()
@@ -233,8 +232,20 @@ func (b *builder) messaging() {
 	})
 }
 
-// function creates one Lambda function with its own role and log group. Permissions come later (grant),
-// once the state machine they may reference exists.
+// constructID turns a function name into a construct id: "webhook_worker" -> "WebhookWorker".
+func constructID(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "_") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
+// function creates one Lambda function with its own role and log group, sized from its catalog entry
+// (stages may override MemoryMB). Permissions come later (grant), once the state machine they may reference
+// exists.
 func (b *builder) function(f catalog.Function, assetDir string) {
 	id := constructID(f.Name)
 	logs := awslogs.NewLogGroup(b.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
@@ -277,7 +288,8 @@ func (b *builder) function(f catalog.Function, assetDir string) {
 }
 
 // environment is a function's non-secret configuration (shared/config's contract). Resource names are given
-// only to the functions allowed to use them.
+// only to the functions allowed to use them: the catalog needs that grant the permissions (grant) set them,
+// so a function cannot get a name without the permission, or the permission without the name.
 func (b *builder) environment(f catalog.Function) *map[string]*string {
 	s := b.stage
 	env := map[string]*string{
@@ -288,29 +300,20 @@ func (b *builder) environment(f catalog.Function) *map[string]*string {
 		config.EnvInboundTimeout:  jsii.String(strconv.Itoa(s.InboundTimeoutSeconds)),
 		config.EnvStatusTimeout:   jsii.String(strconv.Itoa(s.StatusTimeoutSeconds)),
 	}
-	if s.WebhookOverrideURL != "" {
-		env[config.EnvWebhookOverrideURL] = jsii.String(s.WebhookOverrideURL)
+	set := func(need bool, name string, value *string) {
+		if need {
+			env[name] = value
+		}
 	}
-	if s.PhoneVerificationTimeoutSeconds != 0 {
-		env[config.EnvPhoneVerificationTimeout] = jsii.String(strconv.Itoa(s.PhoneVerificationTimeoutSeconds))
-	}
+	set(s.WebhookOverrideURL != "", config.EnvWebhookOverrideURL, jsii.String(s.WebhookOverrideURL))
+	set(s.PhoneVerificationTimeoutSeconds != 0, config.EnvPhoneVerificationTimeout, jsii.String(strconv.Itoa(s.PhoneVerificationTimeoutSeconds)))
 	a := f.Needs
-	if a.Table {
-		env[config.EnvTableName] = b.table.TableName()
-	}
-	if a.StageSecret {
-		env[config.EnvStageSecretID] = b.stageSecret.SecretArn()
-	}
-	if a.WABASecrets != catalog.WABANone {
-		env[config.EnvWABASecretPrefix] = jsii.String(WABASecretPrefix(s.Name))
-		env[config.EnvSecretsKMSKeyID] = b.secretsKey.KeyArn()
-	}
-	if a.QueueSend {
-		env[config.EnvWebhookQueueURL] = b.queue.QueueUrl()
-	}
-	if a.Events != catalog.EventsNone {
-		env[config.EnvEventBusName] = b.bus.EventBusName()
-	}
+	set(a.Table, config.EnvTableName, b.table.TableName())
+	set(a.StageSecret, config.EnvStageSecretID, b.stageSecret.SecretArn())
+	set(a.WABASecrets != catalog.WABANone, config.EnvWABASecretPrefix, jsii.String(WABASecretPrefix(s.Name)))
+	set(a.WABASecrets != catalog.WABANone, config.EnvSecretsKMSKeyID, b.secretsKey.KeyArn())
+	set(a.QueueSend, config.EnvWebhookQueueURL, b.queue.QueueUrl())
+	set(a.Events != catalog.EventsNone, config.EnvEventBusName, b.bus.EventBusName())
 	if auth := s.Auth; auth != nil && partnerFunctions()[f.Name] {
 		env[config.EnvAuthIssuer] = jsii.String(auth.Issuer)
 		env[envAuthAudience] = jsii.String(auth.Audience)
@@ -372,93 +375,65 @@ func (b *builder) workflow() {
 
 // grant writes the function's IAM policy from its catalog needs: named actions on named resources only.
 func (b *builder) grant(f catalog.Function) {
-	role := b.roles[f.Name]
-	allow := func(sid string, actions []string, resources []*string, conditions map[string]any) {
-		props := &awsiam.PolicyStatementProps{
-			Sid:       jsii.String(sid),
-			Actions:   jsii.Strings(actions...),
-			Resources: &resources,
+	role, a := b.roles[f.Name], f.Needs
+	allow := func(need bool, sid string, actions []string, resources ...*string) {
+		if need {
+			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources,
+			}))
 		}
-		if conditions != nil {
-			props.Conditions = &conditions
-		}
-		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(props))
 	}
-	a := f.Needs
-	if a.Table {
-		resources := []*string{b.table.TableArn()}
-		for _, ix := range ddbschema.Indexes {
-			resources = append(resources, jsii.String(*b.table.TableArn()+"/index/"+ix.Name))
-		}
-		allow("Table", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, resources, nil)
+	tableAndIndexes := []*string{b.table.TableArn()}
+	for _, ix := range ddbschema.Indexes {
+		tableAndIndexes = append(tableAndIndexes, jsii.String(*b.table.TableArn()+"/index/"+ix.Name))
 	}
-	if a.TableScan {
-		// ListWABAs scans the WABA index only, never the table.
-		allow("ScanWABAIndex", []string{"dynamodb:Scan"}, []*string{jsii.String(*b.table.TableArn() + "/index/" + ddbschema.IndexGSI2)}, nil)
-	}
+	allow(a.Table, "Table", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, tableAndIndexes...)
+	// ListWABAs scans the WABA index only, never the table.
+	allow(a.TableScan, "ScanWABAIndex", []string{"dynamodb:Scan"}, jsii.String(*b.table.TableArn()+"/index/"+ddbschema.IndexGSI2))
+	readSecret := []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+	allow(a.StageSecret, "ReadStageSecret", readSecret, b.stageSecret.SecretArn())
+	allow(a.WABASecrets == catalog.WABARead, "ReadWABASecrets", readSecret, b.wabaSecretARN)
+	// The vault's compare-and-swap writes: put under a pending label, then move AWSCURRENT
+	// (UpdateSecretVersionStage); CreateSecret with tags needs TagResource.
+	allow(a.WABASecrets == catalog.WABAWrite, "WriteWABASecrets", []string{
+		"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:CreateSecret",
+		"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource",
+	}, b.wabaSecretARN)
+	// Offboarding: delete the customer's token and PINs; the values are never read, so no KMS.
+	allow(a.WABASecrets == catalog.WABADelete, "DeleteWABASecrets", []string{"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"}, b.wabaSecretARN)
 	// Secrets Manager calls KMS on the function's behalf, with the secret's ARN as encryption context: the
 	// key may be used only through Secrets Manager, and only for the secrets this function may read.
-	var kmsActions []string
 	var kmsSecrets []*string
 	if a.StageSecret {
-		allow("ReadStageSecret", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, []*string{b.stageSecret.SecretArn()}, nil)
-		kmsActions = append(kmsActions, "kms:Decrypt")
 		kmsSecrets = append(kmsSecrets, b.stageSecret.SecretArn())
 	}
-	switch a.WABASecrets {
-	case catalog.WABARead:
-		allow("ReadWABASecrets", []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, []*string{b.wabaSecretARN}, nil)
-		kmsActions = append(kmsActions, "kms:Decrypt")
+	if a.WABASecrets == catalog.WABARead || a.WABASecrets == catalog.WABAWrite {
 		kmsSecrets = append(kmsSecrets, b.wabaSecretARN)
-	case catalog.WABAWrite:
-		// The vault's compare-and-swap writes: put under a pending label, then move AWSCURRENT
-		// (UpdateSecretVersionStage); CreateSecret with tags needs TagResource.
-		allow("WriteWABASecrets", []string{
-			"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:CreateSecret",
-			"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource",
-		}, []*string{b.wabaSecretARN}, nil)
-		kmsActions = append(kmsActions, "kms:Decrypt", "kms:GenerateDataKey")
-		kmsSecrets = append(kmsSecrets, b.wabaSecretARN)
-	case catalog.WABADelete:
-		// Offboarding: delete the customer's token and PINs; the values are never read, so no KMS.
-		allow("DeleteWABASecrets", []string{"secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"}, []*string{b.wabaSecretARN}, nil)
 	}
-	if len(kmsActions) > 0 {
-		allow("SecretsKey", dedupe(kmsActions), []*string{b.secretsKey.KeyArn()}, map[string]any{
-			"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + *awscdk.Aws_REGION() + ".amazonaws.com"},
-			"StringLike":   map[string]any{"kms:EncryptionContext:SecretARN": kmsSecrets},
-		})
+	if len(kmsSecrets) > 0 {
+		kmsActions := []string{"kms:Decrypt"}
+		if a.WABASecrets == catalog.WABAWrite {
+			kmsActions = append(kmsActions, "kms:GenerateDataKey")
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("SecretsKey"),
+			Actions:   jsii.Strings(kmsActions...),
+			Resources: &[]*string{b.secretsKey.KeyArn()},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"kms:ViaService": viaService("secretsmanager")},
+				"StringLike":   map[string]any{"kms:EncryptionContext:SecretARN": kmsSecrets},
+			},
+		}))
 	}
-	if a.StartExecution {
-		allow("StartWorkflow", []string{"states:StartExecution"}, []*string{b.stateMachine.StateMachineArn()}, nil)
-	}
-	if a.SendTaskResult {
-		allow("ResumeWorkflow", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, []*string{b.stateMachine.StateMachineArn()}, nil)
-	}
-	if a.SendTaskSuccess {
-		allow("ResumePhoneVerification", []string{"states:SendTaskSuccess"}, []*string{b.stateMachine.StateMachineArn()}, nil)
-	}
-	if a.QueueSend {
-		allow("EnqueueWebhooks", []string{"sqs:SendMessage"}, []*string{b.queue.QueueArn()}, nil)
-	}
-	if a.Events != catalog.EventsNone {
-		allow("PublishPartnerEvents", []string{"events:PutEvents"}, []*string{b.bus.EventBusArn()}, nil)
-	}
+	sm := b.stateMachine.StateMachineArn()
+	allow(a.StartExecution, "StartWorkflow", []string{"states:StartExecution"}, sm)
+	allow(a.SendTaskResult, "ResumeWorkflow", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, sm)
+	allow(a.SendTaskSuccess, "ResumePhoneVerification", []string{"states:SendTaskSuccess"}, sm)
+	allow(a.QueueSend, "EnqueueWebhooks", []string{"sqs:SendMessage"}, b.queue.QueueArn())
+	allow(a.Events != catalog.EventsNone, "PublishPartnerEvents", []string{"events:PutEvents"}, b.bus.EventBusArn())
 	if a.QueueConsume {
 		b.consumeQueue(b.fns[f.Name])
 	}
-}
-
-func dedupe(xs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // outputs are what the operator needs after a deploy (docs/deploy.md).

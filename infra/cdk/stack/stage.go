@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -190,12 +191,8 @@ func DecodeStages(raw any) (map[string]StageConfig, error) {
 func SelectStage(stages map[string]StageConfig, name string) (StageConfig, error) {
 	s, ok := stages[name]
 	if !ok {
-		names := make([]string, 0, len(stages))
-		for n := range stages {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return StageConfig{}, fmt.Errorf("unknown stage %q (cdk.json has: %s); choose one with -c stage=NAME", name, strings.Join(names, ", "))
+		names := strings.Join(slices.Sorted(maps.Keys(stages)), ", ")
+		return StageConfig{}, fmt.Errorf("unknown stage %q (cdk.json has: %s); choose one with -c stage=NAME", name, names)
 	}
 	return s, nil
 }
@@ -203,94 +200,64 @@ func SelectStage(stages map[string]StageConfig, name string) (StageConfig, error
 // Validate checks every setting, naming the stage and the setting at fault.
 func (s StageConfig) Validate() error {
 	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-
-	if !stageNameRE.MatchString(s.Name) {
-		bad("the stage name must match %s (it names the stack and the secrets)", stageNameRE)
-	}
-	if len(s.AllowedOrigins) == 0 {
-		bad("allowedOrigins must list at least one partner frontend origin")
-	}
-	for _, o := range s.AllowedOrigins {
-		if err := checkOrigin(o); err != nil {
-			bad("allowedOrigins: %q: %v", o, err)
+	// check records the problem unless ok.
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf(format, args...))
 		}
-	}
-	if s.ThrottleRateLimit <= 0 || s.ThrottleBurstLimit <= 0 {
-		bad("throttleRateLimit and throttleBurstLimit must be positive")
-	}
-	if _, ok := retentionDays[s.LogRetentionDays]; !ok {
-		days := make([]int, 0, len(retentionDays))
-		for d := range retentionDays {
-			days = append(days, d)
-		}
-		sort.Ints(days)
-		bad("logRetentionDays must be one of %v", days)
-	}
-	if !slices.Contains(logLevels, s.LogLevel) {
-		bad("logLevel must be one of %s", strings.Join(logLevels, ", "))
-	}
-	for fn, mb := range s.MemoryMB {
-		if _, ok := catalog.Find(fn); !ok {
-			bad("memoryMB: unknown function %q", fn)
-		}
-		if mb < 128 || mb > 10240 {
-			bad("memoryMB: %s: %d is outside 128..10240", fn, mb)
-		}
-	}
-	if s.AlarmEmail != "" {
-		if a, err := mail.ParseAddress(s.AlarmEmail); err != nil || a.Address != s.AlarmEmail {
-			bad("alarmEmail must be a bare email address")
-		}
-	}
-	if s.AlarmTopicARN != "" && !snsTopicARN.MatchString(s.AlarmTopicARN) {
-		bad("alarmTopicArn must be the ARN of a standard SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME)")
-	}
-	if s.RequiresAlarmDestination() && s.AlarmEmail == "" && s.AlarmTopicARN == "" {
-		bad("alarmEmail or alarmTopicArn is required outside dev: the stage's alarms must reach someone")
-	}
-	if s.Auth != nil {
-		if err := checkIssuer(s.Auth.Issuer); err != nil {
-			bad("auth.issuer: %v", err)
-		}
-		if strings.TrimSpace(s.Auth.Audience) == "" {
-			bad("auth.audience must name the audience (aud) the partner's tokens carry")
-		}
-	}
-	for c, t := range s.RouteThrottles {
-		if _, ok := DefaultRouteThrottles[c]; !ok {
-			bad("routeThrottles: unknown route class %q (known: %s)", c, strings.Join(routeClassNames(), ", "))
-		}
-		if t.RateLimit <= 0 || t.BurstLimit <= 0 {
-			bad("routeThrottles.%s: rateLimit and burstLimit must be positive", c)
-		}
-	}
-	if n := s.WebhookWorkerMaxConcurrency; n != 0 && (n < 2 || n > 1000) {
-		bad("webhookWorkerMaxConcurrency must be between 2 and 1000 (SQS event source maximum concurrency)")
-	}
-	if s.WebhookOverrideURL != "" {
-		if u, err := url.Parse(s.WebhookOverrideURL); err != nil || u.Scheme != "https" || u.Host == "" {
-			bad("webhookOverrideUrl must be an https URL")
-		}
-	}
-	if !onboarding.ValidCurrency(s.DefaultCurrency) {
-		bad("defaultCurrency must be one of %s", strings.Join(onboarding.Currencies, ", "))
 	}
 	maxWait := int(config.MaxWait / time.Second)
-	if v := s.PhoneVerificationTimeoutSeconds; v != 0 && (v < 1 || v > maxWait) {
-		bad("phoneVerificationTimeoutSeconds must be between 1 and %d", maxWait)
-	}
-	for name, v := range map[string]int{"inboundTimeoutSeconds": s.InboundTimeoutSeconds, "statusTimeoutSeconds": s.StatusTimeoutSeconds} {
-		if v < 1 || v > maxWait {
-			bad("%s must be between 1 and %d", name, maxWait)
+	within := func(v, lo, hi int) bool { return v >= lo && v <= hi }
+
+	check(stageNameRE.MatchString(s.Name), "the stage name must match %s (it names the stack and the secrets)", stageNameRE)
+	check(len(s.AllowedOrigins) > 0, "allowedOrigins must list at least one partner frontend origin")
+	for _, o := range s.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			check(false, "allowedOrigins: %q: %v", o, err)
 		}
 	}
-	if !graphVersion.MatchString(s.GraphAPIVersion) {
-		bad("graphApiVersion must have the form vNN.N (for example v25.0)")
+	check(s.ThrottleRateLimit > 0 && s.ThrottleBurstLimit > 0, "throttleRateLimit and throttleBurstLimit must be positive")
+	_, knownRetention := retentionDays[s.LogRetentionDays]
+	check(knownRetention, "logRetentionDays must be one of %v", slices.Sorted(maps.Keys(retentionDays)))
+	check(slices.Contains(logLevels, s.LogLevel), "logLevel must be one of %s", strings.Join(logLevels, ", "))
+	for fn, mb := range s.MemoryMB {
+		_, known := catalog.Find(fn)
+		check(known, "memoryMB: unknown function %q", fn)
+		check(within(mb, 128, 10240), "memoryMB: %s: %d is outside 128..10240", fn, mb)
 	}
-	if s.TokenHealthSchedule != "" && !scheduleExpression.MatchString(s.TokenHealthSchedule) {
-		bad("tokenHealthSchedule must be rate(<n> minutes|hours|days) or cron(<6 fields>), for example %s", DefaultTokenHealthSchedule)
+	if s.AlarmEmail != "" {
+		a, err := mail.ParseAddress(s.AlarmEmail)
+		check(err == nil && a.Address == s.AlarmEmail, "alarmEmail must be a bare email address")
 	}
+	check(s.AlarmTopicARN == "" || snsTopicARN.MatchString(s.AlarmTopicARN),
+		"alarmTopicArn must be the ARN of a standard SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME)")
+	check(!s.RequiresAlarmDestination() || s.AlarmEmail != "" || s.AlarmTopicARN != "",
+		"alarmEmail or alarmTopicArn is required outside dev: the stage's alarms must reach someone")
+	if s.Auth != nil {
+		if err := checkIssuer(s.Auth.Issuer); err != nil {
+			check(false, "auth.issuer: %v", err)
+		}
+		check(strings.TrimSpace(s.Auth.Audience) != "", "auth.audience must name the audience (aud) the partner's tokens carry")
+	}
+	for c, t := range s.RouteThrottles {
+		_, known := DefaultRouteThrottles[c]
+		check(known, "routeThrottles: unknown route class %q (known: %s)", c, strings.Join(routeClassNames(), ", "))
+		check(t.RateLimit > 0 && t.BurstLimit > 0, "routeThrottles.%s: rateLimit and burstLimit must be positive", c)
+	}
+	check(s.WebhookWorkerMaxConcurrency == 0 || within(s.WebhookWorkerMaxConcurrency, 2, 1000),
+		"webhookWorkerMaxConcurrency must be between 2 and 1000 (SQS event source maximum concurrency)")
+	if s.WebhookOverrideURL != "" {
+		u, err := url.Parse(s.WebhookOverrideURL)
+		check(err == nil && u.Scheme == "https" && u.Host != "", "webhookOverrideUrl must be an https URL")
+	}
+	check(onboarding.ValidCurrency(s.DefaultCurrency), "defaultCurrency must be one of %s", strings.Join(onboarding.Currencies, ", "))
+	check(s.PhoneVerificationTimeoutSeconds == 0 || within(s.PhoneVerificationTimeoutSeconds, 1, maxWait),
+		"phoneVerificationTimeoutSeconds must be between 1 and %d", maxWait)
+	check(within(s.InboundTimeoutSeconds, 1, maxWait), "inboundTimeoutSeconds must be between 1 and %d", maxWait)
+	check(within(s.StatusTimeoutSeconds, 1, maxWait), "statusTimeoutSeconds must be between 1 and %d", maxWait)
+	check(graphVersion.MatchString(s.GraphAPIVersion), "graphApiVersion must have the form vNN.N (for example v25.0)")
+	check(s.TokenHealthSchedule == "" || scheduleExpression.MatchString(s.TokenHealthSchedule),
+		"tokenHealthSchedule must be rate(<n> minutes|hours|days) or cron(<6 fields>), for example %s", DefaultTokenHealthSchedule)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return fmt.Errorf("cdk.json: stage %q: %s", s.Name, strings.Join(problems, "; "))

@@ -2,9 +2,7 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/jsii-runtime-go"
 
@@ -52,14 +50,7 @@ func (b *builder) tokenHealthSchedule() {
 // tokenHealthAlarm counts the token health check's lines for invalid or expiring tokens (metric
 // tokenhealth.UnhealthyMetric) and alarms on any.
 func (b *builder) tokenHealthAlarm() {
-	mf := awslogs.NewMetricFilter(b.stack, jsii.String("TokenHealthUnhealthyFilter"), &awslogs.MetricFilterProps{
-		LogGroup:        b.fns[tokenHealthFunction].LogGroup(),
-		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.metric"), jsii.String("="), jsii.String(tokenhealth.UnhealthyMetric)),
-		MetricNamespace: jsii.String(AppName + "/" + b.stage.Name),
-		MetricName:      jsii.String(tokenhealth.UnhealthyMetric),
-		MetricValue:     jsii.String("1"),
-	})
-	metric := mf.Metric(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Hours(jsii.Number(1)), Statistic: jsii.String("Sum")})
+	metric := b.logMetric("TokenHealthUnhealthyFilter", b.fns[tokenHealthFunction].LogGroup(), tokenhealth.UnhealthyMetric)
 	b.addAlarm("TokenUnhealthyAlarm", metric, 1,
 		"The token health check found a business token (or the system token) invalid or expiring within 7 days: see the token_health log "+
 			"(waba_id, reason) and the token.invalid/token.expiring events; customers re-run Embedded Signup, the system token is renewed in the stage secret")

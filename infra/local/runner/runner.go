@@ -133,92 +133,137 @@ func New(cfg Config, log *slog.Logger) (*Runner, error) {
 	return r, nil
 }
 
+// build wires the local system in the order its parts depend on each other.
 func (r *Runner) build() error {
-	cfg := r.cfg
 	st, err := r.openState()
 	if err != nil {
 		return err
 	}
 	r.adapters = st
 	r.Events = &partnerevents.MemorySink{Logger: r.log}
-
-	baseURL := cfg.GraphBaseURL
+	baseURL := r.cfg.GraphBaseURL
 	if baseURL == "" {
-		r.sender = &graphsim.WebhookSender{URL: r.URL + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: r.log}
-		simCfg := graphsim.Config{
-			AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
-			SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
-			Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
-			// As for a partner app with "Require App Secret" on: every call must carry appsecret_proof.
-			RequireAppSecretProof: true,
+		if baseURL, err = r.startSim(); err != nil {
+			return err
 		}
-		var world *simWorld
-		if r.state != nil {
-			// On disk the simulated Meta survives a restart too, so that resumed executions find their numbers
-			// and tokens.
-			if world, err = openSimWorld(r.state.DB, r.state.Dir); err != nil {
-				return err
-			}
-			simCfg.OnChange = func() {
-				if err := world.save(r.Sim); err != nil {
-					r.log.Warn("saving the Graph simulator's world", "error", err.Error())
-				}
-			}
-		}
-		r.Sim = graphsim.New(simCfg)
-		if world != nil {
-			if err := world.load(r.Sim); err != nil {
-				return err
-			}
-		}
-		u, err := r.Sim.Start("127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("starting the Graph simulator: %w", err)
-		}
-		baseURL = u
 	}
-	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: cfg.GraphAPIVersion, CallTimeout: cfg.GraphCallTimeout, Logger: r.log,
+	client, err := r.graphClient(baseURL)
+	if err != nil {
+		return err
+	}
+	r.workflow = &engineWorkflow{}
+	queue, steps := r.services(client)
+	if err := r.startEngine(steps); err != nil {
+		return err
+	}
+	api, err := r.partnerAPI(client)
+	if err != nil {
+		return err
+	}
+	r.server = r.httpServer(api, webhook.NewHandler(st.vault.AppConfig, queue, webhook.Options{Logger: r.log}))
+	r.startTokenHealth(st, client)
+	return nil
+}
+
+// startSim starts the embedded Graph simulator, which sends its signed webhooks to the runner's /webhooks,
+// and returns its base URL.
+func (r *Runner) startSim() (string, error) {
+	cfg := r.cfg
+	r.sender = &graphsim.WebhookSender{URL: r.URL + "/webhooks", AppSecret: cfg.App.AppSecret, Logger: r.log}
+	simCfg := graphsim.Config{
+		AppID: cfg.App.AppID, AppSecret: cfg.App.AppSecret, SystemToken: cfg.App.SystemToken,
+		SystemUserID: cfg.App.SystemUserID, CreditLineID: cfg.App.CreditLineID, TesterNumber: cfg.SimTester,
+		Faults: cfg.SimFaults, Latency: cfg.SimLatency, Logger: r.log, Observer: r.sender,
+		// As for a partner app with "Require App Secret" on: every call must carry appsecret_proof.
+		RequireAppSecretProof: true,
+	}
+	var world *simWorld
+	if r.state != nil {
+		// On disk the simulated Meta survives a restart too, so that resumed executions find their numbers
+		// and tokens.
+		var err error
+		if world, err = openSimWorld(r.state.DB, r.state.Dir); err != nil {
+			return "", err
+		}
+		simCfg.OnChange = func() {
+			if err := world.save(r.Sim); err != nil {
+				r.log.Warn("saving the Graph simulator's world", "error", err.Error())
+			}
+		}
+	}
+	r.Sim = graphsim.New(simCfg)
+	if world != nil {
+		if err := world.load(r.Sim); err != nil {
+			return "", err
+		}
+	}
+	u, err := r.Sim.Start("127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("starting the Graph simulator: %w", err)
+	}
+	return u, nil
+}
+
+// graphClient builds the Graph client on baseURL, signing with the vault's app secret, and logs whether
+// its API version is ending.
+func (r *Runner) graphClient(baseURL string) (*graph.Client, error) {
+	client, err := graph.New(graph.Options{BaseEndpoint: baseURL, APIVersion: r.cfg.GraphAPIVersion, CallTimeout: r.cfg.GraphCallTimeout, Logger: r.log,
 		AppSecret: func(ctx context.Context) (onboarding.Secret, error) {
-			app, err := st.vault.AppConfig(ctx)
+			app, err := r.adapters.vault.AppConfig(ctx)
 			return app.AppSecret, err
 		}})
 	if err != nil {
-		return fmt.Errorf("building the Graph client: %w", err)
+		return nil, fmt.Errorf("building the Graph client: %w", err)
 	}
 	graph.LogVersionCheck(context.Background(), r.log, client.Options().APIVersion, time.Now())
+	return client, nil
+}
 
-	// The workflow's functions, registered under the names the definition's placeholders resolve to.
-	wf := &engineWorkflow{}
-	r.workflow = wf
+// services builds the webhook worker, run inline as the queue, and the workflow's steps service.
+func (r *Runner) services(client *graph.Client) (worker.Inline, *stephandlers.Service) {
+	st := r.adapters
 	offboarder := &lateOffboarder{}
-	proc := worker.New(st.records, st.webhooks, wf, worker.Options{
+	proc := worker.New(st.records, st.webhooks, r.workflow, worker.Options{
 		Publisher: r.Events, Logger: r.log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		IsTaskGone: isTaskGone,
 		Offboarder: offboarder,
 	})
 	queue := worker.Inline{P: proc}
-	stepSvc := stephandlers.New(st.records, st.vault, client, st.webhooks, queue, stephandlers.Options{
-		Config:    stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody},
+	steps := stephandlers.New(st.records, st.vault, client, st.webhooks, queue, stephandlers.Options{
+		Config:    stephandlers.Config{WebhookOverrideURL: r.cfg.WebhookOverride, TestMessageBody: r.cfg.TestMessageBody},
 		Publisher: r.Events, Logger: r.log,
 	})
-	offboarder.svc = stepSvc
-	handlers := map[string]any{
-		"subscribe_webhooks": withRequestID(stepSvc.SubscribeWebhooks),
-		"sync_business_app":  withRequestID(stepSvc.SyncBusinessApp),
-		"share_credit_line":  withRequestID(stepSvc.ShareCreditLine),
-		"verify_phone":       withRequestID(stepSvc.VerifyPhone),
-		"register_phone":     withRequestID(stepSvc.RegisterPhone),
-		"send_test_message":  withRequestID(stepSvc.SendTestMessage),
-		"await_webhook":      withRequestID(stepSvc.AwaitWebhook),
-		"record_outcome":     withRequestID(stepSvc.RecordOutcome),
+	offboarder.svc = steps
+	return queue, steps
+}
+
+// stepFunctions are the workflow's functions, registered under the names the definition's placeholders
+// resolve to.
+func stepFunctions(steps *stephandlers.Service) (map[string]lambda.Handler, error) {
+	functions := map[string]lambda.Handler{
+		"subscribe_webhooks": lambda.NewHandler(withRequestID(steps.SubscribeWebhooks)),
+		"sync_business_app":  lambda.NewHandler(withRequestID(steps.SyncBusinessApp)),
+		"share_credit_line":  lambda.NewHandler(withRequestID(steps.ShareCreditLine)),
+		"verify_phone":       lambda.NewHandler(withRequestID(steps.VerifyPhone)),
+		"register_phone":     lambda.NewHandler(withRequestID(steps.RegisterPhone)),
+		"send_test_message":  lambda.NewHandler(withRequestID(steps.SendTestMessage)),
+		"await_webhook":      lambda.NewHandler(withRequestID(steps.AwaitWebhook)),
+		"record_outcome":     lambda.NewHandler(withRequestID(steps.RecordOutcome)),
 	}
-	functions := make(map[string]lambda.Handler, len(handlers))
 	for _, f := range catalog.Workflow() {
-		h, ok := handlers[f.Name]
-		if !ok {
-			return fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)
+		if functions[f.Name] == nil {
+			return nil, fmt.Errorf("the definition invokes %s, which the local runner does not provide", f.Name)
 		}
-		functions[f.Name] = lambda.NewHandler(h)
+	}
+	return functions, nil
+}
+
+// startEngine builds the interpreter of the workflow definition and, on disk, resumes the executions an
+// earlier run left.
+func (r *Runner) startEngine(steps *stephandlers.Service) error {
+	functions, err := stepFunctions(steps)
+	if err != nil {
+		return err
 	}
 	doc, err := asl.Substitute(workflow.Definition, workflow.Substitutions(localARN))
 	if err != nil {
@@ -230,46 +275,52 @@ func (r *Runner) build() error {
 	}
 	engOpts := engine.Options{
 		Name: "wa-onboarding-local", Region: "local", AccountID: "000000000000",
-		Functions: functions, TimeScale: cfg.TimeScale, TimeoutScale: 1, Logger: r.log,
+		Functions: functions, TimeScale: r.cfg.TimeScale, TimeoutScale: 1, Logger: r.log,
 	}
 	if r.executions != nil {
 		engOpts.Checkpoint = r.executions.save
 	}
 	r.Engine = engine.New(def, engOpts)
-	wf.engine = r.Engine
-	if r.executions != nil {
-		// Before the server takes requests, so that a webhook for a resumed callback finds its token.
-		running, err := r.resumeExecutions(r.executions)
-		if err != nil {
-			return err
-		}
-		if err := r.failInterrupted(r.DiskStore, running); err != nil {
-			return err
-		}
+	r.workflow.engine = r.Engine
+	if r.executions == nil {
+		return nil
 	}
+	// Before the server takes requests, so that a webhook for a resumed callback finds its token.
+	running, err := r.resumeExecutions(r.executions)
+	if err != nil {
+		return err
+	}
+	return r.failInterrupted(r.DiskStore, running)
+}
 
-	signupSvc := signup.New(st.records, st.vault, client, wf, signup.Options{
+// partnerAPI builds the onboarding API; with partner authentication, it reads the issuer's discovery
+// document now, so that a wrong issuer stops `make run` with a clear error instead of failing every
+// partner request.
+func (r *Runner) partnerAPI(client *graph.Client) (http.Handler, error) {
+	cfg, st := r.cfg, r.adapters
+	signupSvc := signup.New(st.records, st.vault, client, r.workflow, signup.Options{
 		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout,
 			PhoneVerificationTimeout: cfg.PhoneVerificationTimeout},
 		Publisher: r.Events, Logger: r.log,
 		PhoneGraph: client, Waits: st.webhooks,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		IsTaskGone: isTaskGone,
 	})
 	apiOpts := httpapi.Options{Logger: r.log}
 	if cfg.AuthIssuer != "" {
-		// Discovery happens now, so that a wrong issuer stops `make run` with a clear error instead of
-		// failing every partner request.
 		ctx, cancel := context.WithTimeout(context.Background(), authDiscoveryTimeout)
 		v, err := auth.NewVerifier(ctx, auth.VerifierConfig{Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("partner authentication (%s): %w", EnvAuthIssuer, err)
+			return nil, fmt.Errorf("partner authentication (%s): %w", EnvAuthIssuer, err)
 		}
 		apiOpts.Auth = v
 	}
-	api := httpapi.New(signupSvc, apiOpts)
-	hooks := webhook.NewHandler(st.vault.AppConfig, queue, webhook.Options{Logger: r.log})
+	return httpapi.New(signupSvc, apiOpts), nil
+}
 
+// httpServer serves the webhooks, the local-only endpoints when allowed, the example partner page and the
+// API on one address.
+func (r *Runner) httpServer(api, hooks http.Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", hooks)
 	r.localRoutes = r.localRoutesAllowed()
@@ -278,15 +329,13 @@ func (r *Runner) build() error {
 	}
 	r.servePage(mux) // the example partner page at /, and its local Embedded Signup stand-in
 	mux.Handle("/", api)
-	r.server = &http.Server{
+	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	r.startTokenHealth(st, client)
-	return nil
 }
 
 // Serve serves until Shutdown; it returns nil after a clean shutdown.
@@ -387,6 +436,9 @@ func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, ca
 	return taskError(w.engine.SendTaskFailure(token, errorName, cause))
 }
 
+// isTaskGone recognises the answer for a task token that is no longer waiting (taskError).
+func isTaskGone(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }
+
 func taskError(err error) error {
 	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
 		return fmt.Errorf("%w: %v", stepfunctions.ErrTaskGone, err)
@@ -430,6 +482,18 @@ func (r *Runner) localHandler() http.Handler {
 		httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "local endpoints: GET /_local/executions, /_local/executions/{onboarding id}, /_local/events; POST /_local/sim/messages")
 	})
 	return mux
+}
+
+// simUserMessages serves POST /_local/sim/messages: a simulated WhatsApp user messages a business number,
+// and the embedded simulator sends the signed inbound webhook to /webhooks (graphsim.UserMessagesHandler).
+// Against a Graph API in another process there is no simulated user to drive: 404.
+func (r *Runner) simUserMessages() http.Handler {
+	if r.Sim == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			httpapi.WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "the Graph API is not simulated by this runner (GRAPH_BASE_URL is set): there are no simulated users to drive")
+		})
+	}
+	return r.Sim.UserMessagesHandler()
 }
 
 // lateOffboarder lets the worker, built before the steps service (which needs the worker as its
