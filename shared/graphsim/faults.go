@@ -42,22 +42,6 @@ type Fault struct {
 	Count int
 }
 
-// String renders the fault in GRAPH_SIM_FAULTS syntax.
-func (f Fault) String() string {
-	what := strconv.Itoa(f.Code)
-	switch f.Kind {
-	case FaultTimeout:
-		what = "timeout"
-	case FaultHTTP500:
-		what = "http500"
-	}
-	call := f.Call
-	if f.Method != "" {
-		call += "." + f.Method
-	}
-	return fmt.Sprintf("%s:%sx%d", call, what, f.Count)
-}
-
 // FaultCalls are the call names a fault can name.
 var FaultCalls = []string{
 	graph.CallOAuth, graph.CallDebugToken, graph.CallPhoneNumbers, graph.CallSubscribedApps, graph.CallAssignedUsers,

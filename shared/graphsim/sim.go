@@ -7,7 +7,6 @@
 package graphsim
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -298,7 +297,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.calls[call]++
 		s.mu.Unlock()
 	}
-	if s.cfg.Latency > 0 && !s.wait(r.Context(), s.cfg.Latency) {
+	if s.cfg.Latency > 0 && !sleep(s.cfg.Latency, r.Context().Done(), s.done) {
 		return
 	}
 	if errRes == nil {
@@ -361,16 +360,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, res)
 }
 
-// wait sleeps d unless the request ends or the simulator closes first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+// sleep waits d (nothing for d <= 0) and reports whether it did: false when stop or stop2 closes first.
+func sleep(d time.Duration, stop, stop2 <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-ctx.Done():
+	case <-stop:
 		return false
-	case <-s.done:
+	case <-stop2:
 		return false
 	}
 }

@@ -191,7 +191,7 @@ func (w *WebhookSender) InboundUserMessage(wabaID, phoneNumberID string, from Us
 		contact["user_id"] = from.UserID
 		msg["from_user_id"] = from.UserID
 	}
-	w.deliverLater(0, wabaID, map[string]any{
+	w.deliverLater(0, wabaID, "messages", map[string]any{
 		"messaging_product": "whatsapp",
 		"metadata":          metadata(phoneNumberID),
 		"contacts":          []any{contact},
