@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,15 +51,6 @@ var FaultCalls = []string{
 	graph.CallRequestCode, graph.CallVerifyCode, graph.CallSMBAppData,
 }
 
-func validCall(c string) bool {
-	for _, v := range FaultCalls {
-		if v == c {
-			return true
-		}
-	}
-	return false
-}
-
 // maxFaultCount bounds a fault's count so a typo cannot break a whole local session for good.
 const maxFaultCount = 1_000_000
 
@@ -92,7 +84,7 @@ func parseFault(entry string) (Fault, error) {
 		return Fault{}, fmt.Errorf("want <call>:<graph_code|timeout|http500>x<count>")
 	}
 	call, method, hasMethod := strings.Cut(call, ".")
-	if !validCall(call) {
+	if !slices.Contains(FaultCalls, call) {
 		return Fault{}, fmt.Errorf("unknown call %q; calls are %s", call, strings.Join(FaultCalls, ", "))
 	}
 	if hasMethod && method != "GET" && method != "POST" {

@@ -2,9 +2,11 @@ package graphsim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,11 +233,7 @@ func (s *Server) debugToken(q *request, p principal) *result {
 	data := map[string]any{"app_id": s.cfg.AppID, "application": s.cfg.AppName}
 	switch t := s.tokens[in]; {
 	case in == s.cfg.SystemToken.Reveal():
-		var ids []string
-		for id := range s.wabas {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
+		ids := slices.Sorted(maps.Keys(s.wabas))
 		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, s.cfg.SystemUserID
 		data["data_access_expires_at"] = 0
 		data["scopes"] = allScopes

@@ -7,6 +7,7 @@
 package graphsim
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,26 +103,16 @@ type Server struct {
 
 // New returns a simulator with an empty world (WABAs and numbers appear as codes grant them).
 func New(cfg Config) *Server {
-	if cfg.AppID == "" {
-		cfg.AppID = DefaultAppID
-	}
+	cfg.AppID = cmp.Or(cfg.AppID, DefaultAppID)
+	cfg.AppName = cmp.Or(cfg.AppName, "Embedded Signup Simulator App")
+	cfg.SystemUserID = cmp.Or(cfg.SystemUserID, DefaultSystemUserID)
+	cfg.CreditLineID = cmp.Or(cfg.CreditLineID, DefaultCreditLineID)
+	cfg.TesterNumber = cmp.Or(cfg.TesterNumber, DefaultTesterNumber)
 	if cfg.AppSecret.IsZero() {
 		cfg.AppSecret = onboarding.NewSecret(randomHex(16))
 	}
-	if cfg.AppName == "" {
-		cfg.AppName = "Embedded Signup Simulator App"
-	}
 	if cfg.SystemToken.IsZero() {
 		cfg.SystemToken = onboarding.NewSecret(newToken())
-	}
-	if cfg.SystemUserID == "" {
-		cfg.SystemUserID = DefaultSystemUserID
-	}
-	if cfg.CreditLineID == "" {
-		cfg.CreditLineID = DefaultCreditLineID
-	}
-	if cfg.TesterNumber == "" {
-		cfg.TesterNumber = DefaultTesterNumber
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL

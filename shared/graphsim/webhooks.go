@@ -50,16 +50,7 @@ func (w *WebhookSender) PhoneRegistered(string, string, string) {}
 // InboundMessage sends a messages webhook with the user's text message.
 func (w *WebhookSender) InboundMessage(wabaID, phoneNumberID, from, messageID, text string, at time.Time) {
 	waID := strings.TrimPrefix(from, "+")
-	value := map[string]any{
-		"messaging_product": "whatsapp",
-		"metadata":          metadata(phoneNumberID),
-		"contacts":          []any{map[string]any{"profile": map[string]string{"name": "Simulated Tester"}, "wa_id": waID, "user_id": UserID(waID)}},
-		"messages": []any{map[string]any{
-			"from": waID, "from_user_id": UserID(waID), "id": messageID, "timestamp": strconv.FormatInt(at.Unix(), 10), "type": "text",
-			"text": map[string]string{"body": text},
-		}},
-	}
-	w.deliverLater(0, wabaID, "messages", value)
+	w.InboundUserMessage(wabaID, phoneNumberID, User{WAID: waID, UserID: UserID(waID), Name: "Simulated Tester"}, messageID, text, at)
 }
 
 // MessageSent sends the sent, then the delivered status of the message. As at Meta, statuses carry the

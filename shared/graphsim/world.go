@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,11 +160,7 @@ func (s *Server) WABAState(id string) (WABAState, bool) {
 	}
 	st := WABAState{ID: w.ID, Name: w.Name, Currency: w.Currency, PrimaryFundingID: w.FundingID,
 		Subscribed: w.Subscribed, OverrideCallbackURI: w.Override, AllocationConfigID: w.Allocation,
-		PhoneNumberIDs: append([]string(nil), w.Phones...)}
-	for u := range w.Assigned {
-		st.AssignedUsers = append(st.AssignedUsers, u)
-	}
-	sort.Strings(st.AssignedUsers)
+		PhoneNumberIDs: append([]string(nil), w.Phones...), AssignedUsers: slices.Sorted(maps.Keys(w.Assigned))}
 	return st, true
 }
 
@@ -400,13 +397,8 @@ func (s *Server) phoneFor(p principal, id, method string) (*phoneRec, *result) {
 	case kindSystem:
 		return ph, nil
 	case kindBusiness:
-		if ph.WABA != "" && ph.WABA == p.tok.WABA {
+		if (ph.WABA != "" && ph.WABA == p.tok.WABA) || slices.Contains(p.tok.Phones, id) {
 			return ph, nil
-		}
-		for _, g := range p.tok.Phones {
-			if g == id {
-				return ph, nil
-			}
 		}
 	}
 	return nil, s.unsupported(method, id)
