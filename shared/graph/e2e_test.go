@@ -230,3 +230,5 @@ func (inboundObserver) PhoneRegistered(string, string, string) {}
 func (o inboundObserver) InboundMessage(_, _, from, _, _ string, _ time.Time) { o(from) }
 
 func (inboundObserver) MessageSent(string, string, string, string, time.Time) {}
+
+func (inboundObserver) BusinessAppSynced(string, string, string, string, time.Time) {}

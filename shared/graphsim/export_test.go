@@ -11,6 +11,7 @@ type ObserverFuncs struct {
 	OnPhoneRegistered func(wabaID, phoneNumberID, displayPhoneNumber string)
 	OnInboundMessage  func(wabaID, phoneNumberID, from, messageID, text string, at time.Time)
 	OnMessageSent     func(wabaID, phoneNumberID, to, messageID string, at time.Time)
+	OnBusinessAppSync func(wabaID, phoneNumberID, display, syncType string, at time.Time)
 }
 
 // PhoneRegistered calls OnPhoneRegistered if set.
@@ -31,6 +32,13 @@ func (f ObserverFuncs) InboundMessage(wabaID, phoneNumberID, from, messageID, te
 func (f ObserverFuncs) MessageSent(wabaID, phoneNumberID, to, messageID string, at time.Time) {
 	if f.OnMessageSent != nil {
 		f.OnMessageSent(wabaID, phoneNumberID, to, messageID, at)
+	}
+}
+
+// BusinessAppSynced calls OnBusinessAppSync if set.
+func (f ObserverFuncs) BusinessAppSynced(wabaID, phoneNumberID, display, syncType string, at time.Time) {
+	if f.OnBusinessAppSync != nil {
+		f.OnBusinessAppSync(wabaID, phoneNumberID, display, syncType, at)
 	}
 }
 

@@ -16,4 +16,8 @@ type Observer interface {
 	// MessageSent: the business number sent messageID to the user (to: digits only); Meta would now send
 	// the sent and delivered statuses.
 	MessageSent(wabaID, phoneNumberID, to, messageID string, at time.Time)
+	// BusinessAppSynced: Meta accepted a coexistence sync request of syncType (smb_app_state_sync or
+	// history) for the WhatsApp Business app number; Meta would now send the smb_app_state_sync or history
+	// webhooks.
+	BusinessAppSynced(wabaID, phoneNumberID, display, syncType string, at time.Time)
 }

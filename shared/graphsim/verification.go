@@ -22,14 +22,6 @@ const (
 	CodeExpired     = "EXPIRED"
 )
 
-// BusinessAppObserver is told about the coexistence syncs Meta would follow with webhooks. An Observer that
-// also implements it (the WebhookSender does) gets these calls.
-type BusinessAppObserver interface {
-	// BusinessAppSynced: Meta accepted a sync request of syncType (smb_app_state_sync or history) for the
-	// WhatsApp Business app number; Meta would now send the smb_app_state_sync or history webhooks.
-	BusinessAppSynced(wabaID, phoneNumberID, display, syncType string, at time.Time)
-}
-
 // requestCode sends (in this world: notes) a verification code. Meta documents code_method SMS, VOICE or
 // IVR and a required language, as query parameters; it documents no quota, so the simulator sets none
 // (GRAPH_SIM_FAULTS injects Meta's refusals).
@@ -100,10 +92,6 @@ func (s *Server) smbAppData(q *request, ph *phoneRec) *result {
 	ph.Synced[syncType] = true
 	waba, id, display, now := ph.WABA, ph.ID, ph.Display, q.now
 	return &result{status: http.StatusOK, effect: graph.CallSMBAppData,
-		body: map[string]any{"messaging_product": "whatsapp", "request_id": "sim-sync-" + randomHex(8)},
-		notify: []func(Observer){func(o Observer) {
-			if b, ok := o.(BusinessAppObserver); ok {
-				b.BusinessAppSynced(waba, id, display, syncType, now)
-			}
-		}}}
+		body:   map[string]any{"messaging_product": "whatsapp", "request_id": "sim-sync-" + randomHex(8)},
+		notify: []func(Observer){func(o Observer) { o.BusinessAppSynced(waba, id, display, syncType, now) }}}
 }
