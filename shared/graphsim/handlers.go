@@ -112,7 +112,7 @@ func (s *Server) route(q *request) (string, handler) {
 	}
 	switch {
 	case len(segs) == 1 && isID(segs[0]) && q.method == http.MethodDelete:
-		return endpoint{graph.CallCreditRevoke, map[string]handler{http.MethodDelete: authed((*Server).revokeAllocation)}}.pick(q.method)
+		return graph.CallCreditRevoke, authed((*Server).revokeAllocation)
 	case len(segs) == 1 && isID(segs[0]):
 		return endpoint{s.objectCall(segs[0], q.param("fields")), objectHandlers}.pick(q.method)
 	case len(segs) == 2 && isID(segs[0]):
@@ -142,10 +142,7 @@ func (s *Server) objectCall(id, fields string) string {
 	return graph.CallCreditCheck
 }
 
-func unsupportedMethod(s *Server, q *request) *result {
-	id := q.segs[0]
-	return s.unsupported(q.method, id)
-}
+func unsupportedMethod(s *Server, q *request) *result { return s.unsupported(q.method, q.segs[0]) }
 
 // --- oauth and debug_token ---
 
@@ -584,7 +581,7 @@ func (s *Server) revokeAllocation(q *request, p principal) *result {
 			w.Allocation, w.FundingID = "", ""
 		}
 	}
-	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallCreditRevoke}
+	return success(graph.CallCreditRevoke)
 }
 
 // --- register and messages ---

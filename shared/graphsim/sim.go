@@ -260,6 +260,8 @@ type result struct {
 	status    int
 	body      any
 	graphCode int
+	// traceID is the fbtrace_id of an error answer, repeated in its X-FB-Trace-ID header.
+	traceID string
 	// effect names the call whose side-effect counter a success increments.
 	effect string
 	// notify are Observer calls, made after the lock is released.
@@ -375,12 +377,8 @@ func writeJSON(w http.ResponseWriter, res *result) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	if res.graphCode != 0 {
-		if m, ok := res.body.(map[string]any); ok {
-			if e, ok := m["error"].(metaError); ok {
-				w.Header().Set("X-FB-Trace-ID", e.FBTraceID)
-			}
-		}
+	if res.traceID != "" {
+		w.Header().Set("X-FB-Trace-ID", res.traceID)
 	}
 	w.WriteHeader(res.status)
 	_, _ = w.Write(b)
