@@ -42,11 +42,11 @@ func TestOnboardingAgainstSimulator(t *testing.T) {
 	sim, base := simulator(t, graphsim.Config{
 		Logger:   logger,
 		PageSize: 1, // so that the phone list pages, with Meta's token-carrying next links
-		Observer: graphsim.ObserverFuncs{OnInboundMessage: func(_, _, from, _, _ string, _ time.Time) {
+		Observer: inboundObserver(func(from string) {
 			obsMu.Lock()
 			inbound = append(inbound, from)
 			obsMu.Unlock()
-		}},
+		}),
 	})
 	c, err := graph.New(graph.Options{BaseEndpoint: base, Logger: logger,
 		Retry: graph.RetryPolicy{RetryGraphErrors: true, Sleep: noSleep}})
@@ -221,3 +221,14 @@ func TestRetryPolicyAgainstSimulatorFaults(t *testing.T) {
 		})
 	}
 }
+
+// inboundObserver is a graphsim.Observer that reports the sender of each inbound message.
+type inboundObserver func(from string)
+
+func (inboundObserver) PhoneRegistered(string, string, string) {}
+
+func (o inboundObserver) InboundMessage(_, _, from, _, _ string, _ time.Time) { o(from) }
+
+func (inboundObserver) MessageSent(string, string, string, string, time.Time) {}
+
+func (inboundObserver) BusinessAppSynced(string, string, string, string, time.Time) {}

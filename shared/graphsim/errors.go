@@ -94,7 +94,7 @@ func (s *Server) gerr(code int, opts ...errOpt) *result {
 		e.ErrorData = &errorData{MessagingProduct: "whatsapp", Details: details}
 	}
 	// Meta answers most Graph errors with 400, rate limits included; injected faults of codes 1 and 2 use 500.
-	return &result{status: http.StatusBadRequest, body: map[string]any{"error": e}, graphCode: code}
+	return &result{status: http.StatusBadRequest, body: map[string]any{"error": e}, graphCode: code, traceID: e.FBTraceID}
 }
 
 type errOpt func(e *metaError, details *string)

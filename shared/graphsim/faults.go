@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,37 +43,12 @@ type Fault struct {
 	Count int
 }
 
-// String renders the fault in GRAPH_SIM_FAULTS syntax.
-func (f Fault) String() string {
-	what := strconv.Itoa(f.Code)
-	switch f.Kind {
-	case FaultTimeout:
-		what = "timeout"
-	case FaultHTTP500:
-		what = "http500"
-	}
-	call := f.Call
-	if f.Method != "" {
-		call += "." + f.Method
-	}
-	return fmt.Sprintf("%s:%sx%d", call, what, f.Count)
-}
-
 // FaultCalls are the call names a fault can name.
 var FaultCalls = []string{
 	graph.CallOAuth, graph.CallDebugToken, graph.CallPhoneNumbers, graph.CallSubscribedApps, graph.CallAssignedUsers,
 	graph.CallCreditSharing, graph.CallCreditCheck, graph.CallPhoneInfo, graph.CallRegister, graph.CallMessages,
 	graph.CallCreditRevoke,
 	graph.CallRequestCode, graph.CallVerifyCode, graph.CallSMBAppData,
-}
-
-func validCall(c string) bool {
-	for _, v := range FaultCalls {
-		if v == c {
-			return true
-		}
-	}
-	return false
 }
 
 // maxFaultCount bounds a fault's count so a typo cannot break a whole local session for good.
@@ -108,7 +84,7 @@ func parseFault(entry string) (Fault, error) {
 		return Fault{}, fmt.Errorf("want <call>:<graph_code|timeout|http500>x<count>")
 	}
 	call, method, hasMethod := strings.Cut(call, ".")
-	if !validCall(call) {
+	if !slices.Contains(FaultCalls, call) {
 		return Fault{}, fmt.Errorf("unknown call %q; calls are %s", call, strings.Join(FaultCalls, ", "))
 	}
 	if hasMethod && method != "GET" && method != "POST" {

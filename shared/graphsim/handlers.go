@@ -2,9 +2,11 @@ package graphsim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,7 +112,7 @@ func (s *Server) route(q *request) (string, handler) {
 	}
 	switch {
 	case len(segs) == 1 && isID(segs[0]) && q.method == http.MethodDelete:
-		return endpoint{graph.CallCreditRevoke, map[string]handler{http.MethodDelete: authed((*Server).revokeAllocation)}}.pick(q.method)
+		return graph.CallCreditRevoke, authed((*Server).revokeAllocation)
 	case len(segs) == 1 && isID(segs[0]):
 		return endpoint{s.objectCall(segs[0], q.param("fields")), objectHandlers}.pick(q.method)
 	case len(segs) == 2 && isID(segs[0]):
@@ -140,10 +142,7 @@ func (s *Server) objectCall(id, fields string) string {
 	return graph.CallCreditCheck
 }
 
-func unsupportedMethod(s *Server, q *request) *result {
-	id := q.segs[0]
-	return s.unsupported(q.method, id)
-}
+func unsupportedMethod(s *Server, q *request) *result { return s.unsupported(q.method, q.segs[0]) }
 
 // --- oauth and debug_token ---
 
@@ -156,7 +155,7 @@ func (s *Server) exchange(q *request) *result {
 		rec = s.codes[code]
 		if rec == nil {
 			if waba, phone, valid := parseSimCode(code); valid {
-				rec = &codeRec{issued: q.now, waba: waba, phoneID: phone}
+				rec = &codeRec{Issued: q.now, WABA: waba, PhoneID: phone}
 				s.codes[code] = rec
 			}
 		}
@@ -175,18 +174,18 @@ func (s *Server) exchange(q *request) *result {
 		return s.codeExpired()
 	case rec == nil:
 		return s.gerr(100, withMessage("Invalid verification code format."))
-	case rec.used:
+	case rec.Used:
 		return s.gerr(100, withSubcode(36009), withMessage("This authorization code has been used."))
-	case q.now.Sub(rec.issued) > s.cfg.CodeTTL:
+	case q.now.Sub(rec.Issued) > s.cfg.CodeTTL:
 		return s.codeExpired()
-	case !isID(rec.waba) || (rec.phoneID != "" && !isID(rec.phoneID)):
+	case !isID(rec.WABA) || (rec.PhoneID != "" && !isID(rec.PhoneID)):
 		return s.gerr(100, withMessage("Invalid verification code format."))
 	}
-	rec.used = true
-	tok := s.grant(rec.waba, rec.phoneID, q.now)
+	rec.Used = true
+	tok := s.grant(rec.WABA, rec.PhoneID, q.now)
 	answer := map[string]any{"access_token": tok, "token_type": "bearer"}
 	if expiringNonce(code) {
-		s.tokens[tok].expires = q.now.Add(ExpiringTokenLifetime)
+		s.tokens[tok].Expires = q.now.Add(ExpiringTokenLifetime)
 		answer["expires_in"] = int(ExpiringTokenLifetime / time.Second)
 	}
 	return ok(answer)
@@ -231,30 +230,26 @@ func (s *Server) debugToken(q *request, p principal) *result {
 	data := map[string]any{"app_id": s.cfg.AppID, "application": s.cfg.AppName}
 	switch t := s.tokens[in]; {
 	case in == s.cfg.SystemToken.Reveal():
-		var ids []string
-		for id := range s.wabas {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
+		ids := slices.Sorted(maps.Keys(s.wabas))
 		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, s.cfg.SystemUserID
 		data["data_access_expires_at"] = 0
 		data["scopes"] = allScopes
 		data["granular_scopes"] = granular(ids)
 	case in == s.cfg.AppID+"|"+s.cfg.AppSecret.Reveal():
 		data["type"], data["is_valid"] = "APP", true
-	case t != nil && !t.revoked && t.expired(q.now):
-		data["type"], data["is_valid"], data["expires_at"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.expires.Unix(), t.userID, []string{}
+	case t != nil && !t.Revoked && t.expired(q.now):
+		data["type"], data["is_valid"], data["expires_at"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.Expires.Unix(), t.UserID, []string{}
 		data["error"] = map[string]any{"code": 190, "subcode": 463, "message": "Error validating access token: Session has expired."}
-	case t != nil && !t.revoked:
-		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, t.userID
-		if !t.expires.IsZero() {
-			data["expires_at"] = t.expires.Unix()
+	case t != nil && !t.Revoked:
+		data["type"], data["is_valid"], data["expires_at"], data["user_id"] = "SYSTEM_USER", true, 0, t.UserID
+		if !t.Expires.IsZero() {
+			data["expires_at"] = t.Expires.Unix()
 		}
-		data["data_access_expires_at"] = t.issued.Add(90 * 24 * time.Hour).Unix()
+		data["data_access_expires_at"] = t.Issued.Add(90 * 24 * time.Hour).Unix()
 		data["scopes"] = allScopes
-		data["granular_scopes"] = granular([]string{t.waba})
+		data["granular_scopes"] = granular([]string{t.WABA})
 	case t != nil:
-		data["type"], data["is_valid"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.userID, []string{}
+		data["type"], data["is_valid"], data["user_id"], data["scopes"] = "SYSTEM_USER", false, t.UserID, []string{}
 		data["error"] = map[string]any{"code": 190, "subcode": 460, "message": "Error validating access token: The session has been invalidated."}
 	default:
 		data["is_valid"], data["scopes"] = false, []string{}
@@ -308,9 +303,9 @@ func safeField(n string) string {
 
 func (p *phoneRec) fields() map[string]any {
 	return map[string]any{
-		"id": p.id, "display_phone_number": p.display, "verified_name": p.verifiedName,
-		"platform_type": p.platform, "status": p.status, "code_verification_status": p.codeVerification,
-		"is_on_biz_app": p.bizApp, "quality_rating": p.quality, "name_status": "APPROVED",
+		"id": p.ID, "display_phone_number": p.Display, "verified_name": p.VerifiedName,
+		"platform_type": p.Platform, "status": p.Status, "code_verification_status": p.CodeVerification,
+		"is_on_biz_app": p.BizApp, "quality_rating": p.Quality, "name_status": "APPROVED",
 		"throughput": map[string]any{"level": "STANDARD"},
 	}
 }
@@ -358,11 +353,11 @@ func (s *Server) getObject(q *request, p principal) *result {
 		if errRes != nil {
 			return errRes
 		}
-		all := map[string]any{"id": w.id, "name": w.name, "currency": w.currency, "primary_funding_id": nil,
-			"timezone_id": "1", "message_template_namespace": "sim_" + w.id, "account_review_status": "APPROVED",
-			"owner_business_info": map[string]any{"id": w.owner, "name": "Sim Customer " + last4(w.owner)}}
-		if w.fundingID != "" {
-			all["primary_funding_id"] = w.fundingID
+		all := map[string]any{"id": w.ID, "name": w.Name, "currency": w.Currency, "primary_funding_id": nil,
+			"timezone_id": "1", "message_template_namespace": "sim_" + w.ID, "account_review_status": "APPROVED",
+			"owner_business_info": map[string]any{"id": w.Owner, "name": "Sim Customer " + last4(w.Owner)}}
+		if w.FundingID != "" {
+			all["primary_funding_id"] = w.FundingID
 		}
 		return s.object(q, all, []string{"name"}, "WhatsAppBusinessAccount")
 	case s.allocations[id] != nil && p.kind == kindSystem:
@@ -374,9 +369,9 @@ func (s *Server) getObject(q *request, p principal) *result {
 }
 
 func (a *allocationRec) fields() map[string]any {
-	m := map[string]any{"id": a.id, "receiving_credential": map[string]any{"id": a.credential},
-		"receiving_business": map[string]any{"id": a.business, "name": "Sim Customer " + last4(a.business)}}
-	if a.deleted {
+	m := map[string]any{"id": a.ID, "receiving_credential": map[string]any{"id": a.Credential},
+		"receiving_business": map[string]any{"id": a.Business, "name": "Sim Customer " + last4(a.Business)}}
+	if a.Deleted {
 		m["request_status"] = "DELETED"
 	}
 	return m
@@ -415,8 +410,8 @@ func (s *Server) paginate(q *request, items []map[string]any) *result {
 }
 
 func (s *Server) phoneNumbers(q *request, w *wabaRec) *result {
-	nodes := make([]map[string]any, 0, len(w.phones))
-	for _, id := range w.phones {
+	nodes := make([]map[string]any, 0, len(w.Phones))
+	for _, id := range w.Phones {
 		nodes = append(nodes, s.phones[id].fields())
 	}
 	return s.listOf(q, nodes, phoneDefaults, phoneNode)
@@ -427,11 +422,11 @@ func (s *Server) listAllocations(q *request, line string) *result {
 	business := q.param("receiving_business_id")
 	var allocs []*allocationRec
 	for _, a := range s.allocations {
-		if a.line == line && !a.deleted && (business == "" || a.business == business) {
+		if a.Line == line && !a.Deleted && (business == "" || a.Business == business) {
 			allocs = append(allocs, a)
 		}
 	}
-	sort.Slice(allocs, func(i, j int) bool { return allocs[i].seq < allocs[j].seq })
+	sort.Slice(allocs, func(i, j int) bool { return allocs[i].Seq < allocs[j].Seq })
 	nodes := make([]map[string]any, 0, len(allocs))
 	for _, a := range allocs {
 		nodes = append(nodes, a.fields())
@@ -443,11 +438,11 @@ func (s *Server) listAllocations(q *request, line string) *result {
 
 func (s *Server) listSubscribedApps(q *request, w *wabaRec) *result {
 	data := []map[string]any{}
-	if w.subscribed {
+	if w.Subscribed {
 		e := map[string]any{"whatsapp_business_api_data": map[string]any{
 			"id": s.cfg.AppID, "link": "https://www.facebook.com/games/?app_id=" + s.cfg.AppID, "name": s.cfg.AppName}}
-		if w.override != "" {
-			e["override_callback_uri"] = w.override
+		if w.Override != "" {
+			e["override_callback_uri"] = w.Override
 		}
 		data = append(data, e)
 	}
@@ -474,10 +469,10 @@ func (s *Server) subscribeApp(q *request, w *wabaRec) *result {
 	}
 	override, verify := stringParam(m, q, "override_callback_uri"), stringParam(m, q, "verify_token")
 	if override == "" && verify == "" {
-		w.subscribed = true
+		w.Subscribed = true
 		return success(graph.CallSubscribedApps)
 	}
-	if !w.subscribed {
+	if !w.Subscribed {
 		return s.gerr(100, withMessage("(#100) Invalid parameter"), withUser("App not subscribed",
 			"Subscribe the app to this WhatsApp Business Account before setting override_callback_uri."))
 	}
@@ -487,12 +482,12 @@ func (s *Server) subscribeApp(q *request, w *wabaRec) *result {
 	if u, err := url.Parse(override); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return s.invalidParam("Param override_callback_uri must be a valid URL", false)
 	}
-	w.override = override
+	w.Override = override
 	return success(graph.CallSubscribedApps)
 }
 
 func (s *Server) unsubscribeApp(q *request, w *wabaRec) *result {
-	w.subscribed, w.override = false, ""
+	w.Subscribed, w.Override = false, ""
 	return ok(map[string]any{"success": true})
 }
 
@@ -541,10 +536,10 @@ func (s *Server) assignUser(q *request, p principal) *result {
 	if !valid {
 		return s.invalidParam("Param tasks must be a list of valid tasks, for example ['MANAGE']", false)
 	}
-	if _, dup := w.assigned[user]; dup {
+	if _, dup := w.Assigned[user]; dup {
 		return s.gerr(100, withMessage("(#100) The user is already assigned to this WhatsApp Business Account."))
 	}
-	w.assigned[user] = tasks
+	w.Assigned[user] = tasks
 	return success(graph.CallAssignedUsers)
 }
 
@@ -557,18 +552,18 @@ func (s *Server) shareCredit(q *request, line string) *result {
 	if w == nil {
 		return s.invalidParam("Param waba_id must be a valid WhatsApp Business Account ID", false)
 	}
-	if _, assigned := w.assigned[s.cfg.SystemUserID]; !assigned {
+	if _, assigned := w.Assigned[s.cfg.SystemUserID]; !assigned {
 		return s.gerr(200, withUser("Permissions error",
 			"Add your system user to the WhatsApp Business Account (assigned_users) before sharing the credit line."))
 	}
-	if w.allocation != "" {
+	if w.Allocation != "" {
 		return s.gerr(100, withMessage("(#100) A credit line is already attached to this WhatsApp Business Account; "+
 			"it cannot be changed once attached."))
 	}
-	a := &allocationRec{id: s.newID("5850144"), line: line, waba: w.id, credential: s.newID("7710023"), seq: s.seq, business: w.owner}
-	s.allocations[a.id] = a
-	w.allocation, w.fundingID, w.currency = a.id, a.credential, currency
-	return &result{status: http.StatusOK, body: map[string]any{"allocation_config_id": a.id, "waba_id": w.id},
+	a := &allocationRec{ID: s.newID("5850144"), Line: line, WABA: w.ID, Credential: s.newID("7710023"), Seq: s.seq, Business: w.Owner}
+	s.allocations[a.ID] = a
+	w.Allocation, w.FundingID, w.Currency = a.ID, a.Credential, currency
+	return &result{status: http.StatusOK, body: map[string]any{"allocation_config_id": a.ID, "waba_id": w.ID},
 		effect: graph.CallCreditSharing}
 }
 
@@ -580,13 +575,13 @@ func (s *Server) revokeAllocation(q *request, p principal) *result {
 	if a == nil || p.kind != kindSystem {
 		return s.unsupported(q.method, q.segs[0])
 	}
-	if !a.deleted {
-		a.deleted = true
-		if w := s.wabas[a.waba]; w != nil && w.allocation == a.id {
-			w.allocation, w.fundingID = "", ""
+	if !a.Deleted {
+		a.Deleted = true
+		if w := s.wabas[a.WABA]; w != nil && w.Allocation == a.ID {
+			w.Allocation, w.FundingID = "", ""
 		}
 	}
-	return &result{status: http.StatusOK, body: map[string]any{"success": true}, effect: graph.CallCreditRevoke}
+	return success(graph.CallCreditRevoke)
 }
 
 // --- register and messages ---
@@ -613,36 +608,36 @@ func (s *Server) register(q *request, ph *phoneRec) *result {
 		return s.invalidParam("Param data_localization_region must be one of "+strings.Join(onboarding.DataLocalizationRegions, ", "), true)
 	}
 	now := q.now
-	if now.Before(ph.blockedUntil) {
+	if now.Before(ph.BlockedUntil) {
 		return s.gerr(133016)
 	}
-	if ph.codeVerification == CodeNotVerified || ph.codeVerification == CodeExpired {
+	if ph.CodeVerification == CodeNotVerified || ph.CodeVerification == CodeExpired {
 		return s.gerr(graph.CodePhoneNotVerified)
 	}
-	ph.registerCalls = recent(ph.registerCalls, now)
-	if len(ph.registerCalls) >= RegisterLimit {
-		ph.blockedUntil = now.Add(RegisterWindow)
+	ph.RegisterCalls = recent(ph.RegisterCalls, now)
+	if len(ph.RegisterCalls) >= RegisterLimit {
+		ph.BlockedUntil = now.Add(RegisterWindow)
 		return s.gerr(133016)
 	}
-	ph.registerCalls = append(ph.registerCalls, now)
-	if ph.pin != "" && ph.pin != pin {
+	ph.RegisterCalls = append(ph.RegisterCalls, now)
+	if ph.PIN != "" && ph.PIN != pin {
 		return s.gerr(133005)
 	}
 	wasRegistered := ph.registered()
-	ph.pin, ph.platform, ph.status = pin, PlatformCloudAPI, StatusConnected
+	ph.PIN, ph.Platform, ph.Status = pin, PlatformCloudAPI, StatusConnected
 	if region != "" {
-		ph.region = region
+		ph.Region = region
 	}
-	if ph.quality == "UNKNOWN" {
-		ph.quality = "GREEN"
+	if ph.Quality == "UNKNOWN" {
+		ph.Quality = "GREEN"
 	}
 	res := success(graph.CallRegister)
 	if !wasRegistered {
 		// The simulated tester greets each newly registered number, opening the 24-hour window.
-		waba, id, display := ph.waba, ph.id, ph.display
+		waba, id, display := ph.WABA, ph.ID, ph.Display
 		from, _ := digits(s.cfg.TesterNumber)
-		ph.windows[from] = now
-		ph.windows[UserID(from)] = now
+		ph.Windows[from] = now
+		ph.Windows[UserID(from)] = now
 		msgID := newWAMID()
 		res.notify = append(res.notify,
 			func(o Observer) { o.PhoneRegistered(waba, id, display) },
@@ -699,10 +694,10 @@ func (s *Server) sendMessage(q *request, ph *phoneRec) *result {
 	if !ph.registered() {
 		return s.gerr(133010)
 	}
-	if last, seen := ph.windows[to]; !seen || q.now.Sub(last) > ServiceWindow {
+	if last, seen := ph.Windows[to]; !seen || q.now.Sub(last) > ServiceWindow {
 		return s.gerr(131047)
 	}
-	id, waba, phoneID, now := newWAMID(), ph.waba, ph.id, q.now
+	id, waba, phoneID, now := newWAMID(), ph.WABA, ph.ID, q.now
 	return &result{status: http.StatusOK, effect: graph.CallMessages,
 		body: map[string]any{
 			"messaging_product": "whatsapp",

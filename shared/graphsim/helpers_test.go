@@ -74,6 +74,9 @@ func (r *recorder) MessageSent(waba, phone, to, id string, at time.Time) {
 	r.add(event{kind: "sent", waba: waba, phone: phone, user: to, messageID: id, at: at})
 }
 
+// BusinessAppSynced records nothing: the coexistence sync tests read the world, not the observer.
+func (r *recorder) BusinessAppSynced(string, string, string, string, time.Time) {}
+
 func (r *recorder) all() []event {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -16,32 +16,8 @@ type Observer interface {
 	// MessageSent: the business number sent messageID to the user (to: digits only); Meta would now send
 	// the sent and delivered statuses.
 	MessageSent(wabaID, phoneNumberID, to, messageID string, at time.Time)
-}
-
-// ObserverFuncs adapts functions to Observer; nil fields are ignored (handy in tests).
-type ObserverFuncs struct {
-	OnPhoneRegistered func(wabaID, phoneNumberID, displayPhoneNumber string)
-	OnInboundMessage  func(wabaID, phoneNumberID, from, messageID, text string, at time.Time)
-	OnMessageSent     func(wabaID, phoneNumberID, to, messageID string, at time.Time)
-}
-
-// PhoneRegistered calls OnPhoneRegistered if set.
-func (f ObserverFuncs) PhoneRegistered(wabaID, phoneNumberID, displayPhoneNumber string) {
-	if f.OnPhoneRegistered != nil {
-		f.OnPhoneRegistered(wabaID, phoneNumberID, displayPhoneNumber)
-	}
-}
-
-// InboundMessage calls OnInboundMessage if set.
-func (f ObserverFuncs) InboundMessage(wabaID, phoneNumberID, from, messageID, text string, at time.Time) {
-	if f.OnInboundMessage != nil {
-		f.OnInboundMessage(wabaID, phoneNumberID, from, messageID, text, at)
-	}
-}
-
-// MessageSent calls OnMessageSent if set.
-func (f ObserverFuncs) MessageSent(wabaID, phoneNumberID, to, messageID string, at time.Time) {
-	if f.OnMessageSent != nil {
-		f.OnMessageSent(wabaID, phoneNumberID, to, messageID, at)
-	}
+	// BusinessAppSynced: Meta accepted a coexistence sync request of syncType (smb_app_state_sync or
+	// history) for the WhatsApp Business app number; Meta would now send the smb_app_state_sync or history
+	// webhooks.
+	BusinessAppSynced(wabaID, phoneNumberID, display, syncType string, at time.Time)
 }

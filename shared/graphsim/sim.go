@@ -7,7 +7,7 @@
 package graphsim
 
 import (
-	"context"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -103,26 +103,16 @@ type Server struct {
 
 // New returns a simulator with an empty world (WABAs and numbers appear as codes grant them).
 func New(cfg Config) *Server {
-	if cfg.AppID == "" {
-		cfg.AppID = DefaultAppID
-	}
+	cfg.AppID = cmp.Or(cfg.AppID, DefaultAppID)
+	cfg.AppName = cmp.Or(cfg.AppName, "Embedded Signup Simulator App")
+	cfg.SystemUserID = cmp.Or(cfg.SystemUserID, DefaultSystemUserID)
+	cfg.CreditLineID = cmp.Or(cfg.CreditLineID, DefaultCreditLineID)
+	cfg.TesterNumber = cmp.Or(cfg.TesterNumber, DefaultTesterNumber)
 	if cfg.AppSecret.IsZero() {
 		cfg.AppSecret = onboarding.NewSecret(randomHex(16))
 	}
-	if cfg.AppName == "" {
-		cfg.AppName = "Embedded Signup Simulator App"
-	}
 	if cfg.SystemToken.IsZero() {
 		cfg.SystemToken = onboarding.NewSecret(newToken())
-	}
-	if cfg.SystemUserID == "" {
-		cfg.SystemUserID = DefaultSystemUserID
-	}
-	if cfg.CreditLineID == "" {
-		cfg.CreditLineID = DefaultCreditLineID
-	}
-	if cfg.TesterNumber == "" {
-		cfg.TesterNumber = DefaultTesterNumber
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
@@ -270,6 +260,8 @@ type result struct {
 	status    int
 	body      any
 	graphCode int
+	// traceID is the fbtrace_id of an error answer, repeated in its X-FB-Trace-ID header.
+	traceID string
 	// effect names the call whose side-effect counter a success increments.
 	effect string
 	// notify are Observer calls, made after the lock is released.
@@ -298,7 +290,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.calls[call]++
 		s.mu.Unlock()
 	}
-	if s.cfg.Latency > 0 && !s.wait(r.Context(), s.cfg.Latency) {
+	if s.cfg.Latency > 0 && !sleep(s.cfg.Latency, r.Context().Done(), s.done) {
 		return
 	}
 	if errRes == nil {
@@ -361,16 +353,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, res)
 }
 
-// wait sleeps d unless the request ends or the simulator closes first.
-func (s *Server) wait(ctx context.Context, d time.Duration) bool {
+// sleep waits d (nothing for d <= 0) and reports whether it did: false when stop or stop2 closes first.
+func sleep(d time.Duration, stop, stop2 <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-ctx.Done():
+	case <-stop:
 		return false
-	case <-s.done:
+	case <-stop2:
 		return false
 	}
 }
@@ -382,12 +377,8 @@ func writeJSON(w http.ResponseWriter, res *result) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	if res.graphCode != 0 {
-		if m, ok := res.body.(map[string]any); ok {
-			if e, ok := m["error"].(metaError); ok {
-				w.Header().Set("X-FB-Trace-ID", e.FBTraceID)
-			}
-		}
+	if res.traceID != "" {
+		w.Header().Set("X-FB-Trace-ID", res.traceID)
 	}
 	w.WriteHeader(res.status)
 	_, _ = w.Write(b)

@@ -90,10 +90,10 @@ func (s *Server) SendUserMessage(m UserMessage) (UserMessageResult, error) {
 		return UserMessageResult{}, &FieldError{Field: "phone_number_id", Message: "the simulator knows no business number with this id registered for Cloud API (onboard it first)"}
 	}
 	now := s.cfg.Now()
-	if now.After(ph.windows[windowKey]) {
-		ph.windows[windowKey] = now
+	if now.After(ph.Windows[windowKey]) {
+		ph.Windows[windowKey] = now
 	}
-	res := UserMessageResult{MessageID: newWAMID(), WABAID: ph.waba, PhoneNumberID: ph.id, WindowExpiresAt: now.Add(ServiceWindow).UTC()}
+	res := UserMessageResult{MessageID: newWAMID(), WABAID: ph.WABA, PhoneNumberID: ph.ID, WindowExpiresAt: now.Add(ServiceWindow).UTC()}
 	s.mu.Unlock()
 	s.changed()
 
@@ -191,7 +191,7 @@ func (w *WebhookSender) InboundUserMessage(wabaID, phoneNumberID string, from Us
 		contact["user_id"] = from.UserID
 		msg["from_user_id"] = from.UserID
 	}
-	w.deliverLater(0, wabaID, map[string]any{
+	w.deliverLater(0, wabaID, "messages", map[string]any{
 		"messaging_product": "whatsapp",
 		"metadata":          metadata(phoneNumberID),
 		"contacts":          []any{contact},

@@ -85,7 +85,7 @@ func TestSendUserMessageOpensWindow(t *testing.T) {
 		t.Errorf("observer told of inbound messages from %v, want [15550001111]", inbound)
 	}
 	s.mu.Lock()
-	opened := s.phones[usersPhone].windows
+	opened := s.phones[usersPhone].Windows
 	s.mu.Unlock()
 	if _, ok := opened["15550001111"]; !ok {
 		t.Errorf("window with the sender not opened: %v", opened)

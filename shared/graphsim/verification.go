@@ -22,14 +22,6 @@ const (
 	CodeExpired     = "EXPIRED"
 )
 
-// BusinessAppObserver is told about the coexistence syncs Meta would follow with webhooks. An Observer that
-// also implements it (the WebhookSender does) gets these calls.
-type BusinessAppObserver interface {
-	// BusinessAppSynced: Meta accepted a sync request of syncType (smb_app_state_sync or history) for the
-	// WhatsApp Business app number; Meta would now send the smb_app_state_sync or history webhooks.
-	BusinessAppSynced(wabaID, phoneNumberID, display, syncType string, at time.Time)
-}
-
 // requestCode sends (in this world: notes) a verification code. Meta documents code_method SMS, VOICE or
 // IVR and a required language, as query parameters; it documents no quota, so the simulator sets none
 // (GRAPH_SIM_FAULTS injects Meta's refusals).
@@ -49,7 +41,7 @@ func (s *Server) requestCode(q *request, ph *phoneRec) *result {
 	case len(lang) > 16 || strings.Trim(lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "":
 		return s.invalidParam("Param language must be a locale such as en_US", true)
 	}
-	ph.codeRequested = q.now
+	ph.CodeRequested = q.now
 	return success(graph.CallRequestCode)
 }
 
@@ -65,13 +57,13 @@ func (s *Server) verifyCode(q *request, ph *phoneRec) *result {
 	if code == "" {
 		return s.invalidParam("The parameter code is required", true)
 	}
-	if code != VerificationCode || ph.codeRequested.IsZero() || q.now.Sub(ph.codeRequested) > VerificationCodeTTL {
+	if code != VerificationCode || ph.CodeRequested.IsZero() || q.now.Sub(ph.CodeRequested) > VerificationCodeTTL {
 		return s.gerr(graph.CodeInvalidParameter, withMessage("(#100) Invalid or expired verification code"),
 			withDetails("The verification code is invalid or has expired. Request a new code and try again."))
 	}
-	ph.codeRequested = time.Time{} // single-use
-	ph.codeVerification = CodeVerified
-	return &result{status: http.StatusOK, body: map[string]any{"success": true, "id": ph.id}, effect: graph.CallVerifyCode}
+	ph.CodeRequested = time.Time{} // single-use
+	ph.CodeVerification = CodeVerified
+	return &result{status: http.StatusOK, body: map[string]any{"success": true, "id": ph.ID}, effect: graph.CallVerifyCode}
 }
 
 // smbAppData accepts each coexistence sync type once per number (2593107 afterwards), within 24 hours of
@@ -87,23 +79,19 @@ func (s *Server) smbAppData(q *request, ph *phoneRec) *result {
 		return s.invalidParam("Param messaging_product must be whatsapp", true)
 	case syncType != graph.SyncStateSync && syncType != graph.SyncHistory:
 		return s.invalidParam("Param sync_type must be one of {smb_app_state_sync, history}", true)
-	case !ph.bizApp:
+	case !ph.BizApp:
 		return s.invalidParam("The phone number is not a WhatsApp Business app number", true)
-	case ph.synced[syncType]:
+	case ph.Synced[syncType]:
 		return s.gerr(graph.CodeSyncAlreadyDone)
-	case !ph.onboarded.IsZero() && q.now.Sub(ph.onboarded) > SyncWindow:
+	case !ph.Onboarded.IsZero() && q.now.Sub(ph.Onboarded) > SyncWindow:
 		return s.gerr(graph.CodeSyncWindowExpired)
 	}
-	if ph.synced == nil {
-		ph.synced = map[string]bool{}
+	if ph.Synced == nil {
+		ph.Synced = map[string]bool{}
 	}
-	ph.synced[syncType] = true
-	waba, id, display, now := ph.waba, ph.id, ph.display, q.now
+	ph.Synced[syncType] = true
+	waba, id, display, now := ph.WABA, ph.ID, ph.Display, q.now
 	return &result{status: http.StatusOK, effect: graph.CallSMBAppData,
-		body: map[string]any{"messaging_product": "whatsapp", "request_id": "sim-sync-" + randomHex(8)},
-		notify: []func(Observer){func(o Observer) {
-			if b, ok := o.(BusinessAppObserver); ok {
-				b.BusinessAppSynced(waba, id, display, syncType, now)
-			}
-		}}}
+		body:   map[string]any{"messaging_product": "whatsapp", "request_id": "sim-sync-" + randomHex(8)},
+		notify: []func(Observer){func(o Observer) { o.BusinessAppSynced(waba, id, display, syncType, now) }}}
 }

@@ -25,9 +25,7 @@ type WebhookSender struct {
 	// URL is the callback (the local runner's /webhooks).
 	URL       string
 	AppSecret onboarding.Secret
-	// Client sends the requests (default: a client with a 10-second timeout).
-	Client *http.Client
-	Logger *slog.Logger
+	Logger    *slog.Logger
 	// StatusDelay separates a message's sent and delivered statuses (default 100 ms).
 	StatusDelay time.Duration
 	// MaxAttempts bounds the deliveries of one webhook (default 8); Meta keeps trying for 7 days.
@@ -52,16 +50,7 @@ func (w *WebhookSender) PhoneRegistered(string, string, string) {}
 // InboundMessage sends a messages webhook with the user's text message.
 func (w *WebhookSender) InboundMessage(wabaID, phoneNumberID, from, messageID, text string, at time.Time) {
 	waID := strings.TrimPrefix(from, "+")
-	value := map[string]any{
-		"messaging_product": "whatsapp",
-		"metadata":          metadata(phoneNumberID),
-		"contacts":          []any{map[string]any{"profile": map[string]string{"name": "Simulated Tester"}, "wa_id": waID, "user_id": UserID(waID)}},
-		"messages": []any{map[string]any{
-			"from": waID, "from_user_id": UserID(waID), "id": messageID, "timestamp": strconv.FormatInt(at.Unix(), 10), "type": "text",
-			"text": map[string]string{"body": text},
-		}},
-	}
-	w.deliverLater(0, wabaID, value)
+	w.InboundUserMessage(wabaID, phoneNumberID, User{WAID: waID, UserID: UserID(waID), Name: "Simulated Tester"}, messageID, text, at)
 }
 
 // MessageSent sends the sent, then the delivered status of the message. As at Meta, statuses carry the
@@ -95,7 +84,7 @@ func (w *WebhookSender) MessageSent(wabaID, phoneNumberID, to, messageID string,
 			"contacts":          []any{c},
 			"statuses":          []any{st},
 		}
-		w.deliverLater(time.Duration(i+1)*delay, wabaID, value)
+		w.deliverLater(time.Duration(i+1)*delay, wabaID, "messages", value)
 	}
 }
 
@@ -113,13 +102,8 @@ func webhookDisplayNumber(phoneNumberID string) string {
 	}, displayNumber(phoneNumberID))
 }
 
-// deliverLater sends the messages change after delay in the background.
-func (w *WebhookSender) deliverLater(delay time.Duration, wabaID string, value map[string]any) {
-	w.deliverFieldLater(delay, wabaID, "messages", value)
-}
-
-// deliverFieldLater sends a change of field after delay in the background.
-func (w *WebhookSender) deliverFieldLater(delay time.Duration, wabaID, field string, value map[string]any) {
+// deliverLater sends a change of field after delay in the background.
+func (w *WebhookSender) deliverLater(delay time.Duration, wabaID, field string, value map[string]any) {
 	w.init()
 	body, err := json.Marshal(map[string]any{
 		"object": "whatsapp_business_account",
@@ -138,25 +122,11 @@ func (w *WebhookSender) deliverFieldLater(delay time.Duration, wabaID, field str
 	w.mu.Unlock()
 	go func() {
 		defer w.wg.Done()
-		if !w.sleep(delay) {
+		if !sleep(delay, w.stop, nil) {
 			return
 		}
 		w.deliver(body)
 	}()
-}
-
-func (w *WebhookSender) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.stop:
-		return false
-	}
 }
 
 // deliver posts the body until the callback answers 200, as Meta does.
@@ -168,13 +138,9 @@ func (w *WebhookSender) deliver(body []byte) {
 	if delay <= 0 {
 		delay = 200 * time.Millisecond
 	}
-	client := w.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
 	sig := webhook.Sign(body, w.AppSecret)
 	for attempt := 1; attempt <= attempts; attempt++ {
-		status, err := w.post(client, body, sig)
+		status, err := w.post(body, sig)
 		if err == nil && status == http.StatusOK {
 			return
 		}
@@ -183,7 +149,7 @@ func (w *WebhookSender) deliver(body []byte) {
 			reason = err.Error()
 		}
 		w.log().Warn("simulated webhook not accepted; retrying", "attempt", attempt, "reason", reason)
-		if !w.sleep(delay) {
+		if !sleep(delay, w.stop, nil) {
 			return
 		}
 		delay *= 2
@@ -191,7 +157,10 @@ func (w *WebhookSender) deliver(body []byte) {
 	w.log().Error("simulated webhook dropped after retries", "attempts", attempts)
 }
 
-func (w *WebhookSender) post(client *http.Client, body []byte, sig string) (int, error) {
+// webhookClient sends the simulated webhooks.
+var webhookClient = &http.Client{Timeout: 10 * time.Second}
+
+func (w *WebhookSender) post(body []byte, sig string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
@@ -201,7 +170,7 @@ func (w *WebhookSender) post(client *http.Client, body []byte, sig string) (int,
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "facebookexternalua")
 	req.Header.Set("X-Hub-Signature-256", sig)
-	resp, err := client.Do(req)
+	resp, err := webhookClient.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -27,7 +27,7 @@ func (w *WebhookSender) BusinessAppSynced(wabaID, phoneNumberID, _ string, syncT
 			"action":   "add",
 			"metadata": map[string]any{"timestamp": ts},
 		}}
-		w.deliverFieldLater(0, wabaID, "smb_app_state_sync", v)
+		w.deliverLater(0, wabaID, "smb_app_state_sync", v)
 	case "history":
 		v := base()
 		v["history"] = []any{map[string]any{
@@ -37,12 +37,12 @@ func (w *WebhookSender) BusinessAppSynced(wabaID, phoneNumberID, _ string, syncT
 				"text": map[string]string{"body": "Hi, is the shop open today?"}, "history_context": map[string]string{"status": "READ"},
 			}}}},
 		}}
-		w.deliverFieldLater(0, wabaID, "history", v)
+		w.deliverLater(0, wabaID, "history", v)
 		e := base()
 		e["message_echoes"] = []any{map[string]any{
 			"from": business, "to": SimContactNumber, "id": newWAMID(), "timestamp": ts, "type": "text",
 			"text": map[string]string{"body": "Yes, until 6 pm."},
 		}}
-		w.deliverFieldLater(50*time.Millisecond, wabaID, "smb_message_echoes", e)
+		w.deliverLater(50*time.Millisecond, wabaID, "smb_message_echoes", e)
 	}
 }

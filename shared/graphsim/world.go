@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,20 +35,22 @@ const (
 	StatusDisconnected    = "DISCONNECTED"
 )
 
+// The records of the simulated world. Their JSON form is what SaveWorld keeps.
 type codeRec struct {
-	issued        time.Time
-	used          bool
-	waba, phoneID string
+	Issued  time.Time `json:"issued"`
+	Used    bool      `json:"used,omitempty"`
+	WABA    string    `json:"waba"`
+	PhoneID string    `json:"phone_id,omitempty"`
 }
 
 type tokenRec struct {
-	waba    string
-	phones  []string
-	userID  string
-	issued  time.Time
-	revoked bool
-	// expires is when the token ends (zero: never; ExpiringTokenLifetime for an "expiring" code).
-	expires time.Time
+	WABA    string    `json:"waba"`
+	Phones  []string  `json:"phones,omitempty"`
+	UserID  string    `json:"user_id,omitempty"`
+	Issued  time.Time `json:"issued"`
+	Revoked bool      `json:"revoked,omitempty"`
+	// Expires is when the token ends (zero: never; ExpiringTokenLifetime for an "expiring" code).
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // ExpiringTokenLifetime is the life of the business token granted for a code whose nonce starts with
@@ -56,48 +59,60 @@ type tokenRec struct {
 const ExpiringTokenLifetime = 72 * time.Hour
 
 // expired reports whether the token has ended at now.
-func (t *tokenRec) expired(now time.Time) bool { return !t.expires.IsZero() && !now.Before(t.expires) }
+func (t *tokenRec) expired(now time.Time) bool { return !t.Expires.IsZero() && !now.Before(t.Expires) }
 
 type wabaRec struct {
-	id, name, currency, fundingID string
-	// owner is the customer's business portfolio (owner_business_info).
-	owner      string
-	subscribed bool
-	override   string
-	assigned   map[string][]string
-	allocation string
-	phones     []string
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	FundingID string `json:"funding_id,omitempty"`
+	// Owner is the customer's business portfolio (owner_business_info).
+	Owner      string              `json:"owner,omitempty"`
+	Subscribed bool                `json:"subscribed,omitempty"`
+	Override   string              `json:"override,omitempty"`
+	Assigned   map[string][]string `json:"assigned,omitempty"`
+	Allocation string              `json:"allocation,omitempty"`
+	Phones     []string            `json:"phones,omitempty"`
 }
 
 type phoneRec struct {
-	id, waba, display, verifiedName    string
-	platform, status, codeVerification string
-	quality                            string
-	bizApp                             bool
-	pin                                string
-	region                             string // data_localization_region of the registration
-	registerCalls                      []time.Time
-	blockedUntil                       time.Time
-	windows                            map[string]time.Time
-	// codeRequested is when the last verification code was sent (request_code); zero: none pending.
-	codeRequested time.Time
-	// onboarded is when a code granting the number was exchanged: the coexistence sync window starts then.
-	onboarded time.Time
-	// synced records the coexistence sync types already requested (smb_app_data, once each).
-	synced map[string]bool
+	ID               string `json:"id"`
+	WABA             string `json:"waba"`
+	Display          string `json:"display,omitempty"`
+	VerifiedName     string `json:"verified_name,omitempty"`
+	Platform         string `json:"platform,omitempty"`
+	Status           string `json:"status,omitempty"`
+	CodeVerification string `json:"code_verification,omitempty"`
+	Quality          string `json:"quality,omitempty"`
+	BizApp           bool   `json:"biz_app,omitempty"`
+	PIN              string `json:"pin,omitempty"`
+	// Region is the data_localization_region of the registration.
+	Region        string               `json:"region,omitempty"`
+	RegisterCalls []time.Time          `json:"register_calls,omitempty"`
+	BlockedUntil  time.Time            `json:"blocked_until,omitzero"`
+	Windows       map[string]time.Time `json:"windows,omitempty"`
+	// CodeRequested is when the last verification code was sent (request_code); zero: none pending.
+	CodeRequested time.Time `json:"code_requested,omitzero"`
+	// Onboarded is when a code granting the number was exchanged: the coexistence sync window starts then.
+	Onboarded time.Time `json:"onboarded,omitzero"`
+	// Synced records the coexistence sync types already requested (smb_app_data, once each).
+	Synced map[string]bool `json:"synced,omitempty"`
 }
 
 func (p *phoneRec) registered() bool {
-	return p.platform == PlatformCloudAPI && p.status == StatusConnected
+	return p.Platform == PlatformCloudAPI && p.Status == StatusConnected
 }
 
 type allocationRec struct {
-	id, line, waba, credential string
-	// business is the receiving business portfolio (the WABA's owner when it was shared).
-	business string
-	// deleted is set by a revoke (DELETE /<ALLOCATION_CONFIG_ID>).
-	deleted bool
-	seq     int64
+	ID         string `json:"id"`
+	Line       string `json:"line"`
+	WABA       string `json:"waba"`
+	Credential string `json:"credential"`
+	// Business is the receiving business portfolio (the WABA's owner when it was shared).
+	Business string `json:"business,omitempty"`
+	// Deleted is set by a revoke (DELETE /<ALLOCATION_CONFIG_ID>).
+	Deleted bool  `json:"deleted,omitempty"`
+	Seq     int64 `json:"seq"`
 }
 
 // WABAState is a snapshot of a simulated WhatsApp Business Account.
@@ -143,13 +158,9 @@ func (s *Server) WABAState(id string) (WABAState, bool) {
 	if w == nil {
 		return WABAState{}, false
 	}
-	st := WABAState{ID: w.id, Name: w.name, Currency: w.currency, PrimaryFundingID: w.fundingID,
-		Subscribed: w.subscribed, OverrideCallbackURI: w.override, AllocationConfigID: w.allocation,
-		PhoneNumberIDs: append([]string(nil), w.phones...)}
-	for u := range w.assigned {
-		st.AssignedUsers = append(st.AssignedUsers, u)
-	}
-	sort.Strings(st.AssignedUsers)
+	st := WABAState{ID: w.ID, Name: w.Name, Currency: w.Currency, PrimaryFundingID: w.FundingID,
+		Subscribed: w.Subscribed, OverrideCallbackURI: w.Override, AllocationConfigID: w.Allocation,
+		PhoneNumberIDs: append([]string(nil), w.Phones...), AssignedUsers: slices.Sorted(maps.Keys(w.Assigned))}
 	return st, true
 }
 
@@ -161,10 +172,10 @@ func (s *Server) PhoneState(id string) (PhoneState, bool) {
 	if p == nil {
 		return PhoneState{}, false
 	}
-	return PhoneState{ID: p.id, WABAID: p.waba, DisplayPhoneNumber: p.display, VerifiedName: p.verifiedName,
-		PlatformType: p.platform, Status: p.status, CodeVerificationStatus: p.codeVerification,
-		QualityRating: p.quality, IsOnBizApp: p.bizApp, PIN: onboarding.NewSecret(p.pin), DataLocalizationRegion: p.region,
-		RegisterCalls: len(recent(p.registerCalls, s.cfg.Now())), BlockedUntil: p.blockedUntil}, true
+	return PhoneState{ID: p.ID, WABAID: p.WABA, DisplayPhoneNumber: p.Display, VerifiedName: p.VerifiedName,
+		PlatformType: p.Platform, Status: p.Status, CodeVerificationStatus: p.CodeVerification,
+		QualityRating: p.Quality, IsOnBizApp: p.BizApp, PIN: onboarding.NewSecret(p.PIN), DataLocalizationRegion: p.Region,
+		RegisterCalls: len(recent(p.RegisterCalls, s.cfg.Now())), BlockedUntil: p.BlockedUntil}, true
 }
 
 // SetPhone creates or replaces a phone number's state (tests). An empty WABAID, DisplayPhoneNumber or
@@ -173,22 +184,22 @@ func (s *Server) SetPhone(id string, p PhoneState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.ensurePhone(id, p.WABAID)
-	if p.WABAID != "" && rec.waba != p.WABAID {
+	if p.WABAID != "" && rec.WABA != p.WABAID {
 		s.movePhone(rec, p.WABAID)
 	}
 	if p.DisplayPhoneNumber != "" {
-		rec.display = p.DisplayPhoneNumber
+		rec.Display = p.DisplayPhoneNumber
 	}
 	if p.VerifiedName != "" {
-		rec.verifiedName = p.VerifiedName
+		rec.VerifiedName = p.VerifiedName
 	}
-	rec.platform, rec.status = p.PlatformType, p.Status
-	rec.codeVerification, rec.quality = p.CodeVerificationStatus, p.QualityRating
-	rec.bizApp, rec.pin, rec.blockedUntil = p.IsOnBizApp, p.PIN.Reveal(), p.BlockedUntil
+	rec.Platform, rec.Status = p.PlatformType, p.Status
+	rec.CodeVerification, rec.Quality = p.CodeVerificationStatus, p.QualityRating
+	rec.BizApp, rec.PIN, rec.BlockedUntil = p.IsOnBizApp, p.PIN.Reveal(), p.BlockedUntil
 	now := s.cfg.Now()
-	rec.registerCalls = nil
+	rec.RegisterCalls = nil
 	for range p.RegisterCalls {
-		rec.registerCalls = append(rec.registerCalls, now)
+		rec.RegisterCalls = append(rec.RegisterCalls, now)
 	}
 }
 
@@ -206,8 +217,8 @@ func (s *Server) OpenWindow(phoneNumberID, userNumber string, at time.Time) {
 		keys = []string{d, UserID(d)}
 	}
 	for _, k := range keys {
-		if at.After(rec.windows[k]) {
-			rec.windows[k] = at
+		if at.After(rec.Windows[k]) {
+			rec.Windows[k] = at
 		}
 	}
 }
@@ -237,7 +248,7 @@ func (s *Server) IssueCode(wabaID, phoneNumberID string) string {
 	code := "sim:" + wabaID + ":" + phoneNumberID + ":" + randomHex(8)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.codes[code] = &codeRec{issued: s.cfg.Now(), waba: wabaID, phoneID: phoneNumberID}
+	s.codes[code] = &codeRec{Issued: s.cfg.Now(), WABA: wabaID, PhoneID: phoneNumberID}
 	return code
 }
 
@@ -254,19 +265,19 @@ func (s *Server) RevokeToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.tokens[token]; t != nil {
-		t.revoked = true
+		t.Revoked = true
 	}
 }
 
 // grant creates a business token and the world it reaches. Callers hold s.mu.
 func (s *Server) grant(wabaID, phoneID string, now time.Time) string {
 	s.ensureWABA(wabaID)
-	t := &tokenRec{waba: wabaID, userID: s.newID("6155000"), issued: now}
+	t := &tokenRec{WABA: wabaID, UserID: s.newID("6155000"), Issued: now}
 	if phoneID != "" {
 		p := s.ensurePhone(phoneID, wabaID)
-		t.phones = []string{phoneID}
-		if p.onboarded.IsZero() {
-			p.onboarded = now
+		t.Phones = []string{phoneID}
+		if p.Onboarded.IsZero() {
+			p.Onboarded = now
 		}
 	}
 	tok := newToken()
@@ -277,7 +288,7 @@ func (s *Server) grant(wabaID, phoneID string, now time.Time) string {
 func (s *Server) ensureWABA(id string) *wabaRec {
 	w := s.wabas[id]
 	if w == nil {
-		w = &wabaRec{id: id, name: "Sim Business " + last4(id), currency: "USD", assigned: map[string][]string{}, owner: OwnerBusinessID(id)}
+		w = &wabaRec{ID: id, Name: "Sim Business " + last4(id), Currency: "USD", Assigned: map[string][]string{}, Owner: OwnerBusinessID(id)}
 		s.wabas[id] = w
 	}
 	return w
@@ -290,37 +301,37 @@ func (s *Server) ensureWABA(id string) *wabaRec {
 func (s *Server) ensurePhone(id, wabaID string) *phoneRec {
 	p := s.phones[id]
 	if p == nil {
-		p = &phoneRec{id: id, display: displayNumber(id), verifiedName: "Sim Business " + last4(id),
-			platform: PlatformNotApplicable, status: StatusDisconnected, codeVerification: "VERIFIED",
-			quality: "UNKNOWN", windows: map[string]time.Time{}}
+		p = &phoneRec{ID: id, Display: displayNumber(id), VerifiedName: "Sim Business " + last4(id),
+			Platform: PlatformNotApplicable, Status: StatusDisconnected, CodeVerification: "VERIFIED",
+			Quality: "UNKNOWN", Windows: map[string]time.Time{}}
 		switch {
 		case strings.HasSuffix(id, "1111"):
-			p.platform, p.status, p.quality = PlatformCloudAPI, StatusConnected, "GREEN"
+			p.Platform, p.Status, p.Quality = PlatformCloudAPI, StatusConnected, "GREEN"
 		case strings.HasSuffix(id, "2222"):
-			p.platform, p.status, p.quality, p.bizApp = PlatformCloudAPI, StatusConnected, "GREEN", true
+			p.Platform, p.Status, p.Quality, p.BizApp = PlatformCloudAPI, StatusConnected, "GREEN", true
 		case strings.HasSuffix(id, "3333"):
-			p.codeVerification = CodeNotVerified
+			p.CodeVerification = CodeNotVerified
 		}
 		s.phones[id] = p
 	}
-	if p.waba == "" && wabaID != "" {
+	if p.WABA == "" && wabaID != "" {
 		s.movePhone(p, wabaID)
 	}
 	return p
 }
 
 func (s *Server) movePhone(p *phoneRec, wabaID string) {
-	if old := s.wabas[p.waba]; old != nil {
-		for i, id := range old.phones {
-			if id == p.id {
-				old.phones = append(old.phones[:i:i], old.phones[i+1:]...)
+	if old := s.wabas[p.WABA]; old != nil {
+		for i, id := range old.Phones {
+			if id == p.ID {
+				old.Phones = append(old.Phones[:i:i], old.Phones[i+1:]...)
 				break
 			}
 		}
 	}
-	p.waba = wabaID
+	p.WABA = wabaID
 	w := s.ensureWABA(wabaID)
-	w.phones = append(w.phones, p.id)
+	w.Phones = append(w.Phones, p.ID)
 }
 
 // newID returns a fresh numeric id with the given prefix. Callers hold s.mu.
@@ -358,7 +369,7 @@ func (s *Server) auth(q *request) (principal, *result) {
 	if t.expired(q.now) {
 		return principal{}, s.gerr(190, withSubcode(463), withMessage("Error validating access token: Session has expired."))
 	}
-	if t.revoked {
+	if t.Revoked {
 		return principal{}, s.gerr(190, withSubcode(460), withMessage("Error validating access token: The session has been invalidated "+
 			"because the user changed their password or Facebook has changed the session for security reasons."))
 	}
@@ -369,7 +380,7 @@ func (s *Server) auth(q *request) (principal, *result) {
 // the partner, a business token only its own.
 func (s *Server) wabaFor(p principal, id, method string) (*wabaRec, *result) {
 	w := s.wabas[id]
-	if w == nil || !(p.kind == kindSystem || (p.kind == kindBusiness && p.tok.waba == id)) {
+	if w == nil || !(p.kind == kindSystem || (p.kind == kindBusiness && p.tok.WABA == id)) {
 		return nil, s.unsupported(method, id)
 	}
 	return w, nil
@@ -386,13 +397,8 @@ func (s *Server) phoneFor(p principal, id, method string) (*phoneRec, *result) {
 	case kindSystem:
 		return ph, nil
 	case kindBusiness:
-		if ph.waba != "" && ph.waba == p.tok.waba {
+		if (ph.WABA != "" && ph.WABA == p.tok.WABA) || slices.Contains(p.tok.Phones, id) {
 			return ph, nil
-		}
-		for _, g := range p.tok.phones {
-			if g == id {
-				return ph, nil
-			}
 		}
 	}
 	return nil, s.unsupported(method, id)
