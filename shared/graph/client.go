@@ -82,10 +82,13 @@ type operation struct {
 	// path is the request path after the version, e.g. "102290129340398/phone_numbers".
 	path  string
 	query url.Values
-	body  []byte
-	token onboarding.Secret
-	mode  retryMode
-	// secrets are scrubbed from every message this call produces (token, code, app secret, PIN, ...).
+	// jsonBody is the request body before encoding (nil for none); body is its JSON, set by prepare.
+	jsonBody any
+	body     []byte
+	token    onboarding.Secret
+	mode     retryMode
+	// secrets are scrubbed from every message this call produces: the call's other secrets (code, app
+	// secret, PIN, ...), to which prepare adds the token.
 	secrets []string
 	// proof is the call's appsecret_proof (empty without Options.AppSecret or without a token).
 	proof string

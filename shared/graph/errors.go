@@ -22,18 +22,14 @@ const (
 	ClassPermanent
 )
 
+var classNames = [...]string{ClassTransient: "transient", ClassThrottled: "throttled", ClassWaitFixed: "wait_fixed",
+	ClassPermanent: "permanent"}
+
 func (c Class) String() string {
-	switch c {
-	case ClassTransient:
-		return "transient"
-	case ClassThrottled:
-		return "throttled"
-	case ClassWaitFixed:
-		return "wait_fixed"
-	case ClassPermanent:
-		return "permanent"
+	if c < ClassTransient || c > ClassPermanent {
+		return "unknown"
 	}
-	return "unknown"
+	return classNames[c]
 }
 
 // Graph error codes with a meaning of their own to the onboarding steps.
@@ -157,12 +153,6 @@ func AsError(err error) (*Error, bool) {
 		return ge, true
 	}
 	return nil, false
-}
-
-// IsCode reports whether err is a Graph error with the given code.
-func IsCode(err error, code int) bool {
-	ge, ok := AsError(err)
-	return ok && ge.Code == code
 }
 
 // IsAlreadyAssigned reports whether err is Meta's answer to assigning a user who already has the WABA
