@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -573,9 +574,7 @@ func nextQuery(o *Options, op *operation, next string) (url.Values, error) {
 		return nil, bad
 	}
 	q := url.Values{}
-	for k, v := range op.query {
-		q[k] = v
-	}
+	maps.Copy(q, op.query)
 	q.Set("after", after)
 	if l := nq.Get("limit"); l != "" && len(l) <= 4 && strings.Trim(l, "0123456789") == "" {
 		q.Set("limit", l)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -94,7 +95,7 @@ type operation struct {
 	proof string
 }
 
-// do runs op under the retry policy and decodes a 2xx body into out (when out is not nil).
+// do runs op under the retry policy and decodes a 2xx body into out.
 func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) error {
 	if op.token.IsZero() && op.call != CallOAuth {
 		return &InputError{Call: op.call, Field: "access_token", Reason: "is required"}
@@ -187,10 +188,8 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 	target := o.base + logPath
 	query := op.query
 	if op.proof != "" {
-		query = make(url.Values, len(op.query)+1)
-		for k, v := range op.query {
-			query[k] = v
-		}
+		query = url.Values{}
+		maps.Copy(query, op.query)
 		query.Set("appsecret_proof", op.proof)
 	}
 	if len(query) > 0 {
@@ -259,9 +258,6 @@ func (c *Client) readResponse(ctx, actx context.Context, op *operation, logPath 
 	}
 	switch {
 	case status >= 200 && status < 300:
-		if out == nil {
-			return nil
-		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return &Error{Call: op.call, HTTPStatus: status, Class: ClassTransient, Sent: true, MalformedResponse: true,
 				Message: fmt.Sprintf("%s: HTTP %d with a body that is not the expected JSON", where, status)}
@@ -392,30 +388,15 @@ func (c *Client) logAttempt(ctx context.Context, o *Options, op *operation, path
 	if !o.Logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
-		slog.String("call", op.call),
-		slog.String("method", op.method),
-		slog.String("path", path),
-		slog.Int("attempt", n),
-		slog.Int64("duration_ms", time.Since(started).Milliseconds()),
-	)
+	args := []any{"call", op.call, "method", op.method, "path", path, "attempt", n,
+		"duration_ms", time.Since(started).Milliseconds()}
 	if e == nil {
-		attrs = append(attrs, slog.String("outcome", "ok"))
+		args = append(args, "outcome", "ok")
 	} else {
-		attrs = append(attrs,
-			slog.String("outcome", "error"),
-			slog.Int("status", e.HTTPStatus),
-			slog.Int("graph_code", e.Code),
-			slog.Int("graph_subcode", e.Subcode),
-			slog.String("class", e.Class.String()),
-			slog.Bool("timeout", e.Timeout),
-			slog.Bool("sent", e.Sent),
-			slog.String("fbtrace_id", e.FBTraceID),
-			slog.String("error", e.Message),
-		)
+		args = append(args, "outcome", "error", "status", e.HTTPStatus, "graph_code", e.Code, "graph_subcode", e.Subcode,
+			"class", e.Class.String(), "timeout", e.Timeout, "sent", e.Sent, "fbtrace_id", e.FBTraceID, "error", e.Message)
 	}
-	o.Logger.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
+	o.Logger.Log(ctx, slog.LevelDebug, "graph attempt", args...)
 }
 
 // AppSecretProof returns Meta's appsecret_proof of token: the hex HMAC-SHA256 of the access token keyed with the

@@ -137,23 +137,11 @@ func (e *Error) Error() string {
 // Ambiguous reports whether Meta may have acted on the request although the call failed (a timeout, a lost
 // connection after sending, or a 5xx). A non-idempotent call must be re-checked before it is repeated.
 func (e *Error) Ambiguous() bool {
-	if e.MalformedResponse {
-		return true
-	}
-	if e.HTTPStatus == 0 {
-		return e.Sent
-	}
-	return e.HTTPStatus >= 500
+	return e.MalformedResponse || (e.HTTPStatus == 0 && e.Sent) || e.HTTPStatus >= 500
 }
 
 // AsError returns the *Error inside err, if any.
-func AsError(err error) (*Error, bool) {
-	var ge *Error
-	if errors.As(err, &ge) {
-		return ge, true
-	}
-	return nil, false
-}
+func AsError(err error) (*Error, bool) { return errors.AsType[*Error](err) }
 
 // IsAlreadyAssigned reports whether err is Meta's answer to assigning a user who already has the WABA
 // (error 100 saying "already assigned"): the assignment the caller wanted exists, so callers usually treat
