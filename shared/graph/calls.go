@@ -29,8 +29,6 @@ const (
 
 var taskPattern = regexp.MustCompile(`^[A-Z_]{1,64}$`)
 
-func nilInput(call string) error { return &InputError{Call: call, Field: "input", Reason: "is nil"} }
-
 // malformed reports a 2xx answer that lacks what the call needs: Meta most likely acted.
 func malformed(o *Options, op *operation, what string) *Error {
 	return &Error{Call: op.call, HTTPStatus: http.StatusOK, Class: ClassTransient, Sent: true, MalformedResponse: true,
@@ -44,7 +42,7 @@ type builder[In any] func(in *In) (*operation, error)
 // then the input checks of build.
 func prepare[In any](c *Client, name string, in *In, optFns []func(*Options), build builder[In]) (*Options, *operation, error) {
 	if in == nil {
-		return nil, nil, nilInput(name)
+		return nil, nil, &InputError{Call: name, Field: "input", Reason: "is nil"}
 	}
 	o, err := c.resolve(name, optFns)
 	if err != nil {

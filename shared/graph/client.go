@@ -375,12 +375,7 @@ func isDialError(err error) bool {
 // validToken accepts what a bearer token can be: printable ASCII without spaces. Anything else would break
 // the header (or smuggle a second one).
 func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' })
 }
 
 // logAttempt writes the one debug line of an attempt: never a query, a token or a body.
@@ -409,10 +404,7 @@ func AppSecretProof(appSecret, token onboarding.Secret) string {
 
 // pathParam checks an id that goes into a URL path.
 func pathParam(call, field, id string) error {
-	if !onboarding.ValidGraphID(id) {
-		return &InputError{Call: call, Field: field, Reason: "must be 1 to 20 ASCII digits"}
-	}
-	return nil
+	return check(onboarding.ValidGraphID(id), call, field, "must be 1 to 20 ASCII digits")
 }
 
 // secretValues lists the non-empty values of secrets, to be scrubbed from messages.

@@ -106,32 +106,29 @@ type Error struct {
 func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "graph %s: ", e.Call)
+	// head is Meta's code (or the HTTP status) before the message.
+	var head string
 	switch {
 	case e.Code != 0:
-		fmt.Fprintf(&b, "code %d", e.Code)
+		head = fmt.Sprintf("code %d", e.Code)
 		if e.Subcode != 0 {
-			fmt.Fprintf(&b, " subcode %d", e.Subcode)
+			head += fmt.Sprintf(" subcode %d", e.Subcode)
 		}
 		if e.Type != "" {
-			fmt.Fprintf(&b, " (%s)", e.Type)
-		}
-		if e.Message != "" {
-			b.WriteString(": " + e.Message)
+			head += " (" + e.Type + ")"
 		}
 	case e.HTTPStatus != 0:
-		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
-		if e.Message != "" {
-			b.WriteString(": " + e.Message)
-		}
-	default:
-		b.WriteString(e.Message)
+		head = fmt.Sprintf("HTTP %d", e.HTTPStatus)
 	}
+	s := "graph " + e.Call + ": " + head
+	if head != "" && e.Message != "" {
+		s += ": "
+	}
+	s += e.Message
 	if e.FBTraceID != "" {
-		b.WriteString(" fbtrace_id=" + e.FBTraceID)
+		s += " fbtrace_id=" + e.FBTraceID
 	}
-	return b.String()
+	return s
 }
 
 // Ambiguous reports whether Meta may have acted on the request although the call failed (a timeout, a lost
