@@ -114,8 +114,7 @@ func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) err
 		op.secrets = append(op.secrets[:len(op.secrets):len(op.secrets)], op.proof)
 	}
 	p := &o.Retry
-	start := time.Now()
-	budgetEnd := start.Add(p.Budget)
+	budgetEnd := time.Now().Add(p.Budget)
 	var last *Error
 	sent := false
 	for attempt := 1; ; attempt++ {

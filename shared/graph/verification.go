@@ -80,7 +80,7 @@ type SMBAppDataInput struct {
 // SMBAppDataOutput is Meta's acceptance of a sync request.
 type SMBAppDataOutput struct {
 	// RequestID identifies the request to Meta support.
-	RequestID string
+	RequestID string `json:"request_id"`
 }
 
 // RequestCode asks Meta to send the verification code (POST /<PHONE_NUMBER_ID>/request_code with
@@ -116,16 +116,11 @@ func (c *Client) VerifyCode(ctx context.Context, in *VerifyCodeInput, optFns ...
 	})
 }
 
-type smbAppDataBody struct {
-	MessagingProduct string `json:"messaging_product"`
-	RequestID        string `json:"request_id"`
-}
-
 // SMBAppData requests a coexistence sync (POST /<PHONE_NUMBER_ID>/smb_app_data). Meta accepts each sync type
 // once per number (error 2593107 afterwards) and only within 24 hours of onboarding (2593108), so the call is
 // never repeated once sent.
 func (c *Client) SMBAppData(ctx context.Context, in *SMBAppDataInput, optFns ...func(*Options)) (*SMBAppDataOutput, error) {
-	r, err := call(ctx, c, CallSMBAppData, in, optFns, func(in *SMBAppDataInput) (*operation, error) {
+	return call(ctx, c, CallSMBAppData, in, optFns, func(in *SMBAppDataInput) (*operation, error) {
 		return &operation{
 				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "smb_app_data"), mode: neverAfterSent,
 				token: in.AccessToken,
@@ -137,9 +132,5 @@ func (c *Client) SMBAppData(ctx context.Context, in *SMBAppDataInput, optFns ...
 				pathParam(CallSMBAppData, "phone_number_id", in.PhoneNumberID),
 				check(in.SyncType == SyncStateSync || in.SyncType == SyncHistory, CallSMBAppData, "sync_type",
 					"must be smb_app_state_sync or history"))
-	}, func(r *smbAppDataBody) string { return unless(r.RequestID != "", "request_id") })
-	if err != nil {
-		return nil, err
-	}
-	return &SMBAppDataOutput{RequestID: r.RequestID}, nil
+	}, func(r *SMBAppDataOutput) string { return unless(r.RequestID != "", "request_id") })
 }
