@@ -262,19 +262,11 @@ func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns
 
 // validCallbackURI accepts an absolute https URL (or http on loopback, for local runs) without credentials.
 func validCallbackURI(s string) error {
-	bad := &InputError{Call: CallSubscribedApps, Field: "override_callback_uri",
-		Reason: fmt.Sprintf("must be an absolute https URL (http only on loopback) without credentials, at most %d bytes", maxURILength)}
-	if len(s) > maxURILength {
-		return bad
-	}
 	u, err := url.Parse(s)
-	if err != nil || u.User != nil || u.Host == "" || u.Fragment != "" {
-		return bad
-	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
-		return nil
-	}
-	return bad
+	ok := len(s) <= maxURILength && err == nil && u.User == nil && u.Host != "" && u.Fragment == "" &&
+		(u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname())))
+	return check(ok, CallSubscribedApps, "override_callback_uri",
+		fmt.Sprintf("must be an absolute https URL (http only on loopback) without credentials, at most %d bytes", maxURILength))
 }
 
 type subscribedAppEntry struct {
