@@ -173,9 +173,11 @@ func shouldRetry(mode retryMode, e *Error, retryGraphErrors bool) bool {
 // transport began dialling but never got a connection provably never left.
 type connTrace struct{ getConn, gotConn atomic.Bool }
 
-// attempt sends op once. It always returns a *Error on failure.
-func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any, n int, timeout time.Duration) *Error {
+// attempt sends op once and logs it, whatever the outcome. It always returns a *Error on failure.
+func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any, n int, timeout time.Duration) (e *Error) {
 	started := time.Now()
+	logPath := "/" + o.APIVersion + "/" + op.path
+	defer func() { c.logAttempt(ctx, o, op, logPath, n, started, e) }()
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var ct connTrace
@@ -183,7 +185,6 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 		GetConn: func(string) { ct.getConn.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) { ct.gotConn.Store(true) },
 	})
-	logPath := "/" + o.APIVersion + "/" + op.path
 	target := o.base + logPath
 	query := op.query
 	if op.proof != "" {
@@ -201,9 +202,7 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 	req, err := http.NewRequestWithContext(actx, op.method, target, body)
 	if err != nil {
 		// The error text of NewRequest can quote the URL, and the URL can hold the code: drop it.
-		e := &Error{Call: op.call, Class: ClassPermanent, Message: op.method + " " + logPath + ": cannot build request"}
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
+		return &Error{Call: op.call, Class: ClassPermanent, Message: op.method + " " + logPath + ": cannot build request"}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", o.UserAgent)
@@ -216,20 +215,14 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 
 	if err := ctx.Err(); err != nil {
 		// The caller gave up before this attempt: nothing was sent.
-		e := &Error{Call: op.call, Class: ClassTransient, Timeout: err == context.DeadlineExceeded, cause: err,
+		return &Error{Call: op.call, Class: ClassTransient, Timeout: err == context.DeadlineExceeded, cause: err,
 			Message: op.method + " " + logPath + ": " + err.Error() + " (request not sent)"}
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
 	}
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
-		e := transportError(ctx, actx, op, logPath, err, timeout, ct.getConn.Load() && !ct.gotConn.Load())
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
+		return transportError(ctx, actx, op, logPath, err, timeout, ct.getConn.Load() && !ct.gotConn.Load())
 	}
-	e := c.readResponse(ctx, actx, op, logPath, req, resp, timeout, out)
-	c.logAttempt(ctx, o, op, logPath, n, started, e)
-	return e
+	return c.readResponse(ctx, actx, op, logPath, req, resp, timeout, out)
 }
 
 // readResponse turns a response into nil (2xx decoded into out) or a *Error.
