@@ -578,12 +578,7 @@ type idString string
 // UnmarshalJSON accepts "123", 123 and null.
 func (s *idString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = idString(v)
-		return nil
+		return json.Unmarshal(b, (*string)(s))
 	}
 	if string(b) == "null" {
 		return nil
