@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"slices"
 	"time"
 
 	"github.com/waes/onboarding/shared/onboarding"
@@ -73,29 +74,14 @@ type DebugTokenOutput struct {
 }
 
 // HasScope reports whether the token holds the permission.
-func (d *DebugTokenOutput) HasScope(scope string) bool {
-	for _, s := range d.Scopes {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
+func (d *DebugTokenOutput) HasScope(scope string) bool { return slices.Contains(d.Scopes, scope) }
 
 // HasGranularTarget reports whether the token's granular scope explicitly names id among its target_ids.
 // A granular scope without target_ids does not count: a grant check wants the WABA named.
 func (d *DebugTokenOutput) HasGranularTarget(scope, id string) bool {
-	for _, g := range d.GranularScopes {
-		if g.Scope != scope {
-			continue
-		}
-		for _, t := range g.TargetIDs {
-			if t == id {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(d.GranularScopes, func(g GranularScope) bool {
+		return g.Scope == scope && slices.Contains(g.TargetIDs, id)
+	})
 }
 
 // PhoneNumber describes one business phone number.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -28,8 +29,6 @@ const (
 
 var taskPattern = regexp.MustCompile(`^[A-Z_]{1,64}$`)
 
-func nilInput(call string) error { return &InputError{Call: call, Field: "input", Reason: "is nil"} }
-
 // malformed reports a 2xx answer that lacks what the call needs: Meta most likely acted.
 func malformed(o *Options, op *operation, what string) *Error {
 	return &Error{Call: op.call, HTTPStatus: http.StatusOK, Class: ClassTransient, Sent: true, MalformedResponse: true,
@@ -43,7 +42,7 @@ type builder[In any] func(in *In) (*operation, error)
 // then the input checks of build.
 func prepare[In any](c *Client, name string, in *In, optFns []func(*Options), build builder[In]) (*Options, *operation, error) {
 	if in == nil {
-		return nil, nil, nilInput(name)
+		return nil, nil, &InputError{Call: name, Field: "input", Reason: "is nil"}
 	}
 	o, err := c.resolve(name, optFns)
 	if err != nil {
@@ -53,7 +52,15 @@ func prepare[In any](c *Client, name string, in *In, optFns []func(*Options), bu
 	if err != nil {
 		return nil, nil, err
 	}
+	if op.jsonBody != nil {
+		// The bodies are plain structs of strings, so an error here is a bug.
+		if op.body, err = json.Marshal(op.jsonBody); err != nil {
+			return nil, nil, fmt.Errorf("graph %s: encoding body: %w", name, err)
+		}
+	}
 	op.call = name
+	// The token goes first: a shorter secret scrubbed before it could leave part of it readable.
+	op.secrets = append(secretValues(op.token), op.secrets...)
 	return o, op, nil
 }
 
@@ -122,17 +129,7 @@ func check(ok bool, call, field, reason string) error {
 
 // read is a GET of an object or edge with fields, idempotent.
 func read(path, fields string, token onboarding.Secret) *operation {
-	return &operation{method: http.MethodGet, path: path, mode: idempotent, query: url.Values{"fields": {fields}},
-		token: token, secrets: secretValues(token)}
-}
-
-// encodeBody encodes a request body; the bodies are plain structs of strings, so an error is a bug.
-func encodeBody(call string, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("graph %s: encoding body: %w", call, err)
-	}
-	return b, nil
+	return &operation{method: http.MethodGet, path: path, mode: idempotent, query: url.Values{"fields": {fields}}, token: token}
 }
 
 type exchangeBody struct {
@@ -191,9 +188,8 @@ func (c *Client) DebugToken(ctx context.Context, in *DebugTokenInput, optFns ...
 	r, err := call(ctx, c, CallDebugToken, in, optFns, func(in *DebugTokenInput) (*operation, error) {
 		return &operation{
 				method: http.MethodGet, path: "debug_token", mode: idempotent,
-				query:   url.Values{"input_token": {in.InputToken.Reveal()}},
-				token:   in.AccessToken,
-				secrets: secretValues(in.AccessToken, in.InputToken),
+				query: url.Values{"input_token": {in.InputToken.Reveal()}},
+				token: in.AccessToken, secrets: secretValues(in.InputToken),
 			}, check(!in.InputToken.IsZero() && validToken(in.InputToken.Reveal()), CallDebugToken, "input_token",
 				"must be a non-empty token")
 	}, func(r *debugTokenBody) string { return unless(r.Data != nil, "data") })
@@ -248,43 +244,29 @@ func (c *Client) GetPhoneNumber(ctx context.Context, in *GetPhoneNumberInput, op
 // so the subscription is written once.
 func (c *Client) SubscribeApp(ctx context.Context, in *SubscribeAppInput, optFns ...func(*Options)) error {
 	return post(ctx, c, CallSubscribedApps, in, optFns, func(in *SubscribeAppInput) (*operation, error) {
-		op := &operation{
-			method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
-			token: in.AccessToken, secrets: secretValues(in.AccessToken, in.VerifyToken),
-		}
+		op := &operation{method: http.MethodPost, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
+			token: in.AccessToken, secrets: secretValues(in.VerifyToken)}
 		if err := pathParam(CallSubscribedApps, "waba_id", in.WABAID); err != nil || in.OverrideCallbackURI == "" {
 			return op, err
 		}
 		v := in.VerifyToken.Reveal()
-		if err := firstError(validCallbackURI(in.OverrideCallbackURI),
-			check(v != "" && len(v) <= 1024 && !strings.ContainsAny(v, "\r\n"), CallSubscribedApps, "verify_token",
-				"is required with override_callback_uri (1 to 1024 bytes, one line)")); err != nil {
-			return nil, err
-		}
-		var err error
-		op.body, err = encodeBody(CallSubscribedApps, struct {
+		op.jsonBody = struct {
 			OverrideCallbackURI string `json:"override_callback_uri"`
 			VerifyToken         string `json:"verify_token"`
-		}{in.OverrideCallbackURI, v})
-		return op, err
+		}{in.OverrideCallbackURI, v}
+		return op, firstError(validCallbackURI(in.OverrideCallbackURI),
+			check(v != "" && len(v) <= 1024 && !strings.ContainsAny(v, "\r\n"), CallSubscribedApps, "verify_token",
+				"is required with override_callback_uri (1 to 1024 bytes, one line)"))
 	})
 }
 
 // validCallbackURI accepts an absolute https URL (or http on loopback, for local runs) without credentials.
 func validCallbackURI(s string) error {
-	bad := &InputError{Call: CallSubscribedApps, Field: "override_callback_uri",
-		Reason: fmt.Sprintf("must be an absolute https URL (http only on loopback) without credentials, at most %d bytes", maxURILength)}
-	if len(s) > maxURILength {
-		return bad
-	}
 	u, err := url.Parse(s)
-	if err != nil || u.User != nil || u.Host == "" || u.Fragment != "" {
-		return bad
-	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
-		return nil
-	}
-	return bad
+	ok := len(s) <= maxURILength && err == nil && u.User == nil && u.Host != "" && u.Fragment == "" &&
+		(u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname())))
+	return check(ok, CallSubscribedApps, "override_callback_uri",
+		fmt.Sprintf("must be an absolute https URL (http only on loopback) without credentials, at most %d bytes", maxURILength))
 }
 
 type subscribedAppEntry struct {
@@ -299,10 +281,8 @@ type subscribedAppEntry struct {
 // ListSubscribedApps reads the apps subscribed to a WABA's webhooks and their callback overrides.
 func (c *Client) ListSubscribedApps(ctx context.Context, in *ListSubscribedAppsInput, optFns ...func(*Options)) (*ListSubscribedAppsOutput, error) {
 	entries, err := list[ListSubscribedAppsInput, subscribedAppEntry](ctx, c, CallSubscribedApps, in, optFns, func(in *ListSubscribedAppsInput) (*operation, error) {
-		return &operation{
-			method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
-			token: in.AccessToken, secrets: secretValues(in.AccessToken),
-		}, pathParam(CallSubscribedApps, "waba_id", in.WABAID)
+		return &operation{method: http.MethodGet, path: joinPath(in.WABAID, "subscribed_apps"), mode: neverAfterSent,
+			token: in.AccessToken}, pathParam(CallSubscribedApps, "waba_id", in.WABAID)
 	})
 	if err != nil {
 		return nil, err
@@ -331,7 +311,7 @@ func (c *Client) AssignUser(ctx context.Context, in *AssignUserInput, optFns ...
 		return &operation{
 				method: http.MethodPost, path: joinPath(in.WABAID, "assigned_users"), mode: idempotent,
 				query: url.Values{"user": {in.UserID}, "tasks": {"['" + strings.Join(tasks, "','") + "']"}},
-				token: in.AccessToken, secrets: secretValues(in.AccessToken),
+				token: in.AccessToken,
 			}, firstError(
 				pathParam(CallAssignedUsers, "waba_id", in.WABAID),
 				pathParam(CallAssignedUsers, "user_id", in.UserID),
@@ -353,7 +333,7 @@ func (c *Client) ShareCreditLine(ctx context.Context, in *ShareCreditLineInput, 
 				method: http.MethodPost, path: joinPath(in.CreditLineID, "whatsapp_credit_sharing_and_attach"),
 				mode:  neverAfterSent,
 				query: url.Values{"waba_currency": {in.Currency}, "waba_id": {in.WABAID}},
-				token: in.AccessToken, secrets: secretValues(in.AccessToken),
+				token: in.AccessToken,
 			}, firstError(
 				pathParam(CallCreditSharing, "credit_line_id", in.CreditLineID),
 				pathParam(CallCreditSharing, "waba_id", in.WABAID),
@@ -401,10 +381,8 @@ func (c *Client) GetAllocationConfig(ctx context.Context, in *GetAllocationConfi
 // Repeating it cannot share anything, so it is retried like a read.
 func (c *Client) RevokeCreditLine(ctx context.Context, in *RevokeCreditLineInput, optFns ...func(*Options)) error {
 	return post(ctx, c, CallCreditRevoke, in, optFns, func(in *RevokeCreditLineInput) (*operation, error) {
-		return &operation{
-			method: http.MethodDelete, path: in.AllocationConfigID, mode: idempotent,
-			token: in.AccessToken, secrets: secretValues(in.AccessToken),
-		}, pathParam(CallCreditRevoke, "allocation_config_id", in.AllocationConfigID)
+		return &operation{method: http.MethodDelete, path: in.AllocationConfigID, mode: idempotent, token: in.AccessToken},
+			pathParam(CallCreditRevoke, "allocation_config_id", in.AllocationConfigID)
 	})
 }
 
@@ -462,22 +440,19 @@ func (c *Client) GetWABA(ctx context.Context, in *GetWABAInput, optFns ...func(*
 // register calls per number per 72 h, so it is never retried once sent.
 func (c *Client) RegisterPhone(ctx context.Context, in *RegisterPhoneInput, optFns ...func(*Options)) error {
 	return post(ctx, c, CallRegister, in, optFns, func(in *RegisterPhoneInput) (*operation, error) {
-		if err := firstError(
-			pathParam(CallRegister, "phone_number_id", in.PhoneNumberID),
-			check(onboarding.ValidPIN(in.PIN.Reveal()), CallRegister, "pin", "must be 6 digits"),
-			check(in.DataLocalizationRegion == "" || onboarding.ValidDataLocalizationRegion(in.DataLocalizationRegion), CallRegister,
-				"data_localization_region", "must be one of "+strings.Join(onboarding.DataLocalizationRegions, ", "))); err != nil {
-			return nil, err
-		}
-		body, err := encodeBody(CallRegister, struct {
-			MessagingProduct       string `json:"messaging_product"`
-			PIN                    string `json:"pin"`
-			DataLocalizationRegion string `json:"data_localization_region,omitempty"`
-		}{"whatsapp", in.PIN.Reveal(), in.DataLocalizationRegion})
 		return &operation{
-			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
-			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.PIN),
-		}, err
+				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "register"), mode: neverAfterSent,
+				token: in.AccessToken, secrets: secretValues(in.PIN),
+				jsonBody: struct {
+					MessagingProduct       string `json:"messaging_product"`
+					PIN                    string `json:"pin"`
+					DataLocalizationRegion string `json:"data_localization_region,omitempty"`
+				}{"whatsapp", in.PIN.Reveal(), in.DataLocalizationRegion},
+			}, firstError(
+				pathParam(CallRegister, "phone_number_id", in.PhoneNumberID),
+				check(onboarding.ValidPIN(in.PIN.Reveal()), CallRegister, "pin", "must be 6 digits"),
+				check(in.DataLocalizationRegion == "" || onboarding.ValidDataLocalizationRegion(in.DataLocalizationRegion), CallRegister,
+					"data_localization_region", "must be one of "+strings.Join(onboarding.DataLocalizationRegions, ", ")))
 	})
 }
 
@@ -495,33 +470,30 @@ type sendMessageBody struct {
 // sent: a repeat would deliver the message twice.
 func (c *Client) SendTextMessage(ctx context.Context, in *SendTextMessageInput, optFns ...func(*Options)) (*SendMessageOutput, error) {
 	r, err := call(ctx, c, CallMessages, in, optFns, func(in *SendTextMessageInput) (*operation, error) {
-		n := utf8.RuneCountInString(in.Body)
-		if err := firstError(
-			pathParam(CallMessages, "phone_number_id", in.PhoneNumberID),
-			check(in.To == "" || in.Recipient == "", CallMessages, "recipient", "give to or recipient, not both (Meta would use to)"),
-			check(in.Recipient == "" || onboarding.ValidBSUID(in.Recipient), CallMessages, "recipient",
-				"must be a business-scoped user id (CC.<up to 128 letters and digits>)"),
-			check(in.Recipient != "" || onboarding.ValidE164(in.To), CallMessages, "to", "must be a phone number in E.164 form (+ and 7 to 15 digits)"),
-			check(n > 0 && n <= MaxTextBodyLength && utf8.ValidString(in.Body), CallMessages, "body",
-				fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength))); err != nil {
-			return nil, err
-		}
 		type text struct {
 			PreviewURL bool   `json:"preview_url"`
 			Body       string `json:"body"`
 		}
-		body, err := encodeBody(CallMessages, struct {
-			MessagingProduct string `json:"messaging_product"`
-			RecipientType    string `json:"recipient_type"`
-			To               string `json:"to,omitempty"`
-			Recipient        string `json:"recipient,omitempty"`
-			Type             string `json:"type"`
-			Text             text   `json:"text"`
-		}{"whatsapp", "individual", in.To, in.Recipient, "text", text{in.PreviewURL, in.Body}})
+		n := utf8.RuneCountInString(in.Body)
 		return &operation{
-			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
-			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-		}, err
+				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "messages"), mode: neverAfterSent,
+				token: in.AccessToken,
+				jsonBody: struct {
+					MessagingProduct string `json:"messaging_product"`
+					RecipientType    string `json:"recipient_type"`
+					To               string `json:"to,omitempty"`
+					Recipient        string `json:"recipient,omitempty"`
+					Type             string `json:"type"`
+					Text             text   `json:"text"`
+				}{"whatsapp", "individual", in.To, in.Recipient, "text", text{in.PreviewURL, in.Body}},
+			}, firstError(
+				pathParam(CallMessages, "phone_number_id", in.PhoneNumberID),
+				check(in.To == "" || in.Recipient == "", CallMessages, "recipient", "give to or recipient, not both (Meta would use to)"),
+				check(in.Recipient == "" || onboarding.ValidBSUID(in.Recipient), CallMessages, "recipient",
+					"must be a business-scoped user id (CC.<up to 128 letters and digits>)"),
+				check(in.Recipient != "" || onboarding.ValidE164(in.To), CallMessages, "to", "must be a phone number in E.164 form (+ and 7 to 15 digits)"),
+				check(n > 0 && n <= MaxTextBodyLength && utf8.ValidString(in.Body), CallMessages, "body",
+					fmt.Sprintf("must be 1 to %d characters of valid UTF-8", MaxTextBodyLength)))
 	}, func(r *sendMessageBody) string {
 		return unless(len(r.Messages) > 0 && r.Messages[0].ID != "", "messages[0].id")
 	})
@@ -592,9 +564,7 @@ func nextQuery(o *Options, op *operation, next string) (url.Values, error) {
 		return nil, bad
 	}
 	q := url.Values{}
-	for k, v := range op.query {
-		q[k] = v
-	}
+	maps.Copy(q, op.query)
 	q.Set("after", after)
 	if l := nq.Get("limit"); l != "" && len(l) <= 4 && strings.Trim(l, "0123456789") == "" {
 		q.Set("limit", l)
@@ -608,12 +578,7 @@ type idString string
 // UnmarshalJSON accepts "123", 123 and null.
 func (s *idString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = idString(v)
-		return nil
+		return json.Unmarshal(b, (*string)(s))
 	}
 	if string(b) == "null" {
 		return nil

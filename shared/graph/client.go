@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -82,16 +83,19 @@ type operation struct {
 	// path is the request path after the version, e.g. "102290129340398/phone_numbers".
 	path  string
 	query url.Values
-	body  []byte
-	token onboarding.Secret
-	mode  retryMode
-	// secrets are scrubbed from every message this call produces (token, code, app secret, PIN, ...).
+	// jsonBody is the request body before encoding (nil for none); body is its JSON, set by prepare.
+	jsonBody any
+	body     []byte
+	token    onboarding.Secret
+	mode     retryMode
+	// secrets are scrubbed from every message this call produces: the call's other secrets (code, app
+	// secret, PIN, ...), to which prepare adds the token.
 	secrets []string
 	// proof is the call's appsecret_proof (empty without Options.AppSecret or without a token).
 	proof string
 }
 
-// do runs op under the retry policy and decodes a 2xx body into out (when out is not nil).
+// do runs op under the retry policy and decodes a 2xx body into out.
 func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) error {
 	if op.token.IsZero() && op.call != CallOAuth {
 		return &InputError{Call: op.call, Field: "access_token", Reason: "is required"}
@@ -110,8 +114,7 @@ func (c *Client) do(ctx context.Context, o *Options, op *operation, out any) err
 		op.secrets = append(op.secrets[:len(op.secrets):len(op.secrets)], op.proof)
 	}
 	p := &o.Retry
-	start := time.Now()
-	budgetEnd := start.Add(p.Budget)
+	budgetEnd := time.Now().Add(p.Budget)
 	var last *Error
 	sent := false
 	for attempt := 1; ; attempt++ {
@@ -170,9 +173,11 @@ func shouldRetry(mode retryMode, e *Error, retryGraphErrors bool) bool {
 // transport began dialling but never got a connection provably never left.
 type connTrace struct{ getConn, gotConn atomic.Bool }
 
-// attempt sends op once. It always returns a *Error on failure.
-func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any, n int, timeout time.Duration) *Error {
+// attempt sends op once and logs it, whatever the outcome. It always returns a *Error on failure.
+func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any, n int, timeout time.Duration) (e *Error) {
 	started := time.Now()
+	logPath := "/" + o.APIVersion + "/" + op.path
+	defer func() { c.logAttempt(ctx, o, op, logPath, n, started, e) }()
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var ct connTrace
@@ -180,14 +185,11 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 		GetConn: func(string) { ct.getConn.Store(true) },
 		GotConn: func(httptrace.GotConnInfo) { ct.gotConn.Store(true) },
 	})
-	logPath := "/" + o.APIVersion + "/" + op.path
 	target := o.base + logPath
 	query := op.query
 	if op.proof != "" {
-		query = make(url.Values, len(op.query)+1)
-		for k, v := range op.query {
-			query[k] = v
-		}
+		query = url.Values{}
+		maps.Copy(query, op.query)
 		query.Set("appsecret_proof", op.proof)
 	}
 	if len(query) > 0 {
@@ -200,9 +202,7 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 	req, err := http.NewRequestWithContext(actx, op.method, target, body)
 	if err != nil {
 		// The error text of NewRequest can quote the URL, and the URL can hold the code: drop it.
-		e := &Error{Call: op.call, Class: ClassPermanent, Message: op.method + " " + logPath + ": cannot build request"}
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
+		return &Error{Call: op.call, Class: ClassPermanent, Message: op.method + " " + logPath + ": cannot build request"}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", o.UserAgent)
@@ -215,20 +215,14 @@ func (c *Client) attempt(ctx context.Context, o *Options, op *operation, out any
 
 	if err := ctx.Err(); err != nil {
 		// The caller gave up before this attempt: nothing was sent.
-		e := &Error{Call: op.call, Class: ClassTransient, Timeout: err == context.DeadlineExceeded, cause: err,
+		return &Error{Call: op.call, Class: ClassTransient, Timeout: err == context.DeadlineExceeded, cause: err,
 			Message: op.method + " " + logPath + ": " + err.Error() + " (request not sent)"}
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
 	}
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
-		e := transportError(ctx, actx, op, logPath, err, timeout, ct.getConn.Load() && !ct.gotConn.Load())
-		c.logAttempt(ctx, o, op, logPath, n, started, e)
-		return e
+		return transportError(ctx, actx, op, logPath, err, timeout, ct.getConn.Load() && !ct.gotConn.Load())
 	}
-	e := c.readResponse(ctx, actx, op, logPath, req, resp, timeout, out)
-	c.logAttempt(ctx, o, op, logPath, n, started, e)
-	return e
+	return c.readResponse(ctx, actx, op, logPath, req, resp, timeout, out)
 }
 
 // readResponse turns a response into nil (2xx decoded into out) or a *Error.
@@ -256,9 +250,6 @@ func (c *Client) readResponse(ctx, actx context.Context, op *operation, logPath 
 	}
 	switch {
 	case status >= 200 && status < 300:
-		if out == nil {
-			return nil
-		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return &Error{Call: op.call, HTTPStatus: status, Class: ClassTransient, Sent: true, MalformedResponse: true,
 				Message: fmt.Sprintf("%s: HTTP %d with a body that is not the expected JSON", where, status)}
@@ -376,12 +367,7 @@ func isDialError(err error) bool {
 // validToken accepts what a bearer token can be: printable ASCII without spaces. Anything else would break
 // the header (or smuggle a second one).
 func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' })
 }
 
 // logAttempt writes the one debug line of an attempt: never a query, a token or a body.
@@ -389,30 +375,15 @@ func (c *Client) logAttempt(ctx context.Context, o *Options, op *operation, path
 	if !o.Logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
-		slog.String("call", op.call),
-		slog.String("method", op.method),
-		slog.String("path", path),
-		slog.Int("attempt", n),
-		slog.Int64("duration_ms", time.Since(started).Milliseconds()),
-	)
+	args := []any{"call", op.call, "method", op.method, "path", path, "attempt", n,
+		"duration_ms", time.Since(started).Milliseconds()}
 	if e == nil {
-		attrs = append(attrs, slog.String("outcome", "ok"))
+		args = append(args, "outcome", "ok")
 	} else {
-		attrs = append(attrs,
-			slog.String("outcome", "error"),
-			slog.Int("status", e.HTTPStatus),
-			slog.Int("graph_code", e.Code),
-			slog.Int("graph_subcode", e.Subcode),
-			slog.String("class", e.Class.String()),
-			slog.Bool("timeout", e.Timeout),
-			slog.Bool("sent", e.Sent),
-			slog.String("fbtrace_id", e.FBTraceID),
-			slog.String("error", e.Message),
-		)
+		args = append(args, "outcome", "error", "status", e.HTTPStatus, "graph_code", e.Code, "graph_subcode", e.Subcode,
+			"class", e.Class.String(), "timeout", e.Timeout, "sent", e.Sent, "fbtrace_id", e.FBTraceID, "error", e.Message)
 	}
-	o.Logger.LogAttrs(ctx, slog.LevelDebug, "graph attempt", attrs...)
+	o.Logger.Log(ctx, slog.LevelDebug, "graph attempt", args...)
 }
 
 // AppSecretProof returns Meta's appsecret_proof of token: the hex HMAC-SHA256 of the access token keyed with the
@@ -425,10 +396,7 @@ func AppSecretProof(appSecret, token onboarding.Secret) string {
 
 // pathParam checks an id that goes into a URL path.
 func pathParam(call, field, id string) error {
-	if !onboarding.ValidGraphID(id) {
-		return &InputError{Call: call, Field: field, Reason: "must be 1 to 20 ASCII digits"}
-	}
-	return nil
+	return check(onboarding.ValidGraphID(id), call, field, "must be 1 to 20 ASCII digits")
 }
 
 // secretValues lists the non-empty values of secrets, to be scrubbed from messages.

@@ -22,18 +22,14 @@ const (
 	ClassPermanent
 )
 
+var classNames = [...]string{ClassTransient: "transient", ClassThrottled: "throttled", ClassWaitFixed: "wait_fixed",
+	ClassPermanent: "permanent"}
+
 func (c Class) String() string {
-	switch c {
-	case ClassTransient:
-		return "transient"
-	case ClassThrottled:
-		return "throttled"
-	case ClassWaitFixed:
-		return "wait_fixed"
-	case ClassPermanent:
-		return "permanent"
+	if c < ClassTransient || c > ClassPermanent {
+		return "unknown"
 	}
-	return "unknown"
+	return classNames[c]
 }
 
 // Graph error codes with a meaning of their own to the onboarding steps.
@@ -110,60 +106,39 @@ type Error struct {
 func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "graph %s: ", e.Call)
+	// head is Meta's code (or the HTTP status) before the message.
+	var head string
 	switch {
 	case e.Code != 0:
-		fmt.Fprintf(&b, "code %d", e.Code)
+		head = fmt.Sprintf("code %d", e.Code)
 		if e.Subcode != 0 {
-			fmt.Fprintf(&b, " subcode %d", e.Subcode)
+			head += fmt.Sprintf(" subcode %d", e.Subcode)
 		}
 		if e.Type != "" {
-			fmt.Fprintf(&b, " (%s)", e.Type)
-		}
-		if e.Message != "" {
-			b.WriteString(": " + e.Message)
+			head += " (" + e.Type + ")"
 		}
 	case e.HTTPStatus != 0:
-		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
-		if e.Message != "" {
-			b.WriteString(": " + e.Message)
-		}
-	default:
-		b.WriteString(e.Message)
+		head = fmt.Sprintf("HTTP %d", e.HTTPStatus)
 	}
+	s := "graph " + e.Call + ": " + head
+	if head != "" && e.Message != "" {
+		s += ": "
+	}
+	s += e.Message
 	if e.FBTraceID != "" {
-		b.WriteString(" fbtrace_id=" + e.FBTraceID)
+		s += " fbtrace_id=" + e.FBTraceID
 	}
-	return b.String()
+	return s
 }
 
 // Ambiguous reports whether Meta may have acted on the request although the call failed (a timeout, a lost
 // connection after sending, or a 5xx). A non-idempotent call must be re-checked before it is repeated.
 func (e *Error) Ambiguous() bool {
-	if e.MalformedResponse {
-		return true
-	}
-	if e.HTTPStatus == 0 {
-		return e.Sent
-	}
-	return e.HTTPStatus >= 500
+	return e.MalformedResponse || (e.HTTPStatus == 0 && e.Sent) || e.HTTPStatus >= 500
 }
 
 // AsError returns the *Error inside err, if any.
-func AsError(err error) (*Error, bool) {
-	var ge *Error
-	if errors.As(err, &ge) {
-		return ge, true
-	}
-	return nil, false
-}
-
-// IsCode reports whether err is a Graph error with the given code.
-func IsCode(err error, code int) bool {
-	ge, ok := AsError(err)
-	return ok && ge.Code == code
-}
+func AsError(err error) (*Error, bool) { return errors.AsType[*Error](err) }
 
 // IsAlreadyAssigned reports whether err is Meta's answer to assigning a user who already has the WABA
 // (error 100 saying "already assigned"): the assignment the caller wanted exists, so callers usually treat

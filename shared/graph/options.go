@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,11 +37,6 @@ const (
 	// throttledFactor stretches the backoff after a throttled answer: rate limits need longer pauses.
 	throttledFactor = 4
 )
-
-// StaticAppSecret returns an Options.AppSecret that always answers secret (tests, tools).
-func StaticAppSecret(secret onboarding.Secret) func(context.Context) (onboarding.Secret, error) {
-	return func(context.Context) (onboarding.Secret, error) { return secret, nil }
-}
 
 // HTTPClient sends HTTP requests. *http.Client implements it; tests pass func-type fakes.
 type HTTPClient interface {
@@ -126,17 +122,13 @@ func newDefaultHTTPClient() HTTPClient {
 
 // finalize fills defaults and validates. It is called by New and by every call that has optFns.
 func (o *Options) finalize() error {
-	if o.BaseEndpoint == "" {
-		o.BaseEndpoint = DefaultBaseEndpoint
-	}
+	o.BaseEndpoint = cmp.Or(o.BaseEndpoint, DefaultBaseEndpoint)
 	base, err := validateBaseEndpoint(o.BaseEndpoint)
 	if err != nil {
 		return err
 	}
 	o.base = base
-	if o.APIVersion == "" {
-		o.APIVersion = DefaultAPIVersion
-	}
+	o.APIVersion = cmp.Or(o.APIVersion, DefaultAPIVersion)
 	if !apiVersionPattern.MatchString(o.APIVersion) {
 		return errors.New("graph: APIVersion must have the form vNN.N (for example v25.0)")
 	}
@@ -152,15 +144,9 @@ func (o *Options) finalize() error {
 	if o.CallTimeout < 0 {
 		return errors.New("graph: CallTimeout must not be negative")
 	}
-	if o.CallTimeout == 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = DefaultUserAgent
-	}
+	o.CallTimeout = cmp.Or(o.CallTimeout, DefaultCallTimeout)
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	o.UserAgent = cmp.Or(o.UserAgent, DefaultUserAgent)
 	if strings.ContainsAny(o.UserAgent, "\r\n") {
 		return errors.New("graph: UserAgent must not contain line breaks")
 	}
@@ -171,21 +157,10 @@ func (p *RetryPolicy) finalize() error {
 	if p.MaxAttempts < 0 || p.BaseDelay < 0 || p.MaxDelay < 0 || p.Budget < 0 {
 		return errors.New("graph: retry policy values must not be negative")
 	}
-	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.BaseDelay == 0 {
-		p.BaseDelay = DefaultBaseDelay
-	}
-	if p.MaxDelay == 0 {
-		p.MaxDelay = DefaultMaxDelay
-	}
-	if p.MaxDelay < p.BaseDelay {
-		p.MaxDelay = p.BaseDelay
-	}
-	if p.Budget == 0 {
-		p.Budget = DefaultRetryBudget
-	}
+	p.MaxAttempts = cmp.Or(p.MaxAttempts, DefaultMaxAttempts)
+	p.BaseDelay = cmp.Or(p.BaseDelay, DefaultBaseDelay)
+	p.MaxDelay = max(cmp.Or(p.MaxDelay, DefaultMaxDelay), p.BaseDelay)
+	p.Budget = cmp.Or(p.Budget, DefaultRetryBudget)
 	if p.Sleep == nil {
 		p.Sleep = sleepContext
 	}
@@ -247,20 +222,7 @@ func validateBaseEndpoint(s string) (string, error) {
 
 func isLoopbackHost(h string) bool { return h == "127.0.0.1" || h == "::1" || h == "localhost" }
 
-func validPort(p string) bool {
-	if p == "" {
-		return true
-	}
-	if len(p) > 5 {
-		return false
-	}
-	for _, c := range p {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
+func validPort(p string) bool { return len(p) <= 5 && strings.Trim(p, "0123456789") == "" }
 
 // InputError reports an input that failed validation before any request was sent. It is not a Graph error:
 // nothing reached Meta. Reason never contains the rejected value (it may be a secret).

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 
 	"github.com/waes/onboarding/shared/onboarding"
 )
@@ -79,16 +80,7 @@ type SMBAppDataInput struct {
 // SMBAppDataOutput is Meta's acceptance of a sync request.
 type SMBAppDataOutput struct {
 	// RequestID identifies the request to Meta support.
-	RequestID string
-}
-
-func validMethod(m string) bool {
-	for _, v := range CodeMethods {
-		if v == m {
-			return true
-		}
-	}
-	return false
+	RequestID string `json:"request_id"`
 }
 
 // RequestCode asks Meta to send the verification code (POST /<PHONE_NUMBER_ID>/request_code with
@@ -99,10 +91,10 @@ func (c *Client) RequestCode(ctx context.Context, in *RequestCodeInput, optFns .
 		return &operation{
 				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "request_code"), mode: neverAfterSent,
 				query: url.Values{"code_method": {in.Method}, "language": {in.Language}},
-				token: in.AccessToken, secrets: secretValues(in.AccessToken),
+				token: in.AccessToken,
 			}, firstError(
 				pathParam(CallRequestCode, "phone_number_id", in.PhoneNumberID),
-				check(validMethod(in.Method), CallRequestCode, "code_method", "must be SMS, VOICE or IVR"),
+				check(slices.Contains(CodeMethods, in.Method), CallRequestCode, "code_method", "must be SMS, VOICE or IVR"),
 				check(languagePattern.MatchString(in.Language), CallRequestCode, "language", "must be a locale such as en_US"))
 	})
 }
@@ -112,48 +104,33 @@ func (c *Client) RequestCode(ctx context.Context, in *RequestCodeInput, optFns .
 // code_verification_status instead.
 func (c *Client) VerifyCode(ctx context.Context, in *VerifyCodeInput, optFns ...func(*Options)) error {
 	return post(ctx, c, CallVerifyCode, in, optFns, func(in *VerifyCodeInput) (*operation, error) {
-		if err := firstError(
-			pathParam(CallVerifyCode, "phone_number_id", in.PhoneNumberID),
-			check(codePattern.MatchString(in.Code.Reveal()), CallVerifyCode, "code", "must be 6 digits")); err != nil {
-			return nil, err
-		}
-		body, err := encodeBody(CallVerifyCode, struct {
-			Code string `json:"code"`
-		}{in.Code.Reveal()})
 		return &operation{
-			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "verify_code"), mode: neverAfterSent,
-			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken, in.Code),
-		}, err
+				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "verify_code"), mode: neverAfterSent,
+				token: in.AccessToken, secrets: secretValues(in.Code),
+				jsonBody: struct {
+					Code string `json:"code"`
+				}{in.Code.Reveal()},
+			}, firstError(
+				pathParam(CallVerifyCode, "phone_number_id", in.PhoneNumberID),
+				check(codePattern.MatchString(in.Code.Reveal()), CallVerifyCode, "code", "must be 6 digits"))
 	})
-}
-
-type smbAppDataBody struct {
-	MessagingProduct string `json:"messaging_product"`
-	RequestID        string `json:"request_id"`
 }
 
 // SMBAppData requests a coexistence sync (POST /<PHONE_NUMBER_ID>/smb_app_data). Meta accepts each sync type
 // once per number (error 2593107 afterwards) and only within 24 hours of onboarding (2593108), so the call is
 // never repeated once sent.
 func (c *Client) SMBAppData(ctx context.Context, in *SMBAppDataInput, optFns ...func(*Options)) (*SMBAppDataOutput, error) {
-	r, err := call(ctx, c, CallSMBAppData, in, optFns, func(in *SMBAppDataInput) (*operation, error) {
-		if err := firstError(
-			pathParam(CallSMBAppData, "phone_number_id", in.PhoneNumberID),
-			check(in.SyncType == SyncStateSync || in.SyncType == SyncHistory, CallSMBAppData, "sync_type",
-				"must be smb_app_state_sync or history")); err != nil {
-			return nil, err
-		}
-		body, err := encodeBody(CallSMBAppData, struct {
-			MessagingProduct string `json:"messaging_product"`
-			SyncType         string `json:"sync_type"`
-		}{"whatsapp", in.SyncType})
+	return call(ctx, c, CallSMBAppData, in, optFns, func(in *SMBAppDataInput) (*operation, error) {
 		return &operation{
-			method: http.MethodPost, path: joinPath(in.PhoneNumberID, "smb_app_data"), mode: neverAfterSent,
-			body: body, token: in.AccessToken, secrets: secretValues(in.AccessToken),
-		}, err
-	}, func(r *smbAppDataBody) string { return unless(r.RequestID != "", "request_id") })
-	if err != nil {
-		return nil, err
-	}
-	return &SMBAppDataOutput{RequestID: r.RequestID}, nil
+				method: http.MethodPost, path: joinPath(in.PhoneNumberID, "smb_app_data"), mode: neverAfterSent,
+				token: in.AccessToken,
+				jsonBody: struct {
+					MessagingProduct string `json:"messaging_product"`
+					SyncType         string `json:"sync_type"`
+				}{"whatsapp", in.SyncType},
+			}, firstError(
+				pathParam(CallSMBAppData, "phone_number_id", in.PhoneNumberID),
+				check(in.SyncType == SyncStateSync || in.SyncType == SyncHistory, CallSMBAppData, "sync_type",
+					"must be smb_app_state_sync or history"))
+	}, func(r *SMBAppDataOutput) string { return unless(r.RequestID != "", "request_id") })
 }

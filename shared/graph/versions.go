@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -86,9 +87,7 @@ func CheckVersion(version string, now time.Time) (VersionStatus, VersionInfo) {
 // metric=VersionEndingMetric when it ends within VersionWarningWindow (or has ended), an info line otherwise.
 // It returns the status for callers and tests.
 func LogVersionCheck(ctx context.Context, log *slog.Logger, version string, now time.Time) VersionStatus {
-	if version == "" {
-		version = DefaultAPIVersion
-	}
+	version = cmp.Or(version, DefaultAPIVersion)
 	status, info := CheckVersion(version, now)
 	attrs := []slog.Attr{slog.String("graph_api_version", version)}
 	if !info.Expires.IsZero() {
