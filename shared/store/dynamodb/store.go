@@ -20,7 +20,7 @@ import (
 )
 
 // API is the part of the DynamoDB client the Store calls. *dynamodb.Client implements it; tests wrap it to
-// simulate DynamoDB behaviour dynalite lacks (WithFaults injects errors into a client).
+// simulate DynamoDB behaviour dynalite lacks.
 type API interface {
 	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
