@@ -438,14 +438,11 @@ func (s *Store) conditionFailedItem(ctx context.Context, op, subject string, err
 	if len(ccf.Item) > 0 {
 		return ccf.Item, nil
 	}
-	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, s.errorf("GetItem", subject, err)
-	}
-	if len(out.Item) == 0 {
+	item, err := s.getItem(ctx, subject, k)
+	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil, nil
 	}
-	return out.Item, nil
+	return item, err
 }
 
 // attrS returns a string attribute's value ("" if absent or not a string).
