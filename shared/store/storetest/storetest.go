@@ -680,28 +680,40 @@ func testFindByWABA(t *testing.T, s onboarding.Store) {
 // listAll pages through the customer's records with limit and returns their ids in order.
 func listAll(t *testing.T, s onboarding.Store, customer string, status onboarding.Status, limit int) []string {
 	t.Helper()
-	var got []string
+	recs := pageAll(t, fmt.Sprintf("ListByCustomer(%q, limit %d)", customer, limit), limit, func(cursor string) ([]*onboarding.Record, string, error) {
+		return s.ListByCustomer(context.Background(), customer, status, limit, cursor)
+	})
+	for _, r := range recs {
+		if r.CustomerRef != customer {
+			t.Fatalf("record %s of customer %q listed for %q", r.ID, r.CustomerRef, customer)
+		}
+	}
+	return ids(recs)
+}
+
+// pageAll calls page with each next cursor, from "", until it returns none, and returns the pages' items in
+// order. It checks that no page holds more than limit items and that only the last one holds fewer.
+func pageAll[T any](t *testing.T, what string, limit int, page func(cursor string) ([]T, string, error)) []T {
+	t.Helper()
+	var all []T
 	cursor := ""
-	for page := 0; ; page++ {
-		if page > 50 {
-			t.Fatal("ListByCustomer does not end")
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatalf("%s: more than 100 pages: is the cursor advancing?", what)
 		}
-		recs, next, err := s.ListByCustomer(context.Background(), customer, status, limit, cursor)
-		must(t, err)
-		if len(recs) > limit {
-			t.Fatalf("page %d: got %d records, want at most %d", page, len(recs), limit)
+		got, next, err := page(cursor)
+		if err != nil {
+			t.Fatalf("%s, cursor %q: %v", what, cursor, err)
 		}
-		if next != "" && len(recs) != limit {
-			t.Fatalf("page %d: got %d records and a next cursor, want a full page of %d", page, len(recs), limit)
+		if len(got) > limit {
+			t.Fatalf("%s: page %d: got %d items, want at most %d", what, pages, len(got), limit)
 		}
-		for _, r := range recs {
-			if r.CustomerRef != customer {
-				t.Fatalf("record %s of customer %q listed for %q", r.ID, r.CustomerRef, customer)
-			}
+		if next != "" && len(got) != limit {
+			t.Fatalf("%s: page %d: got %d items and a next cursor: only the last page may be short", what, pages, len(got))
 		}
-		got = append(got, ids(recs)...)
+		all = append(all, got...)
 		if next == "" {
-			return got
+			return all
 		}
 		cursor = next
 	}
