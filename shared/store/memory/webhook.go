@@ -113,7 +113,7 @@ func (s *Store) TakeWait(_ context.Context, onboardingID, kind string) (onboardi
 	k := waitKey{onboardingID, kind}
 	w, ok := s.wh.waits[k]
 	delete(s.wh.waits, k)
-	if !ok || webhookitem.WaitExpired(w, s.now()) {
+	if !ok || webhookitem.WaitExpired(w, s.clock()) {
 		return onboarding.Wait{}, fmt.Errorf("memory store: TakeWait %s of %s: %w", kind, onboardingID, onboarding.ErrNotFound)
 	}
 	return w, nil
