@@ -258,12 +258,10 @@ func (s *Store) Create(ctx context.Context, r *onboarding.Record) error {
 // (they already say what happened, and callers match them with errors.As).
 func wrap(op, id string, err error) error {
 	var active *onboarding.ActiveOnboardingError
-	switch {
-	case errors.As(err, &active), errors.Is(err, onboarding.ErrVersionConflict), errors.Is(err, onboarding.ErrNotFound):
-		return err
-	}
 	var invalid *onboarding.InvalidTransitionError
-	if errors.As(err, &invalid) {
+	switch {
+	case errors.As(err, &active), errors.As(err, &invalid),
+		errors.Is(err, onboarding.ErrVersionConflict), errors.Is(err, onboarding.ErrNotFound):
 		return err
 	}
 	return fmt.Errorf("bolt store: %s %s: %w", op, id, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -13,10 +12,6 @@ import (
 	"github.com/waes/onboarding/shared/onboarding"
 	"github.com/waes/onboarding/shared/store/webhookitem"
 )
-
-func ttlTime(t time.Time) time.Time { return time.Unix(webhookitem.TTL(t), 0).UTC() }
-
-func expired(ttl, now time.Time) bool { return !ttl.IsZero() && webhookitem.Expired(ttl.Unix(), now) }
 
 // getJSON decodes the value of key in bucket into v and reports whether it was there.
 func getJSON(tx *bbolt.Tx, bucket, key []byte, v any) (bool, error) {
@@ -41,11 +36,8 @@ func putJSON(tx *bbolt.Tx, bucket, key []byte, v any) error {
 // waitKey separates the onboarding id from the kind with a NUL, which neither contains.
 func waitKey(onboardingID, kind string) []byte { return []byte(onboardingID + "\x00" + kind) }
 
-// ClaimEvent is the insert-first dedupe claim of an event key: an absent (or expired) key is claimed with a
-// lease until now+lease (onboarding.ClaimNew); a completed one is onboarding.ClaimDone; one whose lease is
-// still running is onboarding.ClaimBusy; one whose lease ended before it was completed is claimed again
-// (onboarding.ClaimRetry). The claim expires at now+ttl. The read and the write share one transaction, so
-// concurrent duplicates are decided by the order of their transactions.
+// ClaimEvent is the insert-first dedupe claim of an event key, by webhookitem.Claim's rules. The read and the
+// write share one transaction, so concurrent duplicates are decided by the order of their transactions.
 func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease, ttl time.Duration) (onboarding.ClaimResult, error) {
 	if err := webhookitem.CheckClaim(key, lease, ttl); err != nil {
 		return 0, fmt.Errorf("bolt store: ClaimEvent: %w", err)
@@ -53,57 +45,35 @@ func (s *Store) ClaimEvent(ctx context.Context, key string, now time.Time, lease
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("bolt store: ClaimEvent %s: %w", key, err)
 	}
-	now = now.UTC()
 	// A duplicate (done) or an event another worker holds (busy) is answered from a read: a read-write
 	// transaction would commit, and fsync, even to change nothing. Whatever may write decides again inside
 	// the write transaction, so the insert stays the one point where concurrent claims race.
-	var seen webhookitem.EventClaim
-	var ok bool
+	var res onboarding.ClaimResult
+	var next *webhookitem.EventClaim
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		ok, err = getJSON(tx, bucketClaims, []byte(key), &seen)
+		var c webhookitem.EventClaim
+		ok, err := getJSON(tx, bucketClaims, []byte(key), &c)
+		res, next = webhookitem.Claim(c, ok, key, now, lease, ttl)
 		return err
 	}); err != nil {
 		return 0, fmt.Errorf("bolt store: ClaimEvent %s: %w", key, err)
 	}
-	if ok && !expired(seen.ExpiresAt, now) {
-		if seen.Done {
-			return onboarding.ClaimDone, nil
-		}
-		if now.Before(seen.LeaseUntil) {
-			return onboarding.ClaimBusy, nil
-		}
+	if next == nil {
+		return res, nil
 	}
-	var res onboarding.ClaimResult
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var c webhookitem.EventClaim
 		ok, err := getJSON(tx, bucketClaims, []byte(key), &c)
 		if err != nil {
 			return err
 		}
-		oldSec := int64(0)
-		if ok {
-			oldSec = unixOf(c.ExpiresAt)
-		}
-		switch {
-		case !ok || expired(c.ExpiresAt, now):
-			c = webhookitem.EventClaim{Key: key, Attempts: 1, LeaseUntil: now.Add(lease), ExpiresAt: ttlTime(now.Add(ttl))}
-			res = onboarding.ClaimNew
-		case c.Done:
-			res = onboarding.ClaimDone
+		if res, next = webhookitem.Claim(c, ok, key, now, lease, ttl); next == nil {
 			return nil
-		case now.Before(c.LeaseUntil):
-			res = onboarding.ClaimBusy
-			return nil
-		default:
-			c.Attempts++
-			c.LeaseUntil, c.ExpiresAt = now.Add(lease), ttlTime(now.Add(ttl))
-			res = onboarding.ClaimRetry
 		}
-		if err := moveExpiry(tx, kindClaim, []byte(key), oldSec, unixOf(c.ExpiresAt)); err != nil {
+		if err := moveExpiry(tx, kindClaim, []byte(key), unixOf(c.ExpiresAt), unixOf(next.ExpiresAt)); err != nil {
 			return err
 		}
-		return putJSON(tx, bucketClaims, []byte(key), c)
+		return putJSON(tx, bucketClaims, []byte(key), next)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bolt store: ClaimEvent %s: %w", key, err)
@@ -120,26 +90,17 @@ func (s *Store) CompleteEvent(ctx context.Context, key string, now time.Time, tt
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt store: CompleteEvent %s: %w", key, err)
 	}
-	now = now.UTC()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var c webhookitem.EventClaim
 		ok, err := getJSON(tx, bucketClaims, []byte(key), &c)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			c = webhookitem.EventClaim{Key: key}
-		}
-		oldSec := unixOf(c.ExpiresAt)
-		c.Done = true
-		if c.CompletedAt.IsZero() {
-			c.CompletedAt = now
-		}
-		c.ExpiresAt = ttlTime(now.Add(ttl))
-		if err := moveExpiry(tx, kindClaim, []byte(key), oldSec, unixOf(c.ExpiresAt)); err != nil {
+		next := webhookitem.Complete(c, ok, key, now, ttl)
+		if err := moveExpiry(tx, kindClaim, []byte(key), unixOf(c.ExpiresAt), unixOf(next.ExpiresAt)); err != nil {
 			return err
 		}
-		return putJSON(tx, bucketClaims, []byte(key), c)
+		return putJSON(tx, bucketClaims, []byte(key), next)
 	})
 	if err != nil {
 		return fmt.Errorf("bolt store: CompleteEvent %s: %w", key, err)
@@ -157,38 +118,31 @@ func (s *Store) AdvanceMessageStatus(ctx context.Context, messageID, status stri
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("bolt store: AdvanceMessageStatus %s: %w", messageID, err)
 	}
-	now = now.UTC()
 	// A stale status (a late "delivered" after "read", or a duplicate) is answered from a read, as in
-	// ClaimEvent; the write transaction checks again.
-	stale := false
+	// ClaimEvent; the write transaction decides again.
+	var next webhookitem.MessageStatus
+	advanced := false
 	if err := s.db.View(func(tx *bbolt.Tx) error {
 		var cur webhookitem.MessageStatus
 		ok, err := getJSON(tx, bucketStatuses, []byte(messageID), &cur)
-		stale = ok && cur.Rank >= rank && !expired(cur.ExpiresAt, now)
+		next, advanced = webhookitem.Advance(cur, ok, messageID, status, rank, now, ttl)
 		return err
 	}); err != nil {
 		return false, fmt.Errorf("bolt store: AdvanceMessageStatus %s: %w", messageID, err)
 	}
-	if stale {
+	if !advanced {
 		return false, nil
 	}
-	advanced := false
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		var cur webhookitem.MessageStatus
 		ok, err := getJSON(tx, bucketStatuses, []byte(messageID), &cur)
 		if err != nil {
 			return err
 		}
-		if ok && cur.Rank >= rank && !expired(cur.ExpiresAt, now) {
+		if next, advanced = webhookitem.Advance(cur, ok, messageID, status, rank, now, ttl); !advanced {
 			return nil
 		}
-		advanced = true
-		next := webhookitem.MessageStatus{MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now, ExpiresAt: ttlTime(now.Add(ttl))}
-		oldSec := int64(0)
-		if ok {
-			oldSec = unixOf(cur.ExpiresAt)
-		}
-		if err := moveExpiry(tx, kindStatus, []byte(messageID), oldSec, unixOf(next.ExpiresAt)); err != nil {
+		if err := moveExpiry(tx, kindStatus, []byte(messageID), unixOf(cur.ExpiresAt), unixOf(next.ExpiresAt)); err != nil {
 			return err
 		}
 		return putJSON(tx, bucketStatuses, []byte(messageID), next)
@@ -259,9 +213,7 @@ func (s *Store) TakeWait(ctx context.Context, onboardingID, kind string) (onboar
 	return w, nil
 }
 
-// RecordPartnerEvent records an account_update event of a WABA at its time: the event's own latest time
-// and, unless a later event was recorded already, the WABA's last event. Out-of-order deliveries therefore
-// never make an older event the last one; of two events at the same time the first recorded stays last.
+// RecordPartnerEvent records an account_update event of a WABA at its time (webhookitem.RecordPartner).
 func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at time.Time) error {
 	if _, err := webhookitem.CheckPartner(wabaID, event); err != nil {
 		return fmt.Errorf("bolt store: RecordPartnerEvent: %w", err)
@@ -269,76 +221,16 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt store: RecordPartnerEvent %s of %s: %w", event, wabaID, err)
 	}
-	at = at.UTC()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		var p webhookitem.Partner
 		ok, err := getJSON(tx, bucketPartners, []byte(wabaID), &p)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			p = webhookitem.Partner{WABAID: wabaID}
-		}
-		if p.EventAt == nil {
-			p.EventAt = map[string]time.Time{}
-		}
-		if !ok || p.LastEventAt.Before(at) {
-			p.LastEvent, p.LastEventAt = event, at
-		}
-		if prev, seen := p.EventAt[event]; !seen || prev.Before(at) {
-			p.EventAt[event] = at
-		}
-		return putJSON(tx, bucketPartners, []byte(wabaID), p)
+		return putJSON(tx, bucketPartners, []byte(wabaID), webhookitem.RecordPartner(p, ok, wabaID, event, at))
 	})
 	if err != nil {
 		return fmt.Errorf("bolt store: RecordPartnerEvent %s of %s: %w", event, wabaID, err)
-	}
-	return nil
-}
-
-// GetEventClaim returns the claim of an event key as stored, expired or not, or onboarding.ErrNotFound.
-// It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) GetEventClaim(_ context.Context, key string) (webhookitem.EventClaim, error) {
-	var c webhookitem.EventClaim
-	if err := s.inspect(bucketClaims, key, &c); err != nil {
-		return webhookitem.EventClaim{}, fmt.Errorf("bolt store: event claim %s: %w", key, err)
-	}
-	return c, nil
-}
-
-// MessageStatus returns the status recorded for a message, expired or not, or onboarding.ErrNotFound.
-// It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) MessageStatus(_ context.Context, messageID string) (webhookitem.MessageStatus, error) {
-	var m webhookitem.MessageStatus
-	if err := s.inspect(bucketStatuses, messageID, &m); err != nil {
-		return webhookitem.MessageStatus{}, fmt.Errorf("bolt store: message status %s: %w", messageID, err)
-	}
-	return m, nil
-}
-
-// PartnerState returns what was recorded of a WABA's partner events, or onboarding.ErrNotFound.
-// It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) PartnerState(_ context.Context, wabaID string) (webhookitem.Partner, error) {
-	var p webhookitem.Partner
-	if err := s.inspect(bucketPartners, wabaID, &p); err != nil {
-		return webhookitem.Partner{}, fmt.Errorf("bolt store: partner state %s: %w", wabaID, err)
-	}
-	p.EventAt = maps.Clone(p.EventAt)
-	return p, nil
-}
-
-func (s *Store) inspect(bucket []byte, key string, v any) error {
-	found := false
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		found, err = getJSON(tx, bucket, []byte(key), v)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return onboarding.ErrNotFound
 	}
 	return nil
 }

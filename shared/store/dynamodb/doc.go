@@ -82,5 +82,5 @@
 // Errors carry the table and the operation. Conditional-check failures become the domain's errors
 // (onboarding.ErrVersionConflict, onboarding.ErrNotFound, *onboarding.ActiveOnboardingError); everything else,
 // throttling included, is returned wrapped, and IsThrottled tells throttling apart so callers can treat it
-// as transient. WithFaults injects such errors (ThrottleError, Throttle) for reliability tests.
+// as transient. ThrottleError and Throttle make such errors for reliability tests.
 package dynamodb

@@ -191,19 +191,15 @@ func (s *Store) putGuard(ctx context.Context, g *guardItem, cond string, names m
 
 // getGuard reads a guard consistently; nil when there is none.
 func (s *Store) getGuard(ctx context.Context, pk string) (*guardItem, error) {
-	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(pk, guardSK),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, s.errorf("GetItem", "guard "+pk, err)
-	}
-	if len(out.Item) == 0 {
+	item, err := s.getItem(ctx, "guard "+pk, key(pk, guardSK))
+	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
 	var g guardItem
-	if err := attributevalue.UnmarshalMap(out.Item, &g); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &g); err != nil {
 		return nil, s.errorf("GetItem", "guard "+pk, fmt.Errorf("unmarshal guard: %w", err))
 	}
 	return &g, nil

@@ -30,30 +30,12 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-func formatTimePtr(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return formatTime(*t)
-}
-
 func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("attribute %s: %w", field, err)
 	}
 	return t.UTC(), nil
-}
-
-func parseTimePtr(field, s string) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	t, err := parseTime(field, s)
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
 }
 
 func recordPK(id string) string { return recordPKPrefix + id }
@@ -71,7 +53,7 @@ func indexSK(r *onboarding.Record) string { return formatTime(r.CreatedAt) + "#"
 
 // recordItem is the stored form of an onboarding record. It has its own type, rather than tags on the domain
 // type, because the domain hides Progress and Executions from JSON and the store must keep them, and because
-// times are stored as fixed-width strings (timeLayout).
+// times are stored as fixed-width strings (timeLayout, see itemEncoder).
 type recordItem struct {
 	PK     string `dynamodbav:"pk"`
 	SK     string `dynamodbav:"sk"`
@@ -82,44 +64,45 @@ type recordItem struct {
 	GSI3PK string `dynamodbav:"gsi3pk,omitempty"`
 	GSI3SK string `dynamodbav:"gsi3sk,omitempty"`
 
-	ID                     string       `dynamodbav:"id"`
-	WABAID                 string       `dynamodbav:"waba_id"`
-	PhoneNumberID          string       `dynamodbav:"phone_number_id,omitempty"`
-	BusinessID             string       `dynamodbav:"business_id,omitempty"`
-	Event                  string       `dynamodbav:"event,omitempty"`
-	Status                 string       `dynamodbav:"status"`
-	Steps                  []stepItem   `dynamodbav:"steps"`
-	Currency               string       `dynamodbav:"currency,omitempty"`
-	TestRecipient          string       `dynamodbav:"test_recipient,omitempty"`
-	CustomerRef            string       `dynamodbav:"customer_ref,omitempty"`
-	TestMessage            bool         `dynamodbav:"test_message,omitempty"`
-	TestPhrase             string       `dynamodbav:"test_phrase,omitempty"`
-	DisplayPhoneNumber     string       `dynamodbav:"display_phone_number,omitempty"`
-	DataLocalizationRegion string       `dynamodbav:"data_localization_region,omitempty"`
-	AllocationConfigID     string       `dynamodbav:"allocation_config_id,omitempty"`
-	ReauthRequired         bool         `dynamodbav:"reauth_required"`
-	RegisterRetryAfter     string       `dynamodbav:"register_retry_after,omitempty"`
-	Progress               progressItem `dynamodbav:"progress"`
-	TestMessageID          string       `dynamodbav:"test_message_id,omitempty"`
-	TestMessageStatus      string       `dynamodbav:"test_message_status,omitempty"`
-	Executions             int          `dynamodbav:"executions"`
-	CreatedAt              string       `dynamodbav:"created_at"`
-	UpdatedAt              string       `dynamodbav:"updated_at"`
-	Version                int64        `dynamodbav:"version"`
+	ID                     string            `dynamodbav:"id"`
+	WABAID                 string            `dynamodbav:"waba_id"`
+	PhoneNumberID          string            `dynamodbav:"phone_number_id,omitempty"`
+	BusinessID             string            `dynamodbav:"business_id,omitempty"`
+	Event                  onboarding.Event  `dynamodbav:"event,omitempty"`
+	Status                 onboarding.Status `dynamodbav:"status"`
+	Steps                  []stepItem        `dynamodbav:"steps"`
+	Currency               string            `dynamodbav:"currency,omitempty"`
+	TestRecipient          string            `dynamodbav:"test_recipient,omitempty"`
+	CustomerRef            string            `dynamodbav:"customer_ref,omitempty"`
+	TestMessage            bool              `dynamodbav:"test_message,omitempty"`
+	TestPhrase             string            `dynamodbav:"test_phrase,omitempty"`
+	DisplayPhoneNumber     string            `dynamodbav:"display_phone_number,omitempty"`
+	DataLocalizationRegion string            `dynamodbav:"data_localization_region,omitempty"`
+	AllocationConfigID     string            `dynamodbav:"allocation_config_id,omitempty"`
+	ReauthRequired         bool              `dynamodbav:"reauth_required"`
+	RegisterRetryAfter     *time.Time        `dynamodbav:"register_retry_after,omitempty"`
+	Progress               progressItem      `dynamodbav:"progress"`
+	TestMessageID          string            `dynamodbav:"test_message_id,omitempty"`
+	TestMessageStatus      string            `dynamodbav:"test_message_status,omitempty"`
+	Executions             int               `dynamodbav:"executions"`
+	CreatedAt              time.Time         `dynamodbav:"created_at"`
+	UpdatedAt              time.Time         `dynamodbav:"updated_at"`
+	Version                int64             `dynamodbav:"version"`
 }
 
 type stepItem struct {
-	Name       string         `dynamodbav:"name"`
-	Status     string         `dynamodbav:"status"`
-	Attempts   int            `dynamodbav:"attempts"`
-	StartedAt  string         `dynamodbav:"started_at,omitempty"`
-	FinishedAt string         `dynamodbav:"finished_at,omitempty"`
-	Error      *stepErrorItem `dynamodbav:"error,omitempty"`
-	Note       string         `dynamodbav:"note,omitempty"`
+	Name       onboarding.StepName   `dynamodbav:"name"`
+	Status     onboarding.StepStatus `dynamodbav:"status"`
+	Attempts   int                   `dynamodbav:"attempts"`
+	StartedAt  *time.Time            `dynamodbav:"started_at,omitempty"`
+	FinishedAt *time.Time            `dynamodbav:"finished_at,omitempty"`
+	Error      *stepErrorItem        `dynamodbav:"error,omitempty"`
+	Note       string                `dynamodbav:"note,omitempty"`
 	// NextAttempt is when the step is tried again after a wait Meta asked for.
-	NextAttempt string `dynamodbav:"next_attempt_at,omitempty"`
+	NextAttempt *time.Time `dynamodbav:"next_attempt_at,omitempty"`
 }
 
+// stepErrorItem has the fields of onboarding.StepError, in its order, so that the two convert into each other.
 type stepErrorItem struct {
 	Code         string `dynamodbav:"code,omitempty"`
 	GraphCode    int    `dynamodbav:"graph_code,omitempty"`
@@ -128,29 +111,47 @@ type stepErrorItem struct {
 	FBTraceID    string `dynamodbav:"fbtrace_id,omitempty"`
 }
 
+// progressItem has the fields of onboarding.Progress, in its order, so that the two convert into each other:
+// a field added to the domain fails to compile here until it is given its attribute.
 type progressItem struct {
-	SubscribedApp       bool   `dynamodbav:"subscribed_app"`
-	OverrideSet         bool   `dynamodbav:"override_set"`
-	SystemUserAssigned  bool   `dynamodbav:"system_user_assigned"`
-	CreditAttachStarted string `dynamodbav:"credit_attach_started,omitempty"`
-	RegisterStarted     string `dynamodbav:"register_started,omitempty"`
-	RegisterCalls       int    `dynamodbav:"register_calls"`
-	InboundMessageID    string `dynamodbav:"inbound_message_id,omitempty"`
-	TestSendStarted     string `dynamodbav:"test_send_started,omitempty"`
-	TesterWAID          string `dynamodbav:"tester_wa_id,omitempty"`
-	TesterUserID        string `dynamodbav:"tester_user_id,omitempty"`
-	TestFailureCode     int    `dynamodbav:"test_failure_code,omitempty"`
-	TestFailureTitle    string `dynamodbav:"test_failure_title,omitempty"`
-	CreditRevoked       bool   `dynamodbav:"credit_revoked,omitempty"`
-	SecretDeleted       bool   `dynamodbav:"secret_deleted,omitempty"`
-	StateSyncStarted    string `dynamodbav:"state_sync_started,omitempty"`
-	StateSynced         bool   `dynamodbav:"state_synced,omitempty"`
-	HistorySyncStarted  string `dynamodbav:"history_sync_started,omitempty"`
-	HistorySynced       bool   `dynamodbav:"history_synced,omitempty"`
-	PhoneVerified       bool   `dynamodbav:"phone_verified,omitempty"`
-	CodeRequestedAt     string `dynamodbav:"code_requested_at,omitempty"`
-	CodeRequests        int    `dynamodbav:"code_requests,omitempty"`
+	SubscribedApp       bool       `dynamodbav:"subscribed_app"`
+	OverrideSet         bool       `dynamodbav:"override_set"`
+	SystemUserAssigned  bool       `dynamodbav:"system_user_assigned"`
+	CreditAttachStarted *time.Time `dynamodbav:"credit_attach_started,omitempty"`
+	RegisterStarted     *time.Time `dynamodbav:"register_started,omitempty"`
+	RegisterCalls       int        `dynamodbav:"register_calls"`
+	InboundMessageID    string     `dynamodbav:"inbound_message_id,omitempty"`
+	TestSendStarted     *time.Time `dynamodbav:"test_send_started,omitempty"`
+	TesterWAID          string     `dynamodbav:"tester_wa_id,omitempty"`
+	TesterUserID        string     `dynamodbav:"tester_user_id,omitempty"`
+	TestFailureCode     int        `dynamodbav:"test_failure_code,omitempty"`
+	TestFailureTitle    string     `dynamodbav:"test_failure_title,omitempty"`
+	CreditRevoked       bool       `dynamodbav:"credit_revoked,omitempty"`
+	SecretDeleted       bool       `dynamodbav:"secret_deleted,omitempty"`
+	StateSyncStarted    *time.Time `dynamodbav:"state_sync_started,omitempty"`
+	StateSynced         bool       `dynamodbav:"state_synced,omitempty"`
+	HistorySyncStarted  *time.Time `dynamodbav:"history_sync_started,omitempty"`
+	HistorySynced       bool       `dynamodbav:"history_synced,omitempty"`
+	PhoneVerified       bool       `dynamodbav:"phone_verified,omitempty"`
+	CodeRequestedAt     *time.Time `dynamodbav:"code_requested_at,omitempty"`
+	CodeRequests        int        `dynamodbav:"code_requests,omitempty"`
 }
+
+// itemEncoder and itemDecoder store the times of a record item as timeLayout strings, and read them back in
+// UTC.
+var (
+	itemEncoder = attributevalue.NewEncoder(func(o *attributevalue.EncoderOptions) {
+		o.EncodeTime = func(t time.Time) (types.AttributeValue, error) {
+			return &types.AttributeValueMemberS{Value: formatTime(t)}, nil
+		}
+	})
+	itemDecoder = attributevalue.NewDecoder(func(o *attributevalue.DecoderOptions) {
+		o.DecodeTime.S = func(s string) (time.Time, error) {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			return t.UTC(), err
+		}
+	})
+)
 
 // marshalRecord returns the item of r stored at version.
 func marshalRecord(r *onboarding.Record, version int64) (map[string]types.AttributeValue, error) {
@@ -163,8 +164,8 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 		WABAID:                 r.WABAID,
 		PhoneNumberID:          r.PhoneNumberID,
 		BusinessID:             r.BusinessID,
-		Event:                  string(r.Event),
-		Status:                 string(r.Status),
+		Event:                  r.Event,
+		Status:                 r.Status,
 		Steps:                  make([]stepItem, len(r.Steps)),
 		Currency:               r.Currency,
 		TestRecipient:          r.TestRecipient,
@@ -175,36 +176,14 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 		DataLocalizationRegion: r.DataLocalizationRegion,
 		AllocationConfigID:     r.AllocationConfigID,
 		ReauthRequired:         r.ReauthRequired,
-		RegisterRetryAfter:     formatTimePtr(r.RegisterRetryAfter),
-		Progress: progressItem{
-			SubscribedApp:       r.Progress.SubscribedApp,
-			OverrideSet:         r.Progress.OverrideSet,
-			SystemUserAssigned:  r.Progress.SystemUserAssigned,
-			CreditAttachStarted: formatTimePtr(r.Progress.CreditAttachStarted),
-			RegisterStarted:     formatTimePtr(r.Progress.RegisterStarted),
-			RegisterCalls:       r.Progress.RegisterCalls,
-			InboundMessageID:    r.Progress.InboundMessageID,
-			TestSendStarted:     formatTimePtr(r.Progress.TestSendStarted),
-			TesterWAID:          r.Progress.TesterWAID,
-			TesterUserID:        r.Progress.TesterUserID,
-			TestFailureCode:     r.Progress.TestFailureCode,
-			TestFailureTitle:    r.Progress.TestFailureTitle,
-			CreditRevoked:       r.Progress.CreditRevoked,
-			SecretDeleted:       r.Progress.SecretDeleted,
-			StateSyncStarted:    formatTimePtr(r.Progress.StateSyncStarted),
-			StateSynced:         r.Progress.StateSynced,
-			HistorySyncStarted:  formatTimePtr(r.Progress.HistorySyncStarted),
-			HistorySynced:       r.Progress.HistorySynced,
-			PhoneVerified:       r.Progress.PhoneVerified,
-			CodeRequestedAt:     formatTimePtr(r.Progress.CodeRequestedAt),
-			CodeRequests:        r.Progress.CodeRequests,
-		},
-		TestMessageID:     r.TestMessageID,
-		TestMessageStatus: r.TestMessageStatus,
-		Executions:        r.Executions,
-		CreatedAt:         formatTime(r.CreatedAt),
-		UpdatedAt:         formatTime(r.UpdatedAt),
-		Version:           version,
+		RegisterRetryAfter:     r.RegisterRetryAfter,
+		Progress:               progressItem(r.Progress),
+		TestMessageID:          r.TestMessageID,
+		TestMessageStatus:      r.TestMessageStatus,
+		Executions:             r.Executions,
+		CreatedAt:              r.CreatedAt,
+		UpdatedAt:              r.UpdatedAt,
+		Version:                version,
 	}
 	// A record without a phone number stays out of GSI1: DynamoDB rejects empty key attributes, and there is
 	// nothing to find it by.
@@ -216,46 +195,31 @@ func marshalRecord(r *onboarding.Record, version int64) (map[string]types.Attrib
 		it.GSI3PK, it.GSI3SK = customerPrefix+r.CustomerRef, indexSK(r)
 	}
 	for i, s := range r.Steps {
-		si := stepItem{
-			Name:        string(s.Name),
-			Status:      string(s.Status),
-			Attempts:    s.Attempts,
-			StartedAt:   formatTimePtr(s.StartedAt),
-			FinishedAt:  formatTimePtr(s.FinishedAt),
-			Note:        s.Note,
-			NextAttempt: formatTimePtr(s.NextAttemptAt),
+		it.Steps[i] = stepItem{
+			Name: s.Name, Status: s.Status, Attempts: s.Attempts, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
+			Error: (*stepErrorItem)(s.Error), Note: s.Note, NextAttempt: s.NextAttemptAt,
 		}
-		if s.Error != nil {
-			si.Error = &stepErrorItem{
-				Code:         s.Error.Code,
-				GraphCode:    s.Error.GraphCode,
-				GraphSubcode: s.Error.GraphSubcode,
-				Message:      s.Error.Message,
-				FBTraceID:    s.Error.FBTraceID,
-			}
-		}
-		it.Steps[i] = si
 	}
-	av, err := attributevalue.MarshalMap(it)
+	av, err := itemEncoder.Encode(it)
 	if err != nil {
 		return nil, fmt.Errorf("marshal onboarding %s: %w", r.ID, err)
 	}
-	return av, nil
+	return av.(*types.AttributeValueMemberM).Value, nil
 }
 
 // unmarshalRecord decodes a record item (from the table or from an index with projection ALL).
 func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, error) {
 	var it recordItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return nil, fmt.Errorf("unmarshal onboarding item: %w", err)
+	if err := itemDecoder.Decode(&types.AttributeValueMemberM{Value: av}, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal onboarding %s: %w", attrS(av, "id"), err)
 	}
 	r := &onboarding.Record{
 		ID:                     it.ID,
 		WABAID:                 it.WABAID,
 		PhoneNumberID:          it.PhoneNumberID,
 		BusinessID:             it.BusinessID,
-		Event:                  onboarding.Event(it.Event),
-		Status:                 onboarding.Status(it.Status),
+		Event:                  it.Event,
+		Status:                 it.Status,
 		Steps:                  make([]onboarding.Step, len(it.Steps)),
 		Currency:               it.Currency,
 		TestRecipient:          it.TestRecipient,
@@ -266,85 +230,20 @@ func unmarshalRecord(av map[string]types.AttributeValue) (*onboarding.Record, er
 		DataLocalizationRegion: it.DataLocalizationRegion,
 		AllocationConfigID:     it.AllocationConfigID,
 		ReauthRequired:         it.ReauthRequired,
-		Progress: onboarding.Progress{
-			SubscribedApp:      it.Progress.SubscribedApp,
-			OverrideSet:        it.Progress.OverrideSet,
-			SystemUserAssigned: it.Progress.SystemUserAssigned,
-			RegisterCalls:      it.Progress.RegisterCalls,
-			InboundMessageID:   it.Progress.InboundMessageID,
-			TesterWAID:         it.Progress.TesterWAID,
-			TesterUserID:       it.Progress.TesterUserID,
-			TestFailureCode:    it.Progress.TestFailureCode,
-			TestFailureTitle:   it.Progress.TestFailureTitle,
-			CreditRevoked:      it.Progress.CreditRevoked,
-			SecretDeleted:      it.Progress.SecretDeleted,
-			StateSynced:        it.Progress.StateSynced,
-			HistorySynced:      it.Progress.HistorySynced,
-			PhoneVerified:      it.Progress.PhoneVerified,
-			CodeRequests:       it.Progress.CodeRequests,
-		},
-		TestMessageID:     it.TestMessageID,
-		TestMessageStatus: it.TestMessageStatus,
-		Executions:        it.Executions,
-		Version:           it.Version,
-	}
-	var err error
-	fail := func(e error) (*onboarding.Record, error) {
-		return nil, fmt.Errorf("unmarshal onboarding %s: %w", it.ID, e)
-	}
-	if r.CreatedAt, err = parseTime("created_at", it.CreatedAt); err != nil {
-		return fail(err)
-	}
-	if r.UpdatedAt, err = parseTime("updated_at", it.UpdatedAt); err != nil {
-		return fail(err)
-	}
-	if r.RegisterRetryAfter, err = parseTimePtr("register_retry_after", it.RegisterRetryAfter); err != nil {
-		return fail(err)
-	}
-	if r.Progress.CreditAttachStarted, err = parseTimePtr("progress.credit_attach_started", it.Progress.CreditAttachStarted); err != nil {
-		return fail(err)
-	}
-	if r.Progress.RegisterStarted, err = parseTimePtr("progress.register_started", it.Progress.RegisterStarted); err != nil {
-		return fail(err)
-	}
-	if r.Progress.TestSendStarted, err = parseTimePtr("progress.test_send_started", it.Progress.TestSendStarted); err != nil {
-		return fail(err)
-	}
-	if r.Progress.StateSyncStarted, err = parseTimePtr("progress.state_sync_started", it.Progress.StateSyncStarted); err != nil {
-		return fail(err)
-	}
-	if r.Progress.HistorySyncStarted, err = parseTimePtr("progress.history_sync_started", it.Progress.HistorySyncStarted); err != nil {
-		return fail(err)
-	}
-	if r.Progress.CodeRequestedAt, err = parseTimePtr("progress.code_requested_at", it.Progress.CodeRequestedAt); err != nil {
-		return fail(err)
+		RegisterRetryAfter:     it.RegisterRetryAfter,
+		Progress:               onboarding.Progress(it.Progress),
+		TestMessageID:          it.TestMessageID,
+		TestMessageStatus:      it.TestMessageStatus,
+		Executions:             it.Executions,
+		CreatedAt:              it.CreatedAt,
+		UpdatedAt:              it.UpdatedAt,
+		Version:                it.Version,
 	}
 	for i, si := range it.Steps {
-		s := onboarding.Step{
-			Name:     onboarding.StepName(si.Name),
-			Status:   onboarding.StepStatus(si.Status),
-			Attempts: si.Attempts,
-			Note:     si.Note,
+		r.Steps[i] = onboarding.Step{
+			Name: si.Name, Status: si.Status, Attempts: si.Attempts, StartedAt: si.StartedAt, FinishedAt: si.FinishedAt,
+			Error: (*onboarding.StepError)(si.Error), Note: si.Note, NextAttemptAt: si.NextAttempt,
 		}
-		if s.StartedAt, err = parseTimePtr("steps.started_at", si.StartedAt); err != nil {
-			return fail(err)
-		}
-		if s.FinishedAt, err = parseTimePtr("steps.finished_at", si.FinishedAt); err != nil {
-			return fail(err)
-		}
-		if s.NextAttemptAt, err = parseTimePtr("steps.next_attempt_at", si.NextAttempt); err != nil {
-			return fail(err)
-		}
-		if si.Error != nil {
-			s.Error = &onboarding.StepError{
-				Code:         si.Error.Code,
-				GraphCode:    si.Error.GraphCode,
-				GraphSubcode: si.Error.GraphSubcode,
-				Message:      si.Error.Message,
-				FBTraceID:    si.Error.FBTraceID,
-			}
-		}
-		r.Steps[i] = s
 	}
 	return r, nil
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // API is the part of the DynamoDB client the Store calls. *dynamodb.Client implements it; tests wrap it to
-// simulate DynamoDB behaviour dynalite lacks (WithFaults injects errors into a client).
+// simulate DynamoDB behaviour dynalite lacks.
 type API interface {
 	GetItem(ctx context.Context, in *ddb.GetItemInput, optFns ...func(*ddb.Options)) (*ddb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *ddb.PutItemInput, optFns ...func(*ddb.Options)) (*ddb.PutItemOutput, error)
@@ -275,23 +275,36 @@ func (s *Store) FindByWABA(ctx context.Context, wabaID string, limit int) ([]*on
 		if limit > 0 {
 			in.Limit = aws.Int32(int32(min(limit-len(recs), math.MaxInt32)))
 		}
-		out, err := s.api.Query(ctx, in)
+		page, more, err := s.queryRecords(ctx, in, "waba "+wabaID)
 		if err != nil {
-			return nil, s.errorf("Query "+schema.IndexGSI2, "waba "+wabaID, err)
+			return nil, err
 		}
-		for _, av := range out.Items {
-			r, err := unmarshalRecord(av)
-			if err != nil {
-				return nil, s.errorf("Query "+schema.IndexGSI2, "waba "+wabaID, err)
-			}
-			recs = append(recs, r)
-		}
+		recs = append(recs, page...)
 		// A page ends at the limit or at 1 MB; only the second case needs another page.
-		if len(out.LastEvaluatedKey) == 0 || (limit > 0 && len(recs) >= limit) {
+		if !more || (limit > 0 && len(recs) >= limit) {
 			return recs, nil
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// queryRecords returns the records of the page of record items that in asks for, and moves in on to the next
+// page; the bool is false after the last page.
+func (s *Store) queryRecords(ctx context.Context, in *ddb.QueryInput, subject string) ([]*onboarding.Record, bool, error) {
+	op := "Query " + aws.ToString(in.IndexName)
+	out, err := s.api.Query(ctx, in)
+	if err != nil {
+		return nil, false, s.errorf(op, subject, err)
+	}
+	var recs []*onboarding.Record
+	for _, av := range out.Items {
+		r, err := unmarshalRecord(av)
+		if err != nil {
+			return nil, false, s.errorf(op, subject, err)
+		}
+		recs = append(recs, r)
+	}
+	in.ExclusiveStartKey = out.LastEvaluatedKey
+	return recs, len(out.LastEvaluatedKey) > 0, nil
 }
 
 // ListByCustomer returns a page of the customer's records from GSI3, most recently created first, filtered
@@ -327,34 +340,30 @@ func (s *Store) ListByCustomer(ctx context.Context, customerRef string, status o
 		if err != nil {
 			return nil, "", s.errorf("list by customer", subject, err)
 		}
-		in.ExclusiveStartKey = map[string]types.AttributeValue{
-			schema.AttrPK:     &types.AttributeValueMemberS{Value: recordPK(id)},
-			schema.AttrSK:     &types.AttributeValueMemberS{Value: recordSK},
-			schema.AttrGSI3PK: &types.AttributeValueMemberS{Value: customerPrefix + customerRef},
-			schema.AttrGSI3SK: &types.AttributeValueMemberS{Value: formatTime(created) + "#" + id},
-		}
+		in.ExclusiveStartKey = indexStartKey(schema.AttrGSI3PK, customerPrefix+customerRef, schema.AttrGSI3SK, created, id)
 	}
 	for {
-		out, err := s.api.Query(ctx, in)
+		page, more, err := s.queryRecords(ctx, in, subject)
 		if err != nil {
-			return nil, "", s.errorf("Query "+schema.IndexGSI3, subject, err)
+			return nil, "", err
 		}
-		for _, av := range out.Items {
-			r, err := unmarshalRecord(av)
-			if err != nil {
-				return nil, "", s.errorf("Query "+schema.IndexGSI3, subject, err)
-			}
-			recs = append(recs, r)
-		}
+		recs = append(recs, page...)
 		if len(recs) > limit {
 			last := recs[limit-1]
 			return recs[:limit], onboarding.ListCursor(last.CreatedAt, last.ID), nil
 		}
-		if len(out.LastEvaluatedKey) == 0 {
+		if !more {
 			return recs, "", nil
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// indexStartKey is the ExclusiveStartKey of a query or scan of an index (keys pkAttr, skAttr) that continues
+// after the record id created at created, whose index partition key is pk.
+func indexStartKey(pkAttr, pk, skAttr string, created time.Time, id string) map[string]types.AttributeValue {
+	k := key(recordPK(id), recordSK)
+	k[pkAttr], k[skAttr] = str(pk), str(formatTime(created)+"#"+id)
+	return k
 }
 
 // ListWABAs returns a page of the ids of the WABAs that have records, in the order of a Scan of the WABA
@@ -387,12 +396,7 @@ func (s *Store) ListWABAs(ctx context.Context, limit int, cursor string) ([]stri
 		if err != nil {
 			return nil, "", s.errorf("list wabas", "", err)
 		}
-		in.ExclusiveStartKey = map[string]types.AttributeValue{
-			schema.AttrPK:     &types.AttributeValueMemberS{Value: recordPK(id)},
-			schema.AttrSK:     &types.AttributeValueMemberS{Value: recordSK},
-			schema.AttrGSI2PK: &types.AttributeValueMemberS{Value: wabaPrefix + waba},
-			schema.AttrGSI2SK: &types.AttributeValueMemberS{Value: formatTime(created) + "#" + id},
-		}
+		in.ExclusiveStartKey = indexStartKey(schema.AttrGSI2PK, wabaPrefix+waba, schema.AttrGSI2SK, created, id)
 		last = waba
 	}
 	ids := []string{}
@@ -428,18 +432,11 @@ func (s *Store) ListWABAs(ctx context.Context, limit int, cursor string) ([]stri
 
 // getRecord reads a record consistently; a missing one is onboarding.ErrNotFound (wrapped).
 func (s *Store) getRecord(ctx context.Context, id string) (*onboarding.Record, error) {
-	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(recordPK(id), recordSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, "onboarding "+id, key(recordPK(id), recordSK))
 	if err != nil {
-		return nil, s.errorf("GetItem", "onboarding "+id, err)
+		return nil, err
 	}
-	if len(out.Item) == 0 {
-		return nil, s.errorf("get", id, onboarding.ErrNotFound)
-	}
-	r, err := unmarshalRecord(out.Item)
+	r, err := unmarshalRecord(item)
 	if err != nil {
 		return nil, s.errorf("GetItem", "onboarding "+id, err)
 	}

@@ -47,18 +47,6 @@ type claimItem struct {
 	ExpiresAt   int64  `dynamodbav:"expires_at,omitempty"`
 }
 
-// messageItem is the furthest status of a message: pk MSG#<message id>, sk STATUS.
-type messageItem struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	Status    string `dynamodbav:"status"`
-	Rank      int    `dynamodbav:"rank"`
-	UpdatedAt string `dynamodbav:"updated_at"`
-	// WriteID is random per write, so that a write whose response was lost recognises itself.
-	WriteID   string `dynamodbav:"write_id"`
-	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"`
-}
-
 // waitItem is a pending task token: pk ONB#<onboarding id>, sk WAIT#<kind>.
 type waitItem struct {
 	PK           string `dynamodbav:"pk"`
@@ -350,71 +338,6 @@ func (s *Store) RecordPartnerEvent(ctx context.Context, wabaID, event string, at
 	return nil // a conditional failure: this event's time is recorded already, or a later one
 }
 
-// GetEventClaim reads the claim of an event key consistently, as stored (expired or not), or
-// onboarding.ErrNotFound. It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) GetEventClaim(ctx context.Context, key string) (webhookitem.EventClaim, error) {
-	subject := "event " + key
-	item, err := s.getItem(ctx, subject, eventKey(key))
-	if err != nil {
-		return webhookitem.EventClaim{}, err
-	}
-	var it claimItem
-	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal claim: %w", err))
-	}
-	c := webhookitem.EventClaim{Key: key, Done: it.Done, Attempts: it.Attempts, ExpiresAt: unixTime(it.ExpiresAt)}
-	if c.LeaseUntil, err = parseOptionalTime("lease_until", it.LeaseUntil); err != nil {
-		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, err)
-	}
-	if c.CompletedAt, err = parseOptionalTime("completed_at", it.CompletedAt); err != nil {
-		return webhookitem.EventClaim{}, s.errorf("GetItem", subject, err)
-	}
-	return c, nil
-}
-
-// MessageStatus reads the status recorded for a message consistently, as stored (expired or not), or
-// onboarding.ErrNotFound. It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) MessageStatus(ctx context.Context, messageID string) (webhookitem.MessageStatus, error) {
-	subject := "message " + messageID
-	item, err := s.getItem(ctx, subject, messageKey(messageID))
-	if err != nil {
-		return webhookitem.MessageStatus{}, err
-	}
-	var it messageItem
-	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return webhookitem.MessageStatus{}, s.errorf("GetItem", subject, fmt.Errorf("unmarshal message status: %w", err))
-	}
-	m := webhookitem.MessageStatus{MessageID: messageID, Status: it.Status, Rank: it.Rank, ExpiresAt: unixTime(it.ExpiresAt)}
-	if m.UpdatedAt, err = parseOptionalTime("updated_at", it.UpdatedAt); err != nil {
-		return webhookitem.MessageStatus{}, s.errorf("GetItem", subject, err)
-	}
-	return m, nil
-}
-
-// PartnerState reads what was recorded of a WABA's partner events consistently, or onboarding.ErrNotFound.
-// It is for tests and debugging, not part of onboarding.WebhookStore.
-func (s *Store) PartnerState(ctx context.Context, wabaID string) (webhookitem.Partner, error) {
-	subject := "partner " + wabaID
-	item, err := s.getItem(ctx, subject, partnerKey(wabaID))
-	if err != nil {
-		return webhookitem.Partner{}, err
-	}
-	p := webhookitem.Partner{WABAID: attrS(item, webhookitem.AttrWABAID), LastEvent: attrS(item, webhookitem.AttrLastEvent), EventAt: map[string]time.Time{}}
-	if p.LastEventAt, err = parseOptionalTime(webhookitem.AttrLastEventAt, attrS(item, webhookitem.AttrLastEventAt)); err != nil {
-		return webhookitem.Partner{}, s.errorf("GetItem", subject, err)
-	}
-	for name := range item {
-		event, ok := webhookitem.EventOfAttr(name)
-		if !ok {
-			continue
-		}
-		if p.EventAt[event], err = parseTime(name, attrS(item, name)); err != nil {
-			return webhookitem.Partner{}, s.errorf("GetItem", subject, err)
-		}
-	}
-	return p, nil
-}
-
 // getItem reads an item consistently; a missing one is onboarding.ErrNotFound (wrapped).
 func (s *Store) getItem(ctx context.Context, subject string, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
@@ -438,14 +361,11 @@ func (s *Store) conditionFailedItem(ctx context.Context, op, subject string, err
 	if len(ccf.Item) > 0 {
 		return ccf.Item, nil
 	}
-	out, err := s.api.GetItem(ctx, &ddb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return nil, s.errorf("GetItem", subject, err)
-	}
-	if len(out.Item) == 0 {
+	item, err := s.getItem(ctx, subject, k)
+	if errors.Is(err, onboarding.ErrNotFound) {
 		return nil, nil
 	}
-	return out.Item, nil
+	return item, err
 }
 
 // attrS returns a string attribute's value ("" if absent or not a string).
@@ -454,18 +374,4 @@ func attrS(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
-}
-
-func unixTime(sec int64) time.Time {
-	if sec == 0 {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0).UTC()
-}
-
-func parseOptionalTime(field, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return parseTime(field, s)
 }

@@ -187,7 +187,7 @@ func TestALLOldSavesTheRead(t *testing.T) {
 	client := dynalitetest.Client(t)
 	table := dynalitetest.NewTable(t, client)
 	var reads atomic.Int64
-	counting := ddb.New(client.Options(), store.WithFaults(func(op string) error {
+	counting := ddb.New(client.Options(), withFaults(func(op string) error {
 		if op == "GetItem" {
 			reads.Add(1)
 		}
@@ -266,7 +266,7 @@ func TestWebhookLostResponse(t *testing.T) {
 	}
 }
 
-// TestWebhookFaults: throttling injected through WithFaults reaches the caller wrapped, recognisable by
+// TestWebhookFaults: throttling injected through withFaults reaches the caller wrapped, recognisable by
 // IsThrottled and as the *types.ProvisionedThroughputExceededException it is, naming the table and the
 // DynamoDB operation.
 func TestWebhookFaults(t *testing.T) {
@@ -320,7 +320,7 @@ func TestWebhookFaults(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := store.New(ddb.New(client.Options(), store.WithFaults(store.Throttle(tc.op))), table)
+			st := store.New(ddb.New(client.Options(), withFaults(store.Throttle(tc.op))), table)
 			err := tc.call(st)
 			var throttled *types.ProvisionedThroughputExceededException
 			if !errors.As(err, &throttled) || !store.IsThrottled(err) {
@@ -335,9 +335,9 @@ func TestWebhookFaults(t *testing.T) {
 	}
 	t.Run("no fault", func(t *testing.T) {
 		for _, fail := range []func(string) error{func(string) error { return nil }, store.Throttle("Query")} {
-			api := ddb.New(client.Options(), store.WithFaults(fail))
+			api := ddb.New(client.Options(), withFaults(fail))
 			if _, err := store.New(api, table).ClaimEvent(ctx, "busy", t0, time.Minute, time.Hour); err != nil {
-				t.Errorf("ClaimEvent through WithFaults without a fault for it: %v", err)
+				t.Errorf("ClaimEvent through withFaults without a fault for it: %v", err)
 			}
 		}
 	})

@@ -61,8 +61,6 @@ func (s *Store) SetClock(c onboarding.Clock) {
 	s.clock = c
 }
 
-func (s *Store) now() time.Time { return s.clock() }
-
 // SetFault installs a fault hook for reliability tests: every operation first calls fn with its name (the
 // method's: "Create", "Get", "Update", "FindByPhone", "FindByWABA", "ListByCustomer", "ListWABAs", "ClaimEvent", "CompleteEvent",
 // "AdvanceMessageStatus", "PutWait", "TakeWait", "RecordPartnerEvent"), and a non-nil error fails the

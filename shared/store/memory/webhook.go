@@ -33,14 +33,7 @@ func newWebhookState() webhookState {
 	}
 }
 
-func ttlTime(t time.Time) time.Time { return time.Unix(webhookitem.TTL(t), 0).UTC() }
-
-func expired(ttl, now time.Time) bool { return !ttl.IsZero() && webhookitem.Expired(ttl.Unix(), now) }
-
-// ClaimEvent is the insert-first dedupe claim of an event key: an absent (or expired) key is claimed with a
-// lease until now+lease (onboarding.ClaimNew); a completed one is onboarding.ClaimDone; one whose lease
-// is still running is onboarding.ClaimBusy; one whose lease ended before it was completed is claimed again
-// (onboarding.ClaimRetry). The claim expires at now+ttl.
+// ClaimEvent is the insert-first dedupe claim of an event key, by webhookitem.Claim's rules.
 func (s *Store) ClaimEvent(_ context.Context, key string, now time.Time, lease, ttl time.Duration) (onboarding.ClaimResult, error) {
 	if err := webhookitem.CheckClaim(key, lease, ttl); err != nil {
 		return 0, fmt.Errorf("memory store: ClaimEvent: %w", err)
@@ -50,23 +43,12 @@ func (s *Store) ClaimEvent(_ context.Context, key string, now time.Time, lease, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now = now.UTC()
 	c, ok := s.wh.claims[key]
-	switch {
-	case !ok || expired(c.ExpiresAt, now):
-		s.wh.claims[key] = webhookitem.EventClaim{
-			Key: key, Attempts: 1, LeaseUntil: now.Add(lease), ExpiresAt: ttlTime(now.Add(ttl)),
-		}
-		return onboarding.ClaimNew, nil
-	case c.Done:
-		return onboarding.ClaimDone, nil
-	case now.Before(c.LeaseUntil):
-		return onboarding.ClaimBusy, nil
+	res, next := webhookitem.Claim(c, ok, key, now, lease, ttl)
+	if next != nil {
+		s.wh.claims[key] = *next
 	}
-	c.Attempts++
-	c.LeaseUntil, c.ExpiresAt = now.Add(lease), ttlTime(now.Add(ttl))
-	s.wh.claims[key] = c
-	return onboarding.ClaimRetry, nil
+	return res, nil
 }
 
 // CompleteEvent marks the event key processed until now+ttl. It is idempotent, whoever holds the lease, and
@@ -80,17 +62,8 @@ func (s *Store) CompleteEvent(_ context.Context, key string, now time.Time, ttl 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now = now.UTC()
 	c, ok := s.wh.claims[key]
-	if !ok {
-		c = webhookitem.EventClaim{Key: key}
-	}
-	c.Done = true
-	if c.CompletedAt.IsZero() {
-		c.CompletedAt = now
-	}
-	c.ExpiresAt = ttlTime(now.Add(ttl))
-	s.wh.claims[key] = c
+	s.wh.claims[key] = webhookitem.Complete(c, ok, key, now, ttl)
 	return nil
 }
 
@@ -106,15 +79,12 @@ func (s *Store) AdvanceMessageStatus(_ context.Context, messageID, status string
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now = now.UTC()
 	cur, ok := s.wh.statuses[messageID]
-	if ok && cur.Rank >= rank && !expired(cur.ExpiresAt, now) {
-		return false, nil
+	next, advanced := webhookitem.Advance(cur, ok, messageID, status, rank, now, ttl)
+	if advanced {
+		s.wh.statuses[messageID] = next
 	}
-	s.wh.statuses[messageID] = webhookitem.MessageStatus{
-		MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now, ExpiresAt: ttlTime(now.Add(ttl)),
-	}
-	return true, nil
+	return advanced, nil
 }
 
 // PutWait stores w, replacing the onboarding's wait of the same kind.
@@ -143,15 +113,13 @@ func (s *Store) TakeWait(_ context.Context, onboardingID, kind string) (onboardi
 	k := waitKey{onboardingID, kind}
 	w, ok := s.wh.waits[k]
 	delete(s.wh.waits, k)
-	if !ok || webhookitem.WaitExpired(w, s.now()) {
+	if !ok || webhookitem.WaitExpired(w, s.clock()) {
 		return onboarding.Wait{}, fmt.Errorf("memory store: TakeWait %s of %s: %w", kind, onboardingID, onboarding.ErrNotFound)
 	}
 	return w, nil
 }
 
-// RecordPartnerEvent records an account_update event of a WABA at its time: the event's own latest time
-// and, unless a later event was recorded already, the WABA's last event. Out-of-order deliveries therefore
-// never make an older event the last one; of two events at the same time the first recorded stays last.
+// RecordPartnerEvent records an account_update event of a WABA at its time (webhookitem.RecordPartner).
 func (s *Store) RecordPartnerEvent(_ context.Context, wabaID, event string, at time.Time) error {
 	if _, err := webhookitem.CheckPartner(wabaID, event); err != nil {
 		return fmt.Errorf("memory store: RecordPartnerEvent: %w", err)
@@ -161,22 +129,8 @@ func (s *Store) RecordPartnerEvent(_ context.Context, wabaID, event string, at t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	at = at.UTC()
 	p, ok := s.wh.partners[wabaID]
-	if !ok {
-		p = webhookitem.Partner{WABAID: wabaID}
-	}
-	p.EventAt = maps.Clone(p.EventAt)
-	if p.EventAt == nil {
-		p.EventAt = map[string]time.Time{}
-	}
-	if !ok || p.LastEventAt.Before(at) {
-		p.LastEvent, p.LastEventAt = event, at
-	}
-	if prev, seen := p.EventAt[event]; !seen || prev.Before(at) {
-		p.EventAt[event] = at
-	}
-	s.wh.partners[wabaID] = p
+	s.wh.partners[wabaID] = webhookitem.RecordPartner(p, ok, wabaID, event, at)
 	return nil
 }
 

@@ -10,10 +10,8 @@ package storetest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -156,35 +154,6 @@ func wantIs(t *testing.T, err, target error) {
 	}
 }
 
-// assertRecord compares two records field by field, naming the fields that differ.
-func assertRecord(t *testing.T, got, want *onboarding.Record) {
-	t.Helper()
-	if got == nil || want == nil {
-		if got != want {
-			t.Fatalf("got record %v, want %v", got, want)
-		}
-		return
-	}
-	if reflect.DeepEqual(got, want) {
-		return
-	}
-	gv, wv := reflect.ValueOf(got).Elem(), reflect.ValueOf(want).Elem()
-	for i := range gv.NumField() {
-		g, w := gv.Field(i).Interface(), wv.Field(i).Interface()
-		if !reflect.DeepEqual(g, w) {
-			t.Errorf("record %s, field %s:\n got %s\nwant %s", want.ID, gv.Type().Field(i).Name, show(g), show(w))
-		}
-	}
-}
-
-func show(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprintf("%#v", v)
-	}
-	return string(b)
-}
-
 func ids(recs []*onboarding.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
@@ -263,7 +232,7 @@ func testRoundTrip(t *testing.T, s onboarding.Store) {
 			if got, want := r.Version, int64(1); got != want {
 				t.Errorf("Version after Create: got %d, want %d", got, want)
 			}
-			assertRecord(t, mustGet(t, s, r.ID), r)
+			assertEqual(t, "record", mustGet(t, s, r.ID), r)
 		})
 	}
 }
@@ -277,14 +246,14 @@ func testCopies(t *testing.T, s onboarding.Store) {
 	r.Status = onboarding.StatusFailed
 	r.Steps[0].Attempts = 99
 	*r.Steps[0].StartedAt = at(time.Hour)
-	assertRecord(t, mustGet(t, s, r.ID), want)
+	assertEqual(t, "record", mustGet(t, s, r.ID), want)
 
 	// Nor may changing a record the store returned.
 	got := mustGet(t, s, r.ID)
 	got.Steps[1].Status = onboarding.StepFailed
 	*got.Steps[1].FinishedAt = at(time.Hour)
 	got.Steps = append(got.Steps, onboarding.Step{Name: "extra"})
-	assertRecord(t, mustGet(t, s, r.ID), want)
+	assertEqual(t, "record", mustGet(t, s, r.ID), want)
 }
 
 func testGetUnknown(t *testing.T, s onboarding.Store) {
@@ -347,7 +316,7 @@ func testCreateExistingID(t *testing.T, s onboarding.Store) {
 			dup.ID = first.ID
 			err := s.Create(context.Background(), dup)
 			wantIs(t, err, onboarding.ErrVersionConflict)
-			assertRecord(t, mustGet(t, s, first.ID), stored)
+			assertEqual(t, "record", mustGet(t, s, first.ID), stored)
 
 			// The first onboarding keeps its guard while active, and the refused create left none behind.
 			other := newRecord(waba, phone, at(2*time.Hour))
@@ -378,15 +347,15 @@ func testUpdate(t *testing.T, s onboarding.Store) {
 	mustUpdate(t, s, r)
 	// Update increments the version and changes nothing else in the caller's record.
 	want.Version = 2
-	assertRecord(t, r, want)
-	assertRecord(t, mustGet(t, s, r.ID), want)
+	assertEqual(t, "record", r, want)
+	assertEqual(t, "record", mustGet(t, s, r.ID), want)
 
 	must(t, r.SucceedStep(onboarding.StepShareCreditLine, "", at(4*time.Second)))
 	mustUpdate(t, s, r)
 	if got, want := r.Version, int64(3); got != want {
 		t.Errorf("Version after second Update: got %d, want %d", got, want)
 	}
-	assertRecord(t, mustGet(t, s, r.ID), r)
+	assertEqual(t, "record", mustGet(t, s, r.ID), r)
 }
 
 func testUpdateStale(t *testing.T, s onboarding.Store) {
@@ -402,7 +371,7 @@ func testUpdateStale(t *testing.T, s onboarding.Store) {
 	if got, want := b.Version, int64(1); got != want {
 		t.Errorf("Version after a failed Update: got %d, want %d", got, want)
 	}
-	assertRecord(t, mustGet(t, s, r.ID), a)
+	assertEqual(t, "record", mustGet(t, s, r.ID), a)
 }
 
 func testUpdateUnknown(t *testing.T, s onboarding.Store) {
@@ -439,7 +408,7 @@ func testUpdateKeysImmutable(t *testing.T, s onboarding.Store) {
 			if err := s.Update(context.Background(), r); !errors.As(err, &invalid) {
 				t.Fatalf("Update: got error %v, want *onboarding.InvalidTransitionError", err)
 			}
-			assertRecord(t, mustGet(t, s, r.ID), want)
+			assertEqual(t, "record", mustGet(t, s, r.ID), want)
 		})
 	}
 }
@@ -652,7 +621,7 @@ func testFindByPhone(t *testing.T, s onboarding.Store) {
 				return
 			}
 			must(t, err)
-			assertRecord(t, got, tc.want)
+			assertEqual(t, "record", got, tc.want)
 		})
 	}
 }
@@ -702,7 +671,7 @@ func testFindByWABA(t *testing.T, s onboarding.Store) {
 				t.Fatalf("ids:\n got %v\nwant %v", g, w)
 			}
 			for _, r := range got {
-				assertRecord(t, r, byID[r.ID])
+				assertEqual(t, "record", r, byID[r.ID])
 			}
 		})
 	}
@@ -711,28 +680,40 @@ func testFindByWABA(t *testing.T, s onboarding.Store) {
 // listAll pages through the customer's records with limit and returns their ids in order.
 func listAll(t *testing.T, s onboarding.Store, customer string, status onboarding.Status, limit int) []string {
 	t.Helper()
-	var got []string
+	recs := pageAll(t, fmt.Sprintf("ListByCustomer(%q, limit %d)", customer, limit), limit, func(cursor string) ([]*onboarding.Record, string, error) {
+		return s.ListByCustomer(context.Background(), customer, status, limit, cursor)
+	})
+	for _, r := range recs {
+		if r.CustomerRef != customer {
+			t.Fatalf("record %s of customer %q listed for %q", r.ID, r.CustomerRef, customer)
+		}
+	}
+	return ids(recs)
+}
+
+// pageAll calls page with each next cursor, from "", until it returns none, and returns the pages' items in
+// order. It checks that no page holds more than limit items and that only the last one holds fewer.
+func pageAll[T any](t *testing.T, what string, limit int, page func(cursor string) ([]T, string, error)) []T {
+	t.Helper()
+	var all []T
 	cursor := ""
-	for page := 0; ; page++ {
-		if page > 50 {
-			t.Fatal("ListByCustomer does not end")
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatalf("%s: more than 100 pages: is the cursor advancing?", what)
 		}
-		recs, next, err := s.ListByCustomer(context.Background(), customer, status, limit, cursor)
-		must(t, err)
-		if len(recs) > limit {
-			t.Fatalf("page %d: got %d records, want at most %d", page, len(recs), limit)
+		got, next, err := page(cursor)
+		if err != nil {
+			t.Fatalf("%s, cursor %q: %v", what, cursor, err)
 		}
-		if next != "" && len(recs) != limit {
-			t.Fatalf("page %d: got %d records and a next cursor, want a full page of %d", page, len(recs), limit)
+		if len(got) > limit {
+			t.Fatalf("%s: page %d: got %d items, want at most %d", what, pages, len(got), limit)
 		}
-		for _, r := range recs {
-			if r.CustomerRef != customer {
-				t.Fatalf("record %s of customer %q listed for %q", r.ID, r.CustomerRef, customer)
-			}
+		if next != "" && len(got) != limit {
+			t.Fatalf("%s: page %d: got %d items and a next cursor: only the last page may be short", what, pages, len(got))
 		}
-		got = append(got, ids(recs)...)
+		all = append(all, got...)
 		if next == "" {
-			return got
+			return all
 		}
 		cursor = next
 	}
@@ -807,7 +788,7 @@ func testListByCustomer(t *testing.T, s onboarding.Store) {
 	recs, _, err := s.ListByCustomer(context.Background(), customer, "", onboarding.MaxListLimit, "")
 	must(t, err)
 	for _, r := range recs {
-		assertRecord(t, r, byID[r.ID])
+		assertEqual(t, "record", r, byID[r.ID])
 	}
 }
 
@@ -868,6 +849,24 @@ func race(n int, fn func(i int) error) []error {
 	return errs
 }
 
+// onlyWinner returns the index of the one call of a race that succeeded, failing t unless exactly one did.
+func onlyWinner(t *testing.T, what string, errs []error) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("two %s succeeded: %d and %d", what, winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no %s succeeded; errors: %v", what, errs)
+	}
+	return winner
+}
+
 func testConcurrentCreates(t *testing.T, s onboarding.Store) {
 	const n = 20
 	recs := make([]*onboarding.Record, n)
@@ -875,19 +874,7 @@ func testConcurrentCreates(t *testing.T, s onboarding.Store) {
 		recs[i] = newRecord("102290129340398", "106540352242922", at(time.Duration(i)))
 	}
 	errs := race(n, func(i int) error { return s.Create(context.Background(), recs[i]) })
-
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			if winner >= 0 {
-				t.Fatalf("two creates succeeded: %s and %s", recs[winner].ID, recs[i].ID)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("no create succeeded; errors: %v", errs)
-	}
+	winner := onlyWinner(t, "creates", errs)
 	for i, err := range errs {
 		if i == winner {
 			continue
@@ -897,7 +884,7 @@ func testConcurrentCreates(t *testing.T, s onboarding.Store) {
 			t.Errorf("Get of refused onboarding %d: got error %v, want ErrNotFound", i, err)
 		}
 	}
-	assertRecord(t, mustGet(t, s, recs[winner].ID), recs[winner])
+	assertEqual(t, "record", mustGet(t, s, recs[winner].ID), recs[winner])
 }
 
 func testConcurrentUpdates(t *testing.T, s onboarding.Store) {
@@ -911,25 +898,17 @@ func testConcurrentUpdates(t *testing.T, s onboarding.Store) {
 	}
 	errs := race(n, func(i int) error { return s.Update(context.Background(), copies[i]) })
 
-	winner := -1
+	winner := onlyWinner(t, "updates at version 1", errs)
 	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			t.Fatalf("two updates at version 1 succeeded: %d and %d", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, onboarding.ErrVersionConflict):
+		if i != winner && !errors.Is(err, onboarding.ErrVersionConflict) {
 			t.Errorf("update %d: got error %v, want ErrVersionConflict", i, err)
 		}
-	}
-	if winner < 0 {
-		t.Fatalf("no update succeeded; errors: %v", errs)
 	}
 	got := mustGet(t, s, r.ID)
 	if g, w := got.Version, int64(2); g != w {
 		t.Errorf("stored version: got %d, want %d", g, w)
 	}
-	assertRecord(t, got, copies[winner])
+	assertEqual(t, "record", got, copies[winner])
 }
 
 // testConcurrentRetryAndCreates races the retry of a FAILED onboarding against new onboardings for the same
@@ -955,18 +934,7 @@ func testConcurrentRetryAndCreates(t *testing.T, s onboarding.Store) {
 		}
 		return s.Create(context.Background(), recs[i])
 	})
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			if winner >= 0 {
-				t.Fatalf("two racers succeeded: %s and %s", recs[winner].ID, recs[i].ID)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("no racer succeeded; errors: %v", errs)
-	}
+	winner := onlyWinner(t, "racers", errs)
 	for i, err := range errs {
 		if i != winner {
 			wantActive(t, err, recs[winner].ID)

@@ -13,28 +13,9 @@ import (
 // listWABAs pages through every WABA with limit and returns the ids in the order the store gave them.
 func listWABAs(t *testing.T, s onboarding.Store, limit int) []string {
 	t.Helper()
-	var all []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			t.Fatalf("ListWABAs(limit %d): more than 100 pages: is the cursor advancing?", limit)
-		}
-		got, next, err := s.ListWABAs(context.Background(), limit, cursor)
-		if err != nil {
-			t.Fatalf("ListWABAs(limit %d, cursor %q): %v", limit, cursor, err)
-		}
-		if len(got) > limit {
-			t.Fatalf("ListWABAs(limit %d): got %d ids", limit, len(got))
-		}
-		if next != "" && len(got) != limit {
-			t.Fatalf("ListWABAs(limit %d): a page of %d with a next cursor: only the last page may be short", limit, len(got))
-		}
-		all = append(all, got...)
-		if next == "" {
-			return all
-		}
-		cursor = next
-	}
+	return pageAll(t, fmt.Sprintf("ListWABAs(limit %d)", limit), limit, func(cursor string) ([]string, string, error) {
+		return s.ListWABAs(context.Background(), limit, cursor)
+	})
 }
 
 func testListWABAs(t *testing.T, s onboarding.Store) {

@@ -160,17 +160,28 @@ func assertClaim(t *testing.T, s WebhookStoreUnderTest, want webhookitem.EventCl
 	assertSame(t, "claim "+want.Key, got, want)
 }
 
-// assertSame compares two values with reflect.DeepEqual after normalizing their times to UTC.
+// assertSame compares two values with reflect.DeepEqual after normalizing their times to UTC (stores keep
+// the instant, not the location).
 func assertSame[T any](t *testing.T, what string, got, want T) {
 	t.Helper()
-	g, w := reflect.ValueOf(&got).Elem(), reflect.ValueOf(&want).Elem()
-	normalizeTimes(g)
-	normalizeTimes(w)
-	if !reflect.DeepEqual(got, want) {
-		var diffs []string
-		diffValues(what, g, w, &diffs)
-		t.Errorf("%s:\n got %+v\nwant %+v\n%s", what, got, want, strings.Join(diffs, "\n"))
+	normalizeTimes(reflect.ValueOf(&got).Elem())
+	normalizeTimes(reflect.ValueOf(&want).Elem())
+	assertEqual(t, what, got, want)
+}
+
+// assertEqual compares two values with reflect.DeepEqual and names each field that differs (or shows both
+// values, when the difference is in no field diffValues compares, such as a time's location).
+func assertEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if reflect.DeepEqual(got, want) {
+		return
 	}
+	var diffs []string
+	diffValues(what, reflect.ValueOf(&got).Elem(), reflect.ValueOf(&want).Elem(), &diffs)
+	if len(diffs) == 0 {
+		diffs = []string{fmt.Sprintf("%s:\n got %+v\nwant %+v", what, got, want)}
+	}
+	t.Error(strings.Join(diffs, "\n"))
 }
 
 func claimName(r onboarding.ClaimResult) string {
@@ -216,9 +227,14 @@ func testClaimValidates(t *testing.T, s WebhookStoreUnderTest) {
 	}
 }
 
-// countClaims tallies the results of concurrent claims.
-func countClaims(t *testing.T, results []onboarding.ClaimResult, errs []error) map[onboarding.ClaimResult]int {
+// raceClaims makes n calls of claim at once and tallies their results.
+func raceClaims(t *testing.T, n int, claim func(i int) (onboarding.ClaimResult, error)) map[onboarding.ClaimResult]int {
 	t.Helper()
+	results := make([]onboarding.ClaimResult, n)
+	errs := race(n, func(i int) (err error) {
+		results[i], err = claim(i)
+		return err
+	})
 	counts := map[onboarding.ClaimResult]int{}
 	for i, err := range errs {
 		if err != nil {
@@ -234,12 +250,9 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 	ctx := context.Background()
 	t.Run("fresh key: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
 		const key = "concurrent-fresh"
-		results := make([]onboarding.ClaimResult, n)
-		errs := race(n, func(i int) (err error) {
-			results[i], err = s.ClaimEvent(ctx, key, at(time.Duration(i)), lease, ttl)
-			return err
+		got := raceClaims(t, n, func(i int) (onboarding.ClaimResult, error) {
+			return s.ClaimEvent(ctx, key, at(time.Duration(i)), lease, ttl)
 		})
-		got := countClaims(t, results, errs)
 		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
 			t.Errorf("results: got %v, want %v", got, want)
 		}
@@ -249,16 +262,13 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 	})
 	t.Run("winner completes at once: one ClaimNew, the others ClaimBusy or ClaimDone", func(t *testing.T) {
 		const key = "concurrent-complete"
-		results := make([]onboarding.ClaimResult, n)
-		errs := race(n, func(i int) error {
+		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
 			r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl)
-			results[i] = r
 			if err == nil && r == onboarding.ClaimNew {
 				err = s.CompleteEvent(ctx, key, at(0), ttl)
 			}
-			return err
+			return r, err
 		})
-		got := countClaims(t, results, errs)
 		if got[onboarding.ClaimNew] != 1 || got[onboarding.ClaimBusy]+got[onboarding.ClaimDone] != n-1 {
 			t.Errorf("results: got %v, want 1 ClaimNew and %d ClaimBusy or ClaimDone", got, n-1)
 		}
@@ -271,12 +281,9 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 		if r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl); err != nil || r != onboarding.ClaimNew {
 			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
 		}
-		results := make([]onboarding.ClaimResult, n)
-		errs := race(n, func(i int) (err error) {
-			results[i], err = s.ClaimEvent(ctx, key, at(lease+time.Second), lease, ttl)
-			return err
+		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
+			return s.ClaimEvent(ctx, key, at(lease+time.Second), lease, ttl)
 		})
-		got := countClaims(t, results, errs)
 		if want := map[onboarding.ClaimResult]int{onboarding.ClaimRetry: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
 			t.Errorf("results: got %v, want %v", got, want)
 		}
@@ -290,12 +297,9 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
 		}
 		must(t, s.CompleteEvent(ctx, key, at(0), ttl))
-		results := make([]onboarding.ClaimResult, n)
-		errs := race(n, func(i int) (err error) {
-			results[i], err = s.ClaimEvent(ctx, key, at(2*ttl), lease, ttl)
-			return err
+		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
+			return s.ClaimEvent(ctx, key, at(2*ttl), lease, ttl)
 		})
-		got := countClaims(t, results, errs)
 		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
 			t.Errorf("results: got %v, want %v", got, want)
 		}

@@ -2,13 +2,14 @@
 // (dedupe claims, message statuses, partner events), in the form their inspection methods (GetEventClaim,
 // MessageStatus, PartnerState) report them, and holds the rules the two adapters share so that they cannot
 // drift apart: how a TTL is rounded, when an item counts as expired, which partner events are accepted and
-// under which attribute their time is kept. It is not part of the domain: the webhook worker uses
+// under which attribute their time is kept, and how the read-decide-write adapters change an item. It is not part of the domain: the webhook worker uses
 // onboarding.WebhookStore; tests and debugging tools use the inspection methods.
 package webhookitem
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -66,6 +67,81 @@ func TTL(t time.Time) int64 {
 // whether or not it was deleted yet. ttl 0 means the item does not expire. The DynamoDB form of the test is
 // the condition "expires_at <= :now" with :now = now.Unix().
 func Expired(ttl int64, now time.Time) bool { return ttl != 0 && now.Unix() >= ttl }
+
+// TTLTime is TTL(t) as the time the inspection methods report.
+func TTLTime(t time.Time) time.Time { return time.Unix(TTL(t), 0).UTC() }
+
+// expiredAt is Expired for a TTL held as a time (zero: the item does not expire).
+func expiredAt(ttl, now time.Time) bool { return !ttl.IsZero() && Expired(ttl.Unix(), now) }
+
+// The rules below are ClaimEvent's, CompleteEvent's, AdvanceMessageStatus's and RecordPartnerEvent's for the
+// adapters that read an item, decide and write it back in one atomic step (the in-memory and bbolt stores;
+// the DynamoDB store states the same rules as condition expressions). Each takes the stored item and whether
+// there is one, expired or not.
+
+// Claim returns ClaimEvent's result for the claim c of key at now and the claim to store, nil when the
+// stored one stays: an absent or expired key is claimed with a lease until now+lease (onboarding.ClaimNew);
+// a completed one is onboarding.ClaimDone; one whose lease runs is onboarding.ClaimBusy; one whose lease
+// ended before it was completed is claimed again (onboarding.ClaimRetry). A new lease expires at now+ttl.
+func Claim(c EventClaim, ok bool, key string, now time.Time, lease, ttl time.Duration) (onboarding.ClaimResult, *EventClaim) {
+	now = now.UTC()
+	switch {
+	case !ok || expiredAt(c.ExpiresAt, now):
+		return onboarding.ClaimNew, &EventClaim{Key: key, Attempts: 1, LeaseUntil: now.Add(lease), ExpiresAt: TTLTime(now.Add(ttl))}
+	case c.Done:
+		return onboarding.ClaimDone, nil
+	case now.Before(c.LeaseUntil):
+		return onboarding.ClaimBusy, nil
+	}
+	c.Attempts++
+	c.LeaseUntil, c.ExpiresAt = now.Add(lease), TTLTime(now.Add(ttl))
+	return onboarding.ClaimRetry, &c
+}
+
+// Complete returns the claim c of key marked done at now (keeping the first completion) until now+ttl; a key
+// never claimed gets a done claim.
+func Complete(c EventClaim, ok bool, key string, now time.Time, ttl time.Duration) EventClaim {
+	if !ok {
+		c = EventClaim{Key: key}
+	}
+	c.Done = true
+	if c.CompletedAt.IsZero() {
+		c.CompletedAt = now.UTC()
+	}
+	c.ExpiresAt = TTLTime(now.Add(ttl))
+	return c
+}
+
+// Advance returns the status of messageID to store for status (of rank) at now, or false when the stored cur
+// is live and ranks as high: a status advances only to a higher rank.
+func Advance(cur MessageStatus, ok bool, messageID, status string, rank int, now time.Time, ttl time.Duration) (MessageStatus, bool) {
+	if ok && cur.Rank >= rank && !expiredAt(cur.ExpiresAt, now) {
+		return cur, false
+	}
+	return MessageStatus{MessageID: messageID, Status: status, Rank: rank, UpdatedAt: now.UTC(), ExpiresAt: TTLTime(now.Add(ttl))}, true
+}
+
+// RecordPartner returns p, the partner item of wabaID, with event at at recorded: the event's own latest
+// time and, unless a later event was recorded already, the WABA's last event. Out-of-order deliveries
+// therefore never make an older event the last one; of two events at the same time the first recorded
+// stays last. It does not change p's map.
+func RecordPartner(p Partner, ok bool, wabaID, event string, at time.Time) Partner {
+	at = at.UTC()
+	if !ok {
+		p = Partner{WABAID: wabaID}
+	}
+	p.EventAt = maps.Clone(p.EventAt)
+	if p.EventAt == nil {
+		p.EventAt = map[string]time.Time{}
+	}
+	if !ok || p.LastEventAt.Before(at) {
+		p.LastEvent, p.LastEventAt = event, at
+	}
+	if prev, seen := p.EventAt[event]; !seen || prev.Before(at) {
+		p.EventAt[event] = at
+	}
+	return p
+}
 
 // CheckClaim validates the arguments of ClaimEvent.
 func CheckClaim(key string, lease, ttl time.Duration) error {

@@ -71,13 +71,9 @@ type Server struct {
 
 // Launch starts dynalite on a free loopback port and waits until it accepts connections.
 func Launch() (*Server, error) {
-	cli, err := cliPath()
+	node, cli, err := tools()
 	if err != nil {
 		return nil, err
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, fmt.Errorf("dynalitetest: node not found in PATH (install Node.js >= 20, then run `make deps`): %w", err)
 	}
 	var errs []error
 	for range launchAttempts {
@@ -236,13 +232,19 @@ func Main(m *testing.M) {
 
 // Missing returns why dynalite cannot run here (Node.js or the npm package is not installed), or nil.
 func Missing() error {
-	if _, err := cliPath(); err != nil {
-		return err
+	_, _, err := tools()
+	return err
+}
+
+// tools returns the paths of node and of dynalite's CLI script.
+func tools() (node, cli string, err error) {
+	if cli, err = cliPath(); err != nil {
+		return "", "", err
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		return fmt.Errorf("dynalitetest: node not found in PATH (install Node.js >= 20, then run `make deps`): %w", err)
+	if node, err = exec.LookPath("node"); err != nil {
+		return "", "", fmt.Errorf("dynalitetest: node not found in PATH (install Node.js >= 20, then run `make deps`): %w", err)
 	}
-	return nil
+	return node, cli, nil
 }
 
 func runMain(m *testing.M) int {
