@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -134,12 +136,7 @@ func newKillWorld(t *testing.T, env map[string]string, faults string) *killWorld
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := reservePort(t)
 	sender := &graphsim.WebhookSender{URL: "http://" + addr + "/webhooks", AppSecret: onboarding.NewSecret(DefaultAppSecret),
 		RetryDelay: 50 * time.Millisecond, MaxAttempts: 12}
 	sim := graphsim.New(graphsim.Config{
@@ -155,6 +152,37 @@ func newKillWorld(t *testing.T, env map[string]string, faults string) *killWorld
 	go w.drive()
 	t.Cleanup(func() { close(w.stopped); sender.Close(); sim.Close() })
 	return w
+}
+
+// reservePort returns a free loopback address for the runners of one kill test, which listen on it one after
+// the other. The port is taken below the kernel's ephemeral range when it can be: a port from that range
+// (":0") can be handed to another test's listener or to an outgoing connection while no runner holds it,
+// and the next runner then fails with "address already in use".
+func reservePort(t *testing.T) string {
+	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	for range 50 {
+		port := 0
+		if low > 11000 {
+			port = 10000 + rand.IntN(low-10000)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
+	t.Fatal("no free loopback port")
+	return ""
 }
 
 // drive plays the user: it sends the message the onboarding waits for, once.
