@@ -60,7 +60,7 @@ func New(svc Onboardings, opts Options) *API {
 	}
 	a := &API{svc: svc, opts: opts, mux: http.NewServeMux()}
 	partnerRoute := func(pattern, method string, h http.HandlerFunc) {
-		a.mux.Handle(pattern, a.partner(methods(map[string]http.HandlerFunc{method: h})))
+		a.mux.Handle(pattern, a.partner(onlyMethod(method, h)))
 	}
 	partnerRoute("/signup", http.MethodPost, a.signup)
 	partnerRoute("/onboardings", http.MethodGet, a.list)
@@ -68,13 +68,13 @@ func New(svc Onboardings, opts Options) *API {
 	partnerRoute("/onboardings/{id}/retry", http.MethodPost, onboardingRoute(a, ParseRetry, a.retry))
 	partnerRoute("/onboardings/{id}/phone-verification", http.MethodPost, onboardingRoute(a, smallJSONBody(ParseVerificationCode), a.submitCode))
 	partnerRoute("/onboardings/{id}/phone-verification/code", http.MethodPost, onboardingRoute(a, smallJSONBody(ParseCodeRequest), a.requestCode))
-	a.mux.HandleFunc("/healthz", methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+	a.mux.HandleFunc("/healthz", onlyMethod(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
 		if rerr := refuseBody(r, "", "GET /healthz"); rerr != nil {
 			writeRequestError(w, rerr)
 			return
 		}
 		Healthz(w, r)
-	}}))
+	}))
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "", "no such endpoint")
 	})
@@ -92,20 +92,12 @@ func Healthz(w http.ResponseWriter, _ *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// methods dispatches on the HTTP method and answers 405 with an Allow header otherwise.
-func methods(handlers map[string]http.HandlerFunc) http.HandlerFunc {
-	allow := ""
-	for m := range handlers {
-		if allow != "" {
-			allow += ", "
-		}
-		allow += m
-	}
+// onlyMethod serves h for method m and answers 405 with an Allow header otherwise.
+func onlyMethod(m string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h, ok := handlers[r.Method]
-		if !ok {
-			w.Header().Set("Allow", allow)
-			WriteError(w, http.StatusMethodNotAllowed, onboarding.CodeMethodNotAllowed, "", r.Method+" is not allowed here; use "+allow)
+		if r.Method != m {
+			w.Header().Set("Allow", m)
+			WriteError(w, http.StatusMethodNotAllowed, onboarding.CodeMethodNotAllowed, "", r.Method+" is not allowed here; use "+m)
 			return
 		}
 		h(w, r)
@@ -133,11 +125,7 @@ type signupOnboarding struct {
 func statusURL(id string) string { return "/onboardings/" + id }
 
 func (a *API) signup(w http.ResponseWriter, r *http.Request) {
-	if rerr := checkJSONContentType(r); rerr != nil {
-		writeRequestError(w, rerr)
-		return
-	}
-	body, rerr := readBody(r, a.opts.MaxBodyBytes)
+	body, rerr := readJSONBody(r, a.opts.MaxBodyBytes)
 	if rerr != nil {
 		writeRequestError(w, rerr)
 		return

@@ -60,6 +60,14 @@ func readBody(r *http.Request, limit int64) ([]byte, *requestError) {
 	return body, nil
 }
 
+// readJSONBody checks that the body is JSON (415 otherwise) and reads at most limit bytes of it (413).
+func readJSONBody(r *http.Request, limit int64) ([]byte, *requestError) {
+	if rerr := checkJSONContentType(r); rerr != nil {
+		return nil, rerr
+	}
+	return readBody(r, limit)
+}
+
 // refuseBody refuses a request body on a route that takes none (400), allowing only the exact bytes of
 // allowed. It reads one byte past what it would accept instead of trusting Content-Length, which a chunked
 // body does not declare, so no body slips through and none is read further.

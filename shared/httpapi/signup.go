@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/waes/onboarding/shared/onboarding"
@@ -57,7 +58,7 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 	if !ok {
 		return signup.Request{}, invalid(http.StatusBadRequest, onboarding.CodeMissingField, fieldCode, "code is required: the code Embedded Signup returned to FB.login")
 	}
-	if len(code) > maxCodeLength || !printableASCII(code) {
+	if len(code) > maxCodeLength || !allIn(code, 0x21, 0x7e) {
 		return bad(fieldCode, "code must be the code Embedded Signup returned (printable ASCII, at most %d characters)", maxCodeLength)
 	}
 
@@ -74,10 +75,8 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		if !onboarding.ValidGraphID(id) {
 			return bad(fieldWABAIDs, "waba_ids[%d] must be 1 to 20 ASCII digits", i)
 		}
-		for _, prev := range wabaIDs[:i] {
-			if prev == id {
-				return bad(fieldWABAIDs, "waba_ids lists %s twice", id)
-			}
+		if slices.Contains(wabaIDs[:i], id) {
+			return bad(fieldWABAIDs, "waba_ids lists %s twice", id)
 		}
 	}
 
@@ -90,8 +89,8 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		return bad(fieldPhoneNumberID, "phone_number_id must be 1 to 20 ASCII digits")
 	}
 
-	business := m[fieldBusinessID]
-	if _, ok := m[fieldBusinessID]; ok && !onboarding.ValidGraphID(business) {
+	business, hasBusiness := m[fieldBusinessID]
+	if hasBusiness && !onboarding.ValidGraphID(business) {
 		return bad(fieldBusinessID, "business_id must be 1 to 20 ASCII digits")
 	}
 
@@ -147,15 +146,6 @@ func ParseSignup(body []byte) (signup.Request, *requestError) {
 		req.PIN = onboarding.NewSecret(pin)
 	}
 	return req, nil
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 func joinEvents() string {

@@ -8,16 +8,11 @@ import "net/http"
 // the field where one is at fault. On a refusal it writes the error answer and returns ok false. For the
 // local runner's own endpoints, which take the same care as the public API.
 func ReadStringObject(w http.ResponseWriter, r *http.Request, limit int64, fields []string) (map[string]string, bool) {
-	if e := checkJSONContentType(r); e != nil {
-		writeRequestError(w, e)
-		return nil, false
+	body, e := readJSONBody(r, limit)
+	var v map[string]string
+	if e == nil {
+		v, e = decodeStringObject(body, fields)
 	}
-	body, e := readBody(r, limit)
-	if e != nil {
-		writeRequestError(w, e)
-		return nil, false
-	}
-	v, e := decodeStringObject(body, fields)
 	if e != nil {
 		writeRequestError(w, e)
 		return nil, false

@@ -107,6 +107,7 @@ func validLanguage(s string) bool {
 	return !hasCountry || (len(country) == 2 && allIn(country, 'A', 'Z'))
 }
 
+// allIn reports whether every byte of s lies in lo..hi.
 func allIn(s string, lo, hi byte) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < lo || s[i] > hi {
@@ -137,12 +138,9 @@ func ParseVerificationCode(body []byte) (onboarding.Secret, *requestError) {
 // and hands it to parse.
 func smallJSONBody[T any](parse func([]byte) (T, *requestError)) func(*http.Request) (T, *requestError) {
 	return func(r *http.Request) (T, *requestError) {
-		var zero T
-		if rerr := checkJSONContentType(r); rerr != nil {
-			return zero, rerr
-		}
-		body, rerr := readBody(r, maxSmallBody)
+		body, rerr := readJSONBody(r, maxSmallBody)
 		if rerr != nil {
+			var zero T
 			return zero, rerr
 		}
 		return parse(body)
