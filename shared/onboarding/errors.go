@@ -173,12 +173,3 @@ type StepFailure interface {
 	error
 	Detail() StepError
 }
-
-// AsStepFailure returns the step failure inside err, if any.
-func AsStepFailure(err error) (StepFailure, bool) {
-	var f StepFailure
-	if errors.As(err, &f) {
-		return f, true
-	}
-	return nil, false
-}

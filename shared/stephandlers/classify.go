@@ -25,7 +25,7 @@ func transient(code, message string) *onboarding.TransientError {
 // classify turns any error of a step into one of the four typed step failures, keeping Meta's code, subcode
 // and fbtrace_id, and writing a message an operator can act on. Errors already typed pass through.
 func classify(step onboarding.StepName, err error) onboarding.StepFailure {
-	if f, ok := onboarding.AsStepFailure(err); ok {
+	if f, ok := errors.AsType[onboarding.StepFailure](err); ok {
 		return f
 	}
 	if ge, ok := graph.AsError(err); ok {
