@@ -4,6 +4,7 @@ package apigw
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -48,18 +49,8 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		}
 		body = b
 	}
-	method := ev.RequestContext.HTTP.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	path := ev.RawPath
-	if path == "" {
-		path = ev.RequestContext.HTTP.Path
-	}
-	if path == "" {
-		path = "/"
-	}
-	target := path
+	method := cmp.Or(ev.RequestContext.HTTP.Method, http.MethodGet)
+	target := cmp.Or(ev.RawPath, ev.RequestContext.HTTP.Path, "/")
 	if ev.RawQueryString != "" {
 		target += "?" + ev.RawQueryString
 	}

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -157,7 +158,7 @@ func FromEnv(getenv func(string) string, need Need) (Stage, error) {
 	if s.PhoneVerificationTimeout, err = seconds(getenv(EnvPhoneVerificationTimeout), 7*24*time.Hour); err != nil {
 		problems = append(problems, EnvPhoneVerificationTimeout+": "+err.Error())
 	}
-	if err := s.LogLevel.UnmarshalText([]byte(orDefault(getenv(EnvLogLevel), "INFO"))); err != nil {
+	if err := s.LogLevel.UnmarshalText([]byte(cmp.Or(getenv(EnvLogLevel), "INFO"))); err != nil {
 		problems = append(problems, EnvLogLevel+" must be DEBUG, INFO, WARN or ERROR")
 	}
 	if len(problems) > 0 {
@@ -180,11 +181,4 @@ func seconds(v string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("must be a whole number of seconds between 1 and %d", int(MaxWait/time.Second))
 	}
 	return time.Duration(n) * time.Second, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -3,9 +3,11 @@
 package logging
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,12 +52,7 @@ func New(w io.Writer, level slog.Leveler) *slog.Logger {
 func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // OrDiscard returns log, or a logger that writes nothing when log is nil (an optional Logger setting).
-func OrDiscard(log *slog.Logger) *slog.Logger {
-	if log == nil {
-		return Discard()
-	}
-	return log
-}
+func OrDiscard(log *slog.Logger) *slog.Logger { return cmp.Or(log, Discard()) }
 
 // contextHandler adds the onboarding and request ids from the context to every record, at the top level of
 // the line even under WithGroup (so that a query on onboarding_id finds every line). An id the caller logged
@@ -135,9 +132,8 @@ func (h *contextHandler) WithGroup(name string) slog.Handler {
 }
 
 func (h *contextHandler) with(f func(slog.Handler) slog.Handler) *contextHandler {
-	grouped := make([]func(slog.Handler) slog.Handler, len(h.grouped), len(h.grouped)+1)
-	copy(grouped, h.grouped)
-	return &contextHandler{base: h.base, has: h.has, grouped: append(grouped, f)}
+	// Clipped, the append copies: handlers derived from the same one never share an array.
+	return &contextHandler{base: h.base, has: h.has, grouped: append(slices.Clip(h.grouped), f)}
 }
 
 // secretKeyWords are attribute key fragments that always mean a secret value; such attributes are redacted
@@ -153,13 +149,8 @@ var allowedKeys = map[string]bool{
 // redactAttr redacts an attribute whose key, or the key of a group it is in, names a secret: a group's members
 // (slog.Group("token", ...), or a LogValuer resolving to a group) are never checked by their own keys alone.
 func redactAttr(groups []string, a slog.Attr) slog.Attr {
-	if secretKey(a.Key) {
+	if secretKey(a.Key) || slices.ContainsFunc(groups, secretKey) {
 		return slog.String(a.Key, "[redacted]")
-	}
-	for _, g := range groups {
-		if secretKey(g) {
-			return slog.String(a.Key, "[redacted]")
-		}
 	}
 	return a
 }
@@ -193,10 +184,5 @@ func namesSecret(key string) bool {
 	if allowedKeys[k] {
 		return false
 	}
-	for _, w := range secretKeyWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(secretKeyWords, func(w string) bool { return strings.Contains(k, w) })
 }

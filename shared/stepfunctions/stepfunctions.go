@@ -61,9 +61,8 @@ func (w *Workflow) Start(ctx context.Context, in onboarding.StartInput) (string,
 // executionARN derives an execution ARN from the state machine ARN and the execution name.
 func executionARN(stateMachineARN, name string) string {
 	// arn:aws:states:region:account:stateMachine:Name -> arn:aws:states:region:account:execution:Name:name
-	const marker = ":stateMachine:"
-	if i := strings.Index(stateMachineARN, marker); i >= 0 {
-		return stateMachineARN[:i] + ":execution:" + stateMachineARN[i+len(marker):] + ":" + name
+	if prefix, machine, ok := strings.Cut(stateMachineARN, ":stateMachine:"); ok {
+		return prefix + ":execution:" + machine + ":" + name
 	}
 	return name
 }
