@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waes/onboarding/internal/testenv"
 )
 
-// Document is the part of docs/openapi.json the test reads.
 // Document is the part of docs/openapi.json the tests read.
 type Document struct {
 	Paths      map[string]map[string]Operation `json:"paths"`
@@ -34,7 +36,11 @@ type Operation struct {
 // Load reads docs/openapi.json, found by walking up from the working directory to the module root.
 func Load(t *testing.T) *Document {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "openapi.json"))
+	root, err := testenv.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docs", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,16 +141,8 @@ func Validate(doc *Document, raw json.RawMessage, v any, path string) error {
 			return fmt.Errorf("%s: got %T, want a boolean", path, v)
 		}
 	}
-	if len(s.Enum) > 0 {
-		found := false
-		for _, e := range s.Enum {
-			if e == v {
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%s: %v is not one of %v", path, v, s.Enum)
-		}
+	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
+		return fmt.Errorf("%s: %v is not one of %v", path, v, s.Enum)
 	}
 	return nil
 }
@@ -160,22 +158,4 @@ func (d *Document) JSONSchema(path, method string, status int) (json.RawMessage,
 		return nil, false
 	}
 	return resp.Content["application/json"].Schema, true
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
