@@ -152,24 +152,14 @@ func (a *API) signup(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusAccepted, resp)
 }
 
-// pathID returns the onboarding id of the path, answering 404 (and false) when it cannot be one: nothing
-// that is not an id reaches the store.
-func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id := r.PathValue("id")
-	if !onboarding.ValidID(id) {
-		WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
-		return "", false
-	}
-	return id, true
-}
-
 // onboardingRoute serves a route of one onboarding: the id from the path (404 when it cannot be one, so
 // nothing that is not an id reaches the store), the request read by parse, then the service call and its
 // answer, or its error mapped by writeServiceError.
 func onboardingRoute[In any](a *API, parse func(*http.Request) (In, *requestError), call func(ctx context.Context, id string, in In) (status int, body any, err error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(w, r)
-		if !ok {
+		id := r.PathValue("id")
+		if !onboarding.ValidID(id) {
+			WriteError(w, http.StatusNotFound, onboarding.CodeNotFound, "id", "no onboarding with this id")
 			return
 		}
 		in, rerr := parse(r)

@@ -100,7 +100,7 @@ const maxArrayItems = 100
 // decodeObject is decodeStringObject whose arrayFields hold arrays of strings instead (at most
 // maxArrayItems); they are returned in the second map.
 func decodeObject(body []byte, fields, arrayFields, bools []string) (map[string]string, map[string][]string, *requestError) {
-	all := append(append([]string{}, fields...), arrayFields...)
+	all := slices.Concat(fields, arrayFields)
 	arrays := map[string][]string{}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil, invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "the body is empty; send a JSON object")
