@@ -198,8 +198,7 @@ func stringArray(dec *json.Decoder, key string, first json.Token) ([]string, *re
 }
 
 func syntaxError(err error) *requestError {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "malformed JSON at byte %d", se.Offset)
 	}
 	return invalid(http.StatusBadRequest, onboarding.CodeInvalidJSON, "", "malformed JSON")

@@ -34,8 +34,7 @@ func (a *API) partner(next http.Handler) http.Handler {
 func writeUnauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	challenge := `Bearer realm="onboarding"`
 	reason := "the request could not be authenticated"
-	var ae *auth.Error
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*auth.Error](err); ok {
 		reason = ae.Reason
 		if ae.InvalidToken {
 			challenge += `, error="invalid_token"`
@@ -110,12 +109,9 @@ func parseListQuery(raw string) (onboarding.Status, int, string, *requestError) 
 			return bad(k, "%s may be given once", k)
 		}
 	}
-	var status onboarding.Status
-	if v, ok := q[paramStatus]; ok {
-		status = onboarding.Status(v[0])
-		if !status.Valid() {
-			return bad(paramStatus, "status must be one of RUNNING, AWAITING_TEST_MESSAGE, COMPLETED, VERIFIED, FAILED, OFFBOARDED")
-		}
+	status := onboarding.Status(q.Get(paramStatus))
+	if q.Has(paramStatus) && !status.Valid() {
+		return bad(paramStatus, "status must be one of RUNNING, AWAITING_TEST_MESSAGE, COMPLETED, VERIFIED, FAILED, OFFBOARDED")
 	}
 	limit := onboarding.DefaultListLimit
 	if v, ok := q[paramLimit]; ok {
@@ -125,12 +121,9 @@ func parseListQuery(raw string) (onboarding.Status, int, string, *requestError) 
 		}
 		limit = n
 	}
-	cursor := ""
-	if v, ok := q[paramCursor]; ok {
-		if v[0] == "" {
-			return bad(paramCursor, "cursor is empty: omit it for the first page")
-		}
-		cursor = v[0]
+	cursor := q.Get(paramCursor)
+	if q.Has(paramCursor) && cursor == "" {
+		return bad(paramCursor, "cursor is empty: omit it for the first page")
 	}
 	return status, limit, cursor, nil
 }

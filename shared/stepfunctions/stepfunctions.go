@@ -48,8 +48,7 @@ func (w *Workflow) Start(ctx context.Context, in onboarding.StartInput) (string,
 		Name:            aws.String(in.Name),
 		Input:           aws.String(string(doc)),
 	})
-	var exists *types.ExecutionAlreadyExists
-	if errors.As(err, &exists) {
+	if _, ok := errors.AsType[*types.ExecutionAlreadyExists](err); ok {
 		return executionARN(w.stateMachineARN, in.Name), nil
 	}
 	if err != nil {
