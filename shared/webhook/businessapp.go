@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 )
@@ -126,9 +127,7 @@ func (m MessageEcho) MarshalJSON() ([]byte, error) {
 	if err := json.Unmarshal(b, &all); err != nil {
 		return nil, err
 	}
-	for k, v := range m.Rest {
-		all[k] = v
-	}
+	maps.Copy(all, m.Rest)
 	return json.Marshal(all)
 }
 
