@@ -154,12 +154,16 @@ func (s *Service) now() time.Time { return s.clock.Now() }
 // signupRetry makes the exchange and debug_token retry transient and throttled Graph errors in-process,
 // within a budget that fits the code's 30-second life. The client never retries an exchange that timed out.
 func (s *Service) signupRetry(o *graph.Options) {
-	budget := s.config.GraphRetryBudget
-	if budget <= 0 {
-		budget = DefaultGraphRetryBudget
-	}
 	o.Retry.RetryGraphErrors = true
-	o.Retry.Budget = budget
+	o.Retry.Budget = positiveOr(s.config.GraphRetryBudget, DefaultGraphRetryBudget)
+}
+
+// positiveOr returns d, or def when d is not positive (an unset Config duration).
+func positiveOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Signup finishes the synchronous part of an onboarding and starts its workflow. It returns the new record
@@ -373,11 +377,8 @@ func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, tok
 	// targets[scope] are the WABAs a granular scope is limited to; nil: every WABA the user granted.
 	targets := map[string][]string{}
 	for _, scope := range requiredScopes {
-		if !slices.Contains(dbg.Scopes, scope) {
-			return nil, time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
-		}
 		i := slices.IndexFunc(dbg.GranularScopes, func(g graph.GranularScope) bool { return g.Scope == scope })
-		if i < 0 {
+		if i < 0 || !slices.Contains(dbg.Scopes, scope) {
 			return nil, time.Time{}, &GrantError{Field: "code", Reason: "the token lacks the " + scope + " permission"}
 		}
 		targets[scope] = dbg.GranularScopes[i].TargetIDs
@@ -406,13 +407,13 @@ func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, tok
 			return nil, time.Time{}, upstream("phone_numbers", err)
 		}
 		t := target{id: onboarding.NewID(), waba: waba}
-		has := func(id string) bool {
-			return slices.ContainsFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == id })
+		index := func(id string) int {
+			return slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == id })
 		}
 		switch n := len(phones.PhoneNumbers); {
 		case !req.Event.HasPhone():
 			// FINISH_ONLY_WABA: the customer shared no number; the partner adds one later.
-		case req.PhoneNumberID != "" && has(req.PhoneNumberID):
+		case req.PhoneNumberID != "" && index(req.PhoneNumberID) >= 0:
 			t.phone, phoneFound = req.PhoneNumberID, true
 		case req.PhoneNumberID != "" && len(wabas) == 1:
 			return nil, time.Time{}, &GrantError{Field: "phone_number_id", Reason: "phone number " + req.PhoneNumberID + " is not a number of WABA " + waba}
@@ -421,7 +422,7 @@ func (s *Service) verifyGrant(ctx context.Context, cfg onboarding.AppConfig, tok
 		case n > 1:
 			t.ambiguous = n
 		}
-		if i := slices.IndexFunc(phones.PhoneNumbers, func(p graph.PhoneNumber) bool { return p.ID == t.phone }); t.phone != "" && i >= 0 {
+		if i := index(t.phone); t.phone != "" && i >= 0 {
 			t.display = phones.PhoneNumbers[i].DisplayPhoneNumber
 		}
 		out = append(out, t)
@@ -493,17 +494,9 @@ func (s *Service) storePIN(ctx context.Context, wabaID, phoneNumberID string, pi
 
 // start starts the n-th workflow execution of the record.
 func (s *Service) start(ctx context.Context, rec *onboarding.Record, cfg onboarding.AppConfig, resumeFrom onboarding.StepName) error {
-	inbound, status := s.config.InboundTimeout, s.config.StatusTimeout
-	if inbound <= 0 {
-		inbound = DefaultInboundTimeout
-	}
-	if status <= 0 {
-		status = DefaultStatusTimeout
-	}
-	verify := s.config.PhoneVerificationTimeout
-	if verify <= 0 {
-		verify = DefaultPhoneVerificationTimeout
-	}
+	inbound := positiveOr(s.config.InboundTimeout, DefaultInboundTimeout)
+	status := positiveOr(s.config.StatusTimeout, DefaultStatusTimeout)
+	verify := positiveOr(s.config.PhoneVerificationTimeout, DefaultPhoneVerificationTimeout)
 	name := onboarding.ExecutionName(rec.ID, rec.Executions)
 	arn, err := s.workflow.Start(ctx, onboarding.StartInput{
 		OnboardingID: rec.ID,

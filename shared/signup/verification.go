@@ -93,11 +93,16 @@ func (s *Service) awaiting(ctx context.Context, id string) (*onboarding.Record, 
 	return rec, nil
 }
 
-func (s *Service) phoneAPI() (PhoneGraphAPI, error) {
+// phoneAPI returns the Graph client of the phone verification routes and the business token of rec's WABA.
+func (s *Service) phoneAPI(ctx context.Context, rec *onboarding.Record) (PhoneGraphAPI, onboarding.Secret, error) {
 	if s.phoneGraph == nil {
-		return nil, errors.New("signup: no PhoneGraph configured")
+		return nil, onboarding.Secret{}, errors.New("signup: no PhoneGraph configured")
 	}
-	return s.phoneGraph, nil
+	sec, err := s.vault.WABASecret(ctx, rec.WABAID)
+	if err != nil {
+		return nil, onboarding.Secret{}, &UnavailableError{Reason: "the business token could not be read", Err: err}
+	}
+	return s.phoneGraph, sec.BusinessToken, nil
 }
 
 // RequestVerificationCode asks Meta to send the verification code of a waiting onboarding's phone number by
@@ -115,11 +120,7 @@ func (s *Service) RequestVerificationCode(ctx context.Context, id string, req Co
 			return nil, &RateLimitedError{RetryAfter: next.Sub(now), Reason: "a verification code was requested moments ago; wait before asking for another"}
 		}
 	}
-	g, err := s.phoneAPI()
-	if err != nil {
-		return nil, err
-	}
-	token, err := s.businessToken(ctx, rec.WABAID)
+	g, token, err := s.phoneAPI(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +161,7 @@ func (s *Service) SubmitVerificationCode(ctx context.Context, id string, code on
 	case err != nil:
 		return nil, err
 	}
-	g, err := s.phoneAPI()
-	if err != nil {
-		return nil, err
-	}
-	token, err := s.businessToken(ctx, rec.WABAID)
+	g, token, err := s.phoneAPI(ctx, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -251,12 +248,4 @@ func (s *Service) resumeVerified(ctx context.Context, rec *onboarding.Record, re
 	}
 	s.log.InfoContext(ctx, "workflow resumed after phone verification")
 	return rec, nil
-}
-
-func (s *Service) businessToken(ctx context.Context, wabaID string) (onboarding.Secret, error) {
-	sec, err := s.vault.WABASecret(ctx, wabaID)
-	if err != nil {
-		return onboarding.Secret{}, &UnavailableError{Reason: "the business token could not be read", Err: err}
-	}
-	return sec.BusinessToken, nil
 }

@@ -51,32 +51,25 @@ func classify(step onboarding.StepName, err error) onboarding.StepFailure {
 	return transient(onboarding.CodeDependency, err.Error())
 }
 
+// graphPermanent maps the Graph error codes that need a specific action to their step code and the hint
+// added to Meta's message.
+var graphPermanent = map[int]struct{ code, hint string }{
+	graph.CodeTokenInvalid:         {onboarding.CodeReauthRequired, ". The customer's business token expired or was revoked: the customer must complete Embedded Signup again."},
+	graph.CodeRegisterBlocked:      {onboarding.CodeRegisterBlocked, ". Meta blocks registration of this number for 72 hours after too many register calls; retry after register_retry_after."},
+	graph.CodeRegisterPINMismatch:  {onboarding.CodePINMismatch, ". The number already has a different two-step verification PIN: pass that PIN as `pin` in a new signup, or reset two-step verification in WhatsApp Manager, then retry."},
+	graph.CodePhoneNotVerified:     {onboarding.CodePhoneNotVerified, ". The number's ownership is not verified: POST /onboardings/{id}/retry resumes from verify_phone, which waits for the customer's code."},
+	graph.CodeReengagementRequired: {onboarding.CodeOutsideWindow, ". The tester must send a message to the business number first (it opens the 24-hour window)."},
+}
+
 // classifyGraph maps a Graph API error to its step failure class with an actionable message.
 func classifyGraph(step onboarding.StepName, ge *graph.Error) onboarding.StepFailure {
 	d := onboarding.StepError{
 		GraphCode: ge.Code, GraphSubcode: ge.Subcode, FBTraceID: ge.FBTraceID,
 		Message: fmt.Sprintf("Meta answered %s with: %s", ge.Call, graphMessage(ge)),
 	}
-	switch ge.Code {
-	case graph.CodeTokenInvalid:
-		d.Code = onboarding.CodeReauthRequired
-		d.Message += ". The customer's business token expired or was revoked: the customer must complete Embedded Signup again."
-		return &onboarding.PermanentError{StepError: d}
-	case graph.CodeRegisterBlocked:
-		d.Code = onboarding.CodeRegisterBlocked
-		d.Message += ". Meta blocks registration of this number for 72 hours after too many register calls; retry after register_retry_after."
-		return &onboarding.PermanentError{StepError: d}
-	case graph.CodeRegisterPINMismatch:
-		d.Code = onboarding.CodePINMismatch
-		d.Message += ". The number already has a different two-step verification PIN: pass that PIN as `pin` in a new signup, or reset two-step verification in WhatsApp Manager, then retry."
-		return &onboarding.PermanentError{StepError: d}
-	case graph.CodePhoneNotVerified:
-		d.Code = onboarding.CodePhoneNotVerified
-		d.Message += ". The number's ownership is not verified: POST /onboardings/{id}/retry resumes from verify_phone, which waits for the customer's code."
-		return &onboarding.PermanentError{StepError: d}
-	case graph.CodeReengagementRequired:
-		d.Code = onboarding.CodeOutsideWindow
-		d.Message += ". The tester must send a message to the business number first (it opens the 24-hour window)."
+	if p, ok := graphPermanent[ge.Code]; ok {
+		d.Code = p.code
+		d.Message += p.hint
 		return &onboarding.PermanentError{StepError: d}
 	}
 	switch ge.Class {

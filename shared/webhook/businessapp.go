@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 )
@@ -126,9 +127,7 @@ func (m MessageEcho) MarshalJSON() ([]byte, error) {
 	if err := json.Unmarshal(b, &all); err != nil {
 		return nil, err
 	}
-	for k, v := range m.Rest {
-		all[k] = v
-	}
+	maps.Copy(all, m.Rest)
 	return json.Marshal(all)
 }
 
@@ -151,8 +150,7 @@ func ParseBusinessApp(ev Event) (*BusinessAppValue, error) {
 		return nil, fmt.Errorf("webhook: %s value of %d bytes is too large", ev.Field, len(ev.Raw))
 	}
 	var v BusinessAppValue
-	dec := json.NewDecoder(bytes.NewReader(ev.Raw))
-	if err := dec.Decode(&v); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(ev.Raw)).Decode(&v); err != nil {
 		return nil, fmt.Errorf("webhook: decoding the %s value: %w", ev.Field, err)
 	}
 	return &v, nil

@@ -346,16 +346,11 @@ var errBudget = errors.New("the in-flight body budget is exhausted")
 // soon as its limit+1st byte arrives, whatever its declared length, and a body shorter than it declared is
 // refused (400).
 //
-// The body is read into chunks of at most readChunk bytes, each allocated only once the previous one is full
-// and only after the lease has taken budget for it; when that budget cannot be had the answer is 503
-// (errBudget). No buffer is pre-sized from the declared length beyond one chunk (a declared length only
-// trims the last chunk to fit). The budget is accounted by the chunks' capacity, so a delivery holds at most
-// one chunk more than it has sent: a slow sender declaring a large body holds what it sent plus at most one
-// chunk, not what it declared. A body of one chunk is returned as it is; a longer one is joined once into a
-// buffer of its exact length, budget for which is taken (beside the chunks') before it is allocated, so the
-// join's transient copy is accounted too, and the chunks' share is given back after it. Chunks rather than
-// one buffer grown by a chunk at a time: growing a single buffer would copy it at every growth, quadratic
-// in the body's size.
+// The body is read into chunks of at most readChunk bytes, each allocated only after the lease has taken
+// budget for it (errBudget, a 503, when it cannot). A declared length only trims the last chunk, so a slow
+// sender declaring a large body holds what it sent plus at most one chunk. A longer body is joined once into a
+// buffer of its exact length, whose budget is taken before it is allocated. Chunks rather than one growing
+// buffer: growing a single buffer would copy it at every growth, quadratic in the body's size.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, l *lease) ([]byte, int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusOK, nil

@@ -350,16 +350,20 @@ func (x *contactIndex) find(waID, userID string) *Contact {
 	return nil
 }
 
-// changeKey hashes entry.id, the field and the raw value bytes; the separators keep ("ab","c") and
-// ("a","bc") apart.
+// changeKey keys a change by entry.id, the field and the raw value bytes.
 func changeKey(entryID, field string, value []byte) string {
+	return hashKey("change:", entryID, field, value)
+}
+
+// hashKey is prefix and the hex sha256 of a, b and value; the separators keep ("ab","c") and ("a","bc") apart.
+func hashKey(prefix, a, b string, value []byte) string {
 	h := sha256.New()
-	h.Write([]byte(entryID))
+	h.Write([]byte(a))
 	h.Write([]byte{0})
-	h.Write([]byte(field))
+	h.Write([]byte(b))
 	h.Write([]byte{0})
 	h.Write(value)
-	return "change:" + hex.EncodeToString(h.Sum(nil))
+	return prefix + hex.EncodeToString(h.Sum(nil))
 }
 
 // errorKey hashes the WABA, the phone number id and the error object re-encoded canonically (keys sorted, no
@@ -373,13 +377,7 @@ func errorKey(wabaID, phoneNumberID string, raw []byte) string {
 			canonical = b
 		}
 	}
-	h := sha256.New()
-	h.Write([]byte(wabaID))
-	h.Write([]byte{0})
-	h.Write([]byte(phoneNumberID))
-	h.Write([]byte{0})
-	h.Write(canonical)
-	return "error:" + hex.EncodeToString(h.Sum(nil))
+	return hashKey("error:", wabaID, phoneNumberID, canonical)
 }
 
 // parseUnix reads Meta's unix-seconds string, falling back to entry.time; an unreadable value is the zero

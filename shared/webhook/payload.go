@@ -8,12 +8,10 @@ import (
 	"strconv"
 )
 
-// The types below model the part of Meta's webhook notification the intake reads: Parse decodes into them
-// with encoding/json. Every string it reads is a FlexString (a number or null is taken too, so that one
-// unexpected literal does not fail a delivery Meta would retry for a week). Keys they do not name are
-// ignored (the untouched JSON of each message, status, error or value travels in Event.Raw), so a field Meta
-// adds never breaks the intake. They encode to Meta's shape, so the Graph
-// simulator and tests can build notifications with them.
+// The types below model the part of Meta's webhook notification the intake reads; Parse decodes into them.
+// Keys they do not name are ignored (each item's untouched JSON travels in Event.Raw), so a field Meta adds
+// never breaks the intake. They encode to Meta's shape, so the Graph simulator and tests can build
+// notifications with them.
 
 // ObjectWhatsAppBusinessAccount is the notification object of every WhatsApp Business Account webhook.
 const ObjectWhatsAppBusinessAccount = "whatsapp_business_account"

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,14 +48,7 @@ var (
 // API Gateway's base64 decoding, before any parsing). It fails closed with ErrNoAppSecret when every secret is
 // empty.
 func Verify(body []byte, header string, secrets ...onboarding.Secret) error {
-	configured := false
-	for _, s := range secrets {
-		if !s.IsZero() {
-			configured = true
-			break
-		}
-	}
-	if !configured {
+	if !slices.ContainsFunc(secrets, func(s onboarding.Secret) bool { return !s.IsZero() }) {
 		return fmt.Errorf("verifying the webhook signature: %w", ErrNoAppSecret)
 	}
 	got, err := parseSignature(header)

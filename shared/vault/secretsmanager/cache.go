@@ -119,16 +119,6 @@ func (c *cache[T]) invalidate(key string) {
 	}
 }
 
-// waiting returns how many callers wait for the fetch of key in flight (for tests).
-func (c *cache[T]) waiting(key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.slots[key]; s != nil && s.flight != 0 {
-		return s.waiters
-	}
-	return 0
-}
-
 // evictLocked keeps the map bounded: it drops expired idle slots, and everything idle if that is not enough.
 // c.mu must be held.
 func (c *cache[T]) evictLocked() {

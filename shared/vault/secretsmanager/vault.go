@@ -45,6 +45,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/waes/onboarding/internal/vaultargs"
+	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/onboarding"
 )
 
@@ -130,9 +131,7 @@ func New(client API, opts Options, optFns ...func(*Options)) *Vault {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = logging.OrDiscard(o.Logger)
 	v := &Vault{client: client, opts: o}
 	for _, k := range slices.Sorted(maps.Keys(o.Tags)) { // sorted: the same request every time
 		v.tags = append(v.tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(o.Tags[k])})

@@ -435,6 +435,7 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 	// the tester's phone got it. The status wait keeps waiting on sent (its timeout ends it).
 	switch rec.TestMessageStatus {
 	case "", "sent":
+		return nil
 	case "failed":
 		cause := "the test reply " + rec.TestMessageID + " failed to deliver"
 		if rec.Progress.TestFailureCode != 0 {
@@ -442,16 +443,10 @@ func (p *Processor) resumeReady(ctx context.Context, rec *onboarding.Record) err
 		} else {
 			cause += ": see the message.status partner event for Meta's error"
 		}
-		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, nil, cause); err != nil {
-			return err
-		}
-	default:
-		out, _ := json.Marshal(map[string]string{"message_id": rec.TestMessageID, "status": rec.TestMessageStatus})
-		if err := p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, out, ""); err != nil {
-			return err
-		}
+		return p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, nil, cause)
 	}
-	return nil
+	out, _ := json.Marshal(map[string]string{"message_id": rec.TestMessageID, "status": rec.TestMessageStatus})
+	return p.resume(ctx, rec.ID, onboarding.WaitMessageStatus, out, "")
 }
 
 // resume takes the wait (exactly one worker gets it) and sends its task token success or failure. If Step
