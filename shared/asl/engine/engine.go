@@ -310,11 +310,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	all := slices.Clone(e.order)
 	e.mu.Unlock()
-	if e.opts.Checkpoint != nil {
-		e.suspended.Store(true)
-	}
+	suspending := e.opts.Checkpoint != nil
+	e.suspended.Store(suspending)
 	for _, x := range all {
-		if e.opts.Checkpoint != nil {
+		if suspending {
 			x.suspend()
 			continue
 		}
