@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -55,12 +56,9 @@ func (e *Error) Catchable() bool {
 
 // matchesAny implements ErrorEquals. States.TaskFailed matches any error but States.Timeout.
 func matchesAny(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if p == name || p == ErrorAll || (p == ErrorTaskFailed && name != ErrorTimeout) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(patterns, func(p string) bool {
+		return p == name || p == ErrorAll || (p == ErrorTaskFailed && name != ErrorTimeout)
+	})
 }
 
 // RuntimeError returns a States.Runtime error with the given cause.

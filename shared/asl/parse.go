@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,8 +68,7 @@ type State struct {
 type Task struct {
 	Callback       bool   // lambda:invoke.waitForTaskToken
 	Function       string // FunctionName
-	Resource       string
-	TimeoutSeconds int64 // 0: none, or TimeoutSecondsPath (see Timeout)
+	TimeoutSeconds int64  // 0: none, or TimeoutSecondsPath (see Timeout)
 }
 
 // resultPath is a ResultPath: unset (p nil) means "$", null discards the result.
@@ -158,7 +158,7 @@ func (v *validator) decode(raw []byte, loc, what string, dst any) bool {
 		return false
 	}
 	ok := true // report every unsupported field before giving up
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(strings.Fields(allowedFields[what]), k) {
 			v.addf(loc+"/"+k, "field %q is not supported in a %s", k, what)
 			ok = false
@@ -207,7 +207,7 @@ func (v *validator) definition(doc []byte) *Definition {
 	if len(raw.States) == 0 {
 		v.addf("/States", "States must be a non-empty object of states")
 	}
-	for _, name := range sortedKeys(raw.States) {
+	for _, name := range slices.Sorted(maps.Keys(raw.States)) {
 		loc := "/States/" + escapePointer(name)
 		if name == "" || len(name) > maxStateNameLen {
 			v.addf(loc, "state names must be 1 to %d characters long", maxStateNameLen)
@@ -282,7 +282,7 @@ func (v *validator) state(name string, raw json.RawMessage, loc string) *State {
 }
 
 func (v *validator) task(st *State, r *rawState, loc string) {
-	t := &Task{Resource: r.Resource}
+	t := &Task{}
 	st.task = t
 	m := resourceRE.FindStringSubmatch(r.Resource)
 	switch {
@@ -351,7 +351,7 @@ func (v *validator) invokeParameters(t *Task, raw json.RawMessage, loc string) {
 		p, _ := DecodeJSON(raw)
 		params, _ = p.(map[string]any)
 	}
-	for _, key := range sortedKeys(params) {
+	for _, key := range slices.Sorted(maps.Keys(params)) {
 		if key != "FunctionName" && key != "Payload" && key != "Payload.$" {
 			v.addf(loc+"/"+escapePointer(key), "the lambda:invoke parameter %q is not supported (only a static FunctionName and Payload)", key)
 		}
@@ -426,7 +426,7 @@ func (v *validator) transitions(d *Definition) {
 		}
 	}
 	exists("", "/StartAt", d.startAt)
-	for _, name := range sortedKeys(d.states) {
+	for _, name := range slices.Sorted(maps.Keys(d.states)) {
 		st, loc := d.states[name], "/States/"+escapePointer(name)
 		exists(name, loc+"/Next", st.next)
 		exists(name, loc+"/Default", st.defaultNext)
@@ -451,7 +451,7 @@ func (v *validator) transitions(d *Definition) {
 		}
 	}
 	var unreachable []string
-	for _, name := range sortedKeys(d.states) {
+	for _, name := range slices.Sorted(maps.Keys(d.states)) {
 		if !seen[name] {
 			unreachable = append(unreachable, fmt.Sprintf("%q", name))
 		}
@@ -459,13 +459,4 @@ func (v *validator) transitions(d *Definition) {
 	if len(unreachable) > 0 {
 		v.addf("/States", "unreachable from StartAt: %s", strings.Join(unreachable, ", "))
 	}
-}
-
-func sortedKeys[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

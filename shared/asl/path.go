@@ -50,9 +50,6 @@ func badName(seg string) bool {
 	})
 }
 
-// String renders the path in canonical form: as written, since Parse accepts only canonical paths.
-func (p *path) String() string { return p.src }
-
 // get evaluates the path against the input ($$.Task.Token: the task token, "" when there is none)
 // and reports whether the node exists.
 func (p *path) get(input any, token string) (any, bool) {

@@ -8,6 +8,10 @@ import (
 	"github.com/waes/onboarding/internal/corpustest"
 )
 
+// String renders the path in canonical form: as written, since Parse accepts only canonical paths.
+// Only the tests call it; the interpreter's messages quote p.src.
+func (p *path) String() string { return p.src }
+
 func mustJSON(t testing.TB, s string) any {
 	t.Helper()
 	v, err := DecodeJSON([]byte(s))

@@ -81,13 +81,10 @@ func (st *State) Timeout(input any) (int64, error) {
 	return intAt(st.timeoutPath, input, "TimeoutSecondsPath", 1)
 }
 
-// Payload extracts the Lambda payload from a lambda:invoke task's parameters; Lambda hands an
-// invocation without Payload to the function as {}.
+// Payload extracts the Lambda payload from a lambda:invoke task's parameters, an object (Parse
+// requires one with a FunctionName); Lambda hands an invocation without Payload to the function as {}.
 func (st *State) Payload(params any) ([]byte, error) {
-	m, ok := params.(map[string]any)
-	if !ok {
-		return nil, RuntimeError(fmt.Sprintf("The Parameters of a lambda:invoke task must be an object, got %s.", jsonType(params)))
-	}
+	m, _ := params.(map[string]any)
 	payload, ok := m["Payload"]
 	if !ok {
 		payload = map[string]any{}

@@ -3,7 +3,9 @@ package asl
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,7 +32,7 @@ func (v *validator) node(val any, loc string, token *bool) template {
 	switch x := val.(type) {
 	case map[string]any:
 		fields := map[string]template{} // by output name (".$" removed)
-		for _, key := range sortedKeys(x) {
+		for _, key := range slices.Sorted(maps.Keys(x)) {
 			floc := loc + "/" + escapePointer(key)
 			name, dynamic := strings.CutSuffix(key, ".$")
 			if _, dup := fields[name]; dup {
@@ -173,11 +175,9 @@ func (r *choiceRule) eval(input any) (bool, error) {
 		b, _ := toFloat(r.literal)
 		return isNum && a > b, nil
 	}
-	switch v.(type) {
-	case string, bool: // StringEquals, BooleanEquals: a literal equals only a value of its type
-		return v == r.literal, nil
-	}
-	return false, nil
+	// StringEquals, BooleanEquals: the literal is a string or a boolean (Parse checks), so == is
+	// false for a value of another type and cannot panic on an object or an array.
+	return v == r.literal, nil
 }
 
 func (v *validator) choice(st *State, r *rawState, loc string) {
@@ -190,7 +190,7 @@ func (v *validator) choice(st *State, r *rawState, loc string) {
 		m, _ := val.(map[string]any)
 		var rule choiceRule
 		var ops []string
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			s, _ := m[k].(string)
 			switch k {
 			case "Comment":

@@ -38,7 +38,8 @@ func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.
 
 // FakeClock is a virtual clock for tests. Time moves only in Advance, AdvanceToNext and Sleep,
 // which returns at once after moving the clock by d (and records d: Sleeps), so waits and
-// back-off take no real time. Timers fire synchronously, in deadline order, inside the call that
+// back-off take no real time. Advance and Sleeps, which only this package's tests call, are in
+// clock_test.go. Timers fire synchronously, in deadline order, inside the call that
 // moves the clock past them; a sleep in one execution can so fire another execution's timeout.
 type FakeClock struct {
 	mu     sync.Mutex
@@ -60,13 +61,6 @@ func (c *FakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
-}
-
-// Sleeps returns the durations passed to Sleep so far, in call order.
-func (c *FakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.sleeps)
 }
 
 // Sleep records d and moves the clock forward by d at once.
@@ -93,10 +87,6 @@ func (c *FakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 		return len(c.timers) < n // still pending: not fired
 	}
 }
-
-// Advance moves the clock forward by d, firing every timer that falls due on the way, each with
-// the clock set to its deadline. Callbacks run synchronously, outside the clock's lock.
-func (c *FakeClock) Advance(d time.Duration) { c.advanceTo(c.Now().Add(d)) }
 
 // AdvanceToNext moves the clock to the earliest pending timer and fires it. It returns the
 // distance moved and false when nothing was pending.

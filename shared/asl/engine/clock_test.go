@@ -9,6 +9,19 @@ import (
 	"time"
 )
 
+// The FakeClock methods only this package's tests (and its examples) use.
+
+// Sleeps returns the durations passed to Sleep so far, in call order.
+func (c *FakeClock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sleeps)
+}
+
+// Advance moves the clock forward by d, firing every timer that falls due on the way, each with
+// the clock set to its deadline. Callbacks run synchronously, outside the clock's lock.
+func (c *FakeClock) Advance(d time.Duration) { c.advanceTo(c.Now().Add(d)) }
+
 func TestFakeClockAdvanceFiresInOrder(t *testing.T) {
 	c := NewFakeClock(corpusStart)
 	var mu sync.Mutex

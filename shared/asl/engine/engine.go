@@ -123,15 +123,9 @@ func New(def *asl.Definition, opts Options) *Engine {
 	opts.Name = cmp.Or(opts.Name, "StateMachine")
 	opts.Region = cmp.Or(opts.Region, "us-east-1")
 	opts.AccountID = cmp.Or(opts.AccountID, "123456789012")
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.MaxHistoryEvents <= 0 {
-		opts.MaxHistoryEvents = 25000
-	}
+	opts.Clock = cmp.Or(opts.Clock, Clock(realClock{}))
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	opts.MaxHistoryEvents = cmp.Or(max(opts.MaxHistoryEvents, 0), 25000)
 	e := &Engine{
 		def: def, opts: opts,
 		smARN:      fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.AccountID, opts.Name),
@@ -266,8 +260,8 @@ func (e *Engine) ListExecutions(status ExecutionStatus) []ExecutionDescription {
 	all := slices.Clone(e.order)
 	e.mu.Unlock()
 	var out []ExecutionDescription
-	for i := len(all) - 1; i >= 0; i-- {
-		if d := all[i].describe(); status == "" || d.Status == status {
+	for _, x := range slices.Backward(all) {
+		if d := x.describe(); status == "" || d.Status == status {
 			out = append(out, d)
 		}
 	}
@@ -316,11 +310,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	all := slices.Clone(e.order)
 	e.mu.Unlock()
-	if e.opts.Checkpoint != nil {
-		e.suspended.Store(true)
-	}
+	suspending := e.opts.Checkpoint != nil
+	e.suspended.Store(suspending)
 	for _, x := range all {
-		if e.opts.Checkpoint != nil {
+		if suspending {
 			x.suspend()
 			continue
 		}

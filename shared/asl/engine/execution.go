@@ -262,8 +262,7 @@ func (x *execution) run() {
 		}
 		out, next, err := x.runState(st, input)
 		if err != nil {
-			var se *asl.Error
-			if errors.As(err, &se) {
+			if se, ok := errors.AsType[*asl.Error](err); ok {
 				x.fail(se)
 			}
 			return
@@ -356,8 +355,7 @@ func (x *execution) runStep(st *asl.State, input any) (any, string, error) {
 
 // withStateContext prefixes States.Runtime causes with the state, as Step Functions does.
 func withStateContext(err error, name string) error {
-	var se *asl.Error
-	if errors.As(err, &se) && se.Name == asl.ErrorRuntime {
+	if se, ok := errors.AsType[*asl.Error](err); ok && se.Name == asl.ErrorRuntime {
 		return &asl.Error{Name: se.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s'. %s", name, se.Cause)}
 	}
 	return err

@@ -37,9 +37,7 @@ func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCa
 	ch := make(chan invokeResult, 1)
 	l, _ := x.e.fnLocks.LoadOrStore(c.name, &sync.Mutex{})
 	lock := l.(*sync.Mutex)
-	x.e.handlers.Add(1)
-	go func() {
-		defer x.e.handlers.Done()
+	x.e.handlers.Go(func() {
 		defer stopWatch()
 		lock.Lock()
 		defer lock.Unlock()
@@ -49,7 +47,7 @@ func (x *execution) invoke(c *lambdaCall) (<-chan invokeResult, context.CancelCa
 			return
 		}
 		ch <- x.callHandler(hctx, c, requestID)
-	}()
+	})
 	return ch, cancel
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,8 +45,8 @@ func (x *execution) runTask(st *asl.State, input any) (any, string, error) {
 				return out, st.Next(), nil
 			}
 		}
-		var se *asl.Error
-		if !errors.As(err, &se) || !se.Catchable() {
+		se, ok := errors.AsType[*asl.Error](err)
+		if !ok || !se.Catchable() {
 			return nil, "", err
 		}
 		retry, err := x.retry(st, se, !scheduled)
@@ -162,9 +163,7 @@ func (x *execution) prepare(a *taskAttempt, input any) error {
 	if strings.HasPrefix(fn, "arn:") {
 		a.call.arn = fn
 	}
-	if a.call.handler = x.e.opts.Functions[fn]; a.call.handler == nil {
-		a.call.handler = x.e.opts.Functions[a.call.name]
-	}
+	a.call.handler = cmp.Or(x.e.opts.Functions[fn], x.e.opts.Functions[a.call.name])
 	if len(a.call.parameters) > asl.MaxPayloadBytes {
 		return &asl.Error{Name: asl.ErrorDataLimitExceeded, Cause: fmt.Sprintf("the input of task %q after Parameters has %d bytes, more than the quota of %d", a.st.Name(), len(a.call.parameters), asl.MaxPayloadBytes)}
 	}
