@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -26,7 +25,6 @@ import (
 	"github.com/waes/onboarding/infra/local/runner"
 	"github.com/waes/onboarding/shared/asl"
 	"github.com/waes/onboarding/shared/asl/engine"
-	"github.com/waes/onboarding/shared/catalog"
 	"github.com/waes/onboarding/shared/graph"
 	"github.com/waes/onboarding/shared/graphsim"
 	"github.com/waes/onboarding/shared/httpapi"
@@ -140,32 +138,6 @@ func (p countingPublisher) Publish(ctx context.Context, evs ...partnerevents.Eve
 	return p.Publisher.Publish(ctx, evs...)
 }
 
-// engineWorkflow adapts the interpreter to onboarding.Workflow (as the local runner does).
-type engineWorkflow struct{ engine *engine.Engine }
-
-func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
-	doc, err := json.Marshal(in.Input)
-	if err != nil {
-		return "", err
-	}
-	return w.engine.StartExecution(context.Background(), in.Name, doc)
-}
-
-func (w *engineWorkflow) SendTaskSuccess(_ context.Context, token string, out []byte) error {
-	return taskErr(w.engine.SendTaskSuccess(token, out))
-}
-
-func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, name, cause string) error {
-	return taskErr(w.engine.SendTaskFailure(token, name, cause))
-}
-
-func taskErr(err error) error {
-	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
-		return fmt.Errorf("%w: %v", stepfunctions.ErrTaskGone, err)
-	}
-	return err
-}
-
 // recorder attributes remote calls to the invocation running: the onboarding's invocations run one after
 // the other, so the counters' deltas over one invocation are its calls.
 type recorder struct {
@@ -195,14 +167,6 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func timed[In, Out any](r *recorder, name string, fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
-	return func(ctx context.Context, in In) (out Out, err error) {
-		ctx = logging.WithRequestID(ctx, "cost-"+onboarding.NewID()[:12])
-		r.around(name, func() { out, err = fn(ctx, in) })
-		return out, err
-	}
 }
 
 // onboardingRun is one in-process onboarding: its counters, and the store and interpreter it runs on.
@@ -284,7 +248,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ddbURL, edgeURL, table string) 
 		stopSim()
 		return "", nil, err
 	}
-	wf := &engineWorkflow{}
+	wf := &runner.EngineWorkflow{}
 	proc := worker.New(r.store, r.store, wf, worker.Options{Publisher: pub, Logger: log,
 		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }})
 	queue := countingQueue{in: worker.Inline{P: proc}, events: &r.events, correlations: &r.correlations}
@@ -294,7 +258,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ddbURL, edgeURL, table string) 
 		stopSim()
 		return "", nil, err
 	}
-	wf.engine = r.eng
+	wf.Engine = r.eng
 	signupSvc := signup.New(r.store, vault, client, wf, signup.Options{Publisher: pub, Logger: log,
 		Config: signup.Config{DefaultCurrency: cfg.DefaultCurrency, InboundTimeout: cfg.InboundTimeout, StatusTimeout: cfg.StatusTimeout}})
 	api := httpapi.New(signupSvc, httpapi.Options{Logger: log})
@@ -315,23 +279,9 @@ func (r *onboardingRun) serve(cfg runner.Config, ddbURL, edgeURL, table string) 
 // engine is the workflow definition on the interpreter, its tasks the step handlers, each timed as an
 // invocation.
 func (r *onboardingRun) engine(stepSvc *stephandlers.Service, cfg runner.Config, log *slog.Logger) (*engine.Engine, error) {
-	handlers := map[string]any{
-		"subscribe_webhooks": timed(r.rec, "subscribe_webhooks", stepSvc.SubscribeWebhooks),
-		"sync_business_app":  timed(r.rec, "sync_business_app", stepSvc.SyncBusinessApp),
-		"share_credit_line":  timed(r.rec, "share_credit_line", stepSvc.ShareCreditLine),
-		"verify_phone":       timed(r.rec, "verify_phone", stepSvc.VerifyPhone),
-		"register_phone":     timed(r.rec, "register_phone", stepSvc.RegisterPhone),
-		"send_test_message":  timed(r.rec, "send_test_message", stepSvc.SendTestMessage),
-		"await_webhook":      timed(r.rec, "await_webhook", stepSvc.AwaitWebhook),
-		"record_outcome":     timed(r.rec, "record_outcome", stepSvc.RecordOutcome),
-	}
-	functions := map[string]lambda.Handler{}
-	for _, f := range catalog.Workflow() {
-		h, ok := handlers[f.Name]
-		if !ok {
-			return nil, fmt.Errorf("the definition invokes %s, which the cost run does not provide", f.Name)
-		}
-		functions[f.Name] = lambda.NewHandler(h)
+	functions, err := runner.StepFunctions(stepSvc, r.rec.around)
+	if err != nil {
+		return nil, err
 	}
 	doc, err := asl.Substitute(workflow.Definition, workflow.Substitutions(func(n string) string {
 		return "arn:aws:lambda:us-east-1:000000000000:function:" + n

@@ -69,7 +69,7 @@ type Runner struct {
 	// URL is the base URL the runner serves on.
 	URL string
 
-	workflow *engineWorkflow
+	workflow *EngineWorkflow
 	// state is the open state directory (disk mode).
 	state *localstate.State
 	// adapters are the state adapters wired in, whichever the mode.
@@ -151,7 +151,7 @@ func (r *Runner) build() error {
 	if err != nil {
 		return err
 	}
-	r.workflow = &engineWorkflow{}
+	r.workflow = &EngineWorkflow{}
 	queue, steps := r.services(client)
 	if err := r.startEngine(steps); err != nil {
 		return err
@@ -237,18 +237,18 @@ func (r *Runner) services(client *graph.Client) (worker.Inline, *stephandlers.Se
 	return queue, steps
 }
 
-// stepFunctions are the workflow's functions, registered under the names the definition's placeholders
-// resolve to.
-func stepFunctions(steps *stephandlers.Service) (map[string]lambda.Handler, error) {
+// StepFunctions are the workflow's functions, registered under the names the definition's placeholders
+// resolve to; around, when set, runs each invocation of the step handler (the cost tool times them with it).
+func StepFunctions(steps *stephandlers.Service, around func(name string, call func())) (map[string]lambda.Handler, error) {
 	functions := map[string]lambda.Handler{
-		"subscribe_webhooks": lambda.NewHandler(withRequestID(steps.SubscribeWebhooks)),
-		"sync_business_app":  lambda.NewHandler(withRequestID(steps.SyncBusinessApp)),
-		"share_credit_line":  lambda.NewHandler(withRequestID(steps.ShareCreditLine)),
-		"verify_phone":       lambda.NewHandler(withRequestID(steps.VerifyPhone)),
-		"register_phone":     lambda.NewHandler(withRequestID(steps.RegisterPhone)),
-		"send_test_message":  lambda.NewHandler(withRequestID(steps.SendTestMessage)),
-		"await_webhook":      lambda.NewHandler(withRequestID(steps.AwaitWebhook)),
-		"record_outcome":     lambda.NewHandler(withRequestID(steps.RecordOutcome)),
+		"subscribe_webhooks": step(around, "subscribe_webhooks", steps.SubscribeWebhooks),
+		"sync_business_app":  step(around, "sync_business_app", steps.SyncBusinessApp),
+		"share_credit_line":  step(around, "share_credit_line", steps.ShareCreditLine),
+		"verify_phone":       step(around, "verify_phone", steps.VerifyPhone),
+		"register_phone":     step(around, "register_phone", steps.RegisterPhone),
+		"send_test_message":  step(around, "send_test_message", steps.SendTestMessage),
+		"await_webhook":      step(around, "await_webhook", steps.AwaitWebhook),
+		"record_outcome":     step(around, "record_outcome", steps.RecordOutcome),
 	}
 	for _, f := range catalog.Workflow() {
 		if functions[f.Name] == nil {
@@ -261,7 +261,7 @@ func stepFunctions(steps *stephandlers.Service) (map[string]lambda.Handler, erro
 // startEngine builds the interpreter of the workflow definition and, on disk, resumes the executions an
 // earlier run left.
 func (r *Runner) startEngine(steps *stephandlers.Service) error {
-	functions, err := stepFunctions(steps)
+	functions, err := StepFunctions(steps, nil)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (r *Runner) startEngine(steps *stephandlers.Service) error {
 		engOpts.Checkpoint = r.executions.save
 	}
 	r.Engine = engine.New(def, engOpts)
-	r.workflow.engine = r.Engine
+	r.workflow.Engine = r.Engine
 	if r.executions == nil {
 		return nil
 	}
@@ -385,26 +385,32 @@ func onboardingIDOf(executionName string) string {
 	return executionName
 }
 
-// withRequestID gives each local invocation a request id for the logs, as Lambda's request id would be.
-func withRequestID[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
-	return func(ctx context.Context, in In) (Out, error) {
+// step is a step handler as a Lambda function: each invocation gets a request id for the logs, as Lambda's
+// request id would be, and runs inside around when that is set.
+func step[In, Out any](around func(string, func()), name string, fn func(context.Context, In) (Out, error)) lambda.Handler {
+	return lambda.NewHandler(func(ctx context.Context, in In) (out Out, err error) {
 		if logging.RequestID(ctx) == "" {
 			ctx = logging.WithRequestID(ctx, "local-"+onboarding.NewID()[:12])
 		}
-		return fn(ctx, in)
-	}
+		if around == nil {
+			return fn(ctx, in)
+		}
+		around(name, func() { out, err = fn(ctx, in) })
+		return out, err
+	})
 }
 
-// engineWorkflow runs workflow executions on the local interpreter.
-type engineWorkflow struct {
-	engine *engine.Engine
+// EngineWorkflow runs workflow executions on an interpreter (onboarding.Workflow); Engine must be set
+// before the first start.
+type EngineWorkflow struct {
+	Engine *engine.Engine
 	// failStart, when set (fault-injection tests), is called before each start: an error fails the start as
 	// a throttled or refused StartExecution would on AWS.
 	failStart atomic.Pointer[func() error]
 }
 
 // Start starts the execution; starting one that already exists (a repeated start) returns it.
-func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
+func (w *EngineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (string, error) {
 	if fail := w.failStart.Load(); fail != nil {
 		if err := (*fail)(); err != nil {
 			return "", err
@@ -415,9 +421,9 @@ func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (s
 		return "", fmt.Errorf("encoding the execution input: %w", err)
 	}
 	// An execution outlives the request that started it and gets its own request ids, as on AWS.
-	arn, err := w.engine.StartExecution(context.Background(), in.Name, doc)
+	arn, err := w.Engine.StartExecution(context.Background(), in.Name, doc)
 	if errors.Is(err, engine.ErrExecutionAlreadyExists) {
-		for _, ex := range w.engine.ListExecutions("") {
+		for _, ex := range w.Engine.ListExecutions("") {
 			if ex.Name == in.Name {
 				return ex.ExecutionARN, nil
 			}
@@ -427,13 +433,13 @@ func (w *engineWorkflow) Start(ctx context.Context, in onboarding.StartInput) (s
 }
 
 // SendTaskSuccess resumes a waiting task; a token that no longer waits is stepfunctions.ErrTaskGone, as on AWS.
-func (w *engineWorkflow) SendTaskSuccess(_ context.Context, token string, output []byte) error {
-	return taskError(w.engine.SendTaskSuccess(token, output))
+func (w *EngineWorkflow) SendTaskSuccess(_ context.Context, token string, output []byte) error {
+	return taskError(w.Engine.SendTaskSuccess(token, output))
 }
 
 // SendTaskFailure fails a waiting task; a token that no longer waits is stepfunctions.ErrTaskGone.
-func (w *engineWorkflow) SendTaskFailure(_ context.Context, token, errorName, cause string) error {
-	return taskError(w.engine.SendTaskFailure(token, errorName, cause))
+func (w *EngineWorkflow) SendTaskFailure(_ context.Context, token, errorName, cause string) error {
+	return taskError(w.Engine.SendTaskFailure(token, errorName, cause))
 }
 
 // isTaskGone recognises the answer for a task token that is no longer waiting (taskError).
