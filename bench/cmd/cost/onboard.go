@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +32,6 @@ import (
 	"github.com/waes/onboarding/shared/partnerevents"
 	"github.com/waes/onboarding/shared/partnerevents/eventbridge"
 	"github.com/waes/onboarding/shared/signup"
-	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/stephandlers"
 	ddbstore "github.com/waes/onboarding/shared/store/dynamodb"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
@@ -250,7 +248,7 @@ func (r *onboardingRun) serve(cfg runner.Config, ddbURL, edgeURL, table string) 
 	}
 	wf := &runner.EngineWorkflow{}
 	proc := worker.New(r.store, r.store, wf, worker.Options{Publisher: pub, Logger: log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }})
+		IsTaskGone: runner.IsTaskGone})
 	queue := countingQueue{in: worker.Inline{P: proc}, events: &r.events, correlations: &r.correlations}
 	stepSvc := stephandlers.New(r.store, vault, client, r.store, queue, stephandlers.Options{Publisher: pub, Logger: log,
 		Config: stephandlers.Config{WebhookOverrideURL: cfg.WebhookOverride, TestMessageBody: cfg.TestMessageBody}})

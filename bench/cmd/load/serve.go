@@ -25,7 +25,6 @@ import (
 	"github.com/waes/onboarding/infra/local/runner"
 	"github.com/waes/onboarding/shared/logging"
 	"github.com/waes/onboarding/shared/partnerevents"
-	"github.com/waes/onboarding/shared/stepfunctions"
 	"github.com/waes/onboarding/shared/store/memory"
 	vaultmem "github.com/waes/onboarding/shared/vault/memory"
 	"github.com/waes/onboarding/shared/webhook"
@@ -134,7 +133,7 @@ func IntakeServer(cfg runner.Config, log *slog.Logger) (*http.Server, error) {
 	vault := vaultmem.New(cfg.App)
 	proc := worker.New(store, store, nil, worker.Options{
 		Publisher: partnerevents.Discard{}, Logger: log,
-		IsTaskGone: func(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) },
+		IsTaskGone: runner.IsTaskGone,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks", webhook.NewHandler(vault.AppConfig, worker.Inline{P: proc}, webhook.Options{Logger: log}))

@@ -225,7 +225,7 @@ func (r *Runner) services(client *graph.Client) (worker.Inline, *stephandlers.Se
 	offboarder := &lateOffboarder{}
 	proc := worker.New(st.records, st.webhooks, r.workflow, worker.Options{
 		Publisher: r.Events, Logger: r.log,
-		IsTaskGone: isTaskGone,
+		IsTaskGone: IsTaskGone,
 		Offboarder: offboarder,
 	})
 	queue := worker.Inline{P: proc}
@@ -303,7 +303,7 @@ func (r *Runner) partnerAPI(client *graph.Client) (http.Handler, error) {
 			PhoneVerificationTimeout: cfg.PhoneVerificationTimeout},
 		Publisher: r.Events, Logger: r.log,
 		PhoneGraph: client, Waits: st.webhooks,
-		IsTaskGone: isTaskGone,
+		IsTaskGone: IsTaskGone,
 	})
 	apiOpts := httpapi.Options{Logger: r.log}
 	if cfg.AuthIssuer != "" {
@@ -442,8 +442,8 @@ func (w *EngineWorkflow) SendTaskFailure(_ context.Context, token, errorName, ca
 	return taskError(w.Engine.SendTaskFailure(token, errorName, cause))
 }
 
-// isTaskGone recognises the answer for a task token that is no longer waiting (taskError).
-func isTaskGone(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }
+// IsTaskGone recognises the answer for a task token that is no longer waiting (taskError).
+func IsTaskGone(err error) bool { return errors.Is(err, stepfunctions.ErrTaskGone) }
 
 func taskError(err error) error {
 	if errors.Is(err, engine.ErrTaskDoesNotExist) || errors.Is(err, engine.ErrTaskTimedOut) || errors.Is(err, engine.ErrInvalidToken) {
