@@ -26,9 +26,7 @@ func testEveryField(t *testing.T, s onboarding.Store) {
 	}
 	r := build(1)
 	mustCreate(t, s, r)
-	if got, want := r.Version, int64(1); got != want {
-		t.Errorf("Version after Create: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after Create", r, 1)
 	want := build(1)
 	want.Version = 1
 

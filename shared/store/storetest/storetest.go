@@ -146,6 +146,14 @@ func wantActive(t *testing.T, err error, existing string) {
 	}
 }
 
+// wantVersion checks that r has version want.
+func wantVersion(t *testing.T, what string, r *onboarding.Record, want int64) {
+	t.Helper()
+	if r.Version != want {
+		t.Errorf("%s: got %d, want %d", what, r.Version, want)
+	}
+}
+
 // wantIs checks that errors.Is(err, target).
 func wantIs(t *testing.T, err, target error) {
 	t.Helper()
@@ -229,9 +237,7 @@ func testRoundTrip(t *testing.T, s onboarding.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.build(t)
 			mustCreate(t, s, r)
-			if got, want := r.Version, int64(1); got != want {
-				t.Errorf("Version after Create: got %d, want %d", got, want)
-			}
+			wantVersion(t, "Version after Create", r, 1)
 			assertEqual(t, "record", mustGet(t, s, r.ID), r)
 		})
 	}
@@ -352,9 +358,7 @@ func testUpdate(t *testing.T, s onboarding.Store) {
 
 	must(t, r.SucceedStep(onboarding.StepShareCreditLine, "", at(4*time.Second)))
 	mustUpdate(t, s, r)
-	if got, want := r.Version, int64(3); got != want {
-		t.Errorf("Version after second Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after second Update", r, 3)
 	assertEqual(t, "record", mustGet(t, s, r.ID), r)
 }
 
@@ -368,9 +372,7 @@ func testUpdateStale(t *testing.T, s onboarding.Store) {
 	b.TestMessageID = "wamid.b"
 	err := s.Update(context.Background(), b)
 	wantIs(t, err, onboarding.ErrVersionConflict)
-	if got, want := b.Version, int64(1); got != want {
-		t.Errorf("Version after a failed Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a failed Update", b, 1)
 	assertEqual(t, "record", mustGet(t, s, r.ID), a)
 }
 
@@ -379,9 +381,7 @@ func testUpdateUnknown(t *testing.T, s onboarding.Store) {
 	r.Version = 1
 	err := s.Update(context.Background(), r)
 	wantIs(t, err, onboarding.ErrNotFound)
-	if got, want := r.Version, int64(1); got != want {
-		t.Errorf("Version after a failed Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a failed Update", r, 1)
 	_, err = s.Get(context.Background(), r.ID)
 	wantIs(t, err, onboarding.ErrNotFound)
 }
@@ -547,9 +547,7 @@ func testRetryReacquires(t *testing.T, s onboarding.Store) {
 	}
 	r.Executions++
 	mustUpdate(t, s, r)
-	if got, want := r.Version, int64(3); got != want {
-		t.Errorf("Version after retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after retry", r, 3)
 	wantActive(t, s.Create(context.Background(), newRecord(waba, phone, at(time.Hour))), r.ID)
 
 	// And a second failure releases it again.
@@ -570,16 +568,12 @@ func testRetryWhileAnotherActive(t *testing.T, s onboarding.Store) {
 	_, err := a.Resume(at(2 * time.Hour))
 	must(t, err)
 	wantActive(t, s.Update(context.Background(), a), b.ID)
-	if got, want := a.Version, int64(2); got != want {
-		t.Errorf("Version after a refused retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a refused retry", a, 2)
 	stored := mustGet(t, s, a.ID)
 	if got, want := stored.Status, onboarding.StatusFailed; got != want {
 		t.Errorf("stored status after a refused retry: got %s, want %s", got, want)
 	}
-	if got, want := stored.Version, int64(2); got != want {
-		t.Errorf("stored version after a refused retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "stored version after a refused retry", stored, 2)
 
 	// Once b has ended, the same retry goes through and takes the guard.
 	failRecord(t, b, at(3*time.Hour))
@@ -905,9 +899,7 @@ func testConcurrentUpdates(t *testing.T, s onboarding.Store) {
 		}
 	}
 	got := mustGet(t, s, r.ID)
-	if g, w := got.Version, int64(2); g != w {
-		t.Errorf("stored version: got %d, want %d", g, w)
-	}
+	wantVersion(t, "stored version", got, 2)
 	assertEqual(t, "record", got, copies[winner])
 }
 
