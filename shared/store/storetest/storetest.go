@@ -154,6 +154,15 @@ func wantVersion(t *testing.T, what string, r *onboarding.Record, want int64) {
 	}
 }
 
+// wantInvalid checks that err is an *onboarding.InvalidTransitionError.
+func wantInvalid(t *testing.T, what string, err error) {
+	t.Helper()
+	var invalid *onboarding.InvalidTransitionError
+	if !errors.As(err, &invalid) {
+		t.Errorf("%s: got error %v, want *onboarding.InvalidTransitionError", what, err)
+	}
+}
+
 // wantIs checks that errors.Is(err, target).
 func wantIs(t *testing.T, err, target error) {
 	t.Helper()
@@ -404,10 +413,7 @@ func testUpdateKeysImmutable(t *testing.T, s onboarding.Store) {
 			mustCreate(t, s, r)
 			want := r.Clone()
 			tc.change(r)
-			var invalid *onboarding.InvalidTransitionError
-			if err := s.Update(context.Background(), r); !errors.As(err, &invalid) {
-				t.Fatalf("Update: got error %v, want *onboarding.InvalidTransitionError", err)
-			}
+			wantInvalid(t, "Update", s.Update(context.Background(), r))
 			assertEqual(t, "record", mustGet(t, s, r.ID), want)
 		})
 	}
@@ -423,11 +429,8 @@ func testPhoneAssignedOnce(t *testing.T, s onboarding.Store) {
 	r.Event = onboarding.EventFinish
 	r.FailPhoneAmbiguous(2, at(time.Second))
 	mustCreate(t, s, r)
-	var invalid *onboarding.InvalidTransitionError
 
-	if err := r.ChoosePhone(phone, at(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	must(t, r.ChoosePhone(phone, at(2*time.Second)))
 	mustUpdate(t, s, r)
 	got := mustGet(t, s, r.ID)
 	if got.PhoneNumberID != phone || got.Status != onboarding.StatusRunning {
@@ -438,23 +441,15 @@ func testPhoneAssignedOnce(t *testing.T, s onboarding.Store) {
 		t.Errorf("FindByPhone(%s): got %v, %v, want the record", phone, byPhone, err)
 	}
 	// The guard is held for the new WABA+phone pair.
-	other := newRecord(waba, phone, at(3*time.Second))
-	var active *onboarding.ActiveOnboardingError
-	if err := s.Create(ctx, other); !errors.As(err, &active) || active.ExistingID != r.ID {
-		t.Errorf("Create for the named phone: got %v, want ActiveOnboardingError naming %s", err, r.ID)
-	}
+	wantActive(t, s.Create(ctx, newRecord(waba, phone, at(3*time.Second))), r.ID)
 	// Set once: changing it again is refused.
 	r.PhoneNumberID = "106540352248888"
-	if err := s.Update(ctx, r); !errors.As(err, &invalid) {
-		t.Errorf("a second change of the phone: got %v, want InvalidTransitionError", err)
-	}
+	wantInvalid(t, "a second change of the phone", s.Update(ctx, r))
 	// An active record without a number cannot get one either.
 	w := newRecord("600000000000002", "", at(0))
 	mustCreate(t, s, w)
 	w.PhoneNumberID = phone
-	if err := s.Update(ctx, w); !errors.As(err, &invalid) {
-		t.Errorf("an active record naming a phone: got %v, want InvalidTransitionError", err)
-	}
+	wantInvalid(t, "an active record naming a phone", s.Update(ctx, w))
 }
 
 func testGuard(t *testing.T, s onboarding.Store) {
@@ -911,9 +906,8 @@ func testConcurrentRetryAndCreates(t *testing.T, s onboarding.Store) {
 	mustCreate(t, s, failed)
 	failRecord(t, failed, at(time.Minute))
 	mustUpdate(t, s, failed)
-	if _, err := failed.Resume(at(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	_, err := failed.Resume(at(time.Hour))
+	must(t, err)
 	// Racer 0 is the retry; the others create.
 	recs := make([]*onboarding.Record, n)
 	recs[0] = failed
