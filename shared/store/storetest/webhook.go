@@ -443,46 +443,31 @@ func testConcurrentMessageStatuses(t *testing.T, s WebhookStoreUnderTest) {
 func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 	ctx := context.Background()
 	future := time.Now().Add(time.Hour).In(fillZone)
-	wait := func(id, kind, token string, expires time.Time) onboarding.Wait {
-		return onboarding.Wait{OnboardingID: id, Kind: kind, TaskToken: token, ExpiresAt: expires}
+	// The cases' waits name no onboarding: each case runs on an id of its own.
+	wait := func(kind, token string, expires time.Time) onboarding.Wait {
+		return onboarding.Wait{Kind: kind, TaskToken: token, ExpiresAt: expires}
 	}
 	type take struct {
-		id, kind string
-		want     *onboarding.Wait // nil: ErrNotFound
+		kind  string
+		other bool             // take for another onboarding
+		want  *onboarding.Wait // nil: ErrNotFound
 	}
+	in, st, st2 := wait("inbound", "token-1", future), wait("status", "token-st", future), wait("status", "token-2", future.Add(time.Minute))
 	tests := []struct {
 		name  string
 		puts  []onboarding.Wait
-		takes func(id string) []take
+		takes []take
 	}{
-		{"put, take, take again", []onboarding.Wait{wait("", "inbound", "token-1", future)}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", future)
-			return []take{{id, "inbound", &w}, {id, "inbound", nil}}
-		}},
-		{"a retried execution replaces the token", []onboarding.Wait{
-			wait("", "status", "token-1", future), wait("", "status", "token-2", future.Add(time.Minute)),
-		}, func(id string) []take {
-			w := wait(id, "status", "token-2", future.Add(time.Minute))
-			return []take{{id, "status", &w}, {id, "status", nil}}
-		}},
-		{"kinds are separate", []onboarding.Wait{
-			wait("", "inbound", "token-in", future), wait("", "status", "token-st", future),
-		}, func(id string) []take {
-			in, st := wait(id, "inbound", "token-in", future), wait(id, "status", "token-st", future)
-			return []take{{id, "status", &st}, {id, "status", nil}, {id, "inbound", &in}}
-		}},
-		{"onboardings are separate", []onboarding.Wait{wait("", "inbound", "token-1", future)}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", future)
-			return []take{{id + "x", "inbound", nil}, {id, "inbound", &w}}
-		}},
-		{"expired", []onboarding.Wait{wait("", "inbound", "token-1", time.Now().Add(-time.Second))}, func(id string) []take {
-			return []take{{id, "inbound", nil}, {id, "inbound", nil}}
-		}},
-		{"without expiry", []onboarding.Wait{wait("", "inbound", "token-1", time.Time{})}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", time.Time{})
-			return []take{{id, "inbound", &w}}
-		}},
-		{"never put", nil, func(id string) []take { return []take{{id, "inbound", nil}} }},
+		{"put, take, take again", []onboarding.Wait{in}, []take{{kind: "inbound", want: &in}, {kind: "inbound"}}},
+		{"a retried execution replaces the token", []onboarding.Wait{wait("status", "token-1", future), st2},
+			[]take{{kind: "status", want: &st2}, {kind: "status"}}},
+		{"kinds are separate", []onboarding.Wait{in, st},
+			[]take{{kind: "status", want: &st}, {kind: "status"}, {kind: "inbound", want: &in}}},
+		{"onboardings are separate", []onboarding.Wait{in}, []take{{kind: "inbound", other: true}, {kind: "inbound", want: &in}}},
+		{"expired", []onboarding.Wait{wait("inbound", "token-1", time.Now().Add(-time.Second))}, []take{{kind: "inbound"}, {kind: "inbound"}}},
+		{"without expiry", []onboarding.Wait{wait("inbound", "token-1", time.Time{})},
+			[]take{{kind: "inbound", want: new(wait("inbound", "token-1", time.Time{}))}}},
+		{"never put", nil, []take{{kind: "inbound"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -493,8 +478,12 @@ func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 					t.Fatalf("PutWait(%s): %v", w.Kind, err)
 				}
 			}
-			for i, tk := range tc.takes(id) {
-				got, err := s.TakeWait(ctx, tk.id, tk.kind)
+			for i, tk := range tc.takes {
+				takeID := id
+				if tk.other {
+					takeID = id + "x"
+				}
+				got, err := s.TakeWait(ctx, takeID, tk.kind)
 				if tk.want == nil {
 					if !errors.Is(err, onboarding.ErrNotFound) {
 						t.Errorf("take %d (%s): got %+v, %v; want ErrNotFound", i, tk.kind, got, err)
@@ -504,7 +493,9 @@ func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 				if err != nil {
 					t.Fatalf("take %d (%s): %v", i, tk.kind, err)
 				}
-				assertSame(t, fmt.Sprintf("take %d (%s)", i, tk.kind), got, *tk.want)
+				want := *tk.want
+				want.OnboardingID = id
+				assertSame(t, fmt.Sprintf("take %d (%s)", i, tk.kind), got, want)
 			}
 		})
 	}
