@@ -125,21 +125,7 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			key := fmt.Sprintf("wamid.HBgL%d#delivered", i)
-			for j, op := range tc.ops {
-				if op.complete {
-					if err := s.CompleteEvent(ctx, key, op.at, ttl); err != nil {
-						t.Fatalf("op %d: CompleteEvent: %v", j, err)
-					}
-					continue
-				}
-				got, err := s.ClaimEvent(ctx, key, op.at, lease, ttl)
-				if err != nil {
-					t.Fatalf("op %d: ClaimEvent: %v", j, err)
-				}
-				if want := op.want; got != want {
-					t.Errorf("op %d: ClaimEvent at %s: got %s, want %s", j, op.at.Sub(t0), claimName(got), claimName(want))
-				}
-			}
+			runClaimOps(t, s, key, tc.ops...)
 			want := tc.want
 			want.Key = key
 			assertClaim(t, s, want)
@@ -149,6 +135,26 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 		_, err := s.GetEventClaim(ctx, "never-claimed")
 		wantIs(t, err, onboarding.ErrNotFound)
 	})
+}
+
+// runClaimOps makes the calls of ops on key in order and checks each claim's result.
+func runClaimOps(t *testing.T, s WebhookStoreUnderTest, key string, ops ...claimOp) {
+	t.Helper()
+	for j, op := range ops {
+		if op.complete {
+			if err := s.CompleteEvent(context.Background(), key, op.at, ttl); err != nil {
+				t.Fatalf("op %d: CompleteEvent: %v", j, err)
+			}
+			continue
+		}
+		got, err := s.ClaimEvent(context.Background(), key, op.at, lease, ttl)
+		if err != nil {
+			t.Fatalf("op %d: ClaimEvent: %v", j, err)
+		}
+		if want := op.want; got != want {
+			t.Errorf("op %d: ClaimEvent at %s: got %s, want %s", j, op.at.Sub(t0), claimName(got), claimName(want))
+		}
+	}
 }
 
 func assertClaim(t *testing.T, s WebhookStoreUnderTest, want webhookitem.EventClaim) {
@@ -272,15 +278,11 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 		if got[onboarding.ClaimNew] != 1 || got[onboarding.ClaimBusy]+got[onboarding.ClaimDone] != n-1 {
 			t.Errorf("results: got %v, want 1 ClaimNew and %d ClaimBusy or ClaimDone", got, n-1)
 		}
-		if r, err := s.ClaimEvent(ctx, key, at(time.Second), lease, ttl); err != nil || r != onboarding.ClaimDone {
-			t.Errorf("claim after the race: got %s, %v; want ClaimDone", claimName(r), err)
-		}
+		runClaimOps(t, s, key, claim(at(time.Second), onboarding.ClaimDone))
 	})
 	t.Run("expired lease: one ClaimRetry, the others ClaimBusy", func(t *testing.T) {
 		const key = "concurrent-retry"
-		if r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl); err != nil || r != onboarding.ClaimNew {
-			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
-		}
+		runClaimOps(t, s, key, claim(at(0), onboarding.ClaimNew))
 		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
 			return s.ClaimEvent(ctx, key, at(lease+time.Second), lease, ttl)
 		})
@@ -293,10 +295,7 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 	})
 	t.Run("expired item: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
 		const key = "concurrent-expired"
-		if r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl); err != nil || r != onboarding.ClaimNew {
-			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
-		}
-		must(t, s.CompleteEvent(ctx, key, at(0), ttl))
+		runClaimOps(t, s, key, claim(at(0), onboarding.ClaimNew), complete(at(0)))
 		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
 			return s.ClaimEvent(ctx, key, at(2*ttl), lease, ttl)
 		})
