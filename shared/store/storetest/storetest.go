@@ -29,10 +29,7 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 // Run runs the contract tests against the stores newStore returns.
 func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s onboarding.Store)
-	}{
+	runParallel(t, newStore, []contractCase[onboarding.Store]{
 		{"RoundTrip", testRoundTrip},
 		{"EveryFieldPersisted", testEveryField},
 		{"CopiesInAndOut", testCopies},
@@ -56,8 +53,18 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentRetryAndCreates", testConcurrentRetryAndCreates},
-	}
-	for _, tc := range tests {
+	})
+}
+
+// contractCase is one test of a contract suite.
+type contractCase[S any] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runParallel runs each case as a parallel subtest, on a new store from newStore.
+func runParallel[S any](t *testing.T, newStore func(t *testing.T) S, cases []contractCase[S]) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, newStore(t))

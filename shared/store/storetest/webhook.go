@@ -36,10 +36,7 @@ const (
 //		storetest.RunWebhook(t, func(*testing.T) storetest.WebhookStoreUnderTest { return memory.New() })
 //	}
 func RunWebhook(t *testing.T, newStore func(t *testing.T) WebhookStoreUnderTest) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s WebhookStoreUnderTest)
-	}{
+	runParallel(t, newStore, []contractCase[WebhookStoreUnderTest]{
 		{"ClaimRules", testClaimRules},
 		{"ClaimValidates", testClaimValidates},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -52,13 +49,7 @@ func RunWebhook(t *testing.T, newStore func(t *testing.T) WebhookStoreUnderTest)
 		{"PartnerEvents", testPartnerEvents},
 		{"PartnerEventValidates", testPartnerEventValidates},
 		{"ConcurrentPartnerEvents", testConcurrentPartnerEvents},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // ttlAt is the TTL both adapters store for an item that must live until t: whole seconds, rounded up.
