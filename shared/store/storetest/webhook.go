@@ -245,18 +245,36 @@ func raceClaims(t *testing.T, n int, claim func(i int) (onboarding.ClaimResult, 
 func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 	const n = 20
 	ctx := context.Background()
-	t.Run("fresh key: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-fresh"
-		got := raceClaims(t, n, func(i int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(time.Duration(i)), lease, ttl)
+	// Claims racing on a key after the calls of before: one gets win, the others ClaimBusy.
+	tests := []struct {
+		name     string
+		before   []claimOp
+		at       func(i int) time.Time // of claim i
+		win      onboarding.ClaimResult
+		attempts int // after the race
+	}{
+		{"fresh key: one ClaimNew, the others ClaimBusy", nil,
+			func(i int) time.Time { return at(time.Duration(i)) }, onboarding.ClaimNew, 1},
+		{"expired lease: one ClaimRetry, the others ClaimBusy", []claimOp{claim(at(0), onboarding.ClaimNew)},
+			func(int) time.Time { return at(lease + time.Second) }, onboarding.ClaimRetry, 2},
+		{"expired item: one ClaimNew, the others ClaimBusy", []claimOp{claim(at(0), onboarding.ClaimNew), complete(at(0))},
+			func(int) time.Time { return at(2 * ttl) }, onboarding.ClaimNew, 1},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := fmt.Sprint("concurrent-", i)
+			runClaimOps(t, s, key, tc.before...)
+			got := raceClaims(t, n, func(i int) (onboarding.ClaimResult, error) {
+				return s.ClaimEvent(ctx, key, tc.at(i), lease, ttl)
+			})
+			if want := map[onboarding.ClaimResult]int{tc.win: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
+				t.Errorf("results: got %v, want %v", got, want)
+			}
+			if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != tc.attempts {
+				t.Errorf("claim after the race: got %+v, %v; want %d attempts", c, err, tc.attempts)
+			}
 		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
-		if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != 1 {
-			t.Errorf("claim after the race: got %+v, %v; want 1 attempt", c, err)
-		}
-	})
+	}
 	t.Run("winner completes at once: one ClaimNew, the others ClaimBusy or ClaimDone", func(t *testing.T) {
 		const key = "concurrent-complete"
 		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
@@ -270,29 +288,6 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 			t.Errorf("results: got %v, want 1 ClaimNew and %d ClaimBusy or ClaimDone", got, n-1)
 		}
 		runClaimOps(t, s, key, claim(at(time.Second), onboarding.ClaimDone))
-	})
-	t.Run("expired lease: one ClaimRetry, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-retry"
-		runClaimOps(t, s, key, claim(at(0), onboarding.ClaimNew))
-		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(lease+time.Second), lease, ttl)
-		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimRetry: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
-		if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != 2 {
-			t.Errorf("claim after the race: got %+v, %v; want 2 attempts", c, err)
-		}
-	})
-	t.Run("expired item: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-expired"
-		runClaimOps(t, s, key, claim(at(0), onboarding.ClaimNew), complete(at(0)))
-		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(2*ttl), lease, ttl)
-		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
 	})
 }
 
