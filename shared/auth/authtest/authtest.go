@@ -119,28 +119,23 @@ func (i *Issuer) Token(t testing.TB, subject string) string {
 // Sign signs claims with k (RS256, kid k.ID).
 func Sign(t testing.TB, k *Key, claims map[string]any) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k.Private},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), k.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sign(t, signer, claims)
+	return sign(t, jose.SigningKey{Algorithm: jose.RS256, Key: k.Private}, k.ID, claims)
 }
 
 // SignHS256 signs claims with HMAC-SHA256 under secret, with the header kid set to kid: the key confusion
 // attack uses the issuer's public key as the secret.
 func SignHS256(t testing.TB, secret []byte, kid string, claims map[string]any) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid))
+	return sign(t, jose.SigningKey{Algorithm: jose.HS256, Key: secret}, kid, claims)
+}
+
+// sign signs claims as a JWT with key, with the header kid set to kid.
+func sign(t testing.TB, key jose.SigningKey, kid string, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sign(t, signer, claims)
-}
-
-func sign(t testing.TB, signer jose.Signer, claims map[string]any) string {
-	t.Helper()
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		t.Fatal(err)

@@ -26,9 +26,7 @@ func testEveryField(t *testing.T, s onboarding.Store) {
 	}
 	r := build(1)
 	mustCreate(t, s, r)
-	if got, want := r.Version, int64(1); got != want {
-		t.Errorf("Version after Create: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after Create", r, 1)
 	want := build(1)
 	want.Version = 1
 
@@ -46,16 +44,10 @@ func testEveryField(t *testing.T, s onboarding.Store) {
 	assertSame(t, "FindByPhone", byPhone, want)
 	byWABA, err := s.FindByWABA(ctx, want.WABAID, 0)
 	must(t, err)
-	if len(byWABA) != 1 {
-		t.Fatalf("FindByWABA: got %d records, want 1", len(byWABA))
-	}
-	assertSame(t, "FindByWABA", byWABA[0], want)
+	assertSame(t, "FindByWABA", byWABA, []*onboarding.Record{want})
 	byCustomer, _, err := s.ListByCustomer(ctx, want.CustomerRef, "", onboarding.MaxListLimit, "")
 	must(t, err)
-	if len(byCustomer) != 1 {
-		t.Fatalf("ListByCustomer: got %d records, want 1", len(byCustomer))
-	}
-	assertSame(t, "ListByCustomer", byCustomer[0], want)
+	assertSame(t, "ListByCustomer", byCustomer, []*onboarding.Record{want})
 
 	// Update writes every field as well: refill with other values, keeping what cannot change.
 	next := build(10000)

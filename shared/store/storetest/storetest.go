@@ -29,10 +29,7 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 // Run runs the contract tests against the stores newStore returns.
 func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s onboarding.Store)
-	}{
+	runParallel(t, newStore, []contractCase[onboarding.Store]{
 		{"RoundTrip", testRoundTrip},
 		{"EveryFieldPersisted", testEveryField},
 		{"CopiesInAndOut", testCopies},
@@ -56,8 +53,18 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentRetryAndCreates", testConcurrentRetryAndCreates},
-	}
-	for _, tc := range tests {
+	})
+}
+
+// contractCase is one test of a contract suite.
+type contractCase[S any] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runParallel runs each case as a parallel subtest, on a new store from newStore.
+func runParallel[S any](t *testing.T, newStore func(t *testing.T) S, cases []contractCase[S]) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, newStore(t))
@@ -146,6 +153,23 @@ func wantActive(t *testing.T, err error, existing string) {
 	}
 }
 
+// wantVersion checks that r has version want.
+func wantVersion(t *testing.T, what string, r *onboarding.Record, want int64) {
+	t.Helper()
+	if r.Version != want {
+		t.Errorf("%s: got %d, want %d", what, r.Version, want)
+	}
+}
+
+// wantInvalid checks that err is an *onboarding.InvalidTransitionError.
+func wantInvalid(t *testing.T, what string, err error) {
+	t.Helper()
+	var invalid *onboarding.InvalidTransitionError
+	if !errors.As(err, &invalid) {
+		t.Errorf("%s: got error %v, want *onboarding.InvalidTransitionError", what, err)
+	}
+}
+
 // wantIs checks that errors.Is(err, target).
 func wantIs(t *testing.T, err, target error) {
 	t.Helper()
@@ -229,9 +253,7 @@ func testRoundTrip(t *testing.T, s onboarding.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.build(t)
 			mustCreate(t, s, r)
-			if got, want := r.Version, int64(1); got != want {
-				t.Errorf("Version after Create: got %d, want %d", got, want)
-			}
+			wantVersion(t, "Version after Create", r, 1)
 			assertEqual(t, "record", mustGet(t, s, r.ID), r)
 		})
 	}
@@ -352,9 +374,7 @@ func testUpdate(t *testing.T, s onboarding.Store) {
 
 	must(t, r.SucceedStep(onboarding.StepShareCreditLine, "", at(4*time.Second)))
 	mustUpdate(t, s, r)
-	if got, want := r.Version, int64(3); got != want {
-		t.Errorf("Version after second Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after second Update", r, 3)
 	assertEqual(t, "record", mustGet(t, s, r.ID), r)
 }
 
@@ -368,9 +388,7 @@ func testUpdateStale(t *testing.T, s onboarding.Store) {
 	b.TestMessageID = "wamid.b"
 	err := s.Update(context.Background(), b)
 	wantIs(t, err, onboarding.ErrVersionConflict)
-	if got, want := b.Version, int64(1); got != want {
-		t.Errorf("Version after a failed Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a failed Update", b, 1)
 	assertEqual(t, "record", mustGet(t, s, r.ID), a)
 }
 
@@ -379,9 +397,7 @@ func testUpdateUnknown(t *testing.T, s onboarding.Store) {
 	r.Version = 1
 	err := s.Update(context.Background(), r)
 	wantIs(t, err, onboarding.ErrNotFound)
-	if got, want := r.Version, int64(1); got != want {
-		t.Errorf("Version after a failed Update: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a failed Update", r, 1)
 	_, err = s.Get(context.Background(), r.ID)
 	wantIs(t, err, onboarding.ErrNotFound)
 }
@@ -404,10 +420,7 @@ func testUpdateKeysImmutable(t *testing.T, s onboarding.Store) {
 			mustCreate(t, s, r)
 			want := r.Clone()
 			tc.change(r)
-			var invalid *onboarding.InvalidTransitionError
-			if err := s.Update(context.Background(), r); !errors.As(err, &invalid) {
-				t.Fatalf("Update: got error %v, want *onboarding.InvalidTransitionError", err)
-			}
+			wantInvalid(t, "Update", s.Update(context.Background(), r))
 			assertEqual(t, "record", mustGet(t, s, r.ID), want)
 		})
 	}
@@ -423,11 +436,8 @@ func testPhoneAssignedOnce(t *testing.T, s onboarding.Store) {
 	r.Event = onboarding.EventFinish
 	r.FailPhoneAmbiguous(2, at(time.Second))
 	mustCreate(t, s, r)
-	var invalid *onboarding.InvalidTransitionError
 
-	if err := r.ChoosePhone(phone, at(2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	must(t, r.ChoosePhone(phone, at(2*time.Second)))
 	mustUpdate(t, s, r)
 	got := mustGet(t, s, r.ID)
 	if got.PhoneNumberID != phone || got.Status != onboarding.StatusRunning {
@@ -438,23 +448,15 @@ func testPhoneAssignedOnce(t *testing.T, s onboarding.Store) {
 		t.Errorf("FindByPhone(%s): got %v, %v, want the record", phone, byPhone, err)
 	}
 	// The guard is held for the new WABA+phone pair.
-	other := newRecord(waba, phone, at(3*time.Second))
-	var active *onboarding.ActiveOnboardingError
-	if err := s.Create(ctx, other); !errors.As(err, &active) || active.ExistingID != r.ID {
-		t.Errorf("Create for the named phone: got %v, want ActiveOnboardingError naming %s", err, r.ID)
-	}
+	wantActive(t, s.Create(ctx, newRecord(waba, phone, at(3*time.Second))), r.ID)
 	// Set once: changing it again is refused.
 	r.PhoneNumberID = "106540352248888"
-	if err := s.Update(ctx, r); !errors.As(err, &invalid) {
-		t.Errorf("a second change of the phone: got %v, want InvalidTransitionError", err)
-	}
+	wantInvalid(t, "a second change of the phone", s.Update(ctx, r))
 	// An active record without a number cannot get one either.
 	w := newRecord("600000000000002", "", at(0))
 	mustCreate(t, s, w)
 	w.PhoneNumberID = phone
-	if err := s.Update(ctx, w); !errors.As(err, &invalid) {
-		t.Errorf("an active record naming a phone: got %v, want InvalidTransitionError", err)
-	}
+	wantInvalid(t, "an active record naming a phone", s.Update(ctx, w))
 }
 
 func testGuard(t *testing.T, s onboarding.Store) {
@@ -547,9 +549,7 @@ func testRetryReacquires(t *testing.T, s onboarding.Store) {
 	}
 	r.Executions++
 	mustUpdate(t, s, r)
-	if got, want := r.Version, int64(3); got != want {
-		t.Errorf("Version after retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after retry", r, 3)
 	wantActive(t, s.Create(context.Background(), newRecord(waba, phone, at(time.Hour))), r.ID)
 
 	// And a second failure releases it again.
@@ -570,16 +570,12 @@ func testRetryWhileAnotherActive(t *testing.T, s onboarding.Store) {
 	_, err := a.Resume(at(2 * time.Hour))
 	must(t, err)
 	wantActive(t, s.Update(context.Background(), a), b.ID)
-	if got, want := a.Version, int64(2); got != want {
-		t.Errorf("Version after a refused retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "Version after a refused retry", a, 2)
 	stored := mustGet(t, s, a.ID)
 	if got, want := stored.Status, onboarding.StatusFailed; got != want {
 		t.Errorf("stored status after a refused retry: got %s, want %s", got, want)
 	}
-	if got, want := stored.Version, int64(2); got != want {
-		t.Errorf("stored version after a refused retry: got %d, want %d", got, want)
-	}
+	wantVersion(t, "stored version after a refused retry", stored, 2)
 
 	// Once b has ended, the same retry goes through and takes the guard.
 	failRecord(t, b, at(3*time.Hour))
@@ -905,9 +901,7 @@ func testConcurrentUpdates(t *testing.T, s onboarding.Store) {
 		}
 	}
 	got := mustGet(t, s, r.ID)
-	if g, w := got.Version, int64(2); g != w {
-		t.Errorf("stored version: got %d, want %d", g, w)
-	}
+	wantVersion(t, "stored version", got, 2)
 	assertEqual(t, "record", got, copies[winner])
 }
 
@@ -919,9 +913,8 @@ func testConcurrentRetryAndCreates(t *testing.T, s onboarding.Store) {
 	mustCreate(t, s, failed)
 	failRecord(t, failed, at(time.Minute))
 	mustUpdate(t, s, failed)
-	if _, err := failed.Resume(at(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	_, err := failed.Resume(at(time.Hour))
+	must(t, err)
 	// Racer 0 is the retry; the others create.
 	recs := make([]*onboarding.Record, n)
 	recs[0] = failed

@@ -36,10 +36,7 @@ const (
 //		storetest.RunWebhook(t, func(*testing.T) storetest.WebhookStoreUnderTest { return memory.New() })
 //	}
 func RunWebhook(t *testing.T, newStore func(t *testing.T) WebhookStoreUnderTest) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s WebhookStoreUnderTest)
-	}{
+	runParallel(t, newStore, []contractCase[WebhookStoreUnderTest]{
 		{"ClaimRules", testClaimRules},
 		{"ClaimValidates", testClaimValidates},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -52,13 +49,7 @@ func RunWebhook(t *testing.T, newStore func(t *testing.T) WebhookStoreUnderTest)
 		{"PartnerEvents", testPartnerEvents},
 		{"PartnerEventValidates", testPartnerEventValidates},
 		{"ConcurrentPartnerEvents", testConcurrentPartnerEvents},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, newStore(t))
-		})
-	}
+	})
 }
 
 // ttlAt is the TTL both adapters store for an item that must live until t: whole seconds, rounded up.
@@ -125,21 +116,7 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			key := fmt.Sprintf("wamid.HBgL%d#delivered", i)
-			for j, op := range tc.ops {
-				if op.complete {
-					if err := s.CompleteEvent(ctx, key, op.at, ttl); err != nil {
-						t.Fatalf("op %d: CompleteEvent: %v", j, err)
-					}
-					continue
-				}
-				got, err := s.ClaimEvent(ctx, key, op.at, lease, ttl)
-				if err != nil {
-					t.Fatalf("op %d: ClaimEvent: %v", j, err)
-				}
-				if want := op.want; got != want {
-					t.Errorf("op %d: ClaimEvent at %s: got %s, want %s", j, op.at.Sub(t0), claimName(got), claimName(want))
-				}
-			}
+			runClaimOps(t, s, key, tc.ops...)
 			want := tc.want
 			want.Key = key
 			assertClaim(t, s, want)
@@ -149,6 +126,26 @@ func testClaimRules(t *testing.T, s WebhookStoreUnderTest) {
 		_, err := s.GetEventClaim(ctx, "never-claimed")
 		wantIs(t, err, onboarding.ErrNotFound)
 	})
+}
+
+// runClaimOps makes the calls of ops on key in order and checks each claim's result.
+func runClaimOps(t *testing.T, s WebhookStoreUnderTest, key string, ops ...claimOp) {
+	t.Helper()
+	for j, op := range ops {
+		if op.complete {
+			if err := s.CompleteEvent(context.Background(), key, op.at, ttl); err != nil {
+				t.Fatalf("op %d: CompleteEvent: %v", j, err)
+			}
+			continue
+		}
+		got, err := s.ClaimEvent(context.Background(), key, op.at, lease, ttl)
+		if err != nil {
+			t.Fatalf("op %d: ClaimEvent: %v", j, err)
+		}
+		if want := op.want; got != want {
+			t.Errorf("op %d: ClaimEvent at %s: got %s, want %s", j, op.at.Sub(t0), claimName(got), claimName(want))
+		}
+	}
 }
 
 func assertClaim(t *testing.T, s WebhookStoreUnderTest, want webhookitem.EventClaim) {
@@ -248,18 +245,36 @@ func raceClaims(t *testing.T, n int, claim func(i int) (onboarding.ClaimResult, 
 func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 	const n = 20
 	ctx := context.Background()
-	t.Run("fresh key: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-fresh"
-		got := raceClaims(t, n, func(i int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(time.Duration(i)), lease, ttl)
+	// Claims racing on a key after the calls of before: one gets win, the others ClaimBusy.
+	tests := []struct {
+		name     string
+		before   []claimOp
+		at       func(i int) time.Time // of claim i
+		win      onboarding.ClaimResult
+		attempts int // after the race
+	}{
+		{"fresh key: one ClaimNew, the others ClaimBusy", nil,
+			func(i int) time.Time { return at(time.Duration(i)) }, onboarding.ClaimNew, 1},
+		{"expired lease: one ClaimRetry, the others ClaimBusy", []claimOp{claim(at(0), onboarding.ClaimNew)},
+			func(int) time.Time { return at(lease + time.Second) }, onboarding.ClaimRetry, 2},
+		{"expired item: one ClaimNew, the others ClaimBusy", []claimOp{claim(at(0), onboarding.ClaimNew), complete(at(0))},
+			func(int) time.Time { return at(2 * ttl) }, onboarding.ClaimNew, 1},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := fmt.Sprint("concurrent-", i)
+			runClaimOps(t, s, key, tc.before...)
+			got := raceClaims(t, n, func(i int) (onboarding.ClaimResult, error) {
+				return s.ClaimEvent(ctx, key, tc.at(i), lease, ttl)
+			})
+			if want := map[onboarding.ClaimResult]int{tc.win: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
+				t.Errorf("results: got %v, want %v", got, want)
+			}
+			if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != tc.attempts {
+				t.Errorf("claim after the race: got %+v, %v; want %d attempts", c, err, tc.attempts)
+			}
 		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
-		if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != 1 {
-			t.Errorf("claim after the race: got %+v, %v; want 1 attempt", c, err)
-		}
-	})
+	}
 	t.Run("winner completes at once: one ClaimNew, the others ClaimBusy or ClaimDone", func(t *testing.T) {
 		const key = "concurrent-complete"
 		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
@@ -272,37 +287,7 @@ func testConcurrentClaims(t *testing.T, s WebhookStoreUnderTest) {
 		if got[onboarding.ClaimNew] != 1 || got[onboarding.ClaimBusy]+got[onboarding.ClaimDone] != n-1 {
 			t.Errorf("results: got %v, want 1 ClaimNew and %d ClaimBusy or ClaimDone", got, n-1)
 		}
-		if r, err := s.ClaimEvent(ctx, key, at(time.Second), lease, ttl); err != nil || r != onboarding.ClaimDone {
-			t.Errorf("claim after the race: got %s, %v; want ClaimDone", claimName(r), err)
-		}
-	})
-	t.Run("expired lease: one ClaimRetry, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-retry"
-		if r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl); err != nil || r != onboarding.ClaimNew {
-			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
-		}
-		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(lease+time.Second), lease, ttl)
-		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimRetry: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
-		if c, err := s.GetEventClaim(ctx, key); err != nil || c.Attempts != 2 {
-			t.Errorf("claim after the race: got %+v, %v; want 2 attempts", c, err)
-		}
-	})
-	t.Run("expired item: one ClaimNew, the others ClaimBusy", func(t *testing.T) {
-		const key = "concurrent-expired"
-		if r, err := s.ClaimEvent(ctx, key, at(0), lease, ttl); err != nil || r != onboarding.ClaimNew {
-			t.Fatalf("first claim: got %s, %v; want ClaimNew", claimName(r), err)
-		}
-		must(t, s.CompleteEvent(ctx, key, at(0), ttl))
-		got := raceClaims(t, n, func(int) (onboarding.ClaimResult, error) {
-			return s.ClaimEvent(ctx, key, at(2*ttl), lease, ttl)
-		})
-		if want := map[onboarding.ClaimResult]int{onboarding.ClaimNew: 1, onboarding.ClaimBusy: n - 1}; !reflect.DeepEqual(got, want) {
-			t.Errorf("results: got %v, want %v", got, want)
-		}
+		runClaimOps(t, s, key, claim(at(time.Second), onboarding.ClaimDone))
 	})
 }
 
@@ -443,46 +428,31 @@ func testConcurrentMessageStatuses(t *testing.T, s WebhookStoreUnderTest) {
 func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 	ctx := context.Background()
 	future := time.Now().Add(time.Hour).In(fillZone)
-	wait := func(id, kind, token string, expires time.Time) onboarding.Wait {
-		return onboarding.Wait{OnboardingID: id, Kind: kind, TaskToken: token, ExpiresAt: expires}
+	// The cases' waits name no onboarding: each case runs on an id of its own.
+	wait := func(kind, token string, expires time.Time) onboarding.Wait {
+		return onboarding.Wait{Kind: kind, TaskToken: token, ExpiresAt: expires}
 	}
 	type take struct {
-		id, kind string
-		want     *onboarding.Wait // nil: ErrNotFound
+		kind  string
+		other bool             // take for another onboarding
+		want  *onboarding.Wait // nil: ErrNotFound
 	}
+	in, st, st2 := wait("inbound", "token-1", future), wait("status", "token-st", future), wait("status", "token-2", future.Add(time.Minute))
 	tests := []struct {
 		name  string
 		puts  []onboarding.Wait
-		takes func(id string) []take
+		takes []take
 	}{
-		{"put, take, take again", []onboarding.Wait{wait("", "inbound", "token-1", future)}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", future)
-			return []take{{id, "inbound", &w}, {id, "inbound", nil}}
-		}},
-		{"a retried execution replaces the token", []onboarding.Wait{
-			wait("", "status", "token-1", future), wait("", "status", "token-2", future.Add(time.Minute)),
-		}, func(id string) []take {
-			w := wait(id, "status", "token-2", future.Add(time.Minute))
-			return []take{{id, "status", &w}, {id, "status", nil}}
-		}},
-		{"kinds are separate", []onboarding.Wait{
-			wait("", "inbound", "token-in", future), wait("", "status", "token-st", future),
-		}, func(id string) []take {
-			in, st := wait(id, "inbound", "token-in", future), wait(id, "status", "token-st", future)
-			return []take{{id, "status", &st}, {id, "status", nil}, {id, "inbound", &in}}
-		}},
-		{"onboardings are separate", []onboarding.Wait{wait("", "inbound", "token-1", future)}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", future)
-			return []take{{id + "x", "inbound", nil}, {id, "inbound", &w}}
-		}},
-		{"expired", []onboarding.Wait{wait("", "inbound", "token-1", time.Now().Add(-time.Second))}, func(id string) []take {
-			return []take{{id, "inbound", nil}, {id, "inbound", nil}}
-		}},
-		{"without expiry", []onboarding.Wait{wait("", "inbound", "token-1", time.Time{})}, func(id string) []take {
-			w := wait(id, "inbound", "token-1", time.Time{})
-			return []take{{id, "inbound", &w}}
-		}},
-		{"never put", nil, func(id string) []take { return []take{{id, "inbound", nil}} }},
+		{"put, take, take again", []onboarding.Wait{in}, []take{{kind: "inbound", want: &in}, {kind: "inbound"}}},
+		{"a retried execution replaces the token", []onboarding.Wait{wait("status", "token-1", future), st2},
+			[]take{{kind: "status", want: &st2}, {kind: "status"}}},
+		{"kinds are separate", []onboarding.Wait{in, st},
+			[]take{{kind: "status", want: &st}, {kind: "status"}, {kind: "inbound", want: &in}}},
+		{"onboardings are separate", []onboarding.Wait{in}, []take{{kind: "inbound", other: true}, {kind: "inbound", want: &in}}},
+		{"expired", []onboarding.Wait{wait("inbound", "token-1", time.Now().Add(-time.Second))}, []take{{kind: "inbound"}, {kind: "inbound"}}},
+		{"without expiry", []onboarding.Wait{wait("inbound", "token-1", time.Time{})},
+			[]take{{kind: "inbound", want: new(wait("inbound", "token-1", time.Time{}))}}},
+		{"never put", nil, []take{{kind: "inbound"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -493,8 +463,12 @@ func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 					t.Fatalf("PutWait(%s): %v", w.Kind, err)
 				}
 			}
-			for i, tk := range tc.takes(id) {
-				got, err := s.TakeWait(ctx, tk.id, tk.kind)
+			for i, tk := range tc.takes {
+				takeID := id
+				if tk.other {
+					takeID = id + "x"
+				}
+				got, err := s.TakeWait(ctx, takeID, tk.kind)
 				if tk.want == nil {
 					if !errors.Is(err, onboarding.ErrNotFound) {
 						t.Errorf("take %d (%s): got %+v, %v; want ErrNotFound", i, tk.kind, got, err)
@@ -504,7 +478,9 @@ func testWaits(t *testing.T, s WebhookStoreUnderTest) {
 				if err != nil {
 					t.Fatalf("take %d (%s): %v", i, tk.kind, err)
 				}
-				assertSame(t, fmt.Sprintf("take %d (%s)", i, tk.kind), got, *tk.want)
+				want := *tk.want
+				want.OnboardingID = id
+				assertSame(t, fmt.Sprintf("take %d (%s)", i, tk.kind), got, want)
 			}
 		})
 	}

@@ -136,9 +136,7 @@ func putStores(t *testing.T, fresh func(*testing.T) Subject) {
 				t.Fatalf("PutBusinessToken: %v", err)
 			}
 			got := mustRead(t, s.Vault)
-			if g := got.BusinessToken.Reveal(); g != TokenValue {
-				t.Errorf("business token: got %q, want %q", g, TokenValue)
-			}
+			wantSecret(t, "business token", got.BusinessToken, onboarding.NewSecret(TokenValue))
 			if !got.TokenExpiresAt.Equal(tc.expiresAt) || got.TokenExpiresAt.IsZero() != tc.expiresAt.IsZero() {
 				t.Errorf("token expiry: got %v, want %v", got.TokenExpiresAt, tc.expiresAt)
 			}
@@ -169,24 +167,16 @@ func putReplaces(t *testing.T, fresh func(*testing.T) Subject) {
 	// The same idempotency key with another token: the caller's latest intent wins.
 	mustPut(t, s.Vault, OtherTokenValue, "key-1")
 	got := mustRead(t, s.Vault)
-	if g := got.BusinessToken.Reveal(); g != OtherTokenValue {
-		t.Errorf("business token: got %q, want %q", g, OtherTokenValue)
-	}
-	if p := got.PINs[phone1]; !p.Equal(pinA) {
-		t.Errorf("pin of %s: got %q, want %q", phone1, p.Reveal(), pinA.Reveal())
-	}
+	wantSecret(t, "business token", got.BusinessToken, onboarding.NewSecret(OtherTokenValue))
+	wantSecret(t, "pin of "+phone1, got.PINs[phone1], pinA)
 }
 
 func ensureKeepsFirst(t *testing.T, fresh func(*testing.T) Subject) {
 	s := fresh(t)
-	if got := mustEnsure(t, s.Vault, phone1, pinA, "key-a"); !got.Equal(pinA) {
-		t.Errorf("first EnsurePIN: got %q, want %q", got.Reveal(), pinA.Reveal())
-	}
+	wantSecret(t, "first EnsurePIN", mustEnsure(t, s.Vault, phone1, pinA, "key-a"), pinA)
 	before := writes(s)
 	for _, key := range []string{"key-a", "key-b"} {
-		if got := mustEnsure(t, s.Vault, phone1, pinB, key); !got.Equal(pinA) {
-			t.Errorf("EnsurePIN again (%s): got %q, want the stored %q", key, got.Reveal(), pinA.Reveal())
-		}
+		wantSecret(t, "EnsurePIN again ("+key+")", mustEnsure(t, s.Vault, phone1, pinB, key), pinA)
 	}
 	if got, want := writes(s)-before, 0; s.Writes != nil && got != want {
 		t.Errorf("writes by repeated EnsurePIN: got %d, want %d", got, want)
@@ -211,12 +201,8 @@ func setPINReplaces(t *testing.T, fresh func(*testing.T) Subject) {
 		t.Errorf("writes by a repeated SetPIN: got %d, want %d", got, want)
 	}
 	sec := mustRead(t, s.Vault)
-	if got := sec.PINs[phone1]; !got.Equal(pinB) {
-		t.Errorf("PIN after SetPIN: got %q, want %q", got.Reveal(), pinB.Reveal())
-	}
-	if got := sec.PINs[phone2]; !got.Equal(pinA) {
-		t.Errorf("other phone's PIN: got %q, want %q", got.Reveal(), pinA.Reveal())
-	}
+	wantSecret(t, "PIN after SetPIN", sec.PINs[phone1], pinB)
+	wantSecret(t, "other phone's PIN", sec.PINs[phone2], pinA)
 	if got, err := s.Vault.EnsurePIN(ctx, waba, phone1, pinA, "key-c"); err != nil || !got.Equal(pinB) {
 		t.Errorf("EnsurePIN after SetPIN: got %q, %v, want the set %q", got.Reveal(), err, pinB.Reveal())
 	}
@@ -229,9 +215,7 @@ func twoPhones(t *testing.T, fresh func(*testing.T) Subject) {
 	mustPut(t, s.Vault, TokenValue, "key-t")
 	got := mustRead(t, s.Vault)
 	for ph, want := range map[string]onboarding.Secret{phone1: pinA, phone2: pinB} {
-		if p := got.PINs[ph]; !p.Equal(want) {
-			t.Errorf("pin of %s: got %q, want %q", ph, p.Reveal(), want.Reveal())
-		}
+		wantSecret(t, "pin of "+ph, got.PINs[ph], want)
 	}
 }
 
@@ -245,12 +229,8 @@ func concurrentPhones(t *testing.T, fresh func(*testing.T) Subject) {
 			t.Errorf("EnsurePIN #%d: %v", i, errs[i])
 			continue
 		}
-		if !got[i].Equal(pinFor(i)) {
-			t.Errorf("EnsurePIN #%d: got %q, want %q", i, got[i].Reveal(), pinFor(i).Reveal())
-		}
-		if p := sec.PINs[phone(i)]; !p.Equal(pinFor(i)) {
-			t.Errorf("stored pin #%d: got %q, want %q", i, p.Reveal(), pinFor(i).Reveal())
-		}
+		wantSecret(t, fmt.Sprint("EnsurePIN #", i), got[i], pinFor(i))
+		wantSecret(t, fmt.Sprint("stored pin #", i), sec.PINs[phone(i)], pinFor(i))
 	}
 }
 
@@ -262,9 +242,7 @@ func concurrentOnePhone(t *testing.T, fresh func(*testing.T) Subject) {
 		if errs[i] != nil {
 			t.Fatalf("EnsurePIN #%d: %v", i, errs[i])
 		}
-		if !got[i].Equal(stored) {
-			t.Errorf("EnsurePIN #%d: got %q, want the stored %q", i, got[i].Reveal(), stored.Reveal())
-		}
+		wantSecret(t, fmt.Sprint("EnsurePIN #", i), got[i], stored)
 	}
 	if !onboarding.ValidPIN(stored.Reveal()) {
 		t.Errorf("stored pin is not a PIN")
@@ -364,6 +342,15 @@ func mustEnsure(t *testing.T, v onboarding.Vault, phone string, pin onboarding.S
 		t.Fatalf("EnsurePIN %s (%s): %v", phone, key, err)
 	}
 	return got
+}
+
+// wantSecret fails t unless got equals want. It shows both values: they are the contract's own, not real
+// secrets.
+func wantSecret(t *testing.T, what string, got, want onboarding.Secret) {
+	t.Helper()
+	if !got.Equal(want) {
+		t.Errorf("%s: got %q, want %q", what, got.Reveal(), want.Reveal())
+	}
 }
 
 func writes(s Subject) int {
